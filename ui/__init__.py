@@ -1,0 +1,1 @@
+"""Page-side helpers: the only code besides pages/ that imports Streamlit."""

@@ -1,0 +1,66 @@
+"""The curriculum map: every page of the app and every topic of the curriculum, in one table.
+
+`streamlit_app.py` builds the navigation from PAGES, the tests visit every entry of PAGES, and
+the Home page draws TOPICS, linking each topic to its page or marking it as planned.
+To add a page: write pages/<name>.py, add a Page below, and point its topics at it.
+"""
+
+from dataclasses import dataclass
+
+SECTIONS = ("Foundations", "Neural networks", "Language models", "Transformers", "LLMs")
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str  # file under pages/
+    title: str
+    icon: str
+    section: str  # one of SECTIONS
+
+
+@dataclass(frozen=True)
+class Topic:
+    title: str
+    section: str
+    page: str | None = None  # path of the page that teaches it; None while it is planned
+
+
+HOME = Page("pages/home.py", "Home", "🏠", "")
+
+PAGES: list[Page] = [
+]
+
+TOPICS: list[Topic] = [
+    Topic("Probability, Bayes' rule and conditional probability", "Foundations"),
+    Topic("Joint, marginal and conditional distributions", "Foundations"),
+    Topic("Naive Bayes (multinomial and Gaussian)", "Foundations"),
+    Topic("Maximum likelihood vs Bayesian inference", "Foundations"),
+    Topic("Entropy, cross-entropy and KL divergence", "Foundations"),
+    Topic("Linear algebra and SVD", "Foundations"),
+    Topic("Gradient descent and optimizers", "Neural networks"),
+    Topic("Perceptrons, MLPs and backpropagation", "Neural networks"),
+    Topic("Overfitting and regularisation", "Neural networks"),
+    Topic("RNN, LSTM and GRU", "Neural networks"),
+    Topic("Markov chains", "Language models"),
+    Topic("n-gram language models and perplexity", "Language models"),
+    Topic("Tokenization (BPE)", "Language models"),
+    Topic("Word embeddings", "Language models"),
+    Topic("Attention: queries, keys and values", "Transformers"),
+    Topic("Multi-head attention and what heads learn", "Transformers"),
+    Topic("Positional encodings", "Transformers"),
+    Topic("The transformer block and a small GPT from scratch", "Transformers"),
+    Topic("BERT vs GPT", "Transformers"),
+    Topic("Prompting and decoding strategies", "LLMs"),
+    Topic("Fine-tuning and LoRA", "LLMs"),
+    Topic("Quantization and other efficiency tricks", "LLMs"),
+]
+
+
+def pages_by_section() -> dict[str, list[Page]]:
+    """Registered pages grouped by section, in curriculum order (sections with no page left out)."""
+    return {s: [p for p in PAGES if p.section == s] for s in SECTIONS if any(p.section == s for p in PAGES)}
+
+
+def all_pages() -> list[Page]:
+    """Every page the navigation shows, Home first: what the app and browser tests visit."""
+    return [HOME, *PAGES]

@@ -1,0 +1,88 @@
+"""Run a `core` training loop on a page: progress bar, live metric chart, Stop button.
+
+    result = live.train("gpt", lambda on_step: gpt.fit(config, text, on_step), total_steps=config.steps)
+    result = live.last("gpt")        # on later reruns: the finished result, if any
+
+How Stop works in Streamlit: clicking any widget while the script runs makes Streamlit rerun the
+script from the top, which interrupts the loop where it stands. So the Stop button needs no
+handler: each report already saved the history so far in the session, and the next run sees
+that the loop never finished and says where it stopped.
+"""
+
+import time
+from typing import Callable, TypeVar
+
+import altair as alt
+import streamlit as st
+
+from core.training import History, OnStep
+from ui.state import recall, remember
+
+T = TypeVar("T")
+REDRAW_EVERY_S = 0.25  # redrawing costs time in the loop; four times a second looks live enough
+
+
+def metric_chart(history: History, metrics: tuple[str, ...], height: int = 220) -> alt.Chart:
+    """One line per metric against the step (log-free, so a diverging loss is plain to see)."""
+    df = history.frame()
+    df = df[df.metric.isin(metrics)]
+    return (
+        alt.Chart(df, height=height)
+        .mark_line()
+        .encode(x="step:Q", y=alt.Y("value:Q", title=None), color="metric:N", tooltip=["step", "metric", alt.Tooltip("value:Q", format=".4g")])
+    )
+
+
+def _speed(metrics: dict[str, float]) -> str:
+    rates = [f"{v:,.0f} {k.removesuffix('_per_s').replace('_', ' ')}/s" for k, v in metrics.items() if k.endswith("_per_s")]
+    return " · ".join(rates)
+
+
+def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple[str, ...] = ("loss",)) -> T:
+    """Call `run(on_step)` with an on_step that draws progress; keep and return its result.
+
+    `run` must call on_step(step, metrics) as core.training.run_steps does. The result is stored
+    in this user's session under `key` (see `last`), the history so far under `key + '.history'`.
+    """
+    remember(key, None)  # the result always belongs to the latest run, even a stopped one
+    remember(f"{key}.running", True)
+    remember(f"{key}.history", History(total_steps=total_steps))
+    progress = st.progress(0.0, text="Starting…")
+    st.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
+    chart = st.empty()
+    history: History = recall(f"{key}.history")
+    last_draw = 0.0
+
+    def on_step(step: int, values: dict[str, float]) -> bool:
+        nonlocal last_draw
+        history.record(step, values)
+        now = time.perf_counter()
+        if now - last_draw >= REDRAW_EVERY_S or step == total_steps:
+            last_draw = now
+            progress.progress(min(step / total_steps, 1.0), text=f"step {step:,} / {total_steps:,} · {_speed(values)}")
+            chart.altair_chart(metric_chart(history, metrics), width="stretch")
+        return True
+
+    result = run(on_step)
+    progress.empty()
+    chart.empty()
+    remember(key, result)
+    remember(f"{key}.running", False)
+    return result
+
+
+def last(key: str):
+    """The result of this user's last finished run under `key`, or None.
+
+    If that run was interrupted (Stop, or any other click while it trained), say where it stopped.
+    """
+    history: History | None = recall(f"{key}.history")
+    if recall(f"{key}.running") and history is not None:
+        remember(f"{key}.running", False)
+        history.stopped = True
+    if history is not None and history.stopped and recall(key) is None:
+        done = history.steps[-1] if history.steps else 0
+        st.info(f"Training stopped at step {done:,} of {history.total_steps:,}. Press Train to run it again.", icon="⏹️")
+        if history.steps:
+            st.altair_chart(metric_chart(history, tuple(m for m in history.metrics if not m.endswith("_per_s"))), width="stretch")
+    return recall(key)
