@@ -1,0 +1,100 @@
+"""Our naive Bayes against scikit-learn's MultinomialNB and GaussianNB on the same data."""
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.naive_bayes import GaussianNB, MultinomialNB
+
+from core import data
+from core.errors import LabError
+from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
+
+TOL = 1e-9
+
+
+def sentiment_counts():
+    train, test = data.sentiment("train"), data.sentiment("test")
+    vec = CountVectorizer().fit(train.text)
+    return vec.transform(train.text), train.label.to_numpy(), vec.transform(test.text)
+
+
+def random_counts(seed, n=300, v=50, classes=4):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    rates = rng.gamma(0.5, 1.0, size=(classes, v))
+    X = rng.poisson(rates[y] * 0.5)
+    return X, y, rng.poisson(rates[rng.integers(0, classes, 80)] * 0.5)
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 0.01, 0.5, 1.0, 3.0])
+@pytest.mark.parametrize("dataset", ["sentiment", "random-0", "random-1", "digits"])
+def test_multinomial_matches_sklearn(dataset, alpha):
+    if dataset == "sentiment":
+        X, y, X_test = sentiment_counts()
+    elif dataset == "digits":  # pixel intensities 0..16 are counts too
+        X, y, _, _ = data.sklearn_table("digits")
+        X, y, X_test = X[:1200], y[:1200], X[1200:]
+    else:
+        X, y, X_test = random_counts(int(dataset[-1]))
+    ours = MultinomialNaiveBayes(alpha=alpha).fit(X, y)
+    ref = MultinomialNB(alpha=alpha).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X_test), ref.predict_proba(X_test), rtol=0, atol=TOL)
+    np.testing.assert_allclose(ours.feature_log_prob_, ref.feature_log_prob_, rtol=1e-12)
+    np.testing.assert_allclose(ours.class_log_prior_, ref.class_log_prior_, rtol=1e-12)
+    assert (ours.predict(X_test) == ref.predict(X_test)).all()
+
+
+@pytest.mark.parametrize("var_smoothing", [0.0, 1e-9, 1e-3, 0.5])
+@pytest.mark.parametrize("dataset", ["iris", "wine", "digits", "gaussians"])
+def test_gaussian_matches_sklearn(dataset, var_smoothing):
+    if dataset == "gaussians":
+        X, y = data.points("gaussians", n=400, noise=0.2, seed=3, classes=4)
+    else:
+        X, y, _, _ = data.sklearn_table(dataset)
+        if dataset == "digits":
+            if var_smoothing == 0.0:
+                pytest.skip("digits has pixels that are constant within a class: variance 0 needs smoothing")
+            X, y = X[:600], y[:600]
+    rng = np.random.default_rng(0)
+    X_test = X[rng.permutation(len(X))[:60]] + rng.normal(0, 0.3, size=(60, X.shape[1]))
+    ours = GaussianNaiveBayes(var_smoothing=var_smoothing).fit(X, y)
+    ref = GaussianNB(var_smoothing=var_smoothing).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X_test), ref.predict_proba(X_test), rtol=0, atol=TOL)
+    np.testing.assert_allclose(ours.theta_, ref.theta_, rtol=1e-12)
+    np.testing.assert_allclose(ours.var_, ref.var_, rtol=1e-10)
+    assert (ours.predict(X_test) == ref.predict(X_test)).all()
+
+
+def test_string_labels_and_explicit_class_order():
+    X = np.array([[3, 0], [0, 3], [2, 1]])
+    nb = MultinomialNaiveBayes().fit(X, ["pos", "neg", "pos"], classes=["pos", "neg"])
+    assert nb.classes_.tolist() == ["pos", "neg"]
+    assert nb.predict(np.array([[0, 5]])).tolist() == ["neg"]
+    assert nb.class_count_.tolist() == [2.0, 1.0]
+
+
+def test_a_class_with_no_examples_is_refused_clearly():
+    with pytest.raises(LabError, match="'neutral' has no training examples"):
+        MultinomialNaiveBayes().fit(np.eye(2), ["pos", "neg"], classes=["neg", "neutral", "pos"])
+    with pytest.raises(LabError, match="no training examples"):
+        GaussianNaiveBayes().fit(np.eye(2), [0, 1], classes=[0, 1, 2])
+
+
+def test_only_unknown_words_fall_back_to_the_prior():
+    X = np.array([[3, 0, 0], [0, 3, 0], [2, 1, 0]])
+    nb = MultinomialNaiveBayes().fit(X, [1, 0, 1])
+    np.testing.assert_allclose(nb.predict_proba(np.zeros((1, 3))), [[1 / 3, 2 / 3]], atol=1e-15)
+
+
+def test_gaussian_zero_variance_without_smoothing_is_a_clear_error():
+    X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 3.0]])
+    with pytest.raises(LabError, match="zero variance"):
+        GaussianNaiveBayes(var_smoothing=0.0).fit(X, [0, 0, 1, 1])
+
+
+def test_confusion_matrix_matches_sklearn():
+    from sklearn.metrics import confusion_matrix as ref
+
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    np.testing.assert_array_equal(confusion_matrix(t, p, [0, 1, 2]), ref(t, p, labels=[0, 1, 2]))
