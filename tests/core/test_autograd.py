@@ -1,0 +1,137 @@
+"""core.autograd against torch.autograd: same expressions, same values and gradients (1e-6)."""
+
+import math
+import random
+
+import pytest
+import torch
+
+from core.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order
+from core.errors import LabError
+
+TOL = 1e-6
+
+
+def both(x: float):
+    return Value(x), torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+
+def test_micrograd_sanity_expression():
+    # micrograd's own test expression, through every operation at least once
+    xv, xt = both(-4.0)
+    outs = []
+    for x in (xv, xt):
+        z = 2 * x + 2 + x
+        q = z.relu() + z * x
+        h = (z * z).relu()
+        y = h + q + q * x
+        outs.append(y)
+    outs[0].backward(); outs[1].backward()
+    assert abs(outs[0].data - outs[1].item()) < TOL
+    assert abs(xv.grad - xt.grad.item()) < TOL
+
+
+UNARY = ["tanh", "relu", "sigmoid", "exp", "log", "pow2", "pow3", "sqrt", "neg", "inv"]
+BINARY = ["add", "mul", "sub", "div"]
+
+
+def apply_unary(name, v, is_torch):
+    if name == "pow2":
+        return v ** 2
+    if name == "pow3":
+        return v ** 3
+    if name == "sqrt":
+        return v ** 0.5
+    if name == "neg":
+        return -v
+    if name == "inv":
+        return 1 / v
+    return getattr(torch, name)(v) if is_torch else getattr(v, name)()
+
+
+def random_graph(seed: int, n_leaves: int = 4, n_ops: int = 25):
+    """The same random DAG (shared subexpressions included) built twice: with Value and torch."""
+    rng = random.Random(seed)
+    leaves = [rng.uniform(-2, 2) for _ in range(n_leaves)]
+    ours = [Value(x) for x in leaves]
+    theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in leaves]
+    ovals, tvals = list(ours), list(theirs)
+    for _ in range(n_ops):
+        if rng.random() < 0.5:
+            i = rng.randrange(len(ovals))
+            x = ovals[i].data
+            allowed = [u for u in UNARY if not (u in ("log", "sqrt") and x <= 0.1) and not (u == "inv" and abs(x) < 0.2)
+                       and not (u == "exp" and x > 5) and not (u in ("pow2", "pow3") and abs(x) > 5)]
+            u = rng.choice(allowed)
+            ovals.append(apply_unary(u, ovals[i], False)); tvals.append(apply_unary(u, tvals[i], True))
+        else:
+            i, j = rng.randrange(len(ovals)), rng.randrange(len(ovals))
+            b = rng.choice([op for op in BINARY if not (op == "div" and abs(ovals[j].data) < 0.2)
+                            and not (op == "mul" and abs(ovals[i].data * ovals[j].data) > 1e3)])
+            f = {"add": lambda p, q: p + q, "mul": lambda p, q: p * q, "sub": lambda p, q: p - q, "div": lambda p, q: p / q}[b]
+            ovals.append(f(ovals[i], ovals[j])); tvals.append(f(tvals[i], tvals[j]))
+    # the output depends on the last few nodes, so most of the graph matters
+    out_o = sum(ovals[-5:], Value(0.0))
+    out_t = sum(tvals[-5:], torch.tensor(0.0, dtype=torch.float64))
+    return ours, theirs, out_o, out_t
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_expression_graphs_match_torch(seed):
+    ours, theirs, out_o, out_t = random_graph(seed)
+    out_o.backward()
+    out_t.backward()
+    assert math.isclose(out_o.data, out_t.item(), rel_tol=TOL, abs_tol=TOL)
+    for v, t in zip(ours, theirs):
+        tg = 0.0 if t.grad is None else t.grad.item()
+        assert math.isclose(v.grad, tg, rel_tol=TOL, abs_tol=TOL), (v.grad, tg)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "exp", "none"])
+def test_neuron_with_loss_matches_torch(activation):
+    x, w, b, target = [0.5, -1.5, 2.0], [0.3, -0.8, 0.1], 0.2, 0.7
+    out = neuron(x, w, b, activation, target)
+    out.backward()
+    xt = torch.tensor(x, dtype=torch.float64)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    z = (wt * xt).sum() + bt
+    act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "exp": torch.exp, "none": lambda t: t}[activation]
+    loss = (act(z) - target) ** 2
+    loss.backward()
+    nodes = {v.label: v for v in topological_order(out)}
+    assert math.isclose(out.data, loss.item(), abs_tol=TOL)
+    for i in range(3):
+        assert math.isclose(nodes[f"w{i + 1}"].grad, wt.grad[i].item(), abs_tol=TOL)
+    assert math.isclose(nodes["b"].grad, bt.grad.item(), abs_tol=TOL)
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    assert Value(-1000.0).sigmoid().data == 0.0
+    assert Value(1000.0).sigmoid().data == 1.0
+
+
+def test_stepping_all_operations_equals_backward():
+    L = expression(1.5, -2.0, 0.5, "×", "-", "tanh")
+    L.backward()
+    full = {id(v): v.grad for v in topological_order(L)}
+    done = backward_steps(L, operations(L))
+    assert len(done) == operations(L)
+    assert all(math.isclose(v.grad, full[id(v)]) for v in topological_order(L))
+    # after one step only the root's own inputs have gradients; the leaves are still zero
+    backward_steps(L, 1)
+    assert all(v.grad == 0.0 for v in topological_order(L) if v.label in ("a", "b", "c"))
+
+
+def test_dot_marks_unreached_gradients():
+    L = expression(1.0, 2.0, 3.0, "+", "×", "none")
+    dot = to_dot(L, backward_steps(L, 0))
+    assert dot.startswith("digraph") and "grad ?" in dot
+    assert "grad ?" not in to_dot(L, backward_steps(L, operations(L)))
+
+
+@pytest.mark.parametrize("args", [(1.0, 0.0, 1.0, "÷", "+", "none"), (-1.0, 0.0, 0.0, "+", "+", "log"),
+                                  (500.0, 2.0, 0.0, "×", "+", "exp")])
+def test_bad_expressions_raise_lab_error(args):
+    with pytest.raises(LabError):
+        expression(*args)
