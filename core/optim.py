@@ -1,0 +1,202 @@
+"""Gradient-descent optimizers from scratch (NumPy), and 2-D surfaces to watch them on.
+
+Each optimizer updates a list of NumPy arrays in place from their gradients, with exactly the
+update rule of its torch.optim namesake (defaults included), so the tests can compare
+trajectories step for step. The surfaces carry their own analytic gradient.
+
+>>> p = [np.array([3.0])]
+>>> opt = Adam(p, lr=0.1)
+>>> for _ in range(200):
+...     opt.step([2 * (p[0] - 1.0)])           # minimise (p - 1)²
+>>> round(float(p[0][0]), 2)
+1.0
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from core.training import History, run_steps
+
+
+class Optimizer:
+    def __init__(self, params: list[np.ndarray], lr: float):
+        self.params, self.lr, self.t = params, lr, 0
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        self.t += 1
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            self.update(i, p, g)
+
+    def update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p ← p − lr·v with v = μ·v + g (heavy ball); Nesterov steps with g + μ·v, a look-ahead."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False):
+        super().__init__(params, lr)
+        self.momentum, self.nesterov = momentum, nesterov
+        self.v = [np.zeros_like(p) for p in params]
+
+    def update(self, i, p, g):
+        if self.momentum:
+            # torch starts the buffer at g on the first step; μ·0 + g is the same thing
+            self.v[i] = self.momentum * self.v[i] + g
+            g = g + self.momentum * self.v[i] if self.nesterov else self.v[i]
+        p -= self.lr * g
+
+
+class RMSprop(Optimizer):
+    """Divide each coordinate's step by a running RMS of its gradient: steep directions slow down."""
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+        super().__init__(params, lr)
+        self.alpha, self.eps = alpha, eps
+        self.s = [np.zeros_like(p) for p in params]
+
+    def update(self, i, p, g):
+        self.s[i] = self.alpha * self.s[i] + (1 - self.alpha) * g * g
+        p -= self.lr * g / (np.sqrt(self.s[i]) + self.eps)
+
+
+class Adam(Optimizer):
+    """Momentum (first moment m) + RMSprop (second moment v), both bias-corrected for their zero start."""
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr)
+        (self.b1, self.b2), self.eps = betas, eps
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def update(self, i, p, g):
+        self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
+        self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g
+        m_hat = self.m[i] / (1 - self.b1 ** self.t)
+        v_hat = self.v[i] / (1 - self.b2 ** self.t)
+        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+OPTIMIZERS: dict[str, Callable[[list[np.ndarray], float], Optimizer]] = {
+    "SGD": lambda params, lr: SGD(params, lr),
+    "Momentum": lambda params, lr: SGD(params, lr, momentum=0.9),
+    "Nesterov": lambda params, lr: SGD(params, lr, momentum=0.9, nesterov=True),
+    "RMSprop": lambda params, lr: RMSprop(params, lr),
+    "Adam": lambda params, lr: Adam(params, lr),
+}
+
+
+def make(name: str, params: list[np.ndarray], lr: float) -> Optimizer:
+    """An optimizer by name (see OPTIMIZERS), momentum 0.9 where it has one."""
+    return OPTIMIZERS[name](params, lr)
+
+
+# ----------------------------------------------------------------------------- 2-D surfaces
+
+
+@dataclass(frozen=True)
+class Surface:
+    name: str
+    f: Callable[[np.ndarray, np.ndarray], np.ndarray]  # vectorised: works on grids too
+    grad: Callable[[float, float], np.ndarray]
+    start: tuple[float, float]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    minima: tuple[tuple[float, float], ...]
+    lr: float  # a learning rate at which plain SGD converges, the page's default
+
+
+def bowl(condition: float = 10.0) -> Surface:
+    """f = ½(x² + κy²): κ is the condition number, the ratio of the steepest to the flattest curvature."""
+    return Surface(f"bowl (κ = {condition:g})", lambda x, y: 0.5 * (x ** 2 + condition * y ** 2),
+                   lambda x, y: np.array([x, condition * y]), (-4.0, 2.0), (-5, 5), (-3, 3), ((0.0, 0.0),),
+                   lr=min(0.1, 1.0 / condition))
+
+
+ROSENBROCK = Surface("Rosenbrock", lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2,
+                     lambda x, y: np.array([-2 * (1 - x) - 400 * x * (y - x ** 2), 200 * (y - x ** 2)]),
+                     (-1.5, 2.0), (-2, 2), (-1, 3), ((1.0, 1.0),), lr=0.001)
+
+# x² + y⁴/4 − y²/2: a saddle at the origin between minima at (0, ±1). Started on the ridge
+# (y ≈ 0), plain gradient descent crawls: the gradient pointing off the ridge is nearly zero.
+SADDLE = Surface("saddle", lambda x, y: x ** 2 + y ** 4 / 4 - y ** 2 / 2,
+                 lambda x, y: np.array([2 * x, y ** 3 - y]), (-2.0, 0.01), (-2.5, 2.5), (-2, 2), ((0.0, 1.0), (0.0, -1.0)),
+                 lr=0.05)
+
+# Himmelblau's function: four minima of the same height; which one you reach depends on the path
+HIMMELBLAU = Surface("several minima (Himmelblau)", lambda x, y: (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2,
+                     lambda x, y: np.array([4 * x * (x ** 2 + y - 11) + 2 * (x + y ** 2 - 7),
+                                            2 * (x ** 2 + y - 11) + 4 * y * (x + y ** 2 - 7)]),
+                     (-0.5, -0.5), (-5, 5), (-5, 5),
+                     ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848127)), lr=0.01)
+
+SURFACES = ("bowl", "Rosenbrock", "saddle", "several minima")
+
+
+def surface(name: str, condition: float = 10.0) -> Surface:
+    return {"bowl": bowl(condition), "Rosenbrock": ROSENBROCK, "saddle": SADDLE, "several minima": HIMMELBLAU}[name]
+
+
+@dataclass
+class Trajectory:
+    optimizer: str
+    points: np.ndarray  # (steps + 1, 2), the start first
+    losses: np.ndarray
+    history: History  # .diverged when f became inf/NaN or the point flew off (|x| > 1e6)
+
+
+BLOWUP = 1e6  # a point this far out is on its way to infinity: stop before the floats overflow
+
+
+def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tuple[float, float] | None = None) -> Trajectory:
+    """Run `optimizer` on surface `s` for `steps` steps from `start` (default: the surface's).
+
+    >>> t = descend(bowl(1.0), "SGD", lr=0.5, steps=20)
+    >>> np.round(t.points[-1], 4).tolist(), t.history.diverged
+    ([-0.0, 0.0], False)
+    >>> descend(bowl(1.0), "SGD", lr=2.5, steps=200).history.diverged
+    True
+    """
+    p = np.array(start if start is not None else s.start, dtype=np.float64)
+    opt = make(optimizer, [p], lr)
+    points, losses = [p.copy()], [float(s.f(*p))]
+
+    def step(_):
+        opt.step([s.grad(*p)])
+        points.append(p.copy())
+        loss = float(s.f(*p)) if np.all(np.abs(p) < BLOWUP) else float("inf")
+        losses.append(loss)
+        return {"loss": loss}
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = run_steps(step, steps)
+    return Trajectory(optimizer, np.array(points), np.array(losses), history)
+
+
+def grid(s: Surface, n: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """f on an n×n grid over the surface's window: (xs, ys, values), for contour plots."""
+    xs, ys = np.linspace(*s.xlim, n), np.linspace(*s.ylim, n)
+    X, Y = np.meshgrid(xs, ys)
+    return X, Y, s.f(X, Y)
+
+
+def contours(s: Surface, n_levels: int = 14, n: int = 120):
+    """Contour lines of f as a long DataFrame (level, line, order, x, y), ready for altair.
+
+    Levels are spaced evenly in log(f − min f), so the valley floor gets lines too.
+    """
+    import contourpy
+    import pandas as pd
+
+    X, Y, Z = grid(s, n)
+    lo = Z.min()
+    levels = lo + np.geomspace(1e-2 * (np.quantile(Z, 0.9) - lo) + 1e-9, np.quantile(Z, 0.9) - lo, n_levels)
+    gen = contourpy.contour_generator(X, Y, Z)
+    rows, line = [], 0
+    for level in levels:
+        for seg in gen.lines(level):
+            line += 1
+            rows.append(pd.DataFrame({"level": level, "line": line, "order": np.arange(len(seg)), "x": seg[:, 0], "y": seg[:, 1]}))
+    return pd.concat(rows, ignore_index=True)

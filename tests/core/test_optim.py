@@ -1,0 +1,77 @@
+"""core.optim against torch.optim: the same trajectory on the same function for 100 steps (1e-6)."""
+
+import numpy as np
+import pytest
+import torch
+
+from core import optim
+
+STEPS = 100
+
+
+def torch_trajectory(name, lr, start, f):
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = {
+        "SGD": lambda: torch.optim.SGD([p], lr=lr),
+        "Momentum": lambda: torch.optim.SGD([p], lr=lr, momentum=0.9),
+        "Nesterov": lambda: torch.optim.SGD([p], lr=lr, momentum=0.9, nesterov=True),
+        "RMSprop": lambda: torch.optim.RMSprop([p], lr=lr),
+        "Adam": lambda: torch.optim.Adam([p], lr=lr),
+    }[name]()
+    points = [p.detach().clone().numpy()]
+    for _ in range(STEPS):
+        opt.zero_grad()
+        f(p[0], p[1]).backward()
+        opt.step()
+        points.append(p.detach().clone().numpy())
+    return np.array(points)
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+@pytest.mark.parametrize("surface", ["Rosenbrock", "bowl", "several minima", "saddle"])
+def test_trajectory_matches_torch_optim(name, surface):
+    s = optim.surface(surface, condition=20.0)
+    lr = s.lr if name in ("SGD", "Momentum", "Nesterov") else 0.05  # adaptive steps are ~lr regardless of scale
+    ours = optim.descend(s, name, lr, steps=STEPS)
+    assert not ours.history.diverged and len(ours.points) == STEPS + 1
+    theirs = torch_trajectory(name, lr, list(s.start), s.f)
+    np.testing.assert_allclose(ours.points, theirs, atol=1e-6, rtol=0)
+    assert np.abs(ours.points[-1] - ours.points[0]).max() > 0.1  # it actually went somewhere
+
+
+def test_optimizers_match_torch_on_several_arrays():
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), (2, 2, 2)]
+    for name in optim.OPTIMIZERS:
+        ours = [rng.normal(size=s) for s in shapes]
+        theirs = [torch.tensor(p.copy(), requires_grad=True) for p in ours]
+        opt = optim.make(name, ours, 0.03)
+        topt = torch.optim
+        ref = {"SGD": lambda: topt.SGD(theirs, lr=0.03), "Momentum": lambda: topt.SGD(theirs, lr=0.03, momentum=0.9),
+               "Nesterov": lambda: topt.SGD(theirs, lr=0.03, momentum=0.9, nesterov=True),
+               "RMSprop": lambda: topt.RMSprop(theirs, lr=0.03), "Adam": lambda: topt.Adam(theirs, lr=0.03)}[name]()
+        for _ in range(50):
+            loss = sum(((t ** 2).sum() * 0.5 + t.sin().sum()) for t in theirs)
+            ref.zero_grad(); loss.backward()
+            opt.step([p + np.cos(p) for p in ours])  # the same loss's gradient, by hand
+            ref.step()
+        for p, t in zip(ours, theirs):
+            np.testing.assert_allclose(p, t.detach().numpy(), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("lr, outcome", [(0.05, "converges"), (0.19, "oscillates"), (0.25, "diverges")])
+def test_learning_rate_regimes_on_the_bowl(lr, outcome):
+    # on ½(x² + 10y²) SGD is stable for lr < 2/10: below 1/10 monotone, between 1/10 and 2/10 it zig-zags
+    t = optim.descend(optim.bowl(10.0), "SGD", lr, steps=300)
+    if outcome == "diverges":
+        assert t.history.diverged and t.history.stopped and len(t.points) < 301
+        assert not np.isfinite(t.losses[-1])
+    else:
+        assert not t.history.diverged and t.losses[-1] < 1e-3
+        signs = np.sign(t.points[1:30, 1])
+        assert (np.any(signs[1:] != signs[:-1])) == (outcome == "oscillates")
+
+
+def test_contours_cover_every_level():
+    df = optim.contours(optim.ROSENBROCK, n_levels=10)
+    assert df.level.nunique() == 10 and {"x", "y", "line", "order"} <= set(df.columns)
