@@ -1,0 +1,131 @@
+"""Attention on the learner's own sentence, with real word vectors and real trained projections.
+
+The words come in as MiniLM's token embeddings (384 numbers each, learned on a billion sentence
+pairs), normalised by its embedding LayerNorm exactly as the model does, and Q, K, V come from
+MiniLM's first layer, so the heatmaps show what a trained head does, computed by our own code.
+
+>>> cfg = StepConfig(head=3, causal=True)
+>>> cfg.layer, cfg.scaled
+(0, True)
+>>> enc = models.load("minilm")                         # doctest: +SKIP
+>>> sent, steps = step_by_step(enc, "the cat sat", cfg) # doctest: +SKIP
+>>> sent.tokens, tuple(steps.q.shape)                   # doctest: +SKIP
+(['the', 'cat', 'sat'], (3, 32))
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from core.attention import AttentionSteps, MultiHeadAttention, MultiHeadSteps, attention_steps
+from core.errors import LabError
+
+MAX_TOKENS = 24  # beyond this the step-by-step heatmaps stop being readable
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    layer: int = 0  # whose trained W_q, W_k, W_v we use (0 = the layer that really sees embeddings)
+    head: int = 0  # which of the 12 heads (each has its own 32-wide slice of Q, K, V)
+    positions: bool = False  # add MiniLM's learned position embeddings to the word vectors
+    causal: bool = False  # GPT-style: a token may only look at itself and earlier tokens
+    scaled: bool = True  # divide scores by √d_head; off shows softmax saturating
+    max_tokens: int = MAX_TOKENS
+
+
+@dataclass
+class Sentence:
+    tokens: list[str]
+    ids: list[int]
+    x: torch.Tensor  # (L, d_model): the vectors attention sees
+    n_tokens: int  # before truncation
+    truncated: bool
+
+
+def tokenize(encoder, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], int]:
+    """Word-piece ids of `text` (no [CLS]/[SEP]), cut to max_tokens; also the untruncated count."""
+    if not text or not text.strip():
+        raise LabError("Type a sentence first: attention needs at least one token.")
+    ids = encoder.tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise LabError("The tokenizer found no tokens in that text.")
+    return ids[:max_tokens], len(ids)
+
+
+def embed_ids(encoder, ids: list[int], positions: bool) -> torch.Tensor:
+    """MiniLM's input vectors for these ids: word (+ position) + segment embedding, then its LayerNorm."""
+    emb = encoder.model.embeddings
+    idx = torch.tensor(ids)
+    with torch.no_grad():
+        x = emb.word_embeddings(idx) + emb.token_type_embeddings(torch.zeros_like(idx))
+        if positions:
+            x = x + emb.position_embeddings(torch.arange(len(ids)))
+        return emb.LayerNorm(x)
+
+
+def sentence(encoder, text: str, positions: bool = False, max_tokens: int = MAX_TOKENS) -> Sentence:
+    ids, n = tokenize(encoder, text, max_tokens)
+    tokens = encoder.tokenizer.convert_ids_to_tokens(ids)
+    return Sentence(tokens, ids, embed_ids(encoder, ids, positions), n, n > len(ids))
+
+
+def layer_attention(encoder, layer: int) -> MultiHeadAttention:
+    """Our MultiHeadAttention holding a copy of MiniLM layer `layer`'s trained weights."""
+    layers = encoder.model.encoder.layer
+    if not 0 <= layer < len(layers):
+        raise LabError(f"layer must be between 0 and {len(layers) - 1}")
+    return MultiHeadAttention.from_bert_layer(layers[layer])
+
+
+def step_by_step(encoder, text: str, cfg: StepConfig) -> tuple[Sentence, AttentionSteps]:
+    """One head's attention on the sentence, keeping Q, K, V, scores, scaling, mask, softmax, output."""
+    sent = sentence(encoder, text, cfg.positions, cfg.max_tokens)
+    mha = layer_attention(encoder, cfg.layer)
+    with torch.no_grad():
+        parts = mha.steps(sent.x[None])
+        h = cfg.head % mha.n_heads
+        steps = attention_steps(parts.q[0, h], parts.k[0, h], parts.v[0, h], causal=cfg.causal,
+                                scale=None if cfg.scaled else 1.0)
+    return sent, steps
+
+
+def multi_head(encoder, text: str, cfg: StepConfig) -> tuple[Sentence, MultiHeadSteps]:
+    """All heads of the layer at once: split, per-head attention, concatenation, output projection."""
+    sent = sentence(encoder, text, cfg.positions, cfg.max_tokens)
+    with torch.no_grad():
+        steps = layer_attention(encoder, cfg.layer).steps(sent.x[None], causal=cfg.causal,
+                                                          scale=None if cfg.scaled else 1.0)
+    return sent, steps
+
+
+@dataclass
+class Equivariance:
+    tokens: list[str]
+    perm: list[int]  # the shuffle: new position i holds old token perm[i]
+    gap_without: float  # max |MHA(shuffled) − shuffled(MHA)| with word vectors only (≈ 0)
+    gap_with: float  # the same with position embeddings added (clearly > 0)
+    per_token_with: list[float]  # that gap per token, with positions
+
+
+def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: int = MAX_TOKENS) -> Equivariance:
+    """Shuffle the tokens and compare: attention alone just shuffles its outputs the same way.
+
+    Without positions a set of vectors has no order, so MHA(x[perm]) == MHA(x)[perm]; adding
+    position embeddings (to the shuffled words, in their new slots) breaks that.
+    """
+    ids, _ = tokenize(encoder, text, max_tokens)
+    n = len(ids)
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    if n > 1 and torch.equal(perm, torch.arange(n)):
+        perm = perm.roll(1)  # a shuffle that changes nothing would prove nothing
+    shuffled = [ids[i] for i in perm.tolist()]
+    mha = layer_attention(encoder, layer)
+    gaps = []
+    with torch.no_grad():
+        for positions in (False, True):
+            out, _ = mha(embed_ids(encoder, ids, positions)[None])
+            out_shuffled, _ = mha(embed_ids(encoder, shuffled, positions)[None])
+            gaps.append((out_shuffled[0] - out[0][perm]).abs().amax(dim=-1))
+    return Equivariance(encoder.tokenizer.convert_ids_to_tokens(shuffled), perm.tolist(), gaps[0].max().item(),
+                        gaps[1].max().item(), gaps[1].tolist())

@@ -1,0 +1,263 @@
+"""The heads of a real pretrained model: their attention, what kind of head each one is, and ablation.
+
+Works on BERT-style encoders (MiniLM offline, BERT/RoBERTa from the Hub) and GPT-2-style causal
+LMs. The attention weights are recomputed by OUR `scaled_dot_product_attention` from each layer's
+own input and its trained Q/K projections (tests/core check they equal what transformers reports
+with eager attention), so this works whatever attention kernel the model was loaded with.
+
+Head statistics follow Clark et al. 2019, "What does BERT look at?": for each head, the average
+over query tokens of the attention entropy and of the share of attention going to [CLS] (or the
+first token), [SEP], punctuation, the previous, the same and the next token. A simple rule turns
+those numbers into a label.
+
+>>> w = np.zeros((1, 1, 3, 3)); w[0, 0, 1, 0] = w[0, 0, 2, 1] = w[0, 0, 0, 0] = 1.0
+>>> head_stats(Attentions(["a", "b", "c"], w, 3, False, False, [False] * 3))["label"].tolist()
+['previous token']
+"""
+
+import threading
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core.attention import scaled_dot_product_attention, split_heads
+from core.errors import LabError
+
+MAX_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
+
+
+@dataclass
+class Attentions:
+    tokens: list[str]
+    weights: np.ndarray  # (layers, heads, L, L): row = query token, column = key token
+    n_tokens: int  # before truncation
+    truncated: bool
+    causal: bool
+    special: list[bool]  # which tokens are special ([CLS], [SEP], <|endoftext|>...)
+
+
+# ----------------------------------------------------------------------------- model plumbing
+
+
+def _blocks(model):
+    """('bert', layers) or ('gpt2', blocks) for the models this lab knows how to read."""
+    for owner in (model, getattr(model, "base_model", None)):
+        enc = getattr(owner, "encoder", None)
+        if enc is not None and hasattr(enc, "layer") and hasattr(enc.layer[0].attention, "self"):
+            return "bert", list(enc.layer)
+        h = getattr(owner, "h", None) or getattr(getattr(owner, "transformer", None), "h", None)
+        if h is not None and hasattr(h[0], "attn") and hasattr(h[0].attn, "c_attn"):
+            return "gpt2", list(h)
+    raise LabError(f"this page reads attention from BERT-style encoders and GPT-2-style models, not {type(model).__name__}")
+
+
+def shape(model) -> tuple[int, int]:
+    """(layers, heads) of a supported model."""
+    kind, blocks = _blocks(model)
+    attn = blocks[0].attention.self if kind == "bert" else blocks[0].attn
+    return len(blocks), (attn.num_attention_heads if kind == "bert" else attn.num_heads)
+
+
+def encode(lm, text: str, max_tokens: int = MAX_TOKENS):
+    """Tokenize `text` for the model (with its special tokens), truncated to what it (and we) allow."""
+    if not text or not text.strip():
+        raise LabError("Type a sentence first.")
+    limit = min(max_tokens, getattr(lm.model.config, "max_position_embeddings", None) or getattr(lm.model.config, "n_positions", max_tokens))
+    n_full = len(lm.tokenizer(text)["input_ids"])
+    batch = lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=limit)
+    if batch["input_ids"].shape[1] == 0:
+        raise LabError("The tokenizer found no tokens in that text.")
+    return batch, n_full
+
+
+def layer_attention(kind: str, block, hidden: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """One layer's attention weights (B, heads, L, L), recomputed from its input with our attention."""
+    if kind == "bert":
+        sa = block.attention.self
+        q, k, v, n_heads, scale, causal = sa.query(hidden), sa.key(hidden), sa.value(hidden), sa.num_attention_heads, sa.scaling, False
+    else:
+        a = block.attn
+        q, k, v = a.c_attn(block.ln_1(hidden)).split(a.split_size, dim=2)
+        n_heads, scale, causal = a.num_heads, a.scaling, True
+        if a.scale_attn_by_inverse_layer_idx:
+            scale = scale / (a.layer_idx + 1)
+    _, w = scaled_dot_product_attention(split_heads(q, n_heads), split_heads(k, n_heads), split_heads(v, n_heads),
+                                        causal=causal, scale=scale)
+    return w, causal
+
+
+def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
+    """Every layer's and head's attention on `text`: one forward pass for the layer inputs, then ours.
+
+    >>> enc = models.load("minilm")                       # doctest: +SKIP
+    >>> attentions(enc, "Hello world.").weights.shape     # doctest: +SKIP
+    (6, 12, 5, 5)
+    """
+    kind, blocks = _blocks(lm.model)
+    batch, n_full = encode(lm, text, max_tokens)
+    with torch.no_grad():
+        out = lm.model(**batch, output_hidden_states=True)
+        per_layer = [layer_attention(kind, b, h) for b, h in zip(blocks, out.hidden_states)]
+    ids = batch["input_ids"][0].tolist()
+    special = set(lm.tokenizer.all_special_ids)
+    return Attentions(
+        tokens=lm.tokenizer.convert_ids_to_tokens(ids),
+        weights=torch.cat([w for w, _ in per_layer]).numpy(),
+        n_tokens=n_full,
+        truncated=n_full > len(ids),
+        causal=per_layer[0][1],
+        special=[i in special for i in ids],
+    )
+
+
+# ----------------------------------------------------------------------------- head statistics
+
+
+def clean(token: str) -> str:
+    """A word piece without its tokenizer's markers (## for BERT, Ġ/Ċ for GPT-2)."""
+    return token.removeprefix("##").replace("Ġ", "").replace("Ċ", "")
+
+
+def is_punctuation(token: str) -> bool:
+    t = clean(token)
+    return bool(t) and all(unicodedata.category(c).startswith("P") for c in t)
+
+
+@dataclass(frozen=True)
+class LabelRules:
+    dominant: float = 0.5  # a head whose average share to one target exceeds this is named after it
+    broad: float = 0.75  # entropy / log2(#visible keys) above this: the head spreads attention widely
+
+
+STAT_LABELS = {"first": "[CLS] / first token", "sep": "[SEP]", "punct": "punctuation",
+               "prev": "previous token", "self": "same token", "next": "next token"}
+
+
+def head_stats(att: Attentions, rules: LabelRules = LabelRules()) -> pd.DataFrame:
+    """One row per (layer, head): entropy (bits), shares of attention, and an automatic label."""
+    w = att.weights  # (layers, heads, L, L)
+    n = w.shape[-1]
+    visible = np.tril(np.ones((n, n))) if att.causal else np.ones((n, n))
+    max_entropy = np.log2(visible.sum(-1)).mean()  # a uniform head over the keys each query may see
+    entropy = -(w * np.log2(np.where(w > 0, w, 1.0))).sum(-1).mean(-1)
+    sep = np.array([s and i > 0 for i, s in enumerate(att.special)])
+    punct = np.array([is_punctuation(t) and not s for t, s in zip(att.tokens, att.special)])
+    stats = {
+        "first": w[..., 0].mean(-1),
+        "sep": w[..., sep].sum(-1).mean(-1),
+        "punct": w[..., punct].sum(-1).mean(-1),
+        "prev": np.diagonal(w, offset=-1, axis1=-2, axis2=-1).mean(-1) if n > 1 else np.zeros(w.shape[:2]),
+        "self": np.diagonal(w, axis1=-2, axis2=-1).mean(-1),
+        "next": np.diagonal(w, offset=1, axis1=-2, axis2=-1).mean(-1) if n > 1 else np.zeros(w.shape[:2]),
+    }
+    layers, heads = np.meshgrid(np.arange(w.shape[0]), np.arange(w.shape[1]), indexing="ij")
+    df = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), "entropy (bits)": entropy.ravel()})
+    for key, value in stats.items():
+        df[STAT_LABELS[key]] = value.ravel()
+    shares = df[list(STAT_LABELS.values())]
+    top = shares.idxmax(axis=1)
+    broad = df["entropy (bits)"] > rules.broad * max_entropy if max_entropy > 0 else False
+    df["label"] = np.where(shares.max(axis=1) > rules.dominant, top, np.where(broad, "broad", "mixed"))
+    return df
+
+
+# ----------------------------------------------------------------------------- ablation
+
+
+def _out_projections(model):
+    """The Linear (BERT) / Conv1D (GPT-2) that mixes the concatenated heads back, per layer."""
+    kind, blocks = _blocks(model)
+    return [b.attention.output.dense if kind == "bert" else b.attn.c_proj for b in blocks]
+
+
+@contextmanager
+def head_mask(model, mask: torch.Tensor):
+    """Switch heads off: mask (layers, heads) or (batch, layers, heads) of 0/1, like the old `head_mask`.
+
+    A head's output is multiplied by its mask entry just before the output projection — the same
+    thing `head_mask` did to its attention probabilities. The hooks act only in the calling thread
+    (the model is shared read-only by every Streamlit session) and are removed on exit.
+    """
+    layers, heads = shape(model)
+    if mask.shape[-2:] != (layers, heads):
+        raise LabError(f"the mask must have shape ({layers}, {heads}), got {tuple(mask.shape)}")
+    owner = threading.get_ident()
+    handles = []
+    for i, proj in enumerate(_out_projections(model)):
+        def hook(module, args, m=mask[..., i, :]):
+            if threading.get_ident() != owner:
+                return None
+            x = args[0]  # (B, L, heads · d_head)
+            scale = m.to(x.dtype).repeat_interleave(x.shape[-1] // heads, dim=-1)
+            return (x * (scale[:, None, :] if scale.dim() == 2 else scale),)
+        handles.append(proj.register_forward_pre_hook(hook))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _summary(lm, batch, kind):
+    """What ablation is measured on: the mean-pooled sentence embedding (encoders) or next-token probabilities."""
+    out = lm.model(**batch)
+    if kind == "bert":
+        hidden = out.last_hidden_state
+        mask = batch["attention_mask"][..., None].to(hidden.dtype)
+        return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    return torch.softmax(out.logits[:, -1], dim=-1)
+
+
+def _effect(kind, base: torch.Tensor, ablated: torch.Tensor) -> torch.Tensor:
+    """1 − cosine(sentence embeddings) for encoders; KL(p ‖ p_ablated) in bits for next-token predictions."""
+    if kind == "bert":
+        return 1 - (base * ablated).sum(-1)
+    return (base * (base.clamp_min(1e-12).log2() - ablated.clamp_min(1e-12).log2())).sum(-1)
+
+
+@dataclass
+class Ablation:
+    effect: np.ndarray  # (layers, heads): change when that head alone is switched off
+    measure: str  # what `effect` is, in words
+    base: np.ndarray  # the unablated summary (embedding or next-token distribution)
+    ablated: np.ndarray  # (layers, heads, ...) the summary with each head off
+
+
+def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
+    """Switch off each head alone (all of them in ONE batched forward pass) and measure the change."""
+    kind, _ = _blocks(lm.model)
+    layers, heads = shape(lm.model)
+    batch, _ = encode(lm, text, max_tokens)
+    n = layers * heads
+    mask = torch.ones(n + 1, layers, heads)
+    mask[torch.arange(n) + 1, torch.arange(n) // heads, torch.arange(n) % heads] = 0  # row 0: nothing off
+    big = {k: v.expand(n + 1, *v.shape[1:]) for k, v in batch.items()}
+    with torch.no_grad(), head_mask(lm.model, mask):
+        summary = _summary(lm, big, kind)
+    effect = _effect(kind, summary[:1], summary[1:]).view(layers, heads)
+    measure = "1 − cosine similarity of the sentence embedding" if kind == "bert" else "KL divergence of the next-token distribution (bits)"
+    return Ablation(effect.numpy(), measure, summary[0].numpy(), summary[1:].view(layers, heads, -1).numpy())
+
+
+def similarity_with_heads_off(lm, text_a: str, text_b: str, off: list[tuple[int, int]], max_tokens: int = MAX_TOKENS) -> tuple[float, float]:
+    """Cosine similarity of two sentences' embeddings with all heads on, and with the heads in `off` switched off."""
+    kind, _ = _blocks(lm.model)
+    if kind != "bert":
+        raise LabError("sentence similarity needs an encoder (MiniLM or a BERT)")
+    layers, heads = shape(lm.model)
+    mask = torch.ones(layers, heads)
+    for layer, head in off:
+        mask[layer, head] = 0
+    pair = []
+    for text in (text_a, text_b):
+        batch, _ = encode(lm, text, max_tokens)
+        with torch.no_grad():
+            on = _summary(lm, batch, kind)
+            with head_mask(lm.model, mask):
+                pair.append((on, _summary(lm, batch, kind)))
+    (a_on, a_off), (b_on, b_off) = pair
+    return (a_on * b_on).sum().item(), (a_off * b_off).sum().item()
