@@ -1,0 +1,142 @@
+"""Bayes' rule on a diagnostic test, and Bayesian updating of a coin's bias (Beta-Binomial).
+
+A test for a condition has sensitivity P(+ | ill) and specificity P(- | healthy). Bayes' rule
+turns the prior P(ill) and a result into the posterior:
+
+    P(ill | +) = P(+ | ill) P(ill) / [ P(+ | ill) P(ill) + P(+ | healthy) P(healthy) ]
+
+>>> test = DiagnosticTest(prior=0.01, sensitivity=0.9, specificity=0.95)
+>>> round(posterior(test, positive=True), 4)     # a positive result from a good test: still only 15%
+0.1538
+>>> [round(p, 3) for p in sequential_posteriors(test, [True, True])]   # prior, after 1st, after 2nd
+[0.01, 0.154, 0.766]
+>>> natural_frequencies(test, 1000)
+{'ill, positive': 9, 'ill, negative': 1, 'healthy, positive': 50, 'healthy, negative': 940}
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from core.errors import LabError
+
+
+@dataclass(frozen=True)
+class DiagnosticTest:
+    prior: float = 0.01  # P(ill): how common the condition is among the people tested
+    sensitivity: float = 0.90  # P(+ | ill): share of ill people the test catches
+    specificity: float = 0.95  # P(- | healthy): share of healthy people the test clears
+
+    def __post_init__(self):
+        for name in ("prior", "sensitivity", "specificity"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise LabError(f"{name} must be a probability between 0 and 1, not {value}")
+
+
+def posterior(test: DiagnosticTest, positive: bool, prior: float | None = None) -> float:
+    """P(ill | result), starting from `prior` (default: the test's prior)."""
+    p = test.prior if prior is None else prior
+    like_ill = test.sensitivity if positive else 1 - test.sensitivity  # P(result | ill)
+    like_healthy = 1 - test.specificity if positive else test.specificity  # P(result | healthy)
+    evidence = like_ill * p + like_healthy * (1 - p)  # P(result), the normaliser
+    if evidence == 0.0:  # e.g. specificity 1 and sensitivity 0: a positive can't happen at all
+        sign = "positive" if positive else "negative"
+        raise LabError(f"a {sign} result has probability 0 under these settings, so nothing can be learned from it "
+                       f"(Bayes' rule would divide by P({sign}) = 0)")
+    return like_ill * p / evidence
+
+
+def sequential_posteriors(test: DiagnosticTest, results: list[bool]) -> list[float]:
+    """The prior, then the posterior after each result in turn (yesterday's posterior is today's prior).
+
+    Assumes the results are independent given the condition (a fresh test each time).
+    """
+    beliefs = [test.prior]
+    for positive in results:
+        beliefs.append(posterior(test, positive, prior=beliefs[-1]))
+    return beliefs
+
+
+def natural_frequencies(test: DiagnosticTest, people: int = 1000) -> dict[str, int]:
+    """Whole people out of `people` in each (condition, result) cell, summing to `people` exactly.
+
+    Rounds by largest remainder, so 0.01 x 1000 ill people split 9 / 1 rather than 9.0 / 0.99.
+    """
+    p, se, sp = test.prior, test.sensitivity, test.specificity
+    share = {"ill, positive": p * se, "ill, negative": p * (1 - se),
+             "healthy, positive": (1 - p) * (1 - sp), "healthy, negative": (1 - p) * sp}
+    exact = {k: v * people for k, v in share.items()}
+    counts = {k: int(np.floor(v)) for k, v in exact.items()}
+    by_remainder = sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)
+    for k in by_remainder[: people - sum(counts.values())]:
+        counts[k] += 1
+    return counts
+
+
+# ----------------------------------------------------------------------------- the coin
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    mean: float = 0.5  # prior guess of P(heads)
+    strength: float = 2.0  # a + b: how many imaginary flips the prior is worth (0 = no prior at all)
+
+    @property
+    def a(self) -> float:
+        return self.mean * self.strength
+
+    @property
+    def b(self) -> float:
+        return (1 - self.mean) * self.strength
+
+
+@dataclass(frozen=True)
+class CoinBelief:
+    heads: int
+    tails: int
+    mle: float  # heads / flips: NaN before the first flip
+    a: float  # the posterior is Beta(a, b)
+    b: float
+    mean: float  # posterior mean a / (a + b)
+    low: float  # central credible interval
+    high: float
+
+
+def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95) -> CoinBelief:
+    """Beta(a, b) prior + h heads and t tails -> Beta(a + h, b + t) posterior (conjugacy).
+
+    >>> belief = coin_posterior(7, 3, BetaPrior(0.5, 2.0))
+    >>> belief.mle, belief.a, belief.b, round(belief.mean, 4)
+    (0.7, 8.0, 4.0, 0.6667)
+    """
+    a, b = prior.a + heads, prior.b + tails
+    n = heads + tails
+    if a <= 0 or b <= 0:  # Beta(0, b) is not a distribution: a flat-to-nothing prior needs data on both sides
+        raise LabError("with prior strength 0 (or a prior mean of exactly 0 or 1) the posterior is not a proper "
+                       f"distribution until there is at least one head and one tail; so far {heads} heads, {tails} tails")
+    tail = (1 - level) / 2
+    low, high = stats.beta.ppf([tail, 1 - tail], a, b)
+    return CoinBelief(heads, tails, heads / n if n else float("nan"), a, b, a / (a + b), float(low), float(high))
+
+
+def coin_trajectory(flips: np.ndarray, prior: BetaPrior, level: float = 0.95) -> dict[str, np.ndarray]:
+    """MLE, posterior mean and credible interval after each of the first 1..n flips (vectorised)."""
+    flips = np.asarray(flips, dtype=np.int64)
+    heads = np.cumsum(flips)
+    n = np.arange(1, len(flips) + 1)
+    a, b = prior.a + heads, prior.b + (n - heads)
+    ok = (a > 0) & (b > 0)
+    tail = (1 - level) / 2
+    safe_a, safe_b = np.where(ok, a, 1.0), np.where(ok, b, 1.0)
+    low = np.where(ok, stats.beta.ppf(tail, safe_a, safe_b), np.nan)
+    high = np.where(ok, stats.beta.ppf(1 - tail, safe_a, safe_b), np.nan)
+    return {"flips": n, "mle": heads / n, "mean": np.where(ok, a / (a + b), np.nan), "low": low, "high": high}
+
+
+def flip_coins(p_heads: float, n: int, seed: int) -> np.ndarray:
+    """n flips (1 = heads) of a coin with P(heads) = p_heads, the same for the same seed."""
+    if not 0.0 <= p_heads <= 1.0:
+        raise LabError(f"P(heads) must be between 0 and 1, not {p_heads}")
+    return (np.random.default_rng(seed).random(n) < p_heads).astype(np.int64)

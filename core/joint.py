@@ -1,0 +1,94 @@
+"""Joint, marginal and conditional distributions of two discrete variables, and independence.
+
+From a table of counts (or probabilities) n[x, y]:
+
+    P(x, y) = n[x, y] / N          P(x) = sum_y P(x, y)          P(y | x) = P(x, y) / P(x)
+
+X and Y are independent when P(x, y) = P(x) P(y) in every cell. Real counts never match
+exactly, so we measure how far they are: mutual information (bits) and Pearson's chi-square test.
+
+>>> t = joint_table(np.array([[30, 10], [20, 40]]), ["rain", "dry"], ["umbrella", "none"])
+>>> t.p_x.round(2).tolist(), t.p_y.round(2).tolist()
+([0.4, 0.6], [0.5, 0.5])
+>>> t.p_y_given_x.round(3).tolist()             # P(umbrella | rain) = 30 / 40
+[[0.75, 0.25], [0.333, 0.667]]
+>>> round(t.mutual_information, 4), round(t.p_value, 5)
+(0.1245, 4e-05)
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.errors import LabError
+
+
+@dataclass
+class JointTable:
+    counts: np.ndarray  # (|X|, |Y|) non-negative counts or weights
+    x_labels: list[str]
+    y_labels: list[str]
+    joint: np.ndarray  # P(x, y)
+    p_x: np.ndarray  # marginal of X (row sums)
+    p_y: np.ndarray  # marginal of Y (column sums)
+    p_y_given_x: np.ndarray  # rows sum to 1; NaN rows for an x that never occurs
+    p_x_given_y: np.ndarray  # columns sum to 1
+    independent: np.ndarray  # P(x) P(y): the joint table X and Y would have if independent
+    mutual_information: float  # bits; 0 exactly when independent
+    chi2: float  # Pearson's statistic on the counts
+    dof: int
+    p_value: float  # chance of a chi2 this large if X and Y were independent
+
+    def frame(self, which: str = "joint") -> pd.DataFrame:
+        """One of the tables as a labelled DataFrame (rows X, columns Y)."""
+        return pd.DataFrame(getattr(self, which), index=self.x_labels, columns=self.y_labels)
+
+
+def joint_table(counts, x_labels: list[str], y_labels: list[str]) -> JointTable:
+    """Every distribution the two variables define, from their table of counts."""
+    n = np.asarray(counts, dtype=np.float64)
+    if n.ndim != 2 or n.shape != (len(x_labels), len(y_labels)):
+        raise LabError(f"the table must be {len(x_labels)} x {len(y_labels)}, got shape {n.shape}")
+    if not np.isfinite(n).all() or (n < 0).any():
+        raise LabError("every cell must be a count or probability of 0 or more")
+    total = n.sum()
+    if total <= 0:
+        raise LabError("the table is all zeros: put some counts in it")
+    joint = n / total
+    p_x, p_y = joint.sum(axis=1), joint.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row/column of zeros has no conditional
+        p_y_given_x = joint / p_x[:, None]
+        p_x_given_y = joint / p_y[None, :]
+        independent = np.outer(p_x, p_y)
+        terms = np.where(joint > 0, joint * np.log2(joint / independent), 0.0)
+    mi = max(float(terms.sum()), 0.0)  # tiny negative rounding would read oddly
+    chi2, dof, p_value = _chi_square(n, independent * total)
+    return JointTable(n, list(map(str, x_labels)), list(map(str, y_labels)), joint, p_x, p_y, p_y_given_x,
+                      p_x_given_y, independent, mi, chi2, dof, p_value)
+
+
+def _chi_square(observed: np.ndarray, expected: np.ndarray) -> tuple[float, int, float]:
+    """Pearson's chi-square test of independence (no continuity correction), over the rows and
+    columns that have any counts (an empty row says nothing about dependence)."""
+    rows, cols = observed.sum(axis=1) > 0, observed.sum(axis=0) > 0
+    o, e = observed[rows][:, cols], expected[rows][:, cols]
+    dof = (o.shape[0] - 1) * (o.shape[1] - 1)
+    if dof == 0:
+        return 0.0, 0, 1.0
+    chi2 = float(((o - e) ** 2 / e).sum())
+    return chi2, dof, float(stats.chi2.sf(chi2, dof))
+
+
+def count_pairs(x, y, x_order: list | None = None, y_order: list | None = None) -> tuple[np.ndarray, list[str], list[str]]:
+    """A table of counts from two columns of observations (a crosstab)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y) or len(x) == 0:
+        raise LabError("need two equally long, non-empty columns of observations")
+    xs = list(x_order) if x_order is not None else sorted(set(x.tolist()))
+    ys = list(y_order) if y_order is not None else sorted(set(y.tolist()))
+    xi, yi = {v: i for i, v in enumerate(xs)}, {v: i for i, v in enumerate(ys)}
+    counts = np.zeros((len(xs), len(ys)))
+    np.add.at(counts, (np.array([xi[v] for v in x.tolist()]), np.array([yi[v] for v in y.tolist()])), 1)
+    return counts, list(map(str, xs)), list(map(str, ys))

@@ -1,0 +1,254 @@
+"""Order-k Markov chains over characters or words: fit by counting, sample, stationary distribution.
+
+The Markov assumption: the next token depends only on the previous k tokens,
+
+    P(t_i | t_1 .. t_{i-1}) = P(t_i | t_{i-k} .. t_{i-1}) = count(context, t_i) / count(context)
+
+Small k gives vague but varied text; large k gives fluent text copied from the corpus, because
+most length-k contexts were seen only once and allow exactly one continuation (sparsity).
+This trade-off is why n-gram models gave way to neural language models.
+
+>>> chain = MarkovChain(order=2).fit(list("abracadabra"))
+>>> chain.next_distribution(list("ab"))            # "ab" is always followed by "r"
+{'r': 1.0}
+>>> chain.next_distribution(list("ra"))            # "ra" then "c" once, and the corpus ends
+{'c': 1.0}
+>>> "".join(chain.sample(11, seed=0))
+'abracadabra'
+
+Counting is vectorised (NumPy), with memory O(corpus length) whatever k is: contexts are never
+enumerated over the vocabulary, only over the positions of the corpus.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from core.errors import LabError
+
+MAX_ORDER = 12  # beyond this every context in a real corpus is unique: the sample is a copy
+MAX_TOKENS = 1_000_000  # longer corpora are cut here, so an upload can't take the page's memory
+
+Level = Literal["char", "word"]
+_WORD = re.compile(r"\w+|[^\w\s]")  # words, and each punctuation mark as its own token
+
+
+def tokenize(text: str, level: Level, max_tokens: int = MAX_TOKENS) -> str | list[str]:
+    """Characters (a string; whitespace runs become one space) or a list of words and punctuation marks."""
+    if level == "char":
+        return re.sub(r"\s+", " ", text).strip()[:max_tokens]
+    tokens = []
+    for match in _WORD.finditer(text):
+        tokens.append(match.group())
+        if len(tokens) == max_tokens:
+            break
+    return tokens
+
+
+def detokenize(tokens: list[str], level: Level) -> str:
+    """Tokens back to readable text (no space before punctuation in word mode)."""
+    if level == "char":
+        return "".join(tokens)
+    return re.sub(r" ([.,;:!?%)\]}])", r"\1", " ".join(tokens)).replace("( ", "(")
+
+
+def _rank(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_inverse=True) for non-negative integers, by a lookup table when the
+    key range is small (no sort: several times faster on a long corpus)."""
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top > max(8 * len(keys), 1 << 20):
+        return np.unique(keys, return_inverse=True)
+    seen = np.zeros(top, dtype=bool)
+    seen[keys] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), rank[keys]
+
+
+def encode(tokens: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted vocabulary, token ids): integers are what NumPy counts fast."""
+    if isinstance(tokens, str):  # characters: their code points are already integers
+        codes = np.frombuffer(tokens.encode("utf-32-le"), dtype=np.uint32)
+        vocab, ids = _rank(codes)
+        return np.array([chr(c) for c in vocab]), ids.astype(np.int64)
+    index: dict[str, int] = {}
+    first_ids = np.fromiter((index.setdefault(t, len(index)) for t in tokens), dtype=np.int64, count=len(tokens))
+    words = np.array(list(index))
+    order = np.argsort(words)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return words[order], rank[first_ids]
+
+
+class MarkovChain:
+    """P(next token | previous `order` tokens), estimated by counting (maximum likelihood)."""
+
+    def __init__(self, order: int = 2):
+        if not 1 <= order <= MAX_ORDER:
+            raise LabError(f"the order must be between 1 and {MAX_ORDER}, not {order}")
+        self.order = order
+
+    def fit(self, tokens: str | list[str]) -> "MarkovChain":
+        """Count every (context, next token) pair of `tokens` (a string is a sequence of characters)."""
+        k = self.order
+        if len(tokens) <= k:
+            raise LabError(f"an order-{k} chain needs more than {k} tokens of training text; this corpus has {len(tokens)}")
+        self.vocab, self.ids = encode(tokens)
+        V, n = len(self.vocab), len(tokens) - k  # n (context, next) pairs
+        # Number the contexts one token at a time: the id of (t0..tj) is the rank of
+        # id(t0..tj-1) * V + tj among all such keys. Ranks keep lexicographic order, so
+        # `_context_id` can find any context later by binary search, level by level.
+        self._level_keys = []
+        ctx = np.zeros(n, dtype=np.int64)
+        for j in range(k):
+            keys, ctx = _rank(ctx * V + self.ids[j : j + n])
+            self._level_keys.append(keys)
+        pairs, counts = np.unique(ctx * V + self.ids[k:], return_counts=True)
+        self.next_ids, self.next_counts = pairs % V, counts  # grouped by context, in context order
+        self.indptr = np.searchsorted(pairs // V, np.arange(len(self._level_keys[-1]) + 1))
+        self.context_counts = np.add.reduceat(counts, self.indptr[:-1])
+        return self
+
+    @property
+    def n_contexts(self) -> int:
+        return len(self.context_counts)
+
+    def _context_id(self, context_ids) -> int:
+        """Row of this context in the count tables, or -1 if it was never seen."""
+        c = 0
+        for keys, t in zip(self._level_keys, context_ids):
+            key = c * len(self.vocab) + t
+            c = int(np.searchsorted(keys, key))
+            if c == len(keys) or keys[c] != key:
+                return -1
+        return c
+
+    def next_distribution(self, context: list[str]) -> dict[str, float]:
+        """P(next | context) for a context of `order` tokens ({} for a context never seen)."""
+        if len(context) != self.order:
+            raise LabError(f"the context must be {self.order} tokens long")
+        where = np.searchsorted(self.vocab, context)
+        if (where >= len(self.vocab)).any() or (self.vocab[np.minimum(where, len(self.vocab) - 1)] != np.asarray(context)).any():
+            return {}
+        c = self._context_id(where)
+        if c < 0:
+            return {}
+        lo, hi = self.indptr[c], self.indptr[c + 1]
+        return {str(self.vocab[t]): float(n / self.context_counts[c]) for t, n in zip(self.next_ids[lo:hi], self.next_counts[lo:hi])}
+
+    def sample(self, n_tokens: int, seed: int = 0) -> list[str]:
+        """n_tokens tokens: start where the corpus has a random context, then draw each next token.
+
+        A context with no continuation (the corpus's last one) restarts from a random position.
+        """
+        rng = np.random.default_rng(seed)
+        k = self.order
+        start = int(rng.integers(0, len(self.ids) - k))
+        out = list(self.ids[start : start + k])
+        while len(out) < n_tokens:
+            c = self._context_id(out[-k:])
+            lo, hi = (self.indptr[c], self.indptr[c + 1]) if c >= 0 else (0, 0)
+            if lo == hi:  # dead end: jump to a random context of the corpus
+                start = int(rng.integers(0, len(self.ids) - k))
+                out.extend(self.ids[start : start + k])
+                continue
+            cumulative = np.cumsum(self.next_counts[lo:hi])
+            out.append(int(self.next_ids[lo + np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")]))
+        return [str(self.vocab[t]) for t in out[:n_tokens]]
+
+    def sparsity(self) -> dict[str, float]:
+        """How thinly the corpus covers the contexts: the numbers behind "coherent but copied"."""
+        successors = np.diff(self.indptr)
+        return {
+            "contexts": float(self.n_contexts),
+            "seen once": float(np.mean(self.context_counts == 1)),  # share of contexts seen exactly once
+            "one continuation": float(np.mean(successors == 1)),  # share whose next token is certain
+            "mean continuations": float(successors.mean()),
+        }
+
+
+# ----------------------------------------------------------------------------- small state spaces
+
+
+def transition_matrix(ids: np.ndarray, S: int, alpha: float = 0.0) -> np.ndarray:
+    """Order-1 transition probabilities P[i, j] = P(next = j | current = i) for states 0..S-1.
+
+    `alpha` is added to every count; a state never followed by anything gets a uniform row, so
+    P stays stochastic (rows sum to 1).
+
+    >>> transition_matrix(np.array([0, 1, 1, 0, 1]), 2).tolist()
+    [[0.0, 1.0], [0.5, 0.5]]
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    counts = np.bincount(ids[:-1] * S + ids[1:], minlength=S * S).reshape(S, S).astype(np.float64) + alpha
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 1.0 / S)
+
+
+def stationary_distribution(P: np.ndarray) -> np.ndarray:
+    """pi with pi P = pi and sum(pi) = 1, solved as one linear system (least squares).
+
+    >>> P = np.array([[0.9, 0.1], [0.5, 0.5]])       # sunny/rainy weather
+    >>> stationary_distribution(P).round(4).tolist()
+    [0.8333, 0.1667]
+    """
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0):
+        raise LabError("a transition matrix must be square with non-negative rows that sum to 1")
+    S = len(P)
+    A = np.vstack([P.T - np.eye(S), np.ones((1, S))])  # (P^T - I) pi = 0, and the entries sum to 1
+    b = np.zeros(S + 1)
+    b[-1] = 1.0
+    pi = np.linalg.lstsq(A, b, rcond=None)[0]
+    pi = np.clip(pi, 0.0, None)
+    return pi / pi.sum()
+
+
+def simulate(P: np.ndarray, steps: int, chains: int = 1000, burn_in: int = 100, seed: int = 0) -> np.ndarray:
+    """Share of time spent in each state by `chains` independent runs of `steps` steps (after burn-in).
+
+    Runs the chains side by side (one NumPy step moves all of them), so millions of steps are quick.
+    """
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(P, axis=1)
+    cumulative[:, -1] = 1.0  # guard against rounding: every draw lands in some state
+    state = rng.integers(0, len(P), chains)
+    visits = np.zeros(len(P))
+    for step in range(burn_in + steps):
+        state = (rng.random(chains)[:, None] > cumulative[state]).sum(axis=1)
+        if step >= burn_in:
+            visits += np.bincount(state, minlength=len(P))
+    return visits / visits.sum()
+
+
+@dataclass
+class SmallChain:
+    states: list[str]
+    P: np.ndarray  # transition matrix
+    stationary: np.ndarray  # solved exactly
+    simulated: np.ndarray  # from a long simulation
+    observed: np.ndarray  # how often each state occurs in the corpus
+
+
+LETTERS = list(" abcdefghijklmnopqrstuvwxyz")
+
+
+def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 2000, seed: int = 0) -> SmallChain:
+    """The 27-state chain of lowercase letters and space in `text` (everything else dropped)."""
+    letters = re.sub(r"[^a-z ]+", "", re.sub(r"\s+", " ", text.lower()))
+    return small_chain(list(letters), LETTERS, alpha, sim_steps, seed)
+
+
+def small_chain(tokens: list[str], states: list[str], alpha: float = 0.0, sim_steps: int = 2000, seed: int = 0) -> SmallChain:
+    """Transition matrix, exact stationary distribution and a simulation check for a few states.
+
+    Tokens outside `states` are skipped (their neighbours become adjacent).
+    """
+    index = {s: i for i, s in enumerate(states)}
+    ids = np.array([index[t] for t in tokens if t in index], dtype=np.int64)
+    if len(ids) < 2:
+        raise LabError("the text has fewer than two tokens among the chosen states")
+    P = transition_matrix(ids, len(states), alpha)
+    observed = np.bincount(ids, minlength=len(states)) / len(ids)
+    return SmallChain(states, P, stationary_distribution(P), simulate(P, sim_steps, seed=seed), observed)

@@ -1,0 +1,115 @@
+"""Bayes' rule, Beta-Binomial updating and joint tables against closed forms, scipy and scikit-learn."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import mutual_info_score
+
+from core import data
+from core.bayes import (BetaPrior, DiagnosticTest, coin_posterior, coin_trajectory, flip_coins, natural_frequencies,
+                        posterior, sequential_posteriors)
+from core.errors import LabError
+from core.joint import count_pairs, joint_table
+
+TESTS = [DiagnosticTest(0.01, 0.9, 0.95), DiagnosticTest(0.3, 0.6, 0.99), DiagnosticTest(0.5, 0.5, 0.5),
+         DiagnosticTest(1e-4, 0.999, 0.999), DiagnosticTest(0.0, 0.9, 0.9), DiagnosticTest(1.0, 0.9, 0.9)]
+
+
+@pytest.mark.parametrize("test", TESTS)
+def test_posterior_matches_counting_a_population(test):
+    # the same question answered by counting a (fractional) population of 10^6 people
+    ill, healthy = 1e6 * test.prior, 1e6 * (1 - test.prior)
+    true_pos, false_pos = ill * test.sensitivity, healthy * (1 - test.specificity)
+    false_neg, true_neg = ill * (1 - test.sensitivity), healthy * test.specificity
+    assert posterior(test, True) == pytest.approx(true_pos / (true_pos + false_pos), abs=1e-12)
+    assert posterior(test, False) == pytest.approx(false_neg / (false_neg + true_neg), abs=1e-12)
+
+
+@pytest.mark.parametrize("test", TESTS[:4])
+def test_repeated_tests_match_the_odds_form(test):
+    # posterior odds = prior odds x product of likelihood ratios (closed form, no step-by-step updating)
+    results = [True, True, False, True, False, False, True]
+    lr = {True: test.sensitivity / (1 - test.specificity), False: (1 - test.sensitivity) / test.specificity}
+    beliefs = sequential_posteriors(test, results)
+    for n in range(len(results) + 1):
+        odds = test.prior / (1 - test.prior) * np.prod([lr[r] for r in results[:n]])
+        assert beliefs[n] == pytest.approx(odds / (1 + odds), rel=1e-10)
+
+
+def test_certain_beliefs_and_impossible_results():
+    assert sequential_posteriors(DiagnosticTest(0.0, 0.9, 0.9), [True] * 5)[-1] == 0.0  # prior 0 stays 0
+    assert sequential_posteriors(DiagnosticTest(1.0, 0.9, 0.9), [False] * 5)[-1] == 1.0
+    with pytest.raises(LabError, match="positive result has probability 0"):
+        posterior(DiagnosticTest(0.2, 0.0, 1.0), positive=True)
+    with pytest.raises(LabError, match="negative result has probability 0"):
+        posterior(DiagnosticTest(1.0, 1.0, 0.3), positive=False)
+    with pytest.raises(LabError, match="between 0 and 1"):
+        DiagnosticTest(prior=1.5)
+
+
+@pytest.mark.parametrize("test", TESTS)
+def test_natural_frequencies_sum_to_the_population(test):
+    counts = natural_frequencies(test, 1000)
+    assert sum(counts.values()) == 1000
+    exact = 1000 * test.prior * test.sensitivity
+    assert abs(counts["ill, positive"] - exact) < 1
+
+
+@pytest.mark.parametrize("heads,tails", [(0, 0), (7, 3), (0, 12), (40, 2), (500, 480)])
+@pytest.mark.parametrize("prior", [BetaPrior(0.5, 2.0), BetaPrior(0.2, 10.0), BetaPrior(0.75, 4.0)])  # a, b >= 1: densities a grid integrates well
+def test_conjugate_update_matches_a_grid_posterior(heads, tails, prior):
+    # prior x likelihood on a fine grid, normalised numerically: no conjugacy assumed
+    grid = np.linspace(1e-6, 1 - 1e-6, 200_001)
+    log_post = stats.beta.logpdf(grid, prior.a, prior.b) + stats.binom.logpmf(heads, heads + tails, grid)
+    post = np.exp(log_post - log_post.max())
+    post /= np.trapezoid(post, grid)
+    belief = coin_posterior(heads, tails, prior)
+    assert np.trapezoid(grid * post, grid) == pytest.approx(belief.mean, abs=1e-5)
+    cdf = np.cumsum(post) * (grid[1] - grid[0])
+    assert np.interp(belief.low, grid, cdf) == pytest.approx(0.025, abs=2e-3)
+    assert np.interp(belief.high, grid, cdf) == pytest.approx(0.975, abs=2e-3)
+
+
+def test_trajectory_matches_one_posterior_per_prefix():
+    flips = flip_coins(0.7, 60, seed=4)
+    prior = BetaPrior(0.5, 4.0)
+    path = coin_trajectory(flips, prior)
+    for n in (1, 10, 60):
+        h = int(flips[:n].sum())
+        belief = coin_posterior(h, n - h, prior)
+        assert path["mle"][n - 1] == belief.mle
+        np.testing.assert_allclose([path["mean"][n - 1], path["low"][n - 1], path["high"][n - 1]],
+                                   [belief.mean, belief.low, belief.high], rtol=1e-12)
+
+
+def test_flat_improper_prior_needs_both_outcomes():
+    with pytest.raises(LabError, match="at least one head and one tail"):
+        coin_posterior(5, 0, BetaPrior(0.5, 0.0))
+    assert coin_posterior(5, 1, BetaPrior(0.5, 0.0)).mean == pytest.approx(5 / 6)  # prior-free: mean = MLE
+    path = coin_trajectory(np.array([1, 1, 0]), BetaPrior(0.5, 0.0))
+    assert np.isnan(path["mean"][:2]).all() and path["mean"][2] == pytest.approx(2 / 3)
+    assert flip_coins(1.0, 5, 0).tolist() == [1] * 5 and flip_coins(0.0, 5, 0).tolist() == [0] * 5
+
+
+def test_joint_table_against_scipy_and_sklearn():
+    X, y, _, classes = data.sklearn_table("iris")
+    petal = np.digitize(X[:, 2], [2.5, 5.0])  # petal length: short / medium / long
+    counts, xs, ys = count_pairs(y, petal)
+    t = joint_table(counts, xs, ys)
+    chi2, p, dof, expected = stats.chi2_contingency(counts, correction=False)
+    assert (t.chi2, t.p_value, t.dof) == (pytest.approx(chi2, rel=1e-12), pytest.approx(p, rel=1e-9), dof)
+    np.testing.assert_allclose(t.independent * counts.sum(), expected, rtol=1e-12)
+    assert t.mutual_information == pytest.approx(mutual_info_score(y, petal) / np.log(2), rel=1e-10)
+    np.testing.assert_allclose(t.p_y_given_x.sum(axis=1), 1.0)
+    np.testing.assert_allclose(t.p_x_given_y.sum(axis=0), 1.0)
+    np.testing.assert_allclose(t.joint, t.p_y_given_x * t.p_x[:, None])  # the product rule
+
+
+def test_independent_table_and_degenerate_tables():
+    t = joint_table(np.outer([1, 2, 3], [4, 5]), list("abc"), list("xy"))
+    assert t.mutual_information == pytest.approx(0, abs=1e-12) and t.p_value == pytest.approx(1.0)
+    t = joint_table([[5, 0], [0, 0]], ["a", "b"], ["x", "y"])  # an empty row and column
+    assert np.isnan(t.p_y_given_x[1]).all() and t.dof == 0
+    for bad in ([[0, 0], [0, 0]], [[1, -1], [2, 2]], [[1, np.nan], [1, 1]]):
+        with pytest.raises(LabError):
+            joint_table(bad, ["a", "b"], ["x", "y"])
