@@ -17,6 +17,7 @@ turns the prior P(ill) and a result into the posterior:
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from core.errors import LabError
@@ -73,6 +74,14 @@ def natural_frequencies(test: DiagnosticTest, people: int = 1000) -> dict[str, i
     for k in by_remainder[: people - sum(counts.values())]:
         counts[k] += 1
     return counts
+
+
+def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50) -> pd.DataFrame:
+    """One row per person (column, row, group) laid out group by group: the natural-frequency picture."""
+    counts = natural_frequencies(test, people)
+    groups = np.repeat(list(counts), list(counts.values()))
+    i = np.arange(people)
+    return pd.DataFrame({"column": i % columns, "row": i // columns, "group": groups})
 
 
 # ----------------------------------------------------------------------------- the coin
@@ -140,3 +149,16 @@ def flip_coins(p_heads: float, n: int, seed: int) -> np.ndarray:
     if not 0.0 <= p_heads <= 1.0:
         raise LabError(f"P(heads) must be between 0 and 1, not {p_heads}")
     return (np.random.default_rng(seed).random(n) < p_heads).astype(np.int64)
+
+
+def coin_densities(belief: CoinBelief, prior: BetaPrior, points: int = 301) -> pd.DataFrame:
+    """Prior and posterior densities over P(heads), long format (p, density, curve) for a chart.
+
+    A prior of strength 0 has no density (it is not a distribution), so only the posterior is drawn.
+    """
+    p = np.linspace(0.0, 1.0, points)
+    curves = {"posterior": stats.beta.pdf(p, belief.a, belief.b)}
+    if prior.a > 0 and prior.b > 0:
+        curves["prior"] = stats.beta.pdf(p, prior.a, prior.b)
+    frames = [pd.DataFrame({"p": p, "density": np.minimum(d, 1e3), "curve": name}) for name, d in curves.items()]
+    return pd.concat(frames).replace([np.inf, -np.inf], np.nan).dropna()

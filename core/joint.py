@@ -92,3 +92,31 @@ def count_pairs(x, y, x_order: list | None = None, y_order: list | None = None) 
     counts = np.zeros((len(xs), len(ys)))
     np.add.at(counts, (np.array([xi[v] for v in x.tolist()]), np.array([yi[v] for v in y.tolist()])), 1)
     return counts, list(map(str, xs)), list(map(str, ys))
+
+
+
+def table_from_dataset(name: str, feature: int = 2, bins: int = 3) -> tuple[np.ndarray, list[str], list[str], str, str]:
+    """A table of counts from a bundled dataset: (counts, x labels, y labels, X's name, Y's name).
+
+    iris / wine: the class against one feature cut into `bins` equal-width bins;
+    sentiment: the label against whether the text contains a negation word.
+    """
+    from core import data
+
+    if name == "sentiment":
+        df = data.sentiment()
+        lowered = df.text.str.lower()
+        negated = lowered.str.contains(r"\b(?:not|no|never|nothing|nobody)\b|n't", regex=True)
+        counts, xs, ys = count_pairs(df.label, np.where(negated, "has a negation", "no negation"),
+                                     y_order=["has a negation", "no negation"])
+        return counts, xs, ys, "label", "negation"
+    if name not in ("iris", "wine"):
+        raise LabError(f"unknown dataset {name!r}")
+    X, y, features, classes = data.sklearn_table(name)
+    if not 0 <= feature < X.shape[1] or not 2 <= bins <= 10:
+        raise LabError("choose one of the features and 2 to 10 bins")
+    edges = np.linspace(X[:, feature].min(), X[:, feature].max(), bins + 1)
+    which = np.clip(np.digitize(X[:, feature], edges[1:-1]), 0, bins - 1)
+    labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(bins)]
+    counts, xs, ys = count_pairs(np.array(classes)[y], np.array(labels)[which], x_order=classes, y_order=labels)
+    return counts, xs, ys, "class", features[feature]

@@ -168,6 +168,27 @@ class MarkovChain:
         }
 
 
+@dataclass
+class OrderSample:
+    order: int
+    text: str  # a sample, detokenized
+    sparsity: dict[str, float]
+    error: str = ""  # why this order could not be fitted (e.g. the corpus is too short for it)
+
+
+def compare_orders(tokens: str | list[str], level: Level, orders=range(1, 6), n_tokens: int = 300, seed: int = 0) -> list[OrderSample]:
+    """Fit one chain per order on the same tokens and sample each: coherence against sparsity."""
+    results = []
+    for k in orders:
+        try:
+            chain = MarkovChain(k).fit(tokens)
+        except LabError as e:
+            results.append(OrderSample(k, "", {}, str(e)))
+            continue
+        results.append(OrderSample(k, detokenize(chain.sample(n_tokens, seed), level), chain.sparsity()))
+    return results
+
+
 # ----------------------------------------------------------------------------- small state spaces
 
 

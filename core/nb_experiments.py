@@ -1,0 +1,222 @@
+"""The naive Bayes experiments the lab runs: text sentiment (multinomial) and two numeric features (Gaussian).
+
+Each is a config dataclass and one function returning plain results. The words are counted by
+scikit-learn's CountVectorizer (tokenising is not the lesson); the model is core.naive_bayes.
+
+>>> result = fit_text(TextNBConfig(alpha=1.0), data.sentiment())
+>>> result.classes, result.n_train, result.n_test
+(['negative', 'positive'], 512, 128)
+>>> explain(result, "the pizza was cold and the staff rude").predicted
+'negative'
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.model_selection import train_test_split
+
+from core import data
+from core.errors import LabError
+from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
+
+
+def split(df: pd.DataFrame, test_size: float | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test rows: the data's own `split` column when test_size is None, else a random split
+    (stratified, so each class keeps its share, when every class has at least two rows)."""
+    if test_size is None and "split" in df.columns:
+        return df[df.split == "train"], df[df.split == "test"]
+    test_size = 0.25 if test_size is None else test_size
+    if not 0.0 < test_size < 1.0:
+        raise LabError(f"the test share must be between 0 and 1, not {test_size}")
+    counts = df.label.value_counts()
+    stratify = df.label if counts.min() >= 2 and round(test_size * len(df)) >= len(counts) else None
+    try:
+        return train_test_split(df, test_size=test_size, random_state=seed, stratify=stratify)
+    except ValueError as e:  # e.g. a split that would leave the training or test set empty
+        raise LabError(f"can't split {len(df)} rows with a test share of {test_size:.0%}: {e}") from e
+
+
+def _check_classes(labels: pd.Series) -> list[str]:
+    classes = sorted(labels.unique().tolist())
+    if len(classes) < 2:
+        raise LabError(f"a classifier needs at least two classes; this data only has {classes[0]!r}" if classes
+                       else "there are no labelled rows")
+    return classes
+
+
+# ----------------------------------------------------------------------------- text
+
+
+@dataclass(frozen=True)
+class TextNBConfig:
+    alpha: float = 1.0  # additive smoothing: 1 is Laplace; near 0, an unseen word vetoes a class
+    test_size: float | None = None  # None: the data's own train/test split; else the share held out
+    ngrams: int = 1  # 1: single words; 2: also word pairs, so "not good" can count as one feature
+    seed: int = 0  # the random split
+
+
+@dataclass
+class TextNBResult:
+    config: TextNBConfig
+    model: MultinomialNaiveBayes
+    vectorizer: CountVectorizer
+    classes: list[str]
+    n_train: int
+    n_test: int
+    train_accuracy: float
+    accuracy: float  # on the held-out rows
+    confusion: np.ndarray  # rows: true class, columns: predicted
+    test_rows: pd.DataFrame = field(repr=False)  # text, label, predicted, P(predicted)
+
+
+def fit_text(config: TextNBConfig, df: pd.DataFrame) -> TextNBResult:
+    """Count words, fit multinomial naive Bayes on the training rows, score the held-out ones."""
+    classes = _check_classes(df.label)
+    train, test = split(df, config.test_size, config.seed)
+    if len(test) == 0:
+        raise LabError("no rows are held out for testing; choose a test share above 0")
+    vectorizer = CountVectorizer(ngram_range=(1, config.ngrams))
+    try:
+        X_train = vectorizer.fit_transform(train.text)
+    except ValueError as e:  # "empty vocabulary": the texts have no words of 2+ letters
+        raise LabError(f"no words to count in the training texts ({e})") from e
+    X_test = vectorizer.transform(test.text)
+    model = MultinomialNaiveBayes(config.alpha).fit(X_train, train.label.to_numpy(), classes=np.array(classes))
+    proba = model.predict_proba(X_test)
+    predicted = model.classes_[proba.argmax(axis=1)]
+    train_accuracy = float((model.predict(X_train) == train.label.to_numpy()).mean())
+    rows = pd.DataFrame({"text": test.text.to_numpy(), "label": test.label.to_numpy(), "predicted": predicted,
+                         "P(predicted)": proba.max(axis=1)})
+    return TextNBResult(config, model, vectorizer, classes, len(train), len(test), train_accuracy,
+                        float((predicted == test.label.to_numpy()).mean()),
+                        confusion_matrix(test.label, predicted, classes), rows)
+
+
+def top_words(result: TextNBResult, n: int = 10) -> pd.DataFrame:
+    """Per class, the n words with the largest log-likelihood ratio log P(w | c) - log P(w | not c).
+
+    "not c" pools the other classes' counts (with the same smoothing), so for two classes this is
+    simply log P(w | c) - log P(w | the other class).
+    """
+    model, alpha = result.model, max(result.model.alpha, 1e-10)
+    words = result.vectorizer.get_feature_names_out()
+    counts = model.feature_count_
+    rows = []
+    for i, c in enumerate(result.classes):
+        rest = counts.sum(axis=0) - counts[i] + alpha
+        llr = model.feature_log_prob_[i] - (np.log(rest) - np.log(rest.sum()))
+        for j in np.argsort(-llr, kind="stable")[:n]:
+            rows.append({"class": c, "word": words[j], "log-likelihood ratio": llr[j], "count in class": int(counts[i, j])})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Explanation:
+    tokens: pd.DataFrame  # one row per token: word, known, log P(w | c) per class, push (log ratio)
+    probabilities: dict[str, float]  # P(c | sentence)
+    predicted: str
+    runner_up: str
+    prior_log_ratio: float  # log P(predicted) - log P(runner-up): where the sum starts
+    all_unknown: bool  # no word was seen in training: the prediction is the prior alone
+
+
+def explain(result: TextNBResult, sentence: str) -> Explanation:
+    """Why the model predicts what it does: each word's push, log P(w | predicted) - log P(w | runner-up).
+
+    The prediction's log-odds against the runner-up is exactly the prior log-odds plus the sum of
+    the pushes (one per occurrence), since naive Bayes multiplies the words' likelihoods.
+    """
+    if not sentence.strip():
+        raise LabError("type a sentence to classify")
+    model, vec = result.model, result.vectorizer
+    analyzer = vec.build_analyzer()
+    tokens = analyzer(sentence)
+    if not tokens:
+        raise LabError("the sentence has no words the tokenizer counts (it keeps words of two or more letters)")
+    proba = model.predict_proba(vec.transform([sentence]))[0]
+    order = np.argsort(-proba, kind="stable")
+    best, second = int(order[0]), int(order[1])
+    vocab = vec.vocabulary_
+    rows = []
+    for t in tokens:
+        j = vocab.get(t)
+        row = {"word": t, "known": j is not None}
+        for i, c in enumerate(result.classes):
+            row[f"log P(w | {c})"] = model.feature_log_prob_[i, j] if j is not None else np.nan
+        row["push"] = model.feature_log_prob_[best, j] - model.feature_log_prob_[second, j] if j is not None else 0.0
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return Explanation(frame, dict(zip(result.classes, proba.tolist())), result.classes[best], result.classes[second],
+                       float(model.class_log_prior_[best] - model.class_log_prior_[second]), not frame.known.any())
+
+
+def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=tuple(np.logspace(-4, 1.5, 23))) -> pd.DataFrame:
+    """Train and held-out accuracy for each smoothing alpha (words counted once, models refit per alpha)."""
+    base = fit_text(config, df)
+    train, test = split(df, config.test_size, config.seed)
+    X_train, X_test = base.vectorizer.transform(train.text), base.vectorizer.transform(test.text)
+    rows = []
+    for a in alphas:
+        model = MultinomialNaiveBayes(float(a)).fit(X_train, train.label.to_numpy(), classes=np.array(base.classes))
+        rows.append({"alpha": float(a), "split": "train", "accuracy": float((model.predict(X_train) == train.label.to_numpy()).mean())})
+        rows.append({"alpha": float(a), "split": "held-out", "accuracy": float((model.predict(X_test) == test.label.to_numpy()).mean())})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class GaussianNBConfig:
+    dataset: str = "iris"  # "iris" or "wine" (scikit-learn's bundled tables)
+    features: tuple[int, int] = (0, 1)  # the two columns used (iris: sepal length and width, which overlap)
+    var_smoothing: float = 1e-9  # share of the largest variance added to every variance
+    test_size: float = 0.3
+    seed: int = 0
+    grid: int = 60  # decision-boundary resolution per axis (grid x grid predictions)
+
+
+@dataclass
+class GaussianNBResult:
+    config: GaussianNBConfig
+    model: GaussianNaiveBayes
+    feature_names: list[str]
+    classes: list[str]
+    train_accuracy: float
+    accuracy: float
+    confusion: np.ndarray
+    points: pd.DataFrame  # x, y, class, split, predicted
+    surface: pd.DataFrame  # x, y, predicted class and its probability on a grid: the decision regions
+    parameters: pd.DataFrame  # class, prior, per-feature mean and standard deviation
+
+
+def fit_gaussian(config: GaussianNBConfig) -> GaussianNBResult:
+    """Gaussian naive Bayes on two features of a bundled table, with its decision regions."""
+    if config.dataset not in ("iris", "wine"):
+        raise LabError(f"choose iris or wine, not {config.dataset!r}")
+    X_all, y_all, names, class_names = data.sklearn_table(config.dataset)
+    f = list(config.features)
+    if len(set(f)) != 2 or not all(0 <= i < X_all.shape[1] for i in f):
+        raise LabError("choose two different features")
+    X, y = X_all[:, f], np.array(class_names)[y_all]
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=config.test_size, random_state=config.seed, stratify=y)
+    model = GaussianNaiveBayes(config.var_smoothing).fit(X_tr, y_tr, classes=np.array(class_names))
+    pred_te = model.predict(X_te)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * (hi - lo)
+    gx, gy = [np.linspace(lo[i] - pad[i], hi[i] + pad[i], config.grid) for i in range(2)]
+    mesh = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)
+    proba = model.predict_proba(mesh)
+    surface = pd.DataFrame({"x": mesh[:, 0], "y": mesh[:, 1], "class": model.classes_[proba.argmax(axis=1)],
+                            "probability": proba.max(axis=1)})
+    points = pd.concat([
+        pd.DataFrame({"x": X_tr[:, 0], "y": X_tr[:, 1], "class": y_tr, "split": "train", "predicted": model.predict(X_tr)}),
+        pd.DataFrame({"x": X_te[:, 0], "y": X_te[:, 1], "class": y_te, "split": "test", "predicted": pred_te})])
+    params = pd.DataFrame({"class": class_names, "prior": model.class_prior_,
+                           **{f"mean {names[j]}": model.theta_[:, i] for i, j in enumerate(f)},
+                           **{f"std {names[j]}": np.sqrt(model.var_[:, i]) for i, j in enumerate(f)}})
+    return GaussianNBResult(config, model, [names[i] for i in f], class_names,
+                            float((model.predict(X_tr) == y_tr).mean()), float((pred_te == y_te).mean()),
+                            confusion_matrix(y_te, pred_te, class_names), points, surface, params)
