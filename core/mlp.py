@@ -1,0 +1,316 @@
+"""A multilayer perceptron from scratch in NumPy: forward, backward by hand, and its training loop.
+
+The backward pass is the chain rule written out layer by layer (what core.autograd does one
+scalar at a time, here one matrix at a time). With softmax + cross-entropy the gradient at the
+logits is simply (p − y)/N, derived on the playground page and checked below.
+
+>>> config = MLPConfig(hidden=(8,), epochs=60, lr=0.05, seed=0)
+>>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 8, dtype=float)
+>>> y = np.array([0, 1, 1, 0] * 8)                          # XOR: needs the hidden layer
+>>> result = fit(config, Split(X, y, X, y, n_classes=2))
+>>> result.history.last("test_acc")
+1.0
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core import optim
+from core.errors import LabError
+from core.training import History, OnStep, run_steps, seed_everything
+
+# activation and its derivative written in terms of (pre-activation z, output h): whichever is cheaper
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda z, h: 1 - h * h),
+    "relu": (lambda z: np.maximum(z, 0), lambda z, h: (z > 0).astype(z.dtype)),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z, h: h * (1 - h)),
+    "linear": (lambda z: z, lambda z, h: np.ones_like(z)),
+}
+LOSSES = ("cross_entropy", "mse")
+EXPLODED = 50  # a training loss this many times chance level counts as diverged
+
+
+@dataclass
+class MLPConfig:
+    hidden: tuple[int, ...] = (8, 8)  # widths of the hidden layers; () is logistic regression
+    activation: str = "tanh"  # tanh | relu | sigmoid | linear
+    loss: str = "cross_entropy"  # cross_entropy (softmax + NLL) | mse (squared error of the softmax output)
+    optimizer: str = "Adam"  # any name in core.optim.OPTIMIZERS
+    lr: float = 0.03
+    batch_size: int = 16
+    l1: float = 0.0  # λ₁·Σ|W|: pushes weights to exactly zero (sparse)
+    l2: float = 0.0  # λ₂·ΣW²: shrinks all weights (weight decay)
+    dropout: float = 0.0  # probability of zeroing each hidden unit while training
+    epochs: int = 100  # full passes over the training set
+    patience: int = 0  # early stopping: stop after this many epochs without a better validation loss (0: off)
+    seed: int = 0
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # shifting by the max changes nothing but avoids overflow
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean −log softmax(z)[y] over the rows, computed as log-sum-exp − z_y (stable)."""
+    m = z.max(axis=1, keepdims=True)
+    log_norm = (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+    return float(np.mean(log_norm - z[np.arange(len(y)), y]))
+
+
+def softmax_ce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d cross_entropy / dz = (softmax(z) − onehot(y)) / N.
+
+    >>> z, y = np.array([[2.0, 1.0, 0.1]]), np.array([0])
+    >>> np.allclose(softmax_ce_grad(z, y), numerical_gradient(lambda t: cross_entropy(t, y), z))
+    True
+    """
+    g = softmax(z)
+    g[np.arange(len(y)), y] -= 1
+    return g / len(y)
+
+
+def numerical_gradient(f, z: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Central finite differences (f(z + εeᵢ) − f(z − εeᵢ)) / 2ε, one coordinate at a time."""
+    g = np.zeros_like(z, dtype=np.float64)
+    for i in np.ndindex(z.shape):
+        zp, zm = z.astype(np.float64), z.astype(np.float64)
+        zp[i] += eps
+        zm[i] -= eps
+        g[i] = (f(zp) - f(zm)) / (2 * eps)
+    return g
+
+
+def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
+    """The data loss at the logits z and its gradient there."""
+    if kind == "cross_entropy":
+        return cross_entropy(z, y), softmax_ce_grad(z, y)
+    p = softmax(z)
+    diff = p.copy()
+    diff[np.arange(len(y)), y] -= 1  # p − onehot(y)
+    loss = float(np.mean(np.sum(diff * diff, axis=1)))
+    dp = 2 * diff / len(y)
+    return loss, p * (dp - np.sum(dp * p, axis=1, keepdims=True))  # back through softmax's Jacobian
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class MLP:
+    """Dense layers with one activation, then a linear output layer (logits).
+
+    `params` is [W1, b1, W2, b2, ...], each W of shape (fan_in, fan_out), so a batch X (N, d_in)
+    flows as X @ W + b.
+    """
+
+    def __init__(self, sizes: list[int], activation: str = "tanh", rng: np.random.Generator | None = None):
+        if any(s < 1 for s in sizes):
+            raise LabError("every layer needs at least one unit")
+        rng = rng or np.random.default_rng(0)
+        self.activation = activation
+        shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
+        # every parameter (and its gradient) is a view into one flat buffer, so the optimizer
+        # updates the whole network with a handful of NumPy calls instead of a few per tensor
+        self.flat = np.zeros(sum(int(np.prod(s)) for s in shapes))
+        self.grad_flat = np.zeros_like(self.flat)
+        self.params, self.grads, offset = [], [], 0
+        for shape in shapes:
+            n = int(np.prod(shape))
+            self.params.append(self.flat[offset:offset + n].reshape(shape))
+            self.grads.append(self.grad_flat[offset:offset + n].reshape(shape))
+            offset += n
+        for W in self.weights:  # Xavier/He scale: keeps the activations' variance about constant layer to layer
+            W[...] = rng.normal(0, np.sqrt((2.0 if activation == "relu" else 1.0) / W.shape[0]), W.shape)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.params[0::2]
+
+    def forward(self, X: np.ndarray, dropout: float = 0.0, rng: np.random.Generator | None = None):
+        """Logits for X, and what backward needs (inputs, pre-activations, outputs, dropout masks)."""
+        act = ACTIVATIONS[self.activation][0]
+        cache = {"a": [X], "z": [], "h": [], "mask": []}
+        a = X
+        n_layers = len(self.weights)
+        for i in range(n_layers):
+            z = a @ self.params[2 * i] + self.params[2 * i + 1]
+            if i == n_layers - 1:
+                return z, cache
+            h = act(z)
+            mask = None
+            if dropout > 0:  # inverted dropout: scale the survivors now, so evaluation needs no change
+                mask = (rng.random(h.shape) >= dropout) / (1 - dropout)
+                a = h * mask
+            else:
+                a = h
+            cache["z"].append(z); cache["h"].append(h); cache["mask"].append(mask); cache["a"].append(a)
+        return a, cache  # no layers: unreachable, sizes has at least input and output
+
+    def loss_and_grads(self, X, y, loss: str = "cross_entropy", l1: float = 0.0, l2: float = 0.0,
+                       dropout: float = 0.0, rng=None) -> tuple[float, list[np.ndarray]]:
+        """(data loss, gradient of data loss + penalty for every param). The gradients are views
+        into `grad_flat`, overwritten by the next call."""
+        logits, cache = self.forward(X, dropout, rng)
+        data_loss, dz = loss_and_grad(logits, y, loss)
+        dact = ACTIVATIONS[self.activation][1]
+        for i in reversed(range(len(self.weights))):
+            W, a_prev = self.params[2 * i], cache["a"][i]
+            self.grads[2 * i][...] = a_prev.T @ dz
+            if l1:
+                self.grads[2 * i] += l1 * np.sign(W)
+            if l2:
+                self.grads[2 * i] += 2 * l2 * W
+            self.grads[2 * i + 1][...] = dz.sum(axis=0)
+            if i > 0:  # back through the layer below: its dropout mask, then its activation
+                da = dz @ W.T
+                if cache["mask"][i - 1] is not None:
+                    da = da * cache["mask"][i - 1]
+                dz = da * dact(cache["z"][i - 1], cache["h"][i - 1])
+        return data_loss, self.grads
+
+    def penalty(self, l1: float = 0.0, l2: float = 0.0) -> float:
+        """λ₁·Σ|W| + λ₂·ΣW² over the weight matrices (biases are not penalised)."""
+        return float(sum(l1 * np.abs(W).sum() + l2 * (W * W).sum() for W in self.weights))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return softmax(self.forward(X)[0])
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, loss: str) -> tuple[float, float]:
+        """(data loss, accuracy) on X, y."""
+        logits = self.forward(X)[0]
+        return loss_and_grad(logits, y, loss)[0], float(np.mean(logits.argmax(axis=1) == y))
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@dataclass
+class Split:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    X_val: np.ndarray | None = None  # for early stopping; the test set stays untouched until the end
+    y_val: np.ndarray | None = None
+
+
+def split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.3, val_fraction: float = 0.0, seed: int = 0) -> Split:
+    """Shuffle and cut into train / (validation) / test; labels must be 0..k-1."""
+    order = np.random.default_rng(seed).permutation(len(X))
+    n_test, n_val = int(round(test_fraction * len(X))), int(round(val_fraction * len(X)))
+    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    if len(train) < 2 or len(test) < 1:
+        raise LabError(f"{len(X)} examples are too few to split into training and test sets")
+    n_classes = int(y.max()) + 1
+    return Split(X[train], y[train], X[test], y[test], n_classes,
+                 X[val] if n_val else None, y[val] if n_val else None)
+
+
+class Trainer:
+    """A model, its optimizer and its data, trained a few epochs at a time.
+
+    The playground's Play button calls `run(n)` on every tick; `fit` calls it once. `history`
+    holds every epoch so far, whichever way it was trained.
+    """
+
+    def __init__(self, config: MLPConfig, data: Split):
+        if config.loss not in LOSSES or config.activation not in ACTIVATIONS or config.optimizer not in optim.OPTIMIZERS:
+            raise LabError(f"unknown loss, activation or optimizer in {config}")
+        if not 0 <= config.dropout < 1:
+            raise LabError("dropout must be at least 0 and below 1")
+        seed_everything(config.seed)
+        self.config, self.data = config, data
+        self.rng = np.random.default_rng(config.seed)
+        sizes = [data.X_train.shape[1], *config.hidden, data.n_classes]
+        self.model = MLP(sizes, config.activation, self.rng)
+        self.optimizer = optim.make(config.optimizer, [self.model.flat], config.lr)
+        self.history = History()
+        self.epoch = 0
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the shuffled training set in minibatches, then the metrics."""
+        c, d = self.config, self.data
+        order = self.rng.permutation(len(d.X_train))
+        with np.errstate(all="ignore"):  # a diverging run makes inf/NaN: reported through the loss, not warnings
+            for start in range(0, len(order), c.batch_size):
+                batch = order[start:start + c.batch_size]
+                self.model.loss_and_grads(d.X_train[batch], d.y_train[batch], c.loss, c.l1, c.l2, c.dropout, self.rng)
+                self.optimizer.step([self.model.grad_flat])
+            self.epoch += 1
+            return self.metrics()
+
+    def metrics(self) -> dict[str, float]:
+        d, loss = self.data, self.config.loss
+        with np.errstate(all="ignore"):
+            train_loss, train_acc = self.model.evaluate(d.X_train, d.y_train, loss)
+            test_loss, test_acc = self.model.evaluate(d.X_test, d.y_test, loss)
+            if not np.isfinite(self.model.flat).all():  # weights overflowed: the loss is meaningless, call it inf
+                train_loss = test_loss = float("inf")
+            out = {"loss": train_loss, "test_loss": test_loss, "train_acc": train_acc, "test_acc": test_acc}
+            if d.X_val is not None:
+                out["val_loss"], out["val_acc"] = self.model.evaluate(d.X_val, d.y_val, loss)
+        return out
+
+    def run(self, n_epochs: int, on_step: OnStep | None = None) -> History:
+        """Train `n_epochs` more epochs (fewer if on_step says stop or the loss diverges)."""
+        offset = self.epoch
+        # a loss far above guessing (ln K for cross-entropy) means the steps overshoot: stop and say so,
+        # as run_steps does when the loss turns inf/NaN (a saturated net can stay finite while broken)
+        limit = EXPLODED * (np.log(self.data.n_classes) if self.config.loss == "cross_entropy" else 1.0)
+        exploded = False
+
+        def watch(step, metrics):
+            nonlocal exploded
+            exploded = metrics["loss"] > limit
+            return not exploded and (on_step is None or on_step(step, metrics) is not False)
+
+        run = run_steps(lambda _: self.train_epoch(), n_epochs, watch, items_per_step=len(self.data.X_train), item_name="examples")
+        run.diverged = bool(run.diverged or exploded)
+        for step in range(len(run.steps)):
+            self.history.record(offset + run.steps[step], {k: v[step] for k, v in run.metrics.items()})
+        self.history.total_steps = offset + n_epochs
+        self.history.stopped, self.history.diverged = run.stopped, self.history.diverged or run.diverged
+        return run
+
+
+@dataclass
+class Result:
+    model: MLP
+    history: History
+    best_epoch: int  # the epoch whose weights the model holds (early stopping), else the last
+    early_stopped: bool = False
+    config: MLPConfig = field(default_factory=MLPConfig)
+
+
+def fit(config: MLPConfig, data: Split, on_step: OnStep | None = None) -> Result:
+    """Train an MLP for config.epochs; with config.patience and a validation set, stop early and
+    keep the weights of the epoch with the lowest validation loss."""
+    trainer = Trainer(config, data)
+    best = {"loss": np.inf, "epoch": 0, "params": trainer.model.flat.copy(), "early": False}
+    watch = config.patience > 0 and data.X_val is not None
+
+    def on_epoch(epoch: int, metrics: dict[str, float]):
+        if watch:
+            if metrics["val_loss"] < best["loss"]:
+                best.update(loss=metrics["val_loss"], epoch=epoch, params=trainer.model.flat.copy())
+            elif epoch - best["epoch"] >= config.patience:
+                best["early"] = True
+        keep_going = on_step(epoch, metrics) if on_step is not None else True
+        return keep_going is not False and not best["early"]
+
+    trainer.run(config.epochs, on_epoch)
+    if watch:
+        trainer.model.flat[...] = best["params"]
+    return Result(trainer.model, trainer.history, best["epoch"] if watch else trainer.epoch, best["early"], config)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """counts[i, j] = how many of class i were predicted as j."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts

@@ -1,0 +1,114 @@
+"""core.mlp against torch: the same weights give the same loss and gradients (1e-6), and the
+softmax + cross-entropy gradient p − y against torch and finite differences."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core import data, mlp
+from core.errors import LabError
+
+TORCH_ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda t: t}
+
+
+def torch_loss_and_grads(model: mlp.MLP, X, y, loss, l1, l2, masks=None):
+    params = [torch.tensor(p.copy(), requires_grad=True) for p in model.params]
+    a = torch.tensor(X)
+    n = len(params) // 2
+    for i in range(n):
+        z = a @ params[2 * i] + params[2 * i + 1]
+        if i < n - 1:
+            a = TORCH_ACT[model.activation](z)
+            if masks is not None and masks[i] is not None:
+                a = a * torch.tensor(masks[i])
+    yt = torch.tensor(y)
+    if loss == "cross_entropy":
+        data_loss = F.cross_entropy(z, yt)
+    else:
+        data_loss = ((F.softmax(z, dim=1) - F.one_hot(yt, z.shape[1]).double()) ** 2).sum(1).mean()
+    total = data_loss + sum(l1 * W.abs().sum() + l2 * (W ** 2).sum() for W in params[0::2])
+    total.backward()
+    return data_loss.item(), total.item(), [p.grad.numpy() for p in params]
+
+
+@pytest.mark.parametrize("activation", list(mlp.ACTIVATIONS))
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+@pytest.mark.parametrize("hidden", [(), (5,), (6, 4, 3)])
+def test_gradients_match_torch(activation, loss, hidden):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(17, 3)), rng.integers(0, 4, 17)
+    model = mlp.MLP([3, *hidden, 4], activation, rng)
+    for p in model.params[1::2]:
+        p[...] = rng.normal(size=p.shape)  # non-zero biases too
+    l1, l2 = 0.01, 0.02
+    data_loss, grads = model.loss_and_grads(X, y, loss, l1, l2)
+    ref_data, ref_total, ref_grads = torch_loss_and_grads(model, X, y, loss, l1, l2)
+    assert abs(data_loss - ref_data) < 1e-6
+    assert abs(data_loss + model.penalty(l1, l2) - ref_total) < 1e-6
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, r, atol=1e-6, rtol=0)
+
+
+def test_gradients_with_dropout_match_torch_with_the_same_masks():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(11, 2)), rng.integers(0, 3, 11)
+    model = mlp.MLP([2, 8, 8, 3], "relu", rng)
+    _, cache = model.forward(X, dropout=0.5, rng=np.random.default_rng(7))
+    assert any((m == 0).any() for m in cache["mask"])  # some units really were dropped
+    _, grads = model.loss_and_grads(X, y, dropout=0.5, rng=np.random.default_rng(7))
+    _, _, ref = torch_loss_and_grads(model, X, y, "cross_entropy", 0, 0, cache["mask"])
+    for g, r in zip(grads, ref):
+        np.testing.assert_allclose(g, r, atol=1e-6, rtol=0)
+
+
+def test_softmax_cross_entropy_gradient_is_p_minus_y():
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(5, 7)) * 3, rng.integers(0, 7, 5)
+    zt = torch.tensor(z, requires_grad=True)
+    F.cross_entropy(zt, torch.tensor(y)).backward()
+    ours = mlp.softmax_ce_grad(z, y)
+    np.testing.assert_allclose(ours, zt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours, mlp.numerical_gradient(lambda t: mlp.cross_entropy(t, y), z), atol=1e-8)
+    np.testing.assert_allclose(mlp.softmax(z), F.softmax(torch.tensor(z), 1).numpy(), atol=1e-12)
+    assert abs(mlp.cross_entropy(z * 100, y) - F.cross_entropy(torch.tensor(z * 100), torch.tensor(y)).item()) < 1e-9
+
+
+def test_training_learns_xor_points_and_reports_speed():
+    X, y = data.points("xor", 300, 0.05, seed=0)
+    result = mlp.fit(mlp.MLPConfig(hidden=(8, 8), epochs=40), mlp.split(X, y, 0.3))
+    assert result.history.last("test_acc") > 0.9
+    assert result.history.last("examples_per_s") > 0
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])  # linear overflows to inf; relu explodes but stays finite
+def test_huge_learning_rate_diverges_and_stops(activation):
+    X, y = data.points("spiral", 200, 0.1, seed=0, classes=3)
+    result = mlp.fit(mlp.MLPConfig(optimizer="SGD", lr=1e6, activation=activation, epochs=50), mlp.split(X, y))
+    assert result.history.diverged and result.history.stopped
+    assert len(result.history.steps) < 50
+
+
+def test_early_stopping_keeps_the_best_validation_epoch():
+    X, y, _, _ = data.sklearn_table("digits")
+    sp = mlp.split(X[:300] / 16, y[:300], 0.3, 0.3, seed=0)
+    config = mlp.MLPConfig(hidden=(64,), epochs=200, lr=0.01, batch_size=16, patience=5)
+    result = mlp.fit(config, sp)
+    assert result.early_stopped and len(result.history.steps) < 200
+    val = np.array(result.history.metrics["val_loss"])
+    assert result.best_epoch == result.history.steps[int(np.argmin(val))]
+    loss, _ = result.model.evaluate(sp.X_val, sp.y_val, "cross_entropy")
+    assert abs(loss - val.min()) < 1e-12  # the model holds the best epoch's weights, not the last
+
+
+def test_zero_hidden_units_is_a_lab_error():
+    with pytest.raises(LabError):
+        mlp.MLP([2, 0, 2])
+
+
+def test_confusion_matrix_matches_sklearn():
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 4, 50), rng.integers(0, 4, 50)
+    np.testing.assert_array_equal(mlp.confusion_matrix(a, b, 4), confusion_matrix(a, b, labels=range(4)))
