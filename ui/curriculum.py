@@ -28,10 +28,11 @@ class Topic:
 HOME = Page("pages/home.py", "Home", "🏠", "")
 
 PAGES: list[Page] = [
+    Page("pages/bayes.py", "Bayes' rule", "🩺", "Foundations"),
 ]
 
 TOPICS: list[Topic] = [
-    Topic("Probability, Bayes' rule and conditional probability", "Foundations"),
+    Topic("Probability, Bayes' rule and conditional probability", "Foundations", page="pages/bayes.py"),
     Topic("Joint, marginal and conditional distributions", "Foundations"),
     Topic("Naive Bayes (multinomial and Gaussian)", "Foundations"),
     Topic("Maximum likelihood vs Bayesian inference", "Foundations"),

@@ -1,0 +1,84 @@
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.bayes import DiagnosticTest, natural_frequency_grid, posterior, sequential_posteriors
+from core.errors import LabError
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "🩺 Bayes' rule: what does a positive test mean?",
+    "A test for a rare condition catches most ill people and clears most healthy ones. You test "
+    "positive. How likely are you to be ill? Move the three numbers and watch the answer: it is usually "
+    "far lower than intuition says, because **healthy people vastly outnumber ill ones**.",
+)
+st.latex(r"P(\text{ill}\mid +) = \frac{P(+\mid \text{ill})\,P(\text{ill})}"
+         r"{P(+\mid \text{ill})\,P(\text{ill}) + P(+\mid \text{healthy})\,P(\text{healthy})}")
+
+left, middle, right = st.columns(3)
+prior = left.slider("Prior P(ill): how common the condition is", 0.0, 1.0, 0.01, step=0.001, format="%.3f")
+sensitivity = middle.slider("Sensitivity P(+ | ill)", 0.0, 1.0, 0.90, step=0.01)
+specificity = right.slider("Specificity P(− | healthy)", 0.0, 1.0, 0.95, step=0.01)
+test = DiagnosticTest(prior, sensitivity, specificity)
+
+with friendly_errors():
+    after = {}
+    for result, positive in (("positive", True), ("negative", False)):
+        try:
+            after[result] = posterior(test, positive)
+        except LabError as e:  # an impossible result (P(result) = 0): say why beside the other one
+            after[result] = e
+    a, b, c = st.columns(3)
+    a.metric("Before testing: P(ill)", f"{prior:.1%}")
+    for column, result in ((b, "positive"), (c, "negative")):
+        value = after[result]
+        if isinstance(value, Exception):
+            column.metric(f"After a {result} test", "impossible")
+            column.caption(str(value))
+        else:
+            column.metric(f"After a {result} test: P(ill | {'+' if result == 'positive' else '−'})", f"{value:.1%}",
+                          delta=f"{(value - prior) * 100:+.1f} points", delta_color="off")
+
+    st.subheader("The same answer, counted: 1,000 people")
+    grid = natural_frequency_grid(test)
+    counts = grid.group.value_counts()
+    colours = alt.Scale(domain=["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"],
+                        range=["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"])
+    people = (alt.Chart(grid, height=220).mark_square(size=60)
+              .encode(x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
+                      color=alt.Color("group:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+                      tooltip=["group"]))
+    st.altair_chart(people, width="stretch")
+    tp, fp = int(counts.get("ill, positive", 0)), int(counts.get("healthy, positive", 0))
+    st.markdown(f"Of 1,000 people tested, **{tp + fp} test positive**: {tp} who are ill (dark red) and "
+                f"{fp} who are healthy (dark blue). So a positive result means ill in about "
+                f"**{tp} out of {tp + fp}** cases" + (f" ≈ {tp / (tp + fp):.0%}." if tp + fp else "."))
+
+    bars = pd.DataFrame({"belief": ["prior", "after +", "after −"],
+                         "P(ill)": [prior] + [v if not isinstance(v, Exception) else None for v in after.values()]})
+    st.altair_chart(alt.Chart(bars, height=180, title="Prior → posterior").mark_bar()
+                    .encode(x=alt.X("P(ill):Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+                            y=alt.Y("belief:N", sort=None, title=None),
+                            color=alt.Color("belief:N", legend=None), tooltip=[alt.Tooltip("P(ill):Q", format=".2%")]),
+                    width="stretch")
+
+st.subheader("Test again: today's posterior is tomorrow's prior")
+st.markdown("Type the results of repeated, independent tests in order (`+` positive, `-` negative).")
+typed = st.text_input("Results", "+ + - +", max_chars=60)
+results = [ch == "+" for ch in typed if ch in "+-−"]
+with friendly_errors():
+    if not results:
+        st.info("Type some results, e.g. `+ + -`.")
+    else:
+        beliefs = sequential_posteriors(test, results)
+        steps = pd.DataFrame({"test": range(len(beliefs)), "P(ill)": beliefs,
+                              "result": ["(prior)"] + ["+" if r else "−" for r in results]})
+        chart = alt.Chart(steps, height=240).encode(
+            x=alt.X("test:O", title="after test number"), y=alt.Y("P(ill):Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")))
+        st.altair_chart(chart.mark_line() + chart.mark_circle(size=90).encode(color=alt.Color("result:N", title="result"),
+                                                                                 tooltip=["test", "result", alt.Tooltip("P(ill):Q", format=".3%")]),
+                        width="stretch")
+        st.markdown(f"After {len(results)} tests: **P(ill) = {beliefs[-1]:.2%}**. Each positive multiplies the odds by "
+                    f"the likelihood ratio sensitivity / (1 − specificity); a certain prior (0 or 1) never moves.")
+
+show_code(DiagnosticTest, posterior, sequential_posteriors)
