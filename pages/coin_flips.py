@@ -1,0 +1,80 @@
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.bayes import BetaPrior, coin_densities, coin_posterior, coin_trajectory, flip_coins
+from ui.page import friendly_errors, header, show_code
+
+MAX_FLIPS = 1000
+N_KEY = "coin.flips_seen"
+
+header(
+    "🪙 Maximum likelihood vs Bayesian inference",
+    "A coin of unknown bias is flipped, one flip at a time. **Maximum likelihood** estimates P(heads) as "
+    "the share of heads so far: after one head it says 100%. **Bayesian inference** starts from a prior "
+    "belief (a Beta distribution worth a few imaginary flips) and updates it with every flip; it gives a "
+    "whole distribution, and so an interval of plausible values. With enough flips the two agree.",
+)
+st.latex(r"\hat p_{\text{MLE}} = \frac{h}{h+t} \qquad "
+         r"\text{Beta}(a, b) \xrightarrow{\;h \text{ heads},\ t \text{ tails}\;} \text{Beta}(a+h,\ b+t), "
+         r"\qquad \mathbb{E}[p] = \frac{a+h}{a+b+h+t}")
+
+st.session_state.setdefault(N_KEY, 3)
+
+
+def flip(n: int) -> None:
+    st.session_state[N_KEY] = min(st.session_state[N_KEY] + n, MAX_FLIPS)
+
+
+left, right = st.columns(2)
+with left:
+    true_p = st.slider("The coin's true P(heads) (hidden from both estimators)", 0.0, 1.0, 0.7, step=0.01)
+    seed = st.number_input("Seed (which flips)", 0, 10_000, 0)
+    seen = st.slider("Flips seen so far", 0, MAX_FLIPS, key=N_KEY)
+    b1, b2, b3 = st.columns(3)
+    b1.button("Flip once", on_click=flip, args=(1,))
+    b2.button("Flip 10", on_click=flip, args=(10,))
+    b3.button("Start over", on_click=lambda: st.session_state.update({N_KEY: 0}))
+with right:
+    prior_mean = st.slider("Prior guess of P(heads)", 0.0, 1.0, 0.5, step=0.01)
+    strength = st.slider("Prior strength a + b (imaginary flips; 0 = no prior)", 0.0, 100.0, 4.0, step=0.5)
+    level = st.select_slider("Credible interval", [0.5, 0.8, 0.9, 0.95, 0.99], value=0.95, format_func=lambda v: f"{v:.0%}")
+
+prior = BetaPrior(prior_mean, strength)
+flips = flip_coins(true_p, MAX_FLIPS, int(seed))[:seen]
+heads = int(flips.sum())
+st.markdown(f"**{seen} flips:** {heads} heads, {seen - heads} tails &nbsp; `{''.join('HT'[1 - f] for f in flips[-60:])}`"
+            + (" …(last 60)" if seen > 60 else ""))
+
+with friendly_errors():
+    belief = coin_posterior(heads, seen - heads, prior, level)
+    a, b, c = st.columns(3)
+    a.metric("Maximum likelihood h / n", "undefined (no flips)" if np.isnan(belief.mle) else f"{belief.mle:.3f}")
+    b.metric("Posterior mean", f"{belief.mean:.3f}")
+    c.metric(f"{level:.0%} credible interval", f"{belief.low:.3f} – {belief.high:.3f}")
+    st.caption(f"Posterior Beta({belief.a:.1f}, {belief.b:.1f}). The truth, {true_p:.2f}, is "
+               f"{'inside' if belief.low <= true_p <= belief.high else 'outside'} the interval.")
+
+    densities = coin_densities(belief, prior)
+    marks = pd.DataFrame({"p": [true_p] + ([belief.mle] if seen else []), "what": ["true P(heads)"] + (["MLE"] if seen else [])})
+    curves = alt.Chart(densities, height=260, title="Belief about P(heads)").mark_area(opacity=0.45).encode(
+        x=alt.X("p:Q", title="P(heads)"), y=alt.Y("density:Q", stack=None), color=alt.Color("curve:N", title=None))
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(
+        x="p:Q", color=alt.Color("what:N", scale=alt.Scale(domain=["true P(heads)", "MLE"], range=["black", "#d62728"]), title=None))
+    st.altair_chart((curves + rules).resolve_scale(color="independent"), width="stretch")
+
+if seen:
+    path = pd.DataFrame(coin_trajectory(flips, prior, level))
+    base = alt.Chart(path, height=260, title="Estimates as the flips arrive").encode(x=alt.X("flips:Q", title="flips seen"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title="P(heads)", scale=alt.Scale(domain=[0, 1])), y2="high:Q")
+    long = path.melt("flips", ["mle", "mean"], var_name="estimate", value_name="value").dropna()
+    lines = alt.Chart(long).mark_line().encode(x="flips:Q", y="value:Q", color=alt.Color(
+        "estimate:N", scale=alt.Scale(domain=["mle", "mean"], range=["#d62728", "#1f77b4"]),
+        legend=alt.Legend(title=None, labelExpr="datum.label == 'mle' ? 'maximum likelihood' : 'posterior mean'")))
+    truth = alt.Chart(pd.DataFrame({"y": [true_p]})).mark_rule(color="black", strokeDash=[5, 3]).encode(y="y:Q")
+    st.altair_chart(band + lines + truth, width="stretch")
+    st.caption("The shaded band is the credible interval. Early on the MLE jumps between 0 and 1 while the "
+               "prior holds the posterior mean back; a strong prior in the wrong place needs many flips to overcome.")
+
+show_code(BetaPrior, coin_posterior)
