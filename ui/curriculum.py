@@ -29,12 +29,13 @@ HOME = Page("pages/home.py", "Home", "🏠", "")
 
 PAGES: list[Page] = [
     Page("pages/bayes.py", "Bayes' rule", "🩺", "Foundations"),
+    Page("pages/joint_distributions.py", "Joint distributions", "🔲", "Foundations"),
     Page("pages/coin_flips.py", "MLE vs Bayesian", "🪙", "Foundations"),
 ]
 
 TOPICS: list[Topic] = [
     Topic("Probability, Bayes' rule and conditional probability", "Foundations", page="pages/bayes.py"),
-    Topic("Joint, marginal and conditional distributions", "Foundations"),
+    Topic("Joint, marginal and conditional distributions", "Foundations", page="pages/joint_distributions.py"),
     Topic("Naive Bayes (multinomial and Gaussian)", "Foundations"),
     Topic("Maximum likelihood vs Bayesian inference", "Foundations", page="pages/coin_flips.py"),
     Topic("Entropy, cross-entropy and KL divergence", "Foundations"),

@@ -1,0 +1,86 @@
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import data
+from core.joint import joint_table, table_from_dataset
+from ui import state
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "🔲 Joint, marginal and conditional distributions",
+    "Two variables observed together make a **joint** table P(x, y). Summing out one gives the other's "
+    "**marginal**; dividing a row by its total gives a **conditional** P(y | x). If every cell equals the "
+    "product of its marginals, knowing X tells you nothing about Y: they are **independent**. Edit the "
+    "counts below, or count them from a dataset.",
+)
+st.latex(r"P(x) = \sum_y P(x, y) \qquad P(y \mid x) = \frac{P(x, y)}{P(x)} \qquad "
+         r"\text{independent} \iff P(x, y) = P(x)\,P(y)\ \ \forall x, y")
+
+EXAMPLE = pd.DataFrame({"weather": ["rain", "cloud", "sun"], "bus": [30, 20, 10], "bike": [5, 15, 30], "walk": [5, 15, 20]})
+source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurement", "Wine: cultivar × a measurement",
+                            "Sentiment set: label × negation"], horizontal=True)
+
+with friendly_errors():
+    if source == "Edit your own counts":
+        st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
+        edited = st.data_editor(EXAMPLE, num_rows="dynamic", hide_index=True, key="joint.editor")
+        edited = edited.dropna(subset=[edited.columns[0]])
+        values = edited.drop(columns=edited.columns[0]).apply(pd.to_numeric, errors="coerce").fillna(0)
+        counts, xs, ys = values.to_numpy(), edited.iloc[:, 0].astype(str).tolist(), [str(c) for c in values.columns]
+        x_name, y_name = str(edited.columns[0]), "column"
+    else:
+        name = {"I": "iris", "W": "wine", "S": "sentiment"}[source[0]]
+        feature, bins = 2, 3
+        if name != "sentiment":
+            features = data.sklearn_table(name)[2]
+            c1, c2 = st.columns(2)
+            feature = c1.selectbox("Measurement (Y, cut into bins)", range(len(features)), index=2, format_func=lambda i: features[i])
+            bins = c2.slider("Bins", 2, 10, 3)
+        counts, xs, ys, x_name, y_name = state.cached(table_from_dataset)(name, feature, bins)
+
+    t = joint_table(counts, xs, ys)
+
+    def heatmap(frame: pd.DataFrame, title: str, fmt: str = ".2f") -> alt.LayerChart:
+        long = frame.rename_axis("X").reset_index().melt("X", var_name="Y", value_name="p")
+        long["dark"] = long.p > 0.6 * long.p.max()  # white text on the darkest cells
+        base = alt.Chart(long, title=title, height=42 * len(frame) + 40).encode(
+            x=alt.X("Y:N", sort=list(frame.columns), title=y_name), y=alt.Y("X:N", sort=list(frame.index), title=x_name))
+        return (base.mark_rect().encode(color=alt.Color("p:Q", scale=alt.Scale(scheme="blues"), legend=None))
+                + base.mark_text(fontSize=13).encode(text=alt.Text("p:Q", format=fmt),
+                                                      color=alt.condition("datum.dark", alt.value("white"), alt.value("black"))))
+
+    left, right = st.columns(2)
+    left.altair_chart(heatmap(t.frame("counts"), "Counts", ".0f"), width="stretch")
+    right.altair_chart(heatmap(t.frame("joint"), "Joint P(x, y)"), width="stretch")
+
+    marg = pd.concat([pd.DataFrame({"value": t.x_labels, "P": t.p_x, "variable": f"P({x_name})"}),
+                      pd.DataFrame({"value": t.y_labels, "P": t.p_y, "variable": f"P({y_name})"})])
+    st.altair_chart(alt.Chart(marg, height=160, title="Marginals").mark_bar().encode(
+        x=alt.X("P:Q", axis=alt.Axis(format="%")), y=alt.Y("value:N", sort=None, title=None), color=alt.Color("variable:N", legend=None),
+        row=alt.Row("variable:N", title=None), tooltip=["value", alt.Tooltip("P:Q", format=".3f")]).resolve_scale(y="independent"),
+        width="stretch")
+
+    direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"], horizontal=True)
+    which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
+    left, right = st.columns(2)
+    left.altair_chart(heatmap(t.frame(which), direction.split(":")[0]), width="stretch")
+    right.altair_chart(heatmap(t.frame("independent"), "If independent: P(x) P(y)"), width="stretch")
+
+    st.subheader("Are they independent?")
+    a, b, c = st.columns(3)
+    a.metric("Mutual information", f"{t.mutual_information:.4f} bits")
+    b.metric("Chi-square", f"{t.chi2:.2f} (dof {t.dof})")
+    c.metric("p-value", f"{t.p_value:.3g}")
+    if t.dof == 0:
+        st.info("With only one row or one column that has counts there is nothing to compare: independence can't be tested.")
+    elif t.p_value < 0.01:
+        st.markdown(f"Counts this far from P(x)P(y) would almost never happen if {x_name} and {y_name} were independent "
+                    f"(p = {t.p_value:.2g}): knowing one changes the odds of the other.")
+    else:
+        st.markdown(f"The counts are close to what independence predicts (p = {t.p_value:.2g}); the data give no good "
+                    "reason to think the variables are related. Try making one row proportional to another.")
+    if t.counts.sum() < 5 * t.counts.size:
+        st.caption("Few counts per cell: the chi-square p-value is only approximate here.")
+
+show_code(joint_table)
