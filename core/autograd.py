@@ -269,3 +269,32 @@ def expression(a: float, b: float, c: float, op1: str, op2: str, fn: str) -> Val
         raise LabError("log needs a positive input: change a value or the function") from None
     except OverflowError:
         raise LabError("exp of that is too large for a float: pick smaller values") from None
+
+
+def torch_gradients(root: Value) -> tuple[float, dict[int, float]]:
+    """Replay the graph of `root` with torch.autograd (float64): (value, {id(leaf): gradient}).
+
+    The page's independent check; the tests compare the two on random graphs as well.
+    """
+    import torch
+
+    fns = {"exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "relu": torch.relu, "σ": torch.sigmoid}
+    tensors: dict[int, torch.Tensor] = {}
+    leaves = []
+    for v in topological_order(root):
+        if not v._op:
+            tensors[id(v)] = torch.tensor(v.data, dtype=torch.float64, requires_grad=True)
+            leaves.append(v)
+            continue
+        args = [tensors[id(c)] for c in v._prev]
+        if v._op == "+":
+            tensors[id(v)] = args[0] + args[1]
+        elif v._op == "×":
+            tensors[id(v)] = args[0] * args[1]
+        elif v._op.startswith("^"):
+            tensors[id(v)] = args[0] ** float(v._op[1:])
+        else:
+            tensors[id(v)] = fns[v._op](args[0])
+    out = tensors[id(root)]
+    grads = torch.autograd.grad(out, [tensors[id(v)] for v in leaves], allow_unused=True)
+    return out.item(), {id(v): 0.0 if g is None else g.item() for v, g in zip(leaves, grads)}

@@ -106,6 +106,7 @@ class Surface:
     ylim: tuple[float, float]
     minima: tuple[tuple[float, float], ...]
     lr: float  # a learning rate at which plain SGD converges, the page's default
+    lr_adaptive: float = 0.05  # RMSprop/Adam step about lr per coordinate whatever the scale: a separate default
 
 
 def bowl(condition: float = 10.0) -> Surface:
@@ -117,7 +118,7 @@ def bowl(condition: float = 10.0) -> Surface:
 
 ROSENBROCK = Surface("Rosenbrock", lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2,
                      lambda x, y: np.array([-2 * (1 - x) - 400 * x * (y - x ** 2), 200 * (y - x ** 2)]),
-                     (-1.5, 2.0), (-2, 2), (-1, 3), ((1.0, 1.0),), lr=0.001)
+                     (-1.5, 2.0), (-2, 2), (-1, 3), ((1.0, 1.0),), lr=0.001, lr_adaptive=0.02)
 
 # x² + y⁴/4 − y²/2: a saddle at the origin between minima at (0, ±1). Started on the ridge
 # (y ≈ 0), plain gradient descent crawls: the gradient pointing off the ridge is nearly zero.
@@ -130,7 +131,7 @@ HIMMELBLAU = Surface("several minima (Himmelblau)", lambda x, y: (x ** 2 + y - 1
                      lambda x, y: np.array([4 * x * (x ** 2 + y - 11) + 2 * (x + y ** 2 - 7),
                                             2 * (x ** 2 + y - 11) + 4 * y * (x + y ** 2 - 7)]),
                      (-0.5, -0.5), (-5, 5), (-5, 5),
-                     ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848127)), lr=0.01)
+                     ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848127)), lr=0.01, lr_adaptive=0.1)
 
 SURFACES = ("bowl", "Rosenbrock", "saddle", "several minima")
 
@@ -200,3 +201,19 @@ def contours(s: Surface, n_levels: int = 14, n: int = 120):
             line += 1
             rows.append(pd.DataFrame({"level": level, "line": line, "order": np.arange(len(seg)), "x": seg[:, 0], "y": seg[:, 1]}))
     return pd.concat(rows, ignore_index=True)
+
+
+def verdict(t: Trajectory, s: Surface, tol: float = 1e-3) -> str:
+    """In words: diverged, converged (to which minimum), oscillating, or still on its way.
+
+    Oscillating means most consecutive steps point against each other (a zig-zag across a valley).
+    """
+    if t.history.diverged:
+        return f"diverged at step {t.history.steps[-1]}"
+    steps = np.diff(t.points[:51], axis=0)  # the first 50 steps, where the zig-zag (if any) is plain
+    zigzag = len(steps) > 2 and np.mean(np.sum(steps[1:] * steps[:-1], axis=1) < 0) > 0.5
+    dists = [np.hypot(*(t.points[-1] - m)) for m in s.minima]
+    if min(dists) < tol ** 0.5:
+        x, y = s.minima[int(np.argmin(dists))]
+        return f"converged to ({x:.2g}, {y:.2g})" + (", zig-zagging" if zigzag else "")
+    return "oscillating" if zigzag else "still on its way"

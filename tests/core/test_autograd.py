@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from core.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order
+from core.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order, torch_gradients
 from core.errors import LabError
 
 TOL = 1e-6
@@ -135,3 +135,13 @@ def test_dot_marks_unreached_gradients():
 def test_bad_expressions_raise_lab_error(args):
     with pytest.raises(LabError):
         expression(*args)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_torch_replay_used_by_the_page_agrees(seed):
+    ours, _, out, _ = random_graph(seed)
+    out.backward()
+    value, grads = torch_gradients(out)
+    assert math.isclose(value, out.data, rel_tol=TOL, abs_tol=TOL)
+    for v in ours:
+        assert math.isclose(grads.get(id(v), 0.0), v.grad, rel_tol=TOL, abs_tol=TOL)  # an unused leaf: 0
