@@ -5,6 +5,7 @@ import streamlit as st
 from core import data
 from core.joint import joint_table, table_from_dataset
 from ui import state
+from ui.table_chart import table_heatmap
 from ui.page import friendly_errors, header, show_code
 
 header(
@@ -41,18 +42,9 @@ with friendly_errors():
 
     t = joint_table(counts, xs, ys)
 
-    def heatmap(frame: pd.DataFrame, title: str, fmt: str = ".2f") -> alt.LayerChart:
-        long = frame.rename_axis("X").reset_index().melt("X", var_name="Y", value_name="p")
-        long["dark"] = long.p > 0.6 * long.p.max()  # white text on the darkest cells
-        base = alt.Chart(long, title=title, height=42 * len(frame) + 40).encode(
-            x=alt.X("Y:N", sort=list(frame.columns), title=y_name), y=alt.Y("X:N", sort=list(frame.index), title=x_name))
-        return (base.mark_rect().encode(color=alt.Color("p:Q", scale=alt.Scale(scheme="blues"), legend=None))
-                + base.mark_text(fontSize=13).encode(text=alt.Text("p:Q", format=fmt),
-                                                      color=alt.condition("datum.dark", alt.value("white"), alt.value("black"))))
-
     left, right = st.columns(2)
-    left.altair_chart(heatmap(t.frame("counts"), "Counts", ".0f"), width="stretch")
-    right.altair_chart(heatmap(t.frame("joint"), "Joint P(x, y)"), width="stretch")
+    left.altair_chart(table_heatmap(t.frame("counts"), "Counts", ".0f", y_name, x_name), width="stretch")
+    right.altair_chart(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), width="stretch")
 
     marg = pd.concat([pd.DataFrame({"value": t.x_labels, "P": t.p_x, "variable": f"P({x_name})"}),
                       pd.DataFrame({"value": t.y_labels, "P": t.p_y, "variable": f"P({y_name})"})])
@@ -64,8 +56,8 @@ with friendly_errors():
     direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"], horizontal=True)
     which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
     left, right = st.columns(2)
-    left.altair_chart(heatmap(t.frame(which), direction.split(":")[0]), width="stretch")
-    right.altair_chart(heatmap(t.frame("independent"), "If independent: P(x) P(y)"), width="stretch")
+    left.altair_chart(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name), width="stretch")
+    right.altair_chart(table_heatmap(t.frame("independent"), "If independent: P(x) P(y)", ".2f", y_name, x_name), width="stretch")
 
     st.subheader("Are they independent?")
     a, b, c = st.columns(3)

@@ -1,0 +1,136 @@
+from dataclasses import replace
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import data
+from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes
+from core.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
+from ui import state
+from ui.page import friendly_errors, header, show_code
+from ui.table_chart import table_heatmap
+
+header(
+    "🧮 Naive Bayes",
+    "Bayes' rule as a classifier: score each class by its prior times the likelihood of the example, "
+    "pretending the features are independent given the class. Wrong, but fast, data-frugal and often "
+    "good enough. **Words**: each class is a bag of word counts (multinomial). **Numbers**: each "
+    "feature is a bell curve per class (Gaussian).",
+)
+st.latex(r"\hat c = \arg\max_c \; \log P(c) + \sum_j \log P(x_j \mid c)")
+
+ALPHAS = [1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+SMOOTHINGS = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.3, 1.0]
+
+
+def confusion_chart(matrix, classes: list[str]) -> alt.LayerChart:
+    return table_heatmap(pd.DataFrame(matrix, index=classes, columns=classes), "Confusion matrix (held out)", ".0f",
+                         "predicted", "true")
+
+
+def text_model() -> None:
+    source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True)
+    if source.startswith("Upload"):
+        upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"])
+        if upload is None:
+            st.info("Upload a CSV to train on it; any number of classes.")
+            return
+        df = data.labelled_from_upload(upload.getvalue(), upload.name)
+    else:
+        df = data.sentiment()
+
+    c1, c2, c3 = st.columns(3)
+    alpha = c1.select_slider("Smoothing alpha", ALPHAS, value=1.0, help="Added to every word count. 1 = Laplace.")
+    own_split = "split" in df.columns and c2.checkbox("Use the set's own train/test split", value=True)
+    test_size = None if own_split else c2.slider("Held-out share", 0.1, 0.9, 0.25, step=0.05)
+    ngrams = c3.radio("Features", [1, 2], format_func=lambda n: "single words" if n == 1 else "words + word pairs", horizontal=True)
+    config = TextNBConfig(alpha=alpha, test_size=test_size, ngrams=ngrams)
+    result = state.cached(fit_text)(config, df)
+
+    a, b, c, d = st.columns(4)
+    a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
+    b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
+    c.metric("Training rows", result.n_train)
+    d.metric("Held-out rows", result.n_test)
+
+    left, right = st.columns([1, 2])
+    priors = pd.DataFrame({"class": result.classes, "P(class)": result.model.class_count_ / result.n_train})
+    left.altair_chart(alt.Chart(priors, height=200, title="Class priors P(c)").mark_bar().encode(
+        x=alt.X("P(class):Q", axis=alt.Axis(format="%")), y=alt.Y("class:N", title=None), color=alt.Color("class:N", legend=None)),
+        width="stretch")
+    left.altair_chart(confusion_chart(result.confusion, result.classes), width="stretch")
+    words = top_words(result, 10)
+    right.altair_chart(alt.Chart(words, title="Most telling words: log P(w | c) − log P(w | other classes)").mark_bar().encode(
+        x=alt.X("log-likelihood ratio:Q"), y=alt.Y("word:N", sort="-x", title=None), color=alt.Color("class:N", legend=None),
+        column=alt.Column("class:N", title=None), tooltip=["word", "count in class", alt.Tooltip("log-likelihood ratio:Q", format=".2f")],
+    ).properties(height=260, width=170).resolve_scale(y="independent"))
+
+    sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
+    line = alt.Chart(sweep, height=220, title="Smoothing against accuracy").mark_line(point=True).encode(
+        x=alt.X("alpha:Q", scale=alt.Scale(type="log")), y=alt.Y("accuracy:Q", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
+        color="split:N", tooltip=["alpha", "split", alt.Tooltip("accuracy:Q", format=".1%")])
+    st.altair_chart(line + alt.Chart(pd.DataFrame({"alpha": [alpha]})).mark_rule(strokeDash=[4, 3]).encode(x="alpha:Q"), width="stretch")
+    st.caption("Tiny alpha: a word never seen with a class all but rules that class out, so the model memorises "
+               "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
+
+    st.subheader("Why this prediction?")
+    sentence = st.text_input("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", max_chars=500)
+    with friendly_errors():
+        why = explain(result, sentence)
+        probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
+        st.markdown(f"Prediction: **{why.predicted}** ({probs})")
+        if why.all_unknown:
+            st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone.")
+        tokens = why.tokens.reset_index(names="position")
+        tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
+        st.altair_chart(alt.Chart(tokens, height=24 * len(tokens) + 40).mark_bar().encode(
+            x=alt.X("push:Q", title=f"push towards {why.predicted} (+) or {why.runner_up} (−), in log-odds"),
+            y=alt.Y("word:N", sort=None, title=None),
+            color=alt.condition("datum.push > 0", alt.value("#2ca02c"), alt.value("#d62728")),
+            tooltip=["word", alt.Tooltip("push:Q", format=".3f")]), width="stretch")
+        st.caption(f"Log-odds of {why.predicted} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
+                   f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
+                   "Words the model never saw push nowhere.")
+    with st.expander("Held-out rows and their predictions"):
+        st.dataframe(result.test_rows, hide_index=True, width="stretch")
+    show_code(MultinomialNaiveBayes, fit_text)
+
+
+def gaussian_model() -> None:
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.radio("Dataset", ["iris", "wine"], horizontal=True)
+    features = data.sklearn_table(dataset)[2]
+    fx = c2.selectbox("Feature on x", range(len(features)), index=0, format_func=lambda i: features[i])
+    fy = c3.selectbox("Feature on y", range(len(features)), index=1, format_func=lambda i: features[i])
+    c1, c2, c3 = st.columns(3)
+    smoothing = c1.select_slider("var_smoothing", SMOOTHINGS, value=1e-9, help="Share of the largest variance added to every variance.")
+    test_size = c2.slider("Held-out share ", 0.1, 0.9, 0.3, step=0.05)
+    seed = c3.number_input("Split seed", 0, 1000, 0)
+    if fx == fy:
+        st.info("Choose two different features.")
+        return
+    result = state.cached(fit_gaussian)(GaussianNBConfig(dataset, (fx, fy), smoothing, test_size, int(seed)))
+
+    a, b = st.columns(2)
+    a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
+    b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
+    left, right = st.columns([2, 1])
+    x, y = alt.X("x:Q", title=result.feature_names[0], scale=alt.Scale(zero=False)), alt.Y("y:Q", title=result.feature_names[1], scale=alt.Scale(zero=False))
+    step = result.surface.x.diff().abs().max()
+    regions = alt.Chart(result.surface).mark_rect(width=500 / result.config.grid + 1, height=420 / result.config.grid + 1).encode(
+        x=x, y=y, color=alt.Color("class:N"), opacity=alt.Opacity("probability:Q", scale=alt.Scale(domain=[0.3, 1], range=[0.05, 0.45]), legend=None))
+    dots = alt.Chart(result.points).mark_point(filled=True, size=55, stroke="black", strokeWidth=0.6).encode(
+        x=x, y=y, color="class:N", shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle"])),
+        tooltip=["class", "predicted", "split"])
+    left.altair_chart((regions + dots).properties(height=420, title="Decision regions (shade: P(class | x, y))"), width="stretch")
+    right.altair_chart(confusion_chart(result.confusion, result.classes), width="stretch")
+    right.caption(f"Grid of {result.config.grid}×{result.config.grid} predictions, step {step:.3g}. Curved borders: each class "
+                  "has its own variances, so the log-posterior is quadratic in the features.")
+    st.dataframe(result.parameters, hide_index=True, width="stretch")
+    show_code(GaussianNaiveBayes, fit_gaussian)
+
+
+mode = st.radio("Model", ["Words: multinomial naive Bayes", "Numbers: Gaussian naive Bayes"], horizontal=True)
+with friendly_errors():
+    text_model() if mode.startswith("Words") else gaussian_model()
