@@ -1,0 +1,263 @@
+"""Entropy, cross-entropy, KL and Jensen-Shannon divergence, Huffman codes, and the cross-entropy loss.
+
+All of information theory a language model needs fits in one idea: an outcome of probability p
+carries a *surprisal* of -log p. Entropy is the average surprisal when the data comes from p;
+cross-entropy is the average surprisal when the data comes from p but you *believe* q; their
+difference is the KL divergence, the price of the wrong belief. In bits (log base 2), these are
+code lengths: a good code spends -log2 p bits on an outcome of probability p.
+
+>>> entropy([0.5, 0.5])                      # a fair coin: one bit
+1.0
+>>> entropy([0.5, 0.25, 0.25])
+1.5
+>>> cross_entropy([0.5, 0.5], [0.75, 0.25])  # believing a biased coin costs more
+1.2075...
+>>> kl_divergence([0.5, 0.5], [0.75, 0.25])  # ... exactly this much more
+0.2075...
+>>> huffman_code([0.5, 0.25, 0.25]).codes
+['1', '01', '00']
+
+Inputs are probability vectors. Like scipy.stats.entropy, entries that do not sum to 1 are
+divided by their sum; negative, NaN or all-zero entries raise LabError with a plain reason.
+"""
+
+import heapq
+import itertools
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+
+from core.errors import LabError
+
+MAX_OUTCOMES = 1_000_000  # beyond this a page would only stall; nothing here needs more
+Tree = Union[int, tuple["Tree", "Tree"]]  # a Huffman tree: a leaf is an outcome index
+
+
+# ----------------------------------------------------------------------------- distributions
+
+
+def check_distribution(values: Sequence[float], name: str = "p") -> tuple[np.ndarray, float]:
+    """(values / their sum, the sum), or LabError saying what is wrong with `values`.
+
+    >>> check_distribution([2, 1, 1])
+    (array([0.5 , 0.25, 0.25]), 4.0)
+    """
+    p = np.asarray(values, dtype=np.float64).ravel()
+    if p.size == 0:
+        raise LabError(f"{name} has no outcomes")
+    if p.size > MAX_OUTCOMES:
+        raise LabError(f"{name} has {p.size:,} outcomes; the limit is {MAX_OUTCOMES:,}")
+    if not np.all(np.isfinite(p)):
+        raise LabError(f"{name} has a missing, NaN or infinite entry; every probability must be a finite number")
+    if np.any(p < 0):
+        raise LabError(f"{name} has a negative entry ({p.min():g}); probabilities are never negative")
+    total = float(p.sum())
+    if total <= 0:
+        raise LabError(f"{name} is all zeros; at least one outcome needs some probability")
+    return p / total, total
+
+
+def _pair(p, q) -> tuple[np.ndarray, np.ndarray]:
+    p, q = check_distribution(p, "p")[0], check_distribution(q, "q")[0]
+    if p.shape != q.shape:
+        raise LabError(f"p has {p.size} outcomes but q has {q.size}; they must describe the same outcomes")
+    return p, q
+
+
+def _log(x: np.ndarray, base: float) -> np.ndarray:
+    if not base > 0 or base == 1:
+        raise LabError(f"a logarithm base must be positive and not 1 (got {base})")
+    with np.errstate(divide="ignore"):  # log 0 = -inf is the right answer here, not a warning
+        return np.log(x) / np.log(base)
+
+
+def surprisal(p: Sequence[float], base: float = 2) -> np.ndarray:
+    """-log p for each outcome: how surprised you are to see it (inf for an impossible one).
+
+    >>> surprisal([0.5, 0.25, 0.25, 0])
+    array([ 1.,  2.,  2., inf])
+    """
+    return -_log(check_distribution(p)[0], base)
+
+
+def entropy(p: Sequence[float], base: float = 2) -> float:
+    """H(p) = -sum p log p: the average surprisal, in bits for base 2 and nats for base e.
+
+    Outcomes with p = 0 add nothing (p log p -> 0 as p -> 0), so zeros are fine.
+
+    >>> entropy([1, 0, 0])
+    0.0
+    >>> round(entropy([1/6] * 6), 4)                  # a die: log2 6 bits
+    2.585
+    """
+    p = check_distribution(p)[0]
+    nz = p > 0
+    return float(-(p[nz] * _log(p[nz], base)).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def cross_entropy(p: Sequence[float], q: Sequence[float], base: float = 2) -> float:
+    """H(p, q) = -sum p log q: average surprisal of data from p under the belief q.
+
+    Infinite when q gives zero probability to an outcome that p can produce.
+
+    >>> cross_entropy([0.5, 0.5], [1, 0])
+    inf
+    """
+    p, q = _pair(p, q)
+    nz = p > 0
+    return float(-(p[nz] * _log(q[nz], base)).sum()) + 0.0
+
+
+def kl_divergence(p: Sequence[float], q: Sequence[float], base: float = 2) -> float:
+    """KL(p || q) = sum p log(p / q) = H(p, q) - H(p): the extra surprisal of believing q.
+
+    Never negative (Gibbs' inequality), zero only when p = q, not symmetric, infinite when q
+    misses an outcome p has. Computed directly, not as a difference, so it stays accurate when small.
+
+    >>> kl_divergence([0.5, 0.5], [0.9, 0.1]) == kl_divergence([0.9, 0.1], [0.5, 0.5])
+    False
+    """
+    p, q = _pair(p, q)
+    nz = p > 0
+    with np.errstate(divide="ignore"):
+        return float((p[nz] * _log(p[nz] / q[nz], base)).sum()) + 0.0
+
+
+def js_divergence(p: Sequence[float], q: Sequence[float], base: float = 2) -> float:
+    """JS(p, q) = KL(p || m)/2 + KL(q || m)/2 with m = (p + q)/2: symmetric, finite, at most 1 bit.
+
+    m gives mass wherever p or q does, so neither KL can be infinite. (scipy's jensenshannon
+    returns the square root of this, a true distance.)
+
+    >>> js_divergence([1, 0], [0, 1])               # nothing in common: exactly one bit
+    1.0
+    """
+    p, q = _pair(p, q)
+    m = (p + q) / 2
+    return 0.5 * kl_divergence(p, m, base) + 0.5 * kl_divergence(q, m, base)
+
+
+# ----------------------------------------------------------------------------- Huffman coding
+
+
+@dataclass
+class HuffmanCode:
+    """A prefix code: codes[i] is the bit string for outcome i (None: the code can't send it)."""
+
+    codes: list[str | None]
+    tree: Tree | None  # None when nothing has positive probability to code
+
+    def lengths(self) -> np.ndarray:
+        """Codeword lengths, inf for outcomes without a codeword."""
+        return np.array([np.inf if c is None else len(c) for c in self.codes])
+
+    def average_length(self, p: Sequence[float]) -> float:
+        """Expected bits per outcome when the outcomes come from p (inf if p needs a missing codeword)."""
+        p = check_distribution(p)[0]
+        if p.shape != (len(self.codes),):
+            raise LabError(f"the code has {len(self.codes)} codewords but p has {p.size} outcomes")
+        nz = p > 0
+        return float((p[nz] * self.lengths()[nz]).sum())
+
+
+def huffman_code(p: Sequence[float]) -> HuffmanCode:
+    """The optimal prefix code for p: repeatedly merge the two least likely subtrees.
+
+    Outcomes with p = 0 get no codeword: they never occur, and giving them one would only lengthen
+    the others. A single possible outcome gets the empty codeword: there is nothing to say. With
+    these two rules H(p) <= average length < H(p) + 1 holds for every p.
+
+    >>> code = huffman_code([0.4, 0.3, 0.2, 0.1, 0.0])
+    >>> code.codes
+    ['1', '01', '000', '001', None]
+    >>> round(code.average_length([0.4, 0.3, 0.2, 0.1, 0.0]), 2), round(entropy([0.4, 0.3, 0.2, 0.1]), 2)
+    (1.9, 1.85)
+    """
+    p = check_distribution(p)[0]
+    order = itertools.count()  # breaks ties between equal weights, so the code is deterministic
+    heap = [(w, next(order), i) for i, w in enumerate(p) if w > 0]
+    heapq.heapify(heap)
+    while len(heap) > 1:
+        w1, _, a = heapq.heappop(heap)  # the least likely subtree goes on the 1 side
+        w0, _, b = heapq.heappop(heap)
+        heapq.heappush(heap, (w0 + w1, next(order), (b, a)))
+    tree = heap[0][2]
+    codes: list[str | None] = [None] * len(p)
+    stack = [(tree, "")]
+    while stack:  # walk the tree: left adds a 0, right adds a 1
+        node, prefix = stack.pop()
+        if isinstance(node, tuple):
+            stack += [(node[0], prefix + "0"), (node[1], prefix + "1")]
+        else:
+            codes[node] = prefix
+    return HuffmanCode(codes, tree)
+
+
+def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) -> str:
+    """The code tree in Graphviz DOT: internal nodes show their probability, leaves their codeword."""
+    p = check_distribution(p)[0]
+    lines = ['digraph { node [fontname="Helvetica", fontsize=10]; edge [fontsize=9];']
+    ids = itertools.count()
+
+    def draw(node: Tree) -> tuple[str, float]:
+        name = f"n{next(ids)}"
+        if isinstance(node, tuple):
+            (left, wl), (right, wr) = draw(node[0]), draw(node[1])
+            lines.append(f'{name} [shape=circle, label="{wl + wr:.3g}"];')
+            lines.append(f'{name} -> {left} [label="0"]; {name} -> {right} [label="1"];')
+            return name, wl + wr
+        label = str(labels[node]).replace('"', "'")
+        lines.append(f'{name} [shape=box, style=rounded, label="{label}\\n{p[node]:.3g} · {code.codes[node] or "(empty)"}"];')
+        return name, p[node]
+
+    if code.tree is not None:
+        draw(code.tree)
+    return "\n".join(lines + ["}"])
+
+
+# ----------------------------------------------------------------------------- the loss on logits
+
+
+def log_softmax_naive(logits: torch.Tensor) -> torch.Tensor:
+    """log(exp(z) / sum exp(z)) exactly as written: exp overflows to inf for logits above ~88 (float32).
+
+    >>> log_softmax_naive(torch.tensor([1000.0, 0.0]))
+    tensor([nan, -inf])
+    """
+    e = torch.exp(logits)
+    return torch.log(e / e.sum(-1, keepdim=True))
+
+
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """The same value computed safely: z - max(z) - log sum exp(z - max(z)).
+
+    Subtracting the largest logit changes nothing mathematically (it cancels in the ratio) but
+    makes every exponent <= 0, so exp never overflows, and the sum is >= 1, so log never sees 0.
+
+    >>> log_softmax(torch.tensor([1000.0, 0.0]))
+    tensor([    0., -1000.])
+    """
+    shifted = logits - logits.max(-1, keepdim=True).values.detach()  # the shift's gradient cancels exactly
+    return shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))
+
+
+def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy between smoothed one-hot targets and softmax(logits), from scratch.
+
+    logits: (batch, classes); target: (batch,) class indices. Label smoothing eps replaces the
+    one-hot target by (1 - eps) one-hot + eps/C everywhere, so the loss is
+        (1 - eps) * (-log p[target]) + eps * mean over classes of (-log p)
+    which is what torch.nn.functional.cross_entropy computes. Its gradient with respect to the
+    logits is (softmax(logits) - smoothed target) / batch: never zero while the model is wrong.
+
+    >>> cross_entropy_loss(torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([0]))
+    tensor(0.2395)
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise LabError(f"label smoothing must lie in [0, 1] (got {label_smoothing})")
+    logp = log_softmax(logits)
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # -log p of the right class
+    uniform = -logp.mean(-1)  # cross-entropy against the uniform distribution
+    return ((1 - label_smoothing) * nll + label_smoothing * uniform).mean()

@@ -1,0 +1,152 @@
+"""An n-gram language model with add-k smoothing, and how close it gets to the true entropy rate.
+
+An n-gram model predicts each token from the n-1 tokens before it, by counting:
+
+    q(w | context) = (count(context, w) + k) / (count(context) + k * V)
+
+where V is the vocabulary size (the training words plus <UNK> for words never seen). Adding k to
+every count keeps unseen n-grams possible: without it, one unseen n-gram in held-out text would
+make the cross-entropy infinite (see core.information.cross_entropy).
+
+Its per-token cross-entropy on held-out text, H = -mean log2 q(token | context), is the language
+model's loss, and perplexity = 2 ** H: the model is as unsure as if it picked uniformly among
+that many words. No model can beat the entropy rate of the source that wrote the text.
+
+>>> lm = NGramLM(NGramConfig(order=2, k=0.5)).fit("the cat sat on the mat".split())
+>>> lm.prob("cat", ("the",))           # (1 + 0.5) / (2 + 0.5 * 6): 'the' was followed by cat once in 2
+0.3
+>>> round(lm.cross_entropy("the cat sat".split()), 3)    # mean of -log2 0.3 and -log2 q(sat | cat) = -log2 0.375
+1.576
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from core.errors import LabError
+from core.markov_source import MarkovSource
+
+UNK = "<UNK>"  # stands for every word the training text never showed (nltk.lm's spelling)
+
+
+@dataclass(frozen=True)
+class NGramConfig:
+    order: int = 3  # n: 1 = unigram (no context), 2 = bigram, 3 = trigram
+    k: float = 0.1  # add-k smoothing; 1 is Laplace's rule, small k trusts the counts more
+
+
+class NGramLM:
+    def __init__(self, config: NGramConfig = NGramConfig()):
+        if config.order < 1:
+            raise LabError(f"an n-gram model needs n >= 1 (got {config.order})")
+        if not config.k > 0:
+            raise LabError(f"add-k smoothing needs k > 0 (got {config.k}); k = 0 makes every unseen n-gram impossible")
+        self.config = config
+
+    def fit(self, tokens: Sequence[str]) -> "NGramLM":
+        """Count every n-gram of the training tokens, and how often each context was followed by a word."""
+        n = self.config.order
+        if len(tokens) < n:
+            raise LabError(f"a {n}-gram model needs at least {n} training tokens (got {len(tokens)})")
+        self.vocab = sorted(set(tokens)) + [UNK]
+        self.known = set(tokens)
+        grams = [tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens))]
+        self.counts = Counter(grams)
+        self.context_counts = Counter(g[:-1] for g in grams)
+        return self
+
+    def _lookup(self, tokens: Sequence[str]) -> tuple[str, ...]:
+        return tuple(t if t in self.known else UNK for t in tokens)
+
+    def prob(self, word: str, context: Sequence[str]) -> float:
+        """q(word | last n-1 tokens of context), with add-k smoothing."""
+        n, k = self.config.order, self.config.k
+        context = self._lookup(context[len(context) - (n - 1) :] if n > 1 else ())
+        (word,) = self._lookup([word])
+        return (self.counts[context + (word,)] + k) / (self.context_counts[context] + k * len(self.vocab))
+
+    def cross_entropy(self, tokens: Sequence[str]) -> float:
+        """Mean -log2 q(token | previous n-1 tokens) over held-out tokens, in bits per token.
+
+        Every token with a full context is scored (the first n-1 only serve as context). Each
+        distinct n-gram is scored once and weighted by how often it occurs: same sum, fewer calls.
+        """
+        n = self.config.order
+        if len(tokens) < n:
+            raise LabError(f"need at least {n} held-out tokens to score a {n}-gram model (got {len(tokens)})")
+        grams = Counter(tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens)))
+        bits = sum(count * -math.log2(self.prob(g[-1], g[:-1])) for g, count in grams.items())
+        return bits / grams.total()
+
+    def perplexity(self, tokens: Sequence[str]) -> float:
+        """2 ** cross-entropy: the number of equally likely words the model's uncertainty is worth."""
+        return 2.0 ** self.cross_entropy(tokens)
+
+    def generate(self, n_tokens: int, seed: int = 0, start: Sequence[str] = ()) -> list[str]:
+        """Sample text from the model, one token at a time (UNK never drawn)."""
+        rng = np.random.default_rng(seed)
+        words = self.vocab[:-1]
+        out = list(start)
+        for _ in range(n_tokens):
+            q = np.array([self.prob(w, out) for w in words])
+            out.append(words[rng.choice(len(words), p=q / q.sum())])
+        return out[len(start) :]
+
+
+def expected_cross_entropy(lm: NGramLM, source: MarkovSource) -> float:
+    """The model's cross-entropy on an endless held-out text from `source`, computed exactly.
+
+    Held-out text is a random sample, so its measured cross-entropy wobbles. Its expectation does
+    not: sum over source contexts s of pi(s) * sum_w p(w | s) * -log2 q(w | last n-1 words of s).
+    By Gibbs' inequality this is >= the entropy rate, with equality only if q matches p.
+    Needs n - 1 <= the source's order (the source context then holds the model's whole context).
+    """
+    k, v = source.config.order, source.config.vocab_size
+    n = lm.config.order
+    if n - 1 > k:
+        raise LabError(f"the exact value needs a model context (n-1 = {n - 1}) no longer than the source's order ({k})")
+    total = 0.0
+    for s in np.flatnonzero(source.stationary > 0):
+        history = [source.words[(s // v**i) % v] for i in reversed(range(k))]
+        for w, p in zip(source.next_words[s], source.next_probs[s]):
+            if p > 0:
+                total += source.stationary[s] * p * -math.log2(lm.prob(source.words[w], history))
+    return total
+
+
+@dataclass(frozen=True)
+class LearningCurveConfig:
+    orders: tuple[int, ...] = (1, 2, 3)  # which n-gram models to train
+    train_sizes: tuple[int, ...] = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)  # training tokens
+    heldout_tokens: int = 20_000  # scored text, drawn independently of the training text
+    k: float = 0.1  # add-k smoothing for every model
+    seed: int = 0  # of the training sample (the held-out sample uses seed + 1)
+
+
+def learning_curve(source: MarkovSource, config: LearningCurveConfig = LearningCurveConfig()) -> list[dict]:
+    """Held-out cross-entropy (measured and exact) of each n-gram order for each training size.
+
+    Larger training sets are prefixes of one long sample, as if the model kept reading.
+
+    >>> from core.markov_source import SourceConfig
+    >>> rows = learning_curve(MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2)),
+    ...                       LearningCurveConfig(orders=(1, 2), train_sizes=(50, 5000), heldout_tokens=2000))
+    >>> [(r["order"], r["train_tokens"]) for r in rows]
+    [(1, 50), (1, 5000), (2, 50), (2, 5000)]
+    >>> all(r["exact_bits"] >= r["entropy_rate"] for r in rows)
+    True
+    """
+    train = source.sample(max(config.train_sizes), seed=config.seed).split()
+    heldout = source.sample(config.heldout_tokens, seed=config.seed + 1).split()
+    rows = []
+    for n in config.orders:
+        for size in config.train_sizes:
+            lm = NGramLM(NGramConfig(order=n, k=config.k)).fit(train[:size])
+            measured = lm.cross_entropy(heldout)
+            exact = expected_cross_entropy(lm, source) if n - 1 <= source.config.order else float("nan")
+            rows.append({"order": n, "train_tokens": size, "measured_bits": measured, "exact_bits": exact,
+                         "perplexity": 2.0**measured, "entropy_rate": source.entropy_rate})
+    return rows

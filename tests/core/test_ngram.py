@@ -1,0 +1,84 @@
+"""core.ngram against nltk.lm.Lidstone and a direct count computation; the entropy-rate bound."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from nltk.lm import Lidstone
+from nltk.util import everygrams
+
+from core.errors import LabError
+from core.markov_source import MarkovSource, SourceConfig
+from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve
+
+SOURCE = MarkovSource(SourceConfig(vocab_size=10, order=2, branching=3, seed=3))
+TRAIN = SOURCE.sample(3000, seed=0).split()
+HELDOUT = SOURCE.sample(500, seed=1).split() + ["zebra", "the", "zebra"]  # includes an unseen word
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("k", [0.01, 0.5, 1.0])
+def test_probabilities_match_nltk_lidstone(order, k):
+    ours = NGramLM(NGramConfig(order=order, k=k)).fit(TRAIN)
+    ref = Lidstone(k, order)
+    ref.fit([everygrams(TRAIN, max_len=order)], vocabulary_text=TRAIN)
+    assert len(ours.vocab) == len(ref.vocab)  # both: the training words plus <UNK>
+    for i in range(order - 1, len(HELDOUT)):
+        context = HELDOUT[i - order + 1 : i]
+        assert ours.prob(HELDOUT[i], context) == pytest.approx(ref.score(HELDOUT[i], context), rel=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_cross_entropy_matches_direct_count_computation(order):
+    k = 0.1
+    lm = NGramLM(NGramConfig(order=order, k=k)).fit(TRAIN)
+    grams = Counter(tuple(TRAIN[i - order + 1 : i + 1]) for i in range(order - 1, len(TRAIN)))
+    v = len(set(TRAIN)) + 1
+    seen = set(TRAIN)
+    total = 0.0
+    for i in range(order - 1, len(HELDOUT)):
+        gram = tuple(w if w in seen else UNK for w in HELDOUT[i - order + 1 : i + 1])
+        context_count = sum(c for g, c in grams.items() if g[:-1] == gram[:-1])
+        total -= math.log2((grams[gram] + k) / (context_count + k * v))
+    assert lm.cross_entropy(HELDOUT) == pytest.approx(total / (len(HELDOUT) - order + 1), rel=1e-12)
+    assert lm.perplexity(HELDOUT) == pytest.approx(2 ** lm.cross_entropy(HELDOUT))
+
+
+def test_probabilities_sum_to_one_over_the_vocabulary():
+    lm = NGramLM(NGramConfig(order=3, k=0.3)).fit(TRAIN)
+    for context in (TRAIN[:2], ["zebra", "the"], []):
+        assert sum(lm.prob(w, context) for w in lm.vocab) == pytest.approx(1.0)
+
+
+def test_exact_expected_cross_entropy_agrees_with_a_long_sample_and_never_beats_the_entropy_rate():
+    long_heldout = SOURCE.sample(60_000, seed=7).split()
+    for order in (1, 2, 3):
+        lm = NGramLM(NGramConfig(order=order, k=0.1)).fit(TRAIN)
+        exact = expected_cross_entropy(lm, SOURCE)
+        assert exact >= SOURCE.entropy_rate
+        assert lm.cross_entropy(long_heldout) == pytest.approx(exact, abs=0.03)
+    with pytest.raises(LabError, match="order"):
+        expected_cross_entropy(NGramLM(NGramConfig(order=4)).fit(TRAIN), SOURCE)
+
+
+def test_learning_curve_approaches_the_entropy_rate_from_above():
+    rows = learning_curve(SOURCE, LearningCurveConfig(orders=(1, 3), train_sizes=(100, 3000, 30_000), heldout_tokens=5000, k=0.05))
+    h = SOURCE.entropy_rate
+    trigram = [r["exact_bits"] for r in rows if r["order"] == 3]
+    unigram = [r["exact_bits"] for r in rows if r["order"] == 1]
+    assert all(b > h for b in trigram + unigram)
+    assert trigram == sorted(trigram, reverse=True) and trigram[-1] - h < 0.05  # more text: closer to the bound
+    assert min(unigram) > h + 0.5  # no context: stuck far above it, however much text
+
+
+def test_bad_configs_and_tiny_texts():
+    with pytest.raises(LabError, match="k > 0"):
+        NGramLM(NGramConfig(k=0))
+    with pytest.raises(LabError, match="n >= 1"):
+        NGramLM(NGramConfig(order=0))
+    with pytest.raises(LabError, match="training tokens"):
+        NGramLM(NGramConfig(order=3)).fit(["a", "b"])
+    lm = NGramLM(NGramConfig(order=2)).fit(["ä", "😀", "ä"])
+    assert np.isfinite(lm.cross_entropy(["😀", "unseen"]))
+    assert len(lm.generate(5, seed=0)) == 5
