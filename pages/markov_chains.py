@@ -1,0 +1,92 @@
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import data
+from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, letter_chain, stationary_distribution, tokenize
+from ui import state
+from ui.page import friendly_errors, header, show_code
+from ui.table_chart import table_heatmap
+
+header(
+    "⛓️ Markov chains",
+    "The **Markov assumption**: the next token depends only on the last *k* tokens. Count which token "
+    "follows each context in a corpus and you have a language model that can write. Small *k* writes "
+    "varied nonsense; large *k* writes fluent text, because most long contexts occurred **once** and so "
+    "allow one continuation: the model copies its corpus. That sparsity is why n-gram models hit a wall "
+    "and neural language models (which share strength between similar contexts) took over.",
+)
+st.latex(r"P(t_i \mid t_1 \dots t_{i-1}) \approx P(t_i \mid t_{i-k} \dots t_{i-1}) = "
+         r"\frac{\text{count}(t_{i-k} \dots t_{i-1}\, t_i)}{\text{count}(t_{i-k} \dots t_{i-1})}")
+
+CORPORA = {"python-docs": "Python's reference manual (English)", "markov": "Synthetic Markov text (order 2, 16 words)",
+           "upload": "Your own text file"}
+
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+corpus = c1.selectbox("Corpus", list(CORPORA), format_func=CORPORA.get)
+level = c2.radio("Tokens", ["char", "word"], format_func=lambda v: "characters" if v == "char" else "words", horizontal=True)
+length = c3.slider("Sample length (tokens)", 20, 600, 250 if level == "char" else 60, step=10)
+seed = c4.number_input("Seed", 0, 10_000, 0)
+
+with friendly_errors():
+    if corpus == "upload":
+        upload = st.file_uploader("A UTF-8 text file", type=["txt", "md", "csv"])
+        if upload is None:
+            st.info("Upload a text file to train the chains on it.")
+            st.stop()
+        text = data.text_from_upload(upload.getvalue(), upload.name)
+    else:
+        text = state.text(corpus)
+    tokens = state.cached(tokenize)(text, level)
+    st.caption(f"{len(tokens):,} {'characters' if level == 'char' else 'words and punctuation marks'} of training text.")
+
+    st.subheader("Orders 1 to 5, side by side")
+    samples = state.cached(compare_orders)(tokens, level, range(1, 6), length, int(seed))
+    for column, s in zip(st.columns(5), samples):
+        with column:
+            st.markdown(f"**k = {s.order}**")
+            if s.error:
+                st.info(s.error)
+                continue
+            st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:16rem;overflow:auto'>"
+                        f"{s.text.replace('&', '&amp;').replace('<', '&lt;')}</div>", unsafe_allow_html=True)
+            st.caption(f"{s.sparsity['contexts']:,.0f} contexts · {s.sparsity['seen once']:.0%} seen once · "
+                       f"{s.sparsity['one continuation']:.0%} with one possible next token")
+    fitted = [s for s in samples if not s.error]
+    if fitted:
+        sparsity = pd.DataFrame([{"k": s.order, "measure": m, "share": s.sparsity[m]} for s in fitted for m in ("seen once", "one continuation")])
+        st.altair_chart(alt.Chart(sparsity, height=200, title="Sparsity grows with k: contexts seen once, and with only one continuation")
+                        .mark_line(point=True).encode(x="k:O", y=alt.Y("share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                                                      color=alt.Color("measure:N", title=None)), width="stretch")
+
+    with st.expander(f"Any order up to {MAX_ORDER}"):
+        k = st.slider("Order k", 1, MAX_ORDER, 8)
+        s = state.cached(compare_orders)(tokens, level, (k,), length, int(seed))[0]
+        if s.error:
+            st.info(s.error)
+        else:
+            st.write(s.text)
+            st.caption(f"{s.sparsity['seen once']:.0%} of {s.sparsity['contexts']:,.0f} contexts seen once. "
+                       "Counting uses memory in proportion to the corpus, whatever k is.")
+
+    st.subheader("A small state space: letters")
+    st.markdown("With 27 states (a–z and space, order 1) the whole model fits in one matrix. Row *i* is the "
+                "distribution of the letter after letter *i*. Run the chain long enough and the share of time it "
+                "spends in each state settles to the **stationary distribution** π, the solution of π P = π.")
+    alpha = st.select_slider("Add-alpha smoothing of the letter counts", [0.0, 0.1, 1.0, 10.0, 100.0], value=0.0)
+    chain = state.cached(letter_chain)(text, alpha)
+    labels = ["␣" if s == " " else s for s in chain.states]
+    left, right = st.columns([3, 2])
+    left.altair_chart(table_heatmap(pd.DataFrame(chain.P, index=labels, columns=labels), "Transition matrix P(next | current)",
+                                    x_title="next", y_title="current", text=False, cell=14), width="stretch")
+    pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
+                    for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
+                                    ("letter frequency in the text", chain.observed))])
+    right.altair_chart(alt.Chart(pi, height=14 * 27 + 40, title="Stationary distribution").mark_bar().encode(
+        y=alt.Y("state:N", sort=labels, title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
+        yOffset="estimate:N", color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None, columns=1)),
+        tooltip=["state", "estimate", alt.Tooltip("share:Q", format=".4f")]), width="stretch")
+    st.caption("All three agree: a chain counted from one text spends, in the long run, as much time in each letter as the "
+               "text does. Smoothing mixes in uniform transitions and pulls π towards 1/27 per letter.")
+
+show_code(MarkovChain, stationary_distribution)
