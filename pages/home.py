@@ -20,11 +20,11 @@ header(
 
 st.subheader("The curriculum")
 titles = {p.path: p for p in all_pages()}
-columns = st.columns(len(SECTIONS))
-for column, section in zip(columns, SECTIONS):
-    with column:
-        st.markdown(f"**{section}**")
-        for topic in (t for t in TOPICS if t.section == section):
+for section in SECTIONS:
+    st.markdown(f"**{section}**")
+    columns = st.columns(2)
+    for i, topic in enumerate(t for t in TOPICS if t.section == section):
+        with columns[i % 2]:
             page = titles.get(topic.page)
             if page:
                 st.page_link(page.path, label=topic.title, icon=page.icon)
