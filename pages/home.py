@@ -20,16 +20,19 @@ header(
 
 st.subheader("The curriculum")
 titles = {p.path: p for p in all_pages()}
+taught = {t.page for t in TOPICS}
 for section in SECTIONS:
     st.markdown(f"**{section}**")
     columns = st.columns(2)
-    for i, topic in enumerate(t for t in TOPICS if t.section == section):
+    topics = [(t.title, titles.get(t.page)) for t in TOPICS if t.section == section]
+    # pages that go deeper into a topic already linked, listed after the topics
+    topics += [(p.title, p) for p in all_pages() if p.section == section and p.path not in taught]
+    for i, (label, page) in enumerate(topics):
         with columns[i % 2]:
-            page = titles.get(topic.page)
             if page:
-                st.page_link(page.path, label=topic.title, icon=page.icon)
+                st.page_link(page.path, label=label, icon=page.icon)
             else:
-                st.markdown(f"<span style='opacity:0.55'>◌ {topic.title} · <i>planned</i></span>", unsafe_allow_html=True)
+                st.markdown(f"<span style='opacity:0.55'>◌ {label} · <i>planned</i></span>", unsafe_allow_html=True)
 
 st.subheader("Offline first, online when you like")
 st.markdown(
