@@ -185,7 +185,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def to_dot(root: Value, done: list[Value] | None = None, rankdir: str = "LR") -> str:
+def to_dot(root: Value, done: list[Value] | None = None, rankdir: str = "TB") -> str:
     """The computation graph as Graphviz DOT text: one box per value (label | data | grad), one
     ellipse per operation. Nodes in `done` (backward steps taken) are shaded; the last one, the
     step just taken, is highlighted. Gradients not reached yet show as "?".
@@ -203,9 +203,10 @@ def to_dot(root: Value, done: list[Value] | None = None, rankdir: str = "LR") ->
         final = id(v) == id(root) or all(id(u) in done_ids for u in users.get(id(v), []))
         grad = _fmt(v.grad) if final else "?"
         colour = "#ffd54f" if id(v) == current else "#c8e6c9" if final else "white"
-        name = v.label or ""
-        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{colour}", '
-                     f'label="{{ {name} | data {_fmt(v.data)} | grad {grad} }}"];')
+        fields = f"{v.label} | data {_fmt(v.data)} | grad {grad}"
+        if rankdir == "LR":  # record fields run across the rank: braces turn them to run along it
+            fields = "{ " + fields + " }"
+        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{colour}", label="{fields}"];')
         if v._op:
             lines.append(f'  op{id(v)} [label="{v._op}", shape=ellipse];')
             lines.append(f"  op{id(v)} -> v{id(v)};")

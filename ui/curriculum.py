@@ -32,11 +32,13 @@ PAGES: list[Page] = [
     Page("pages/joint_distributions.py", "Joint distributions", "🔲", "Foundations"),
     Page("pages/naive_bayes.py", "Naive Bayes", "🧮", "Foundations"),
     Page("pages/coin_flips.py", "MLE vs Bayesian", "🪙", "Foundations"),
-    Page("pages/markov_chains.py", "Markov chains", "⛓️", "Language models"),
+    Page("pages/information_theory.py", "Entropy, cross-entropy, KL", "📏", "Foundations"),
+    Page("pages/autograd.py", "Autograd from scratch", "🔗", "Neural networks"),
     Page("pages/gradient_descent.py", "Gradient descent", "⛰️", "Neural networks"),
     Page("pages/attention.py", "Attention, step by step", "🔦", "Transformers"),
     Page("pages/positional_encodings.py", "Positional encodings", "📍", "Transformers"),
     Page("pages/attention_heads.py", "Heads of a pretrained model", "🧠", "Transformers"),
+    Page("pages/markov_chains.py", "Markov chains", "⛓️", "Language models"),
 ]
 
 TOPICS: list[Topic] = [
@@ -44,7 +46,7 @@ TOPICS: list[Topic] = [
     Topic("Joint, marginal and conditional distributions", "Foundations", page="pages/joint_distributions.py"),
     Topic("Naive Bayes (multinomial and Gaussian)", "Foundations", page="pages/naive_bayes.py"),
     Topic("Maximum likelihood vs Bayesian inference", "Foundations", page="pages/coin_flips.py"),
-    Topic("Entropy, cross-entropy and KL divergence", "Foundations"),
+    Topic("Entropy, cross-entropy and KL divergence", "Foundations", page="pages/information_theory.py"),
     Topic("Linear algebra and SVD", "Foundations"),
     Topic("Gradient descent and optimizers", "Neural networks", page="pages/gradient_descent.py"),
     Topic("Perceptrons, MLPs and backpropagation", "Neural networks"),
