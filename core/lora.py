@@ -1,0 +1,62 @@
+"""LoRA from scratch: a frozen linear layer plus a trainable rank-r update (Hu et al., 2021).
+
+A pretrained layer computes h = W0·x + b. Fine-tuning would learn a full ΔW (out × in numbers);
+LoRA bets that the change a new task needs is low rank and learns it as a product:
+
+    h = W0·x + b + (alpha / r) · B·A·x        A: r × in (random),  B: out × r (zeros)
+
+B starts at zero, so before training the layer is exactly the pretrained one. Only A and B train:
+r·(in + out) numbers instead of in·out. After training, W0 + (alpha/r)·B·A is one matrix again
+(`merge`), so the fine-tuned model costs nothing extra at inference.
+
+>>> import torch
+>>> torch.manual_seed(0) and None
+>>> layer = LoRALinear(torch.nn.Linear(384, 384), r=8, alpha=16)
+>>> layer.A.shape, layer.B.shape, layer.trainable_parameters()
+(torch.Size([8, 384]), torch.Size([384, 8]), 6144)
+>>> x = torch.randn(2, 384)
+>>> torch.equal(layer(x), layer.base(x))         # B = 0: no change until it trains
+True
+>>> with torch.no_grad(): _ = layer.B.normal_()   # pretend it trained
+>>> torch.allclose(layer.merge()(x), layer(x), atol=1e-5)
+True
+"""
+
+import math
+
+import torch
+from torch import nn
+
+
+class LoRALinear(nn.Module):
+    """`base(x) + (alpha/r) · dropout(x) · Aᵀ · Bᵀ`, with `base` frozen and only A, B trainable."""
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float, dropout: float = 0.0):
+        super().__init__()
+        if r < 1:
+            raise ValueError(f"rank r must be at least 1, got {r}")
+        self.base = base.requires_grad_(False)  # the pretrained weights never change
+        self.r, self.alpha, self.scaling = r, alpha, alpha / r
+        self.A = nn.Parameter(torch.empty(r, base.in_features))
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))  # what nn.Linear and peft use
+        self.B = nn.Parameter(torch.zeros(base.out_features, r))  # zero: training starts at W0
+        self.dropout = nn.Dropout(dropout)  # on the adapter's input only, as in the paper
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + self.scaling * (self.dropout(x) @ self.A.T @ self.B.T)
+
+    def delta_weight(self) -> torch.Tensor:
+        """The update the adapter adds to W0: ΔW = (alpha/r)·B·A, of rank at most r."""
+        return self.scaling * self.B @ self.A
+
+    def merge(self) -> nn.Linear:
+        """A plain nn.Linear with W0 + ΔW: the same outputs (in eval mode), no adapter left."""
+        merged = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None)
+        with torch.no_grad():
+            merged.weight.copy_(self.base.weight + self.delta_weight())
+            if self.base.bias is not None:
+                merged.bias.copy_(self.base.bias)
+        return merged
+
+    def trainable_parameters(self) -> int:
+        return self.A.numel() + self.B.numel()
