@@ -243,21 +243,43 @@ def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
     return Ablation(effect.numpy(), measure, summary[0].numpy(), summary[1:].view(layers, heads, -1).numpy())
 
 
-def similarity_with_heads_off(lm, text_a: str, text_b: str, off: list[tuple[int, int]], max_tokens: int = MAX_TOKENS) -> tuple[float, float]:
-    """Cosine similarity of two sentences' embeddings with all heads on, and with the heads in `off` switched off."""
+@dataclass
+class HeadsOff:
+    """One sentence with a set of heads switched off, compared with the full model."""
+
+    effect: float  # same measure as Ablation.effect
+    measure: str
+    similarity: tuple[float, float] | None  # encoders: cosine(text, other) with all heads on, then with `off` off
+    top: pd.DataFrame | None  # causal LMs: the most likely next tokens, with and without the heads
+
+
+def heads_off(lm, text: str, off: list[tuple[int, int]], other: str | None = None, k: int = 5,
+              max_tokens: int = MAX_TOKENS) -> HeadsOff:
+    """Switch off the heads in `off` (pairs of layer, head) and say what changes."""
     kind, _ = _blocks(lm.model)
-    if kind != "bert":
-        raise LabError("sentence similarity needs an encoder (MiniLM or a BERT)")
     layers, heads = shape(lm.model)
     mask = torch.ones(layers, heads)
     for layer, head in off:
+        if not (0 <= layer < layers and 0 <= head < heads):
+            raise LabError(f"there is no head {head} in layer {layer} (the model has {layers} × {heads})")
         mask[layer, head] = 0
-    pair = []
-    for text in (text_a, text_b):
-        batch, _ = encode(lm, text, max_tokens)
+
+    def both(t):
+        batch, _ = encode(lm, t, max_tokens)
         with torch.no_grad():
             on = _summary(lm, batch, kind)
             with head_mask(lm.model, mask):
-                pair.append((on, _summary(lm, batch, kind)))
-    (a_on, a_off), (b_on, b_off) = pair
-    return (a_on * b_on).sum().item(), (a_off * b_off).sum().item()
+                return on[0], _summary(lm, batch, kind)[0]
+
+    on, ablated = both(text)
+    effect = _effect(kind, on, ablated).item()
+    if kind == "bert":
+        similarity = None
+        if other is not None and other.strip():
+            other_on, other_off = both(other)
+            similarity = ((on * other_on).sum().item(), (ablated * other_off).sum().item())
+        return HeadsOff(effect, "1 − cosine similarity of the sentence embedding", similarity, None)
+    ids = on.topk(k).indices
+    top = pd.DataFrame({"next token": lm.tokenizer.convert_ids_to_tokens(ids.tolist()),
+                        "P (all heads)": on[ids].numpy(), "P (heads off)": ablated[ids].numpy()})
+    return HeadsOff(effect, "KL divergence of the next-token distribution (bits)", None, top)

@@ -19,7 +19,6 @@ Relative encodings change the scores instead:
 import math
 
 import numpy as np
-import pandas as pd
 import torch
 
 
@@ -102,8 +101,12 @@ def rope_score_vs_distance(d: int, max_distance: int, base: float = 10000.0) -> 
     return (k @ q.T)[:, 0].numpy() / d
 
 
-def matrix_frame(m: torch.Tensor | np.ndarray, row: str, col: str, value: str = "value") -> pd.DataFrame:
-    """A long DataFrame (row, col, value) of a matrix, the shape altair heatmaps want."""
-    m = np.asarray(m)
-    r, c = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
-    return pd.DataFrame({row: r.ravel(), col: c.ravel(), value: m.ravel()})
+def rope_scores(n_positions: int, d: int, base: float = 10000.0) -> torch.Tensor:
+    """(L, L): q·k / d after RoPE for q = k = all ones at every pair of positions (a Toeplitz matrix)."""
+    rotated = rope(torch.ones(n_positions, d), base=base)
+    return rotated @ rotated.T / d
+
+
+def alibi_factor_vs_distance(n_heads: int, max_distance: int) -> np.ndarray:
+    """(heads, max_distance + 1): exp(bias), the factor ALiBi multiplies a key's softmax weight by at distance k."""
+    return np.exp(-alibi_slopes(n_heads).numpy()[:, None] * np.arange(max_distance + 1))

@@ -1,5 +1,6 @@
 """Our positional encodings against the implementations inside transformers (DistilBERT, Llama, BLOOM)."""
 
+import numpy as np
 import pytest
 import torch
 from transformers import LlamaConfig
@@ -57,5 +58,7 @@ def test_similarity_curves():
     assert curve[0] == pytest.approx(1.0) and curve[1] < curve[0] and curve.shape == (21,)
     decay = positional.rope_score_vs_distance(64, 100)
     assert decay[0] == pytest.approx(1.0) and abs(decay[50]) < 0.5
-    frame = positional.matrix_frame(torch.eye(3), "i", "j")
-    assert len(frame) == 9 and frame["value"].sum() == 3
+    scores = positional.rope_scores(20, 16)
+    torch.testing.assert_close(scores.diagonal(3), torch.full((17,), scores[3, 0].item()))  # Toeplitz: only distance counts
+    factors = positional.alibi_factor_vs_distance(4, 10)
+    assert factors.shape == (4, 11) and (factors[:, 0] == 1).all() and (np.diff(factors, axis=1) < 0).all()

@@ -1,0 +1,114 @@
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.attention import MultiHeadAttention, attention_steps
+from core.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, step_by_step
+from core.errors import LabError
+from ui import state
+from ui.heatmaps import heatmap, labels, small_multiples
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "🔦 Attention, step by step",
+    "Each word asks a question (its **query**), advertises what it holds (its **key**) and offers "
+    "content (its **value**). A word's new vector is an average of all values, weighted by how well "
+    "its query matches each key. Type a sentence and follow every matrix: the word vectors are "
+    "MiniLM's real embeddings, and $W_Q, W_K, W_V$ are the trained weights of one of its 12 heads.",
+)
+st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + M\right)V,"
+         r"\qquad Q = XW_Q,\; K = XW_K,\; V = XW_V")
+
+text = st.text_input("Your sentence", "The animal didn't cross the street because it was too tired.", max_chars=500)
+c1, c2, c3, c4 = st.columns(4)
+head = c1.slider("Head of MiniLM's first layer", 0, 11, 4)
+causal = c2.toggle("Causal mask (GPT-style)", False, help="each word may only look at itself and earlier words")
+scaled = c3.toggle("Divide by √d", True, help="switch off to watch the softmax saturate")
+positions = c4.toggle("Add position embeddings", False, help="MiniLM's learned position vectors, added to the words")
+cfg = StepConfig(head=head, causal=causal, scaled=scaled, positions=positions)
+
+with friendly_errors():
+    encoder = state.model("minilm")
+    sent, steps = step_by_step(encoder, text, cfg)
+    if sent.truncated:
+        st.info(f"Your text has {sent.n_tokens} word pieces; this walk-through uses the first {MAX_TOKENS} "
+                "so every heatmap stays readable.")
+    names = labels(sent.tokens)
+    L, d = steps.q.shape
+
+    st.subheader("1 · Word vectors X")
+    st.caption(f"X: ({L} tokens × {sent.x.shape[1]} features): one row per word piece"
+               + (" (word + position embedding)" if positions else " (no position information: just the words)"))
+    heatmap(sent.x.numpy(), names, None, scheme="redblue", row_title="token", col_title="feature", domain=[-3, 3])
+
+    st.subheader("2 · Queries, keys and values")
+    st.caption(f"Q = X W_Q, K = X W_K, V = X W_V: each ({L} × {d}); W_Q is ({sent.x.shape[1]} × {d}) — this head's slice of the layer.")
+    for column, (name, m) in zip(st.columns(3), (("Q", steps.q), ("K", steps.k), ("V", steps.v))):
+        with column:
+            heatmap(m.numpy(), names, None, title=f"{name}  ({L} × {d})", scheme="redblue", row_title="token", col_title="feature")
+
+    st.subheader("3 · Scores, scaling, mask, softmax")
+    a, b = st.columns(2)
+    with a:
+        heatmap(steps.scores.numpy(), names, names, "Scores Q Kᵀ", scheme="viridis", value_title="score")
+    with b:
+        heatmap(steps.masked.numpy(), names, names,
+                f"× {steps.scale:.3f}" + (" + causal mask (blank = −∞)" if causal else ""), scheme="viridis", value_title="score")
+    a, b = st.columns(2)
+    with a:
+        heatmap(steps.weights.numpy(), names, names, "Softmax: attention weights (rows sum to 1)", domain=[0, 1], value_title="weight")
+    with b:
+        heatmap(steps.output.numpy(), names, None, f"Output = weights · V  ({L} × {d})", scheme="redblue",
+                row_title="token", col_title="feature")
+
+    # the scaling control's point in numbers: the same head with and without 1/√d
+    other = attention_steps(steps.q, steps.k, steps.v, causal=causal, scale=1.0 if scaled else None)
+    rows = []
+    for name, s in (("with 1/√d", steps if scaled else other), ("without 1/√d", other if scaled else steps)):
+        w = s.weights.numpy()
+        entropy = -(w * np.log2(np.where(w > 0, w, 1))).sum(-1).mean()
+        rows.append({"": name, "score spread (std)": float(np.nanstd(np.where(np.isfinite(s.masked), s.masked, np.nan))),
+                     "mean largest weight": float(w.max(-1).mean()), "mean entropy (bits)": float(entropy)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(f"Dot products of {d}-dimensional vectors grow like √{d} ≈ {np.sqrt(d):.1f}; without the division the "
+               "softmax sees larger numbers, puts almost all weight on one key and its gradients vanish.")
+
+    st.divider()
+    st.subheader("Multi-head attention: split, attend, concatenate")
+    st.latex(r"\mathrm{head}_i = \mathrm{Attention}(XW_Q^{(i)}, XW_K^{(i)}, XW_V^{(i)}),\qquad"
+             r"\mathrm{MHA}(X) = [\mathrm{head}_1;\dots;\mathrm{head}_{12}]\,W_O")
+    sent, parts = multi_head(encoder, text, cfg)
+    n_heads, dh = parts.q.shape[1], parts.q.shape[-1]
+    st.markdown(f"Q = X W_Q is ({L} × {n_heads * dh}); **split** into {n_heads} heads of ({L} × {dh}) — columns "
+                f"0–{dh - 1} are head 0, {dh}–{2 * dh - 1} head 1, … Each head attends on its own; their outputs "
+                f"({n_heads} × ({L} × {dh})) are **concatenated** back to ({L} × {n_heads * dh}) and mixed by W_O.")
+    q_full = parts.q[0].transpose(0, 1).reshape(L, -1).numpy()
+    heatmap(q_full, names, [f"h{i // dh}·{i % dh}" for i in range(n_heads * dh)], f"Q, all heads side by side ({L} × {n_heads * dh})",
+            scheme="redblue", row_title="token", col_title="head · feature")
+    small_multiples(parts.weights[0].numpy(), [f"head {i}" for i in range(n_heads)], names, names, domain=[0, 1],
+                    value_title="weight", size=120)
+    a, b = st.columns(2)
+    with a:
+        heatmap(parts.concat[0].numpy(), names, None, f"Concatenated heads ({L} × {n_heads * dh})", scheme="redblue",
+                row_title="token", col_title="head · feature")
+    with b:
+        heatmap(parts.output[0].numpy(), names, None, f"After W_O ({L} × {n_heads * dh})", scheme="redblue",
+                row_title="token", col_title="feature")
+
+    st.divider()
+    st.subheader("Shuffle the words: attention alone cannot tell the order")
+    st.markdown("Attention compares every pair of vectors, with no notion of *where* they sit. Shuffle the tokens "
+                "and, **without positions**, each output is exactly the output its word had before, just moved. "
+                "**With position embeddings** added, the same words in new places give different outputs.")
+    seed = st.number_input("Shuffle seed", 0, 10_000, 1)
+    eq = equivariance(encoder, text, seed=int(seed))
+    st.markdown("Shuffled: **" + " ".join(eq.tokens) + "**")
+    a, b = st.columns(2)
+    a.metric("Without positions: max |MHA(shuffled) − shuffled MHA|", f"{eq.gap_without:.1e}")
+    b.metric("With positions", f"{eq.gap_with:.2f}")
+    gap = pd.DataFrame({"token": labels(eq.tokens), "change with positions": eq.per_token_with})
+    st.altair_chart(alt.Chart(gap, height=200).mark_bar().encode(x=alt.X("token:N", sort=None), y="change with positions:Q"),
+                    width="stretch")
+
+show_code(attention_steps, MultiHeadAttention, equivariance)

@@ -1,0 +1,137 @@
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import attention_heads as ah
+from core import bertviz_offline
+from core.errors import Unavailable
+from ui import state
+from ui.heatmaps import heatmap, labels, small_multiples
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "🧠 The heads of a pretrained model",
+    "A trained transformer has many attention heads (MiniLM: 6 layers × 12 heads) and they specialise: some "
+    "look at the previous word, some park their attention on `[SEP]` when they have nothing to do, some spread "
+    "out over the whole sentence. Type a sentence, look at every head, let the lab **label the heads by what "
+    "they look at** (after Clark et al. 2019, *What does BERT look at?*), and **switch heads off** to see what "
+    "they were doing for the model.",
+)
+
+DEFAULT_TEXT = ("The cat sat on the mat because it was tired, and the dog, who had chased it all morning, "
+                "finally went to sleep.")
+
+
+def load(model_id: str, kind: str):
+    return state.model("minilm") if model_id == "minilm" else state.hub_model(model_id, kind)
+
+
+@state.cached
+def read_heads(model_id: str, kind: str, text: str) -> ah.Attentions:
+    return ah.attentions(load(model_id, kind), text)
+
+
+@state.cached
+def bertviz(model_id: str, kind: str, text: str, view: str) -> str:
+    att = read_heads(model_id, kind, text)
+    if view == "head":
+        return bertviz_offline.head_view_html(att.weights, att.tokens)
+    return bertviz_offline.model_view_html(att.weights, att.tokens)
+
+
+@state.cached
+def scan(model_id: str, kind: str, text: str) -> ah.Ablation:
+    return ah.ablate_each_head(load(model_id, kind), text)
+
+
+source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "A Hugging Face Hub model (online)"], horizontal=True)
+model_id, kind = "minilm", "encoder"
+if source.startswith("A Hugging"):
+    a, b = st.columns([3, 1])
+    hub_id = a.text_input("Hub id (a BERT-style encoder or a GPT-2-style LM)", "bert-base-uncased", max_chars=100).strip()
+    hub_kind = b.selectbox("Kind", ["encoder", "causal-lm"], index=1 if "gpt" in hub_id.lower() else 0)
+    try:
+        load(hub_id, hub_kind)
+        model_id, kind = hub_id, hub_kind
+    except Unavailable as e:
+        st.warning(f"{e}. Showing the offline MiniLM instead.", icon="📴")
+
+text = st.text_area("Your sentence", DEFAULT_TEXT, max_chars=2000, height=80)
+
+with friendly_errors():
+    att = read_heads(model_id, kind, text)
+    n_layers, n_heads, L, _ = att.weights.shape
+    if att.truncated:
+        st.info(f"Your text has {att.n_tokens} tokens; the page reads the first {L} (the most {ah.MAX_TOKENS} "
+                "this page draws, or the model's own limit if smaller). The rest was cut off.")
+    st.caption(f"{L} tokens · {n_layers} layers × {n_heads} heads · weights recomputed from each layer's own "
+               f"Q and K by the lab's `scaled_dot_product_attention`" + (" · causal: no head may look ahead" if att.causal else ""))
+    names = labels(att.tokens)
+    stats = ah.head_stats(att)
+
+    tab_maps, tab_head, tab_model, tab_types, tab_off = st.tabs(
+        ["Heatmaps", "BertViz: head view", "BertViz: model view", "Head types", "Switch heads off"])
+
+    with tab_maps:
+        a, b = st.columns(2)
+        layer = a.slider("Layer", 0, n_layers - 1, min(2, n_layers - 1))
+        head = b.slider("Head", 0, n_heads - 1, 0)
+        label = stats.set_index(["layer", "head"]).loc[(layer, head), "label"]
+        heatmap(att.weights[layer, head], names, names, f"Layer {layer}, head {head} — {label}", domain=[0, 1],
+                value_title="weight")
+        st.markdown(f"**All {n_heads} heads of layer {layer}** (rows: the token looking, columns: the token looked at)")
+        small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
+                        value_title="weight", size=130)
+
+    with tab_head:
+        st.caption("BertViz (Vig 2019), drawing offline: lines from each token to the tokens it attends to. "
+                   "Pick a layer in the box; double-click a colour to show only that head; hover a token.")
+        st.iframe(bertviz(model_id, kind, text, "head"), height=max(400, 28 * L + 150))
+
+    with tab_model:
+        st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
+        st.iframe(bertviz(model_id, kind, text, "model"), height=min(2000, 110 * n_layers + 150))
+
+    with tab_types:
+        st.markdown("For each head, averaged over the tokens that look: the **entropy** of its weights (0 bits = "
+                    "all on one token) and the **share** of attention going to `[CLS]`/the first token, `[SEP]`, "
+                    f"punctuation, the previous, same and next token. A head is named after a target that gets more "
+                    f"than {ah.LabelRules().dominant:.0%} on average; otherwise it is *broad* (high entropy) or *mixed*.")
+        grid = (alt.Chart(stats, height=34 * n_layers + 40).mark_rect(stroke="white")
+                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type"),
+                        tooltip=list(stats.columns)))
+        st.altair_chart(grid, width="stretch")
+        counts = stats["label"].value_counts()
+        st.markdown(" · ".join(f"**{k}**: {v}" for k, v in counts.items()))
+        st.dataframe(stats.style.format(precision=2), hide_index=True, width="stretch")
+
+    with tab_off:
+        st.markdown("Switch heads off (each one's output zeroed before $W_O$, what `head_mask` used to do) and see "
+                    "what the model loses.")
+        options = [f"L{l} H{h} · {lab}" for l, h, lab in stats[["layer", "head", "label"]].itertuples(index=False)]
+        previous = stats.index[stats["label"] == "previous token"]
+        chosen = st.multiselect("Heads to switch off", options, default=[options[previous[0] if len(previous) else 0]])
+        off = [(int(o.split()[0][1:]), int(o.split()[1][1:])) for o in chosen]
+        other = st.text_input("Compare with (sentence similarity)", "A tired cat lay on the rug.") if kind == "encoder" else None
+        if not off:
+            st.info("Pick at least one head to switch off.")
+        else:
+            change = ah.heads_off(load(model_id, kind), text, off, other=other)
+            a, b, c = st.columns(3)
+            a.metric(change.measure, f"{change.effect:.4f}")
+            if change.similarity:
+                b.metric("similarity to the other sentence, all heads", f"{change.similarity[0]:.3f}")
+                c.metric("… with these heads off", f"{change.similarity[1]:.3f}",
+                         delta=f"{change.similarity[1] - change.similarity[0]:+.3f}")
+            if change.top is not None:
+                st.dataframe(change.top.style.format({"P (all heads)": "{:.3f}", "P (heads off)": "{:.3f}"}), hide_index=True)
+        if st.toggle(f"Scan all {n_layers * n_heads} heads, one at a time (one batched forward pass, a few seconds)"):
+            result = scan(model_id, kind, text)
+            effect = stats[["layer", "head", "label"]].assign(effect=result.effect.ravel())
+            st.altair_chart(alt.Chart(effect, height=34 * n_layers + 40, title=f"Each head off alone: {result.measure}")
+                            .mark_rect().encode(x="head:O", y="layer:O", color=alt.Color("effect:Q", scale=alt.Scale(scheme="reds")),
+                                                tooltip=["layer", "head", "label", alt.Tooltip("effect:Q", format=".4f")]),
+                            width="stretch")
+            st.caption("Most single heads barely matter (the model is redundant); a few matter a lot.")
+
+show_code(ah.layer_attention, ah.head_stats, ah.head_mask, ah.ablate_each_head)

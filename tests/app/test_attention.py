@@ -1,0 +1,97 @@
+"""Widget tests of the attention pages: extremes, bad input, the numbers shown."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parents[2] / "streamlit_app.py")
+ODD_TEXTS = ["", "   ", "a", "🙂🚀 emoji only 🎉", "注意力就是你所需要的", "שלום עולם, مرحبا بالعالم", "word " * 600]
+
+pytestmark = pytest.mark.slow
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    return at.switch_page(path).run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def scaling_table(at: AppTest):
+    return next(df.value for df in at.dataframe if "mean largest weight" in df.value.columns).set_index("")
+
+
+def test_step_by_step_controls_and_scaling_saturation():
+    at = page("pages/attention.py")
+    assert_clean(at)
+    table = scaling_table(at)
+    # without 1/√d the softmax is peakier: larger top weight, lower entropy
+    assert table.loc["without 1/√d", "mean largest weight"] > table.loc["with 1/√d", "mean largest weight"]
+    assert table.loc["without 1/√d", "mean entropy (bits)"] < table.loc["with 1/√d", "mean entropy (bits)"]
+    gaps = {m.label: m.value for m in at.metric}
+    assert float(gaps["Without positions: max |MHA(shuffled) − shuffled MHA|"]) < 1e-4
+    assert float(gaps["With positions"]) > 0.01
+    at.slider[0].set_value(11)
+    for toggle in at.toggle:
+        toggle.set_value(not toggle.value)
+    at.run()
+    assert_clean(at)
+
+
+def test_step_by_step_odd_input():
+    at = page("pages/attention.py")
+    for text in ODD_TEXTS:
+        at.text_input[0].set_value(text).run()
+        assert_clean(at)
+        if not text.strip():
+            assert at.warning, "an empty sentence says so"
+        if len(text) > 1000:
+            assert any("first 24" in i.value for i in at.info), "a long text says it was cut"
+
+
+def test_positional_extremes():
+    at = page("pages/positional_encodings.py")
+    assert_clean(at)
+    for n, d, base in [(8, 8, 100), (128, 256, 100_000)]:
+        at.slider[0].set_value(n)
+        at.select_slider[0].set_value(d)
+        at.select_slider[1].set_value(base)
+        at.run()
+        assert_clean(at)
+    heads = next(s for s in at.slider if s.label == "ALiBi heads")
+    heads.set_value(16).run()
+    next(s for s in at.slider if s.label == "Head to draw").set_value(15).run()
+    assert_clean(at)
+
+
+def test_heads_page_default_hub_fallback_and_ablation():
+    at = page("pages/attention_heads.py")
+    assert_clean(at)
+    assert len(at.get("iframe")) == 2, "BertViz head view and model view"
+    labels = at.dataframe[0].value["label"]
+    assert len(labels) == 72 and labels.nunique() >= 3
+    effect = next(m for m in at.metric if m.label.startswith("1 − cosine"))
+    assert 0 < float(effect.value) < 1
+    at.toggle[0].set_value(True).run()  # scan every head
+    assert_clean(at)
+    at.multiselect[0].set_value([]).run()
+    assert_clean(at)
+    assert any("at least one head" in i.value for i in at.info)
+    at.radio[0].set_value("A Hugging Face Hub model (online)").run()  # tests run offline
+    assert_clean(at)
+    assert any("Showing the offline MiniLM" in w.value for w in at.warning)
+
+
+def test_heads_page_odd_input():
+    at = page("pages/attention_heads.py")
+    for text in ODD_TEXTS:
+        at.text_area[0].set_value(text).run()
+        assert_clean(at)
+        if not text.strip():
+            assert at.warning
+        if len(text) > 1000:
+            assert any("cut off" in i.value for i in at.info)

@@ -1,0 +1,57 @@
+"""Altair heatmaps for matrices whose rows and columns are tokens, positions or features."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+
+def labels(tokens: list[str]) -> list[str]:
+    """'3 the' style labels: a sentence may repeat a token, an axis must not repeat a label."""
+    return [f"{i} {t}" for i, t in enumerate(tokens)]
+
+
+def frame(matrix, rows: list[str] | None = None, cols: list[str] | None = None, **extra) -> pd.DataFrame:
+    """Long (row, col, value) DataFrame; ±inf (masked scores) become missing, drawn as blank cells."""
+    m = np.asarray(matrix, dtype=float)
+    rows = rows or [str(i) for i in range(m.shape[0])]
+    cols = cols or [str(j) for j in range(m.shape[1])]
+    r, c = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
+    values = np.where(np.isfinite(m), m, np.nan).ravel()
+    df = pd.DataFrame({"row": np.array(rows)[r.ravel()], "col": np.array(cols)[c.ravel()], "value": values})
+    for k, v in extra.items():
+        df[k] = v
+    return df
+
+
+def chart(df: pd.DataFrame, rows: list[str], cols: list[str], title: str = "", scheme: str = "blues",
+          domain=None, row_title: str = "query", col_title: str = "key", height: int | None = None,
+          show_col_labels: bool = True, value_title: str = "value") -> alt.Chart:
+    scale = alt.Scale(scheme=scheme, domain=domain) if domain else alt.Scale(scheme=scheme)
+    return (alt.Chart(df, title=title, height=height or max(120, 16 * len(rows)))
+            .mark_rect()
+            .encode(x=alt.X("col:N", sort=cols, title=col_title, axis=alt.Axis(labels=show_col_labels, ticks=show_col_labels)),
+                    y=alt.Y("row:N", sort=rows, title=row_title),
+                    color=alt.Color("value:Q", scale=scale, title=value_title),
+                    tooltip=[alt.Tooltip("row:N", title=row_title), alt.Tooltip("col:N", title=col_title),
+                             alt.Tooltip("value:Q", format=".3f", title=value_title)]))
+
+
+def heatmap(matrix, rows: list[str] | None = None, cols: list[str] | None = None, title: str = "", **kw) -> None:
+    """Draw one matrix; rows/cols are axis labels (default: indices)."""
+    m = np.asarray(matrix)
+    rows = rows or [str(i) for i in range(m.shape[0])]
+    cols = cols or [str(j) for j in range(m.shape[1])]
+    if len(cols) > 40:
+        kw.setdefault("show_col_labels", False)  # feature axes: hundreds of labels are noise
+    st.altair_chart(chart(frame(m, rows, cols), rows, cols, title, **kw), width="stretch")
+
+
+def small_multiples(matrices, names: list[str], rows: list[str], cols: list[str], columns: int = 6,
+                    size: int = 140, **kw) -> None:
+    """One small heatmap per matrix (e.g. every head of a layer), sharing one colour scale."""
+    df = pd.concat([frame(m, rows, cols, panel=name) for m, name in zip(matrices, names)])
+    base = chart(df, rows, cols, show_col_labels=False, **kw).properties(width=size, height=size)
+    faceted = base.encode(y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labels=False, ticks=False)),
+                          x=alt.X("col:N", sort=cols, title=None, axis=alt.Axis(labels=False, ticks=False)))
+    st.altair_chart(faceted.facet(facet=alt.Facet("panel:N", sort=names, title=None), columns=columns))
