@@ -35,10 +35,13 @@ PAGES: list[Page] = [
     Page("pages/information_theory.py", "Entropy, cross-entropy, KL", "📏", "Foundations"),
     Page("pages/autograd.py", "Autograd from scratch", "🔗", "Neural networks"),
     Page("pages/gradient_descent.py", "Gradient descent", "⛰️", "Neural networks"),
+    Page("pages/playground.py", "Neural-network playground", "🧠", "Neural networks"),
     Page("pages/attention.py", "Attention, step by step", "🔦", "Transformers"),
     Page("pages/positional_encodings.py", "Positional encodings", "📍", "Transformers"),
     Page("pages/attention_heads.py", "Heads of a pretrained model", "🧠", "Transformers"),
     Page("pages/markov_chains.py", "Markov chains", "⛓️", "Language models"),
+    Page("pages/ngram_perplexity.py", "n-gram models and perplexity", "🔢", "Language models"),
+    Page("pages/decoding.py", "Prompt a GPT: decoding", "🎲", "LLMs"),
 ]
 
 TOPICS: list[Topic] = [
@@ -49,11 +52,11 @@ TOPICS: list[Topic] = [
     Topic("Entropy, cross-entropy and KL divergence", "Foundations", page="pages/information_theory.py"),
     Topic("Linear algebra and SVD", "Foundations"),
     Topic("Gradient descent and optimizers", "Neural networks", page="pages/gradient_descent.py"),
-    Topic("Perceptrons, MLPs and backpropagation", "Neural networks"),
+    Topic("Perceptrons, MLPs and backpropagation", "Neural networks", page="pages/playground.py"),
     Topic("Overfitting and regularisation", "Neural networks"),
     Topic("RNN, LSTM and GRU", "Neural networks"),
     Topic("Markov chains", "Language models", page="pages/markov_chains.py"),
-    Topic("n-gram language models and perplexity", "Language models"),
+    Topic("n-gram language models and perplexity", "Language models", page="pages/ngram_perplexity.py"),
     Topic("Tokenization (BPE)", "Language models"),
     Topic("Word embeddings", "Language models"),
     Topic("Attention: queries, keys and values", "Transformers", page="pages/attention.py"),
@@ -61,7 +64,7 @@ TOPICS: list[Topic] = [
     Topic("Positional encodings", "Transformers", page="pages/positional_encodings.py"),
     Topic("The transformer block and a small GPT from scratch", "Transformers"),
     Topic("BERT vs GPT", "Transformers"),
-    Topic("Prompting and decoding strategies", "LLMs"),
+    Topic("Prompting and decoding strategies", "LLMs", page="pages/decoding.py"),
     Topic("Fine-tuning and LoRA", "LLMs"),
     Topic("Quantization and other efficiency tricks", "LLMs"),
 ]

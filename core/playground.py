@@ -1,0 +1,79 @@
+"""Helpers for the neural-network playground: 2-D data in, decision boundary out.
+
+>>> X, y, names = points_from_csv(b"x1,x2,label\\n" + b"0,0,a\\n4,2,b\\n" * 5)
+>>> X.tolist()[:2], y.tolist()[:2], names
+([[-1.0, -1.0], [1.0, 1.0]], [0, 1], ['a', 'b'])
+>>> parse_widths("8, 8")
+(8, 8)
+"""
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from core.errors import LabError
+from core.mlp import MLP
+
+MIN_ROWS = 10  # fewer leaves nothing to hold out for testing
+MAX_ROWS = 20_000  # the playground retrains live: more points than this would make every tick slow
+MAX_CLASSES = 10
+MAX_WIDTH, MAX_LAYERS = 64, 6
+
+
+def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """An uploaded CSV with columns x1, x2, label (or any three columns in that order) as
+    (X scaled into [-1, 1]², integer labels, class names). Bad files raise LabError."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise LabError(f"that file is not a readable CSV ({type(e).__name__}); expected columns x1, x2, label") from None
+    if {"x1", "x2", "label"} <= set(frame.columns):
+        frame = frame[["x1", "x2", "label"]]
+    elif frame.shape[1] == 3:
+        frame.columns = ["x1", "x2", "label"]
+    else:
+        raise LabError(f"expected columns x1, x2, label; found {', '.join(map(str, frame.columns)) or 'none'}")
+    if frame.isna().any().any():
+        bad = int(frame.isna().any(axis=1).sum())
+        raise LabError(f"{bad} row(s) have missing values: fill or remove them")
+    coords = frame[["x1", "x2"]].apply(pd.to_numeric, errors="coerce")
+    if coords.isna().any().any():
+        raise LabError("x1 and x2 must be numbers; some are not (e.g. row "
+                       f"{int(np.flatnonzero(coords.isna().any(axis=1).to_numpy())[0]) + 2} of the file)")
+    if len(frame) < MIN_ROWS or len(frame) > MAX_ROWS:
+        raise LabError(f"the playground needs between {MIN_ROWS} and {MAX_ROWS:,} points; this file has {len(frame):,}")
+    codes, names = pd.factorize(frame["label"].astype(str), sort=True)
+    if not 2 <= len(names) <= MAX_CLASSES:
+        raise LabError(f"need between 2 and {MAX_CLASSES} classes in 'label'; found {len(names)}")
+    X = coords.to_numpy(dtype=np.float64)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    X = 2 * (X - lo) / np.where(hi > lo, hi - lo, 1.0) - 1  # into [-1, 1]² like the generated sets
+    return X, codes.astype(np.int64), [str(n) for n in names]
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """'8, 8' → (8, 8): the hidden layers' widths. Empty text means no hidden layer."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        raise LabError(f"hidden layers must be whole numbers separated by commas, like '8, 8' (got '{text}')") from None
+    if any(w < 1 for w in widths):
+        raise LabError("a hidden layer needs at least one unit (zero units would cut the network in two)")
+    if any(w > MAX_WIDTH for w in widths) or len(widths) > MAX_LAYERS:
+        raise LabError(f"keep it to at most {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} units, so it trains live")
+    return widths
+
+
+def boundary(model: MLP, lim: float = 1.3, n: int = 50) -> pd.DataFrame:
+    """The model's prediction on an n×n grid over [-lim, lim]²: one rectangle per cell with the
+    winning class and its probability, the shape altair's mark_rect wants."""
+    edges = np.linspace(-lim, lim, n + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    gx, gy = np.meshgrid(centres, centres)
+    with np.errstate(all="ignore"):
+        p = model.predict_proba(np.stack([gx.ravel(), gy.ravel()], 1))
+    i, j = np.meshgrid(np.arange(n), np.arange(n))
+    return pd.DataFrame({"x": edges[i.ravel()], "x2": edges[i.ravel() + 1], "y": edges[j.ravel()], "y2": edges[j.ravel() + 1],
+                         "class": p.argmax(1).astype(str), "confidence": np.nan_to_num(p.max(1), nan=0.0)})
