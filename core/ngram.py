@@ -20,6 +20,7 @@ that many words. No model can beat the entropy rate of the source that wrote the
 """
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -117,36 +118,47 @@ def expected_cross_entropy(lm: NGramLM, source: MarkovSource) -> float:
     return total
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased words and punctuation marks: the tokens of the word-level models on this page.
+
+    >>> words("The cat's mat, red.")
+    ['the', "cat's", 'mat', ',', 'red', '.']
+    """
+    return re.findall(r"[a-z0-9']+|[.,;:!?()]", text.lower())
+
+
 @dataclass(frozen=True)
 class LearningCurveConfig:
     orders: tuple[int, ...] = (1, 2, 3)  # which n-gram models to train
     train_sizes: tuple[int, ...] = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)  # training tokens
-    heldout_tokens: int = 20_000  # scored text, drawn independently of the training text
     k: float = 0.1  # add-k smoothing for every model
-    seed: int = 0  # of the training sample (the held-out sample uses seed + 1)
 
 
-def learning_curve(source: MarkovSource, config: LearningCurveConfig = LearningCurveConfig()) -> list[dict]:
-    """Held-out cross-entropy (measured and exact) of each n-gram order for each training size.
+def learning_curve(train: Sequence[str], heldout: Sequence[str], config: LearningCurveConfig = LearningCurveConfig(),
+                   source: MarkovSource | None = None) -> list[dict]:
+    """Held-out cross-entropy of each n-gram order trained on the first `size` training tokens.
 
-    Larger training sets are prefixes of one long sample, as if the model kept reading.
+    Larger training sets extend smaller ones, as if the model kept reading. With the `source`
+    that wrote the text, each row also has the exact expected cross-entropy and the entropy rate.
 
     >>> from core.markov_source import SourceConfig
-    >>> rows = learning_curve(MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2)),
-    ...                       LearningCurveConfig(orders=(1, 2), train_sizes=(50, 5000), heldout_tokens=2000))
+    >>> src = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2))
+    >>> rows = learning_curve(src.sample(5000).split(), src.sample(2000, seed=1).split(),
+    ...                       LearningCurveConfig(orders=(1, 2), train_sizes=(50, 5000)), source=src)
     >>> [(r["order"], r["train_tokens"]) for r in rows]
     [(1, 50), (1, 5000), (2, 50), (2, 5000)]
     >>> all(r["exact_bits"] >= r["entropy_rate"] for r in rows)
     True
     """
-    train = source.sample(max(config.train_sizes), seed=config.seed).split()
-    heldout = source.sample(config.heldout_tokens, seed=config.seed + 1).split()
     rows = []
     for n in config.orders:
-        for size in config.train_sizes:
+        for size in sorted({min(s, len(train)) for s in config.train_sizes}):
             lm = NGramLM(NGramConfig(order=n, k=config.k)).fit(train[:size])
-            measured = lm.cross_entropy(heldout)
-            exact = expected_cross_entropy(lm, source) if n - 1 <= source.config.order else float("nan")
-            rows.append({"order": n, "train_tokens": size, "measured_bits": measured, "exact_bits": exact,
-                         "perplexity": 2.0**measured, "entropy_rate": source.entropy_rate})
+            row = {"order": n, "train_tokens": size, "measured_bits": lm.cross_entropy(heldout)}
+            row["perplexity"] = 2.0 ** row["measured_bits"]
+            if source is not None:
+                exact_ok = n - 1 <= source.config.order
+                row |= {"exact_bits": expected_cross_entropy(lm, source) if exact_ok else float("nan"),
+                        "entropy_rate": source.entropy_rate}
+            rows.append(row)
     return rows

@@ -10,7 +10,7 @@ from nltk.util import everygrams
 
 from core.errors import LabError
 from core.markov_source import MarkovSource, SourceConfig
-from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve
+from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, words
 
 SOURCE = MarkovSource(SourceConfig(vocab_size=10, order=2, branching=3, seed=3))
 TRAIN = SOURCE.sample(3000, seed=0).split()
@@ -63,13 +63,17 @@ def test_exact_expected_cross_entropy_agrees_with_a_long_sample_and_never_beats_
 
 
 def test_learning_curve_approaches_the_entropy_rate_from_above():
-    rows = learning_curve(SOURCE, LearningCurveConfig(orders=(1, 3), train_sizes=(100, 3000, 30_000), heldout_tokens=5000, k=0.05))
+    rows = learning_curve(SOURCE.sample(30_000, seed=0).split(), SOURCE.sample(5000, seed=1).split(),
+                          LearningCurveConfig(orders=(1, 3), train_sizes=(100, 3000, 30_000), k=0.05), source=SOURCE)
     h = SOURCE.entropy_rate
     trigram = [r["exact_bits"] for r in rows if r["order"] == 3]
     unigram = [r["exact_bits"] for r in rows if r["order"] == 1]
     assert all(b > h for b in trigram + unigram)
     assert trigram == sorted(trigram, reverse=True) and trigram[-1] - h < 0.05  # more text: closer to the bound
     assert min(unigram) > h + 0.5  # no context: stuck far above it, however much text
+    assert all(abs(r["measured_bits"] - r["exact_bits"]) < 0.1 for r in rows)
+    english = learning_curve(words("the cat sat on the mat . " * 50), words("the cat sat ."), LearningCurveConfig(train_sizes=(10, 10**6)))
+    assert [r["train_tokens"] for r in english[:2]] == [10, 350]  # sizes beyond the text are capped
 
 
 def test_bad_configs_and_tiny_texts():

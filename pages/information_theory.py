@@ -1,0 +1,212 @@
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import information as info
+from core.errors import LabError
+from ui import state
+from ui.page import friendly_errors, header, show_code
+
+MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
+MAX_BARS = 60  # a chart of thousands of bars says nothing; show the most likely outcomes
+MAX_TREE = 40  # Huffman trees drawn up to this many leaves
+
+header(
+    "📏 Entropy, cross-entropy and KL divergence",
+    "An outcome of probability *p* carries a **surprisal** of −log *p*: a sure thing tells you nothing, a "
+    "one-in-a-million event tells you a lot. **Entropy** is the average surprisal. **Cross-entropy** is the "
+    "average surprisal when the world follows *p* but you *believe* *q*, and **KL divergence** is what that wrong "
+    "belief costs. With logs in base 2 all of these are **bits**: lengths of the best possible code. "
+    "Shape the distributions below and watch every number move.",
+)
+
+
+def fmt(x: float, unit: str = "bits") -> str:
+    return "∞" if np.isinf(x) else f"{x:.3f} {unit}"
+
+
+def lm_next_token(prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
+    return info.next_token_distribution(state.model("smollm2"), prompt, top_k)
+
+
+def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
+    """Bars per outcome, in the table's own order, with the exact numbers in the tooltip."""
+    chart = alt.Chart(frame, height=230, title=title).mark_bar(color=color) if color else alt.Chart(frame, height=230, title=title).mark_bar()
+    return chart.encode(x=alt.X("outcome:N", sort=None, title=None), y=alt.Y(f"{y}:Q"),
+                        tooltip=["outcome", alt.Tooltip(f"{y}:Q", format=".4f")], **encode)
+
+
+# ----------------------------------------------------------------------------- 1. one distribution
+
+st.header("1 · Shape a distribution p")
+c1, c2 = st.columns([1, 2])
+with c1:
+    kind = st.selectbox("Start from", (*info.PRESETS, "typed by you"), index=3)
+    n, bias = 8, 0.5
+    if kind in ("uniform", "peaked"):
+        n = st.slider("Outcomes", 1, 4096 if kind == "uniform" else 64, 8)
+    if kind in ("biased coin", "loaded die", "peaked"):
+        label = {"biased coin": "P(heads)", "loaded die": "P(six)", "peaked": "P(most likely outcome)"}[kind]
+        bias = st.slider(label, 0.0, 1.0, 0.8 if kind == "biased coin" else 0.5, step=0.01)
+    if kind == "typed by you":
+        typed = st.text_area("Weights, separated by commas or spaces (they need not sum to 1)", "5, 3, 1, 1")
+    if kind == "next token of a language model":
+        prompt = st.text_input("Prompt", "The capital of France is")
+        top_k = st.slider("Top tokens shown (the rest go into “(other)”)", 2, 50, 10)
+        st.caption("SmolLM2-135M, offline. Try a prompt with one obvious continuation, then an open one.")
+
+base: tuple[list[str], np.ndarray] | None = None
+with friendly_errors():
+    if kind == "typed by you":
+        try:
+            weights = np.array([float(w) for w in typed.replace(",", " ").split()])
+        except ValueError as e:
+            raise LabError(f"could not read the weights as numbers: {e}") from e
+        base = ([f"x{i + 1}" for i in range(len(weights))], weights)
+    elif kind == "next token of a language model":
+        with st.spinner("Asking SmolLM2 for its next-token probabilities (the first load converts the model, ~30 s)…"):
+            base = state.cached(lm_next_token)(prompt, top_k)
+    else:
+        base = info.preset(kind, n, bias)
+
+if base is None:
+    st.stop()
+labels, weights = base
+with c2:
+    if len(labels) <= MAX_EDITABLE:
+        st.caption("Edit any probability (or add and delete rows); the page normalises what you type.")
+        edited = st.data_editor(pd.DataFrame({"outcome": labels, "probability": weights}), num_rows="dynamic",
+                                key=f"p.{kind}.{n}.{bias}.{hash(tuple(labels))}.{hash(weights.tobytes())}", hide_index=True,
+                                column_config={"probability": st.column_config.NumberColumn(format="%.4f")}, width="stretch")
+        labels = [str(o) if o is not None and str(o).strip() else f"x{i + 1}" for i, o in enumerate(edited.outcome)]
+        weights = pd.to_numeric(edited.probability, errors="coerce").to_numpy(dtype=float)
+    else:
+        st.caption(f"{len(labels):,} outcomes: too many to edit one by one; the table below shows the first {MAX_BARS}.")
+
+p = None
+with friendly_errors():
+    p, total = info.check_distribution(weights, "p")
+if p is None:
+    st.stop()
+if abs(total - 1) > 1e-6:
+    st.info(f"The entries sum to {total:.4g}, not 1, so every one was divided by {total:.4g} to make a distribution.", icon="➗")
+
+h_bits, h_nats = info.entropy(p, 2), info.entropy(p, np.e)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Entropy H(p)", fmt(h_bits))
+m2.metric("… in nats (log base e)", fmt(h_nats, "nats"))
+m3.metric("Maximum, log₂ n", fmt(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
+m4.metric("Perplexity 2^H", f"{2 ** h_bits:,.2f}", help="As uncertain as a fair choice among this many outcomes")
+st.latex(r"H(p) = -\sum_x p(x)\,\log_2 p(x) \;\text{bits} \qquad 1\text{ nat} = \log_2 e \approx 1.4427\text{ bits}")
+
+surprise = info.surprisal(p)
+table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": np.where(p > 0, p * surprise, 0.0)})
+shown = table.nlargest(MAX_BARS, "p").sort_index() if len(table) > MAX_BARS else table
+left, right = st.columns(2)
+left.altair_chart(bars(shown, "p", "Probability p(x)"), width="stretch")
+finite = shown.assign(surprisal=np.minimum(shown["surprisal −log₂ p"], 64))  # −log 0 = ∞ drawn as a tall bar
+right.altair_chart(bars(finite, "surprisal", "Surprisal −log₂ p(x) in bits (rare = surprising)", color="#d62728"), width="stretch")
+st.caption("Entropy is the average of the red bars, each weighted by its blue bar: likely outcomes are cheap, "
+           "rare ones expensive but seldom paid for. Outcomes with p = 0 add nothing (p·log p → 0).")
+values, counts = np.unique(p[p > 0].round(4), return_counts=True)
+if len(values) <= 5:  # equal probabilities grouped: 5 × 0.1 log 0.1, as one would write it by hand
+    terms = [(rf"{c} \times " if c > 1 else "") + rf"{v:.4g} \log_2 {v:.4g}" for v, c in zip(values[::-1], counts[::-1])]
+    st.markdown("**By hand** (equal probabilities grouped):")
+    st.latex(rf"H = -\left({' + '.join(terms)}\right) = {h_bits:.4f}\ \text{{bits}}")
+with st.expander("Every outcome's numbers"):
+    st.dataframe(table, hide_index=True, width="stretch")
+
+# ----------------------------------------------------------------------------- 2. two distributions
+
+st.header("2 · A second distribution q: cross-entropy, KL and Jensen–Shannon")
+st.markdown("Now suppose the data comes from **p** but a model believes **q**. Every outcome *x* then costs "
+            "−log q(x) instead of −log p(x). Start q from p in some way, then edit it.")
+c1, c2 = st.columns([1, 2])
+how = c1.selectbox("q starts as", info.COMPARISONS, index=1)
+q_start = info.compare_with(p, how)
+q_weights = q_start
+with c2:
+    if len(p) <= MAX_EDITABLE:
+        q_frame = st.data_editor(pd.DataFrame({"outcome": labels, "q": q_start}), hide_index=True, width="stretch",
+                                 key=f"q.{how}.{hash(p.tobytes())}", disabled=["outcome"],
+                                 column_config={"q": st.column_config.NumberColumn(format="%.4f")})
+        q_weights = pd.to_numeric(q_frame.q, errors="coerce").to_numpy(dtype=float)
+q = None
+with friendly_errors():
+    q, q_total = info.check_distribution(q_weights, "q")
+if q is None:
+    st.stop()
+if abs(q_total - 1) > 1e-6:
+    st.info(f"q's entries sum to {q_total:.4g}; divided by it.", icon="➗")
+
+ce_pq, ce_qp = info.cross_entropy(p, q), info.cross_entropy(q, p)
+kl_pq, kl_qp = info.kl_divergence(p, q), info.kl_divergence(q, p)
+js = info.js_divergence(p, q)
+a, b, c = st.columns(3)
+with a:
+    st.markdown("**Data from p, model q**")
+    st.metric("Cross-entropy H(p, q)", fmt(ce_pq))
+    st.metric("KL(p ‖ q) = H(p, q) − H(p)", fmt(kl_pq))
+with b:
+    st.markdown("**Data from q, model p**")
+    st.metric("Cross-entropy H(q, p)", fmt(ce_qp))
+    st.metric("KL(q ‖ p) = H(q, p) − H(q)", fmt(kl_qp))
+with c:
+    st.markdown("**Symmetric**")
+    st.metric("Jensen–Shannon JS(p, q)", fmt(js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
+    st.metric("√JS (a true distance; scipy's jensenshannon)", f"{np.sqrt(js):.4f}")
+st.latex(r"H(p,q) = -\sum_x p(x)\log_2 q(x) \qquad D_{KL}(p\,\|\,q) = \sum_x p(x)\log_2\frac{p(x)}{q(x)} = H(p,q) - H(p) \ge 0")
+st.latex(r"JS(p, q) = \tfrac12 D_{KL}(p\,\|\,m) + \tfrac12 D_{KL}(q\,\|\,m), \quad m = \tfrac12 (p + q)")
+
+if np.isfinite(kl_pq) and np.isfinite(kl_qp):
+    st.caption(f"The two directions differ by {abs(kl_pq - kl_qp):.4f} bits: KL is not a distance. It punishes a model that "
+               "is confident where the data is not (small q where p is large) far more than the reverse.")
+for name_a, name_b, pa, pb, kl in (("p", "q", p, q, kl_pq), ("q", "p", q, p, kl_qp)):
+    if np.isinf(kl):
+        missing = [labels[i] for i in np.flatnonzero((pa > 0) & (pb == 0))]
+        st.info(f"**KL({name_a} ‖ {name_b}) is infinite, and that is the right answer.** {name_b} gives probability 0 to "
+                f"{', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''}, which {name_a} can produce. "
+                f"A model that calls something impossible is infinitely surprised (−log 0 = ∞) the first time it "
+                f"happens, and no finite number of bits can encode it under {name_b}'s code. This is why language models "
+                "never give a token exactly zero probability (softmax can't), and why n-gram models need smoothing. "
+                "Jensen–Shannon stays finite: the mixture m gives mass wherever p or q does.", icon="♾️")
+
+both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
+long = both.melt("outcome", var_name="distribution", value_name="probability")
+st.altair_chart(alt.Chart(long, height=230, title="p and q side by side").mark_bar().encode(
+    x=alt.X("outcome:N", sort=None, title=None), xOffset="distribution:N", y="probability:Q",
+    color=alt.Color("distribution:N", scale=alt.Scale(range=["#1f77b4", "#ff7f0e"])),
+    tooltip=["outcome", "distribution", alt.Tooltip("probability:Q", format=".4f")]), width="stretch")
+
+# ----------------------------------------------------------------------------- 3. codes
+
+st.header("3 · Bits you can count: a Huffman code")
+st.markdown("Entropy is not just a formula: it is the length of the shortest code. **Huffman's algorithm** builds the "
+            "best prefix code for p by merging the two least likely outcomes again and again. Its average length "
+            "always lies in [H(p), H(p) + 1). Build the code for the wrong distribution q and every symbol from p "
+            "costs more: about KL(p ‖ q) extra bits (exactly KL with ideal code lengths −log₂ q).")
+code_p, code_q = info.huffman_code(p), info.huffman_code(q)
+len_p, len_q = code_p.average_length(p), code_q.average_length(p)
+a, b, c, d = st.columns(4)
+a.metric("H(p)", fmt(h_bits))
+b.metric("Huffman code for p", fmt(len_p), delta=f"{len_p - h_bits:+.4f} above H(p)", delta_color="off")
+c.metric("Huffman code for q", fmt(len_q), delta=None if np.isinf(len_q) else f"{len_q - len_p:+.4f} extra bits", delta_color="inverse")
+d.metric("KL(p ‖ q)", fmt(kl_pq), help="The extra cost of q's code with ideal (fractional) code lengths")
+st.caption("All three codes encode data drawn from p; the arrows compare each with p's own code.")
+st.caption("With ideal (fractional) code lengths −log₂ q(x), data from p costs exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
+           "Huffman's whole-bit lengths land near it. An outcome q thinks impossible gets no codeword at all, so "
+           "the q-code cannot send it: that is the infinite KL again.")
+codes = pd.DataFrame({"outcome": labels, "p": p, "−log₂ p": surprise, "code for p": code_p.codes, "length": code_p.lengths(),
+                      "q": q, "code for q": code_q.codes})
+st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
+               column_config={"p": st.column_config.NumberColumn(format="%.4f"), "q": st.column_config.NumberColumn(format="%.4f"),
+                              "−log₂ p": st.column_config.NumberColumn(format="%.3f")})
+if (p > 0).sum() <= MAX_TREE:
+    st.graphviz_chart(info.huffman_dot(code_p, p, labels), width="stretch")
+    st.caption("The code tree for p: a codeword is the path from the root (0 = left, 1 = right); circles hold the "
+               "probability below them. Likely outcomes sit near the top, so they get short codewords.")
+else:
+    st.caption(f"The tree has {(p > 0).sum():,} leaves; it is drawn for up to {MAX_TREE}.")
+
+show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code)
