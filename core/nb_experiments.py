@@ -188,7 +188,7 @@ class GaussianNBResult:
     accuracy: float
     confusion: np.ndarray
     points: pd.DataFrame  # x, y, class, split, predicted
-    surface: pd.DataFrame  # x, y, predicted class and its probability on a grid: the decision regions
+    surface: pd.DataFrame  # tiles x..x2, y..y2, predicted class and its probability: the decision regions
     parameters: pd.DataFrame  # class, prior, per-feature mean and standard deviation
 
 
@@ -209,8 +209,9 @@ def fit_gaussian(config: GaussianNBConfig) -> GaussianNBResult:
     gx, gy = [np.linspace(lo[i] - pad[i], hi[i] + pad[i], config.grid) for i in range(2)]
     mesh = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)
     proba = model.predict_proba(mesh)
-    surface = pd.DataFrame({"x": mesh[:, 0], "y": mesh[:, 1], "class": model.classes_[proba.argmax(axis=1)],
-                            "probability": proba.max(axis=1)})
+    dx, dy = (gx[1] - gx[0]) / 2, (gy[1] - gy[0]) / 2  # each prediction colours the tile around it
+    surface = pd.DataFrame({"x": mesh[:, 0] - dx, "x2": mesh[:, 0] + dx, "y": mesh[:, 1] - dy, "y2": mesh[:, 1] + dy,
+                            "class": model.classes_[proba.argmax(axis=1)], "probability": proba.max(axis=1)})
     points = pd.concat([
         pd.DataFrame({"x": X_tr[:, 0], "y": X_tr[:, 1], "class": y_tr, "split": "train", "predicted": model.predict(X_tr)}),
         pd.DataFrame({"x": X_te[:, 0], "y": X_te[:, 1], "class": y_te, "split": "test", "predicted": pred_te})])

@@ -44,7 +44,7 @@ with friendly_errors():
     counts = grid.group.value_counts()
     colours = alt.Scale(domain=["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"],
                         range=["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"])
-    people = (alt.Chart(grid, height=220).mark_square(size=60)
+    people = (alt.Chart(grid, height=16 * (grid.row.max() + 1)).mark_rect(stroke="white", strokeWidth=1.5)
               .encode(x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
                       color=alt.Color("group:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
                       tooltip=["group"]))
@@ -75,7 +75,8 @@ with friendly_errors():
                               "result": ["(prior)"] + ["+" if r else "−" for r in results]})
         chart = alt.Chart(steps, height=240).encode(
             x=alt.X("test:O", title="after test number"), y=alt.Y("P(ill):Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")))
-        st.altair_chart(chart.mark_line() + chart.mark_circle(size=90).encode(color=alt.Color("result:N", title="result"),
+        st.altair_chart(chart.mark_line() + chart.mark_circle(size=110, opacity=1).encode(color=alt.Color(
+            "result:N", title="result", scale=alt.Scale(domain=["(prior)", "+", "−"], range=["gray", "#d62728", "#2ca02c"])),
                                                                                  tooltip=["test", "result", alt.Tooltip("P(ill):Q", format=".3%")]),
                         width="stretch")
         st.markdown(f"After {len(results)} tests: **P(ill) = {beliefs[-1]:.2%}**. Each positive multiplies the odds by "

@@ -17,8 +17,9 @@ header(
     "whole distribution, and so an interval of plausible values. With enough flips the two agree.",
 )
 st.latex(r"\hat p_{\text{MLE}} = \frac{h}{h+t} \qquad "
-         r"\text{Beta}(a, b) \xrightarrow{\;h \text{ heads},\ t \text{ tails}\;} \text{Beta}(a+h,\ b+t), "
-         r"\qquad \mathbb{E}[p] = \frac{a+h}{a+b+h+t}")
+         r"\text{Beta}(a, b) \xrightarrow{\;h \text{ heads},\ t \text{ tails}\;} \text{Beta}(a+h,\ b+t)")
+st.latex(r"\mathbb{E}[p \mid \text{flips}] = \frac{a+h}{a+b+h+t} = "
+         r"\underbrace{\tfrac{a+b}{a+b+n}}_{\text{prior weight}} \cdot \tfrac{a}{a+b} + \tfrac{n}{a+b+n} \cdot \hat p_{\text{MLE}}")
 
 st.session_state.setdefault(N_KEY, 3)
 

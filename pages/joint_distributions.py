@@ -15,10 +15,11 @@ header(
     "product of its marginals, knowing X tells you nothing about Y: they are **independent**. Edit the "
     "counts below, or count them from a dataset.",
 )
-st.latex(r"P(x) = \sum_y P(x, y) \qquad P(y \mid x) = \frac{P(x, y)}{P(x)} \qquad "
-         r"\text{independent} \iff P(x, y) = P(x)\,P(y)\ \ \forall x, y")
+st.latex(r"P(x) = \sum_y P(x, y) \qquad P(y \mid x) = \frac{P(x, y)}{P(x)}")
+st.latex(r"X \perp Y \iff P(x, y) = P(x)\,P(y) \text{ for every } x, y")
 
 EXAMPLE = pd.DataFrame({"weather": ["rain", "cloud", "sun"], "bus": [30, 20, 10], "bike": [5, 15, 30], "walk": [5, 15, 20]})
+COLUMNS_NAME = "commute"  # what the example's columns measure
 source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurement", "Wine: cultivar × a measurement",
                             "Sentiment set: label × negation"], horizontal=True)
 
@@ -29,7 +30,7 @@ with friendly_errors():
         edited = edited.dropna(subset=[edited.columns[0]])
         values = edited.drop(columns=edited.columns[0]).apply(pd.to_numeric, errors="coerce").fillna(0)
         counts, xs, ys = values.to_numpy(), edited.iloc[:, 0].astype(str).tolist(), [str(c) for c in values.columns]
-        x_name, y_name = str(edited.columns[0]), "column"
+        x_name, y_name = str(edited.columns[0]), COLUMNS_NAME
     else:
         name = {"I": "iris", "W": "wine", "S": "sentiment"}[source[0]]
         feature, bins = 2, 3

@@ -82,7 +82,7 @@ with friendly_errors():
     pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
                     for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
                                     ("letter frequency in the text", chain.observed))])
-    right.altair_chart(alt.Chart(pi, height=14 * 27 + 40, title="Stationary distribution").mark_bar().encode(
+    right.altair_chart(alt.Chart(pi, height=alt.Step(5), title="Stationary distribution").mark_bar().encode(
         y=alt.Y("state:N", sort=labels, title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
         yOffset="estimate:N", color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None, columns=1)),
         tooltip=["state", "estimate", alt.Tooltip("share:Q", format=".4f")]), width="stretch")

@@ -25,7 +25,7 @@ SMOOTHINGS = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.3, 1.0]
 
 
 def confusion_chart(matrix, classes: list[str]) -> alt.LayerChart:
-    return table_heatmap(pd.DataFrame(matrix, index=classes, columns=classes), "Confusion matrix (held out)", ".0f",
+    return table_heatmap(pd.DataFrame(matrix, index=classes, columns=classes), "Confusion (held-out rows)", ".0f",
                          "predicted", "true")
 
 
@@ -91,7 +91,8 @@ def text_model() -> None:
             tooltip=["word", alt.Tooltip("push:Q", format=".3f")]), width="stretch")
         st.caption(f"Log-odds of {why.predicted} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
                    f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
-                   "Words the model never saw push nowhere.")
+                   "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
+                   "\"not\" plus \"bad\": try the word-pair features.")
     with st.expander("Held-out rows and their predictions"):
         st.dataframe(result.test_rows, hide_index=True, width="stretch")
     show_code(MultinomialNaiveBayes, fit_text)
@@ -117,20 +118,22 @@ def gaussian_model() -> None:
     b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
     left, right = st.columns([2, 1])
     x, y = alt.X("x:Q", title=result.feature_names[0], scale=alt.Scale(zero=False)), alt.Y("y:Q", title=result.feature_names[1], scale=alt.Scale(zero=False))
-    step = result.surface.x.diff().abs().max()
-    regions = alt.Chart(result.surface).mark_rect(width=500 / result.config.grid + 1, height=420 / result.config.grid + 1).encode(
-        x=x, y=y, color=alt.Color("class:N"), opacity=alt.Opacity("probability:Q", scale=alt.Scale(domain=[0.3, 1], range=[0.05, 0.45]), legend=None))
+    regions = alt.Chart(result.surface).mark_rect().encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q", color=alt.Color("class:N"), opacity=alt.Opacity("probability:Q", scale=alt.Scale(domain=[0.3, 1], range=[0.05, 0.45]), legend=None))
     dots = alt.Chart(result.points).mark_point(filled=True, size=55, stroke="black", strokeWidth=0.6).encode(
         x=x, y=y, color="class:N", shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle"])),
         tooltip=["class", "predicted", "split"])
-    left.altair_chart((regions + dots).properties(height=420, title="Decision regions (shade: P(class | x, y))"), width="stretch")
+    left.altair_chart((regions + dots).properties(height=420, title="Decision regions"), width="stretch")
     right.altair_chart(confusion_chart(result.confusion, result.classes), width="stretch")
-    right.caption(f"Grid of {result.config.grid}×{result.config.grid} predictions, step {step:.3g}. Curved borders: each class "
-                  "has its own variances, so the log-posterior is quadratic in the features.")
+    right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
+                  "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")
     st.dataframe(result.parameters, hide_index=True, width="stretch")
     show_code(GaussianNaiveBayes, fit_gaussian)
 
 
 mode = st.radio("Model", ["Words: multinomial naive Bayes", "Numbers: Gaussian naive Bayes"], horizontal=True)
 with friendly_errors():
-    text_model() if mode.startswith("Words") else gaussian_model()
+    if mode.startswith("Words"):
+        text_model()
+    else:
+        gaussian_model()
