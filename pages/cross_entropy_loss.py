@@ -1,0 +1,164 @@
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from core import information as info
+from core import loss_race
+from core.errors import LabError
+from ui import live, state
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "🎯 Cross-entropy as a loss, from scratch",
+    "A classifier, or a language model choosing the next token, outputs **logits** z; softmax turns them into "
+    "probabilities q; the loss is the cross-entropy between the true answer and q, which for a one-hot answer is "
+    "just −log q(right class). Averaged over the tokens of a text, that is the per-token cross-entropy whose "
+    "power of 2 is the **perplexity** (see the n-gram page). Here you build that loss yourself: computed safely, "
+    "softened by label smoothing, and raced against squared error.",
+)
+st.page_link("pages/ngram_perplexity.py", label="n-gram models: the same loss on text, down to the entropy rate", icon="🔢")
+
+
+def parse_logits(text: str) -> torch.Tensor:
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError as e:
+        raise LabError(f"could not read the logits as numbers: {e}") from e
+    if not 2 <= len(values) <= 50:
+        raise LabError(f"type between 2 and 50 logits (got {len(values)})")
+    return torch.tensor(values, dtype=torch.float32)
+
+
+# ----------------------------------------------------------------------------- 1. log-softmax
+
+st.header("1 · Log-softmax, naive and stable")
+st.latex(r"\log \operatorname{softmax}(z)_i = z_i - \log\sum_j e^{z_j} = (z_i - m) - \log\sum_j e^{z_j - m}, \qquad m = \max_j z_j")
+c1, c2 = st.columns([2, 1])
+text = c1.text_input("Logits z (comma separated)", "2, 1, 0.1, -1")
+scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 300, 1000], value=100,
+                         help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
+z = None
+with friendly_errors():
+    z = parse_logits(text) * scale
+if z is not None:
+    naive, stable = info.log_softmax_naive(z), info.log_softmax(z)
+    columns = {"logit z": z, "exp(z) in float32": torch.exp(z), "naive log softmax": naive, "stable log softmax": stable,
+               "torch.log_softmax": F.log_softmax(z, -1)}
+    st.dataframe(pd.DataFrame({name: [f"{v:.6g}" for v in col.tolist()] for name, col in columns.items()}),  # text: shows inf and nan as they are
+                 hide_index=True, width="stretch")
+    if not torch.isfinite(naive).all():
+        st.info(f"**The naive formula broke.** exp({z.max().item():.4g}) is larger than float32's maximum (≈3.4·10³⁸), so it "
+                "became inf, and inf / inf = NaN. Subtracting the largest logit first makes every exponent ≤ 0: "
+                "the same answer, no overflow. Every real implementation (torch, JAX, numpy's logsumexp) does this.", icon="💥")
+    else:
+        st.caption("Both agree here. Raise the multiplier until exp(z) overflows.")
+
+# ----------------------------------------------------------------------------- 2. one example
+
+st.header("2 · The loss of one prediction, with label smoothing")
+st.latex(r"y^{\text{smooth}} = (1-\varepsilon)\,\text{onehot}(y) + \tfrac{\varepsilon}{C} \qquad "
+         r"L = -\sum_i y^{\text{smooth}}_i \log q_i \qquad \frac{\partial L}{\partial z_i} = q_i - y^{\text{smooth}}_i")
+c1, c2, c3 = st.columns(3)
+one_text = c1.text_input("This prediction's logits", "3, 1, 0.2, -1, -2")
+eps = c3.slider("Label smoothing ε", 0.0, 1.0, 0.1, step=0.05,
+                help="Spread ε of the target's mass evenly over all classes: the model is never asked for 100% certainty")
+logits = None
+with friendly_errors():
+    logits = parse_logits(one_text)
+if logits is not None:
+    target = c2.selectbox("Right answer (class)", range(len(logits)), index=0)
+    z1 = logits.double().unsqueeze(0).requires_grad_()
+    y1 = torch.tensor([target])
+    ours = info.cross_entropy_loss(z1, y1, label_smoothing=eps)
+    (grad,) = torch.autograd.grad(ours, z1)
+    ref = F.cross_entropy(z1.detach(), y1, label_smoothing=eps)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Our loss (nats)", f"{ours.item():.6f}")
+    m2.metric("torch.nn.functional.cross_entropy", f"{ref.item():.6f}")
+    m3.metric("… in bits", f"{ours.item() / np.log(2):.4f}", help="Training code uses natural logs (nats); divide by ln 2 for bits")
+    q_probs = torch.softmax(z1.detach(), -1)[0]
+    smooth = (1 - eps) * F.one_hot(y1, len(logits))[0] + eps / len(logits)
+    frame = pd.DataFrame({"class": [str(i) for i in range(len(logits))], "model q": q_probs.numpy(),
+                          "target": smooth.numpy(), "gradient ∂L/∂z": grad[0].numpy()})
+    long = frame.melt("class", ["model q", "target"], var_name="what", value_name="probability")
+    left, right = st.columns(2)
+    left.altair_chart(alt.Chart(long, height=220, title="Model vs (smoothed) target").mark_bar().encode(
+        x=alt.X("class:N", title="class"), xOffset="what:N", y="probability:Q", color=alt.Color("what:N", title=None),
+        tooltip=["class", "what", alt.Tooltip("probability:Q", format=".4f")]), width="stretch")
+    right.altair_chart(alt.Chart(frame, height=220, title="Gradient of the loss: q − target").mark_bar().encode(
+        x=alt.X("class:N"), y=alt.Y("gradient ∂L/∂z:Q"), color=alt.condition("datum['gradient ∂L/∂z'] > 0", alt.value("#d62728"), alt.value("#2ca02c")),
+        tooltip=["class", alt.Tooltip("gradient ∂L/∂z:Q", format=".4f")]), width="stretch")
+    st.caption("Gradient descent moves each logit against its bar: the right class up, the others down, each by how "
+               "wrong its probability is. With ε > 0 the target itself is never one-hot, so the loss can't reach 0 and "
+               "the logits stop growing once q matches the smoothed target: a cure for over-confidence.")
+
+# ----------------------------------------------------------------------------- 3. squared error
+
+st.header("3 · Why not squared error?")
+st.markdown("Squared error between the probabilities and the one-hot answer also goes to zero when the model is right. "
+            "But look at its gradient when the model is **confidently wrong**:")
+g = pd.DataFrame(loss_race.saturation_gradients())
+g_long = g.melt("margin", var_name="loss", value_name="gradient")
+st.altair_chart(alt.Chart(g_long, height=260, title="∂loss/∂(right-class logit) for a two-class output").mark_line().encode(
+    x=alt.X("margin:Q", title="margin = right logit − wrong logit (negative: confidently wrong)"),
+    y=alt.Y("gradient:Q", title="gradient"), color=alt.Color("loss:N", title=None),
+    tooltip=[alt.Tooltip("margin:Q", format=".2f"), "loss", alt.Tooltip("gradient:Q", format=".5f")]), width="stretch")
+st.caption("Cross-entropy's gradient is q − 1 → −1 when the model is sure and wrong: the strongest push exactly when it "
+           "is needed. Squared error multiplies by softmax's slope q(1 − q), which vanishes when q → 0: the model "
+           "is stuck being wrong. (Computed with torch.autograd through the same loss functions used below.)")
+
+# ----------------------------------------------------------------------------- 4. the race
+
+st.header("4 · The race: the same classifier trained with each loss")
+st.markdown("Handwritten digits (scikit-learn's 8×8 images, 10 classes). Both models start from the **same** weights and "
+            "take the same full-batch gradient steps; only the loss differs. Scale up the initial output weights and "
+            "both start out confidently wrong: that is where the losses part ways.")
+with st.form("race"):
+    c1, c2, c3 = st.columns(3)
+    init_scale = c1.select_slider("Initial output-weight scale", [0.1, 1.0, 3.0, 10.0, 30.0], value=10.0,
+                                  help="Large: huge logits at the start, a saturated softmax, confident and random answers")
+    hidden = c1.select_slider("Hidden units (0 = linear softmax classifier)", [0, 16, 32, 64], value=32)
+    lr = c2.select_slider("Learning rate", [0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0], value=0.5)
+    steps = c2.slider("Steps", 20, 1000, 200, step=20)
+    seed = c3.number_input("Seed", 0, 10_000, 0)
+    go = st.form_submit_button("Train both", type="primary")
+
+config = loss_race.RaceConfig(hidden=hidden, steps=steps, lr=lr, init_scale=init_scale, seed=int(seed))
+data = state.cached(loss_race.digits_split)()
+watch = ("cross-entropy: train accuracy", "squared error: train accuracy")
+with friendly_errors():
+    if go:
+        live.train("loss_race", lambda on_step: loss_race.fit(config, data, on_step), total_steps=steps, metrics=watch)
+result = live.last("loss_race")
+if result is None:
+    st.caption("Press **Train both** to race them (a few seconds).")
+else:
+    h = result.history
+    last = {k: v[-1] for k, v in h.metrics.items()}
+    a, b = st.columns(2)
+    for col, name in ((a, "cross-entropy"), (b, "squared error")):
+        col.metric(f"{name}: test accuracy", f"{last[f'{name}: test accuracy']:.1%}")
+        col.caption(f"train accuracy {last[f'{name}: train accuracy']:.1%} · final loss {last[f'{name}: loss']:.4f} · "
+                    f"gradient norm at step 1: {h.metrics[f'{name}: gradient norm'][0]:.3g}")
+    if h.diverged:
+        st.warning("The loss became infinite or NaN: the learning rate is too large. Lower it and train again.", icon="📈")
+    frame = h.frame()
+    parts = frame.metric.str.partition(": ")  # "squared error: loss" -> which loss, which metric
+    frame = frame.assign(loss=parts[0], metric=parts[2])
+    charts = [("loss", "its own training loss", "linear"), ("train accuracy", "training accuracy", "linear"),
+              ("gradient norm", "gradient norm (log scale)", "log")]
+    cols = st.columns(3)
+    for col, (metric, title, scale_type) in zip(cols, charts):
+        sub = frame[frame.metric == metric]
+        sub = sub[sub.value > 0] if scale_type == "log" else sub
+        col.altair_chart(alt.Chart(sub, height=240, title=title).mark_line().encode(
+            x="step:Q", y=alt.Y("value:Q", title=None, scale=alt.Scale(type=scale_type)), color=alt.Color("loss:N", title=None),
+            tooltip=["step", "loss", alt.Tooltip("value:Q", format=".4g")]), width="stretch")
+    st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
+               "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
+    st.caption(f"{last.get('steps_per_s', 0):.0f} steps/s · {last.get('examples_per_s', 0):,.0f} examples/s per model pair")
+
+show_code(info.log_softmax, info.cross_entropy_loss, loss_race.squared_error_loss, loss_race.fit)
