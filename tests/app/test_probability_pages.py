@@ -1,0 +1,139 @@
+"""The probability lab's pages: widgets at their extremes, bad input, and the numbers they show."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
+
+APP = str(Path(__file__).parents[2] / "streamlit_app.py")
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    return at.switch_page(path).run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def slider(at: AppTest, label_start: str):
+    return next(s for s in at.slider if s.label.startswith(label_start))
+
+
+def test_bayes_page_posterior_and_extremes():
+    at = open_page("pages/bayes.py")
+    ok(at)
+    assert metric(at, "After a positive test") == "15.4%"  # 0.9*0.01 / (0.9*0.01 + 0.05*0.99)
+    assert any("59 test positive" in m.value for m in at.markdown)
+    slider(at, "Sensitivity").set_value(0.0).run()
+    slider(at, "Specificity").set_value(1.0).run()  # a positive result is now impossible
+    ok(at)
+    assert metric(at, "After a positive test") == "impossible"
+    slider(at, "Prior").set_value(1.0).run()
+    ok(at)
+    at.text_input[0].set_value("+-+-").run()  # impossible positives in a sequence: a warning, no traceback
+    ok(at)
+    assert any("probability 0" in w.value for w in at.warning)
+    slider(at, "Sensitivity").set_value(0.9).run()
+    slider(at, "Specificity").set_value(0.95).run()
+    slider(at, "Prior").set_value(0.0).run()
+    at.text_input[0].set_value("+ + + +").run()
+    ok(at)
+    assert any("P(ill) = 0.00%" in m.value for m in at.markdown)
+    at.text_input[0].set_value("no results here").run()
+    ok(at)
+    assert at.info
+
+
+def test_coin_page_flips_and_improper_prior():
+    at = open_page("pages/coin_flips.py")
+    ok(at)
+    at.button[0].click().run()  # Flip once: 3 -> 4 flips
+    assert slider(at, "Flips seen").value == 4
+    slider(at, "Prior strength").set_value(0.0).run()
+    slider(at, "The coin's true").set_value(1.0).run()  # only heads: Beta(0 + h, 0) is improper
+    ok(at)
+    assert any("at least one head and one tail" in w.value for w in at.warning)
+    slider(at, "Prior strength").set_value(100.0).run()
+    slider(at, "Flips seen").set_value(1000).run()
+    ok(at)
+    assert metric(at, "Maximum likelihood") == "1.000"
+    assert float(metric(at, "Posterior mean")) == pytest.approx((50 + 1000) / 1100, abs=1e-3)
+    at.button[2].click().run()  # Start over: no flips
+    ok(at)
+    assert metric(at, "Maximum likelihood").startswith("undefined")
+
+
+def test_joint_page_example_and_datasets():
+    at = open_page("pages/joint_distributions.py")
+    ok(at)
+    assert metric(at, "p-value") == "4.62e-07"
+    at.radio[0].set_value("Iris: species × a measurement").run()
+    ok(at)
+    at.slider[0].set_value(10).run()
+    ok(at)
+    at.radio[0].set_value("Sentiment set: label × negation").run()
+    ok(at)
+    assert metric(at, "Mutual information").endswith("bits")
+
+
+def test_naive_bayes_text_controls_and_bad_sentences():
+    at = open_page("pages/naive_bayes.py")
+    ok(at)
+    assert metric(at, "Held-out accuracy") == "75.0%"
+    assert metric(at, "Training rows") == "512"
+    at.select_slider[0].set_value(1e-4).run()
+    ok(at)
+    at.checkbox[0].uncheck().run()  # random split with a held-out share slider
+    slider(at, "Held-out share").set_value(0.9).run()
+    ok(at)
+    assert metric(at, "Training rows") == "64"
+    at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
+    ok(at)
+    assert any("class prior alone" in i.value for i in at.info)
+    at.text_input[0].set_value("!!! ?").run()  # no countable words at all
+    ok(at)
+    assert at.warning
+    at.radio[2].set_value(2).run()  # word pairs
+    ok(at)
+
+
+def test_naive_bayes_gaussian_extremes():
+    at = open_page("pages/naive_bayes.py")
+    at.radio[0].set_value("Numbers: Gaussian naive Bayes").run()
+    ok(at)
+    at.select_slider[0].set_value(0.0).run()
+    at.radio[1].set_value("wine").run()
+    ok(at)
+    at.selectbox[1].set_value(0).run()  # the same feature twice
+    ok(at)
+    assert any("two different features" in i.value for i in at.info)
+    at.selectbox[1].set_value(12).run()
+    slider(at, "Held-out share").set_value(0.9).run()
+    ok(at)
+    assert float(metric(at, "Held-out accuracy").rstrip("%")) > 50
+
+
+def test_markov_page_orders_levels_and_corpora():
+    at = open_page("pages/markov_chains.py")
+    ok(at)
+    assert len([m for m in at.markdown if m.value.startswith("**k = ")]) == 5
+    at.radio[0].set_value("word").run()
+    ok(at)
+    at.selectbox[0].set_value("markov").run()
+    ok(at)
+    slider(at, "Order k").set_value(12).run()
+    ok(at)
+    at.select_slider[0].set_value(100.0).run()  # heavy smoothing of the letter chain
+    ok(at)
+    at.selectbox[0].set_value("upload").run()  # no file yet: a hint, not an error
+    ok(at)
+    assert at.info
