@@ -166,6 +166,15 @@ def split_upload(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0) ->
         raise LabError(f"can't split {len(df)} rows into train and test: {e}") from e
 
 
+def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """At most `n` rows of `df`, drawn at random (all of them when it is small enough).
+
+    >>> len(sample_rows(pd.DataFrame({"text": list("abcdef")}), 4))
+    4
+    """
+    return df if len(df) <= n else df.sample(n, random_state=seed).reset_index(drop=True)
+
+
 def _tokenize(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
     batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
@@ -204,6 +213,24 @@ def target_modules(encoder: nn.Module, targets: tuple[str, ...]) -> list[str]:
     if not found:
         raise LabError(f"this encoder has no linear layers named {', '.join(targets)}; it has {', '.join(sorted(names))}")
     return found
+
+
+def parameter_count(encoder: nn.Module, config: FinetuneConfig, n_classes: int) -> dict[str, int]:
+    """What `build` will train, counted without building it (cheap enough to update live).
+
+    LoRA on a layer with `in` inputs and `out` outputs adds r·(in + out) numbers; the head adds
+    hidden·classes + classes; the encoder itself has the rest.
+    """
+    linear = {name: m for name, m in encoder.named_modules() if isinstance(m, nn.Linear) and not name.startswith("pooler")}
+    pooler = getattr(encoder, "pooler", None)
+    encoder_total = sum(p.numel() for p in encoder.parameters()) - sum(p.numel() for p in (pooler.parameters() if pooler else []))
+    head = encoder.config.hidden_size * n_classes + n_classes
+    adapters = 0
+    if config.method == "lora":
+        chosen = set(target_modules(encoder, config.targets))
+        adapters = sum(config.r * (m.in_features + m.out_features) for name, m in linear.items() if name.rsplit(".", 1)[-1] in chosen)
+    trainable = {"probe": head, "lora": adapters + head, "full": encoder_total + head}[config.method]
+    return {"adapters": adapters, "head": head, "encoder": encoder_total, "trainable": trainable, "total": encoder_total + adapters + head}
 
 
 def build(config: FinetuneConfig, base: models.LoadedModel, n_classes: int) -> nn.Module:

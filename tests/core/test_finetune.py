@@ -1,0 +1,196 @@
+"""core.finetune on a tiny random BERT (fast): parameter counts against peft, the head saved with the
+adapter, merging, isolation of the base model, reproducibility and bad input. The real MiniLM run
+is in tests/app/test_lora_finetune.py and benchmarks/bench_lora.py."""
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load as load_safetensors
+from transformers import BertConfig, BertModel
+
+from core import finetune as ft
+from core.data import sentiment
+from core.errors import LabError, Unavailable
+from core.models import LoadedModel
+
+VOCAB = 200
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """A tiny model gains nothing from threads, and on a busy 2-core machine they fight (~10x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class CharTokenizer:
+    """A stand-in tokenizer with the call signature the lab uses (ids from characters)."""
+
+    def __call__(self, texts, padding=True, truncation=True, max_length=64, return_tensors="pt"):
+        ids = [[1] + [3 + ord(c) % (VOCAB - 3) for c in t][: max_length - 2] + [2] for t in texts]
+        width = max(map(len, ids))
+        return {"input_ids": torch.tensor([i + [0] * (width - len(i)) for i in ids]),
+                "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])}
+
+
+@pytest.fixture(scope="module")
+def base():
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    return LoadedModel(CharTokenizer(), BertModel(config).eval().requires_grad_(False), "tiny")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sentiment("train").iloc[:96], sentiment("test").iloc[:32]
+
+
+def quick(**kw) -> ft.FinetuneConfig:
+    return ft.FinetuneConfig(**{"epochs": 1, "batch_size": 16, "max_length": 32, "eval_every": 3, **kw})
+
+
+@pytest.fixture(scope="module")
+def lora_result(base, data):
+    return ft.fit(quick(r=4, alpha=8, lr=1e-2), *data, base=base)
+
+
+def test_trainable_count_matches_peft_and_includes_the_head(lora_result):
+    model = lora_result.model
+    peft_trainable, _ = model.get_nb_trainable_parameters()
+    assert lora_result.trainable == peft_trainable
+    adapters = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
+    head = 32 * 2 + 2
+    assert lora_result.trainable == adapters + head
+    # query, value and the three dense layers of each of 2 layers: r·(in + out) each
+    assert adapters == 4 * 2 * ((32 + 32) * 3 + (32 + 64) + (64 + 32))
+
+
+def test_counts_per_method(base, data, lora_result):
+    probe = ft.fit(quick(method="probe"), *data, base=base)
+    full = ft.fit(quick(method="full", lr=1e-3), *data, base=base)
+    assert probe.trainable == 66
+    for result in (probe, full, lora_result):  # the live count on the page, before building anything
+        count = ft.parameter_count(base.model, result.config, 2)
+        assert (count["trainable"], count["total"]) == (result.trainable, result.total)
+    assert full.trainable == full.total == probe.total == sum(p.numel() for p in base.model.parameters()) - 32 * 32 - 32 + 66
+
+
+def test_the_head_is_saved_with_the_adapter_and_reloads(lora_result, base, data):
+    blob = ft.adapter_zip(lora_result)
+    files = zipfile.ZipFile(io.BytesIO(blob))
+    assert {"adapter_config.json", "adapter_model.safetensors", "labels.json"} <= set(files.namelist())
+    weights = load_safetensors(files.read("adapter_model.safetensors"))
+    assert any("classifier" in k for k in weights), "modules_to_save must put the trained head in the adapter file"
+    assert any("lora_A" in k for k in weights) and any("lora_B" in k for k in weights)
+    texts = data[1].text.tolist()
+    reloaded = ft.load_adapter(blob, base)
+    assert reloaded.labels == lora_result.labels
+    pd.testing.assert_frame_equal(ft.predict(reloaded, texts), ft.predict(lora_result, texts), atol=1e-6, rtol=0)
+
+
+def test_merge_gives_identical_predictions(lora_result, data):
+    check = ft.merge_check(lora_result, data[1].text.tolist())
+    assert check["same prediction"] == 1.0 and check["max |Δp|"] < 1e-5
+    merged = ft.merge(lora_result)
+    assert not any("lora" in n for n, _ in merged.named_parameters())
+
+
+def test_the_update_is_low_rank_and_nonzero(lora_result):
+    layers = ft.lora_layers(lora_result)
+    assert len(layers) == 2 * 5
+    delta, singular = ft.lora_update(lora_result, layers[0])
+    assert delta.shape == (32, 32)
+    assert singular[0] > 1e-4, "training must have moved B away from zero"
+    assert singular[4:].max() < 1e-5 * singular[0] + 1e-7  # rank ≤ r = 4
+
+
+def test_training_never_touches_the_base_model(base, data):
+    before = {k: v.clone() for k, v in base.model.state_dict().items()}
+    for method in ft.METHODS:
+        ft.fit(quick(method=method, lr=1e-2), *data, base=base)
+    after = base.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not base.model.training and not any(p.requires_grad for p in base.model.parameters())
+    assert base.model.pooler is not None  # the copy lost its pooler, the original did not
+
+
+def test_probe_keeps_encoder_full_moves_it(base, data):
+    def encoder_weight(result):
+        return result.model.encoder.encoder.layer[0].attention.self.query.weight
+
+    probe = ft.fit(quick(method="probe"), *data, base=base)
+    full = ft.fit(quick(method="full", lr=1e-3), *data, base=base)
+    original = base.model.encoder.layer[0].attention.self.query.weight
+    assert torch.equal(encoder_weight(probe), original)
+    assert not torch.equal(encoder_weight(full), original)
+
+
+def test_same_seed_same_run_and_metrics_are_reported(base, data):
+    a = ft.fit(quick(seed=3), *data, base=base)
+    b = ft.fit(quick(seed=3), *data, base=base)
+    assert a.history.metrics["loss"] == b.history.metrics["loss"]
+    assert {"loss", "acc", "test_acc", "test_loss", "train_s", "steps_per_s", "sentences_per_s"} <= set(a.history.metrics)
+    assert a.history.steps[-1] == 6  # 96 rows / 16
+    assert len(a.test) == 32 and 0 <= a.test_acc <= 1
+    assert ft.confusion(a).to_numpy().sum() == 32
+
+
+def test_stop_keeps_the_model_so_far(base, data):
+    result = ft.fit(quick(), *data, on_step=lambda step, m: step < 2, base=base)
+    assert result.history.stopped and result.history.steps[-1] == 2
+    assert len(ft.predict(result, ["fine"]).columns) == 2
+
+
+def test_compare_runs_each_method_with_its_learning_rate(base, data):
+    results = ft.compare(quick(lr=5e-3), *data, methods=("probe", "lora"), base=base)
+    assert results["lora"].config.lr == 5e-3 and results["probe"].config.lr == ft.DEFAULT_LR["probe"]
+    assert results["probe"].trainable < results["lora"].trainable
+    assert ft.time_to_accuracy(results["lora"].history, 0.0) >= 0
+    assert ft.time_to_accuracy(results["lora"].history, 1.1) == float("inf")
+
+
+def test_many_classes_and_string_labels(base):
+    df = pd.DataFrame({"text": [f"sentence {i} {w}" for i in range(30) for w in ("red", "green", "blue")],
+                       "label": ["red", "green", "blue"] * 30})
+    train, test = ft.split_upload(df)
+    result = ft.fit(quick(targets=("key",)), train, test, base=base)
+    assert result.labels == ["blue", "green", "red"]
+    assert ft.predict(result, ["a", ""]).shape == (2, 3)
+    assert all(name.endswith(".key") for name in ft.lora_layers(result))
+
+
+@pytest.mark.parametrize("train,test,message", [
+    (pd.DataFrame({"text": ["a", "b"], "label": ["x", "x"]}), None, "single class"),
+    (pd.DataFrame({"sentence": ["a", "b"], "label": ["x", "y"]}), None, "needs columns"),
+    (pd.DataFrame({"text": ["", " ", None], "label": ["x", "y", "x"]}), None, "no rows"),
+    (pd.DataFrame({"text": ["a", "b"], "label": ["x", "y"]}), pd.DataFrame({"text": ["c"], "label": ["z"]}), "never shows"),
+])
+def test_bad_data_is_explained(base, train, test, message):
+    with pytest.raises(LabError, match=message):
+        ft.fit(quick(), train, train if test is None else test, base=base)
+
+
+def test_bad_settings_are_explained(base, data):
+    with pytest.raises(LabError, match="target module"):
+        ft.fit(quick(targets=()), *data, base=base)
+    with pytest.raises(LabError, match="rank"):
+        ft.fit(quick(r=0), *data, base=base)
+    with pytest.raises(LabError, match="epochs"):
+        ft.fit(quick(epochs=0), *data, base=base)
+
+
+def test_unknown_model_id_fails_clearly(data):
+    with pytest.raises(Unavailable):
+        ft.fit(quick(model="no-such-org/not a model"), *data)
+    with pytest.raises(Unavailable):
+        ft.fit(quick(model="no-such-org/no-such-model"), *data)  # offline in tests: the Hub is out of reach
+
+
+def test_diverging_learning_rate_stops_cleanly(base, data):
+    result = ft.fit(quick(method="full", lr=1e6), *data, base=base)
+    assert result.history.steps  # ran, and either diverged (stopped) or finished: no exception
