@@ -1,6 +1,7 @@
 """Our naive Bayes against scikit-learn's MultinomialNB and GaussianNB on the same data."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.naive_bayes import GaussianNB, MultinomialNB
@@ -8,6 +9,7 @@ from sklearn.naive_bayes import GaussianNB, MultinomialNB
 from core import data
 from core.errors import LabError
 from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
+from core.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 
 TOL = 1e-9
 
@@ -98,3 +100,60 @@ def test_confusion_matrix_matches_sklearn():
     rng = np.random.default_rng(0)
     t, p = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
     np.testing.assert_array_equal(confusion_matrix(t, p, [0, 1, 2]), ref(t, p, labels=[0, 1, 2]))
+
+
+# ----------------------------------------------------------------------------- the page's experiments
+
+def test_text_experiment_matches_an_sklearn_pipeline():
+    train, test = data.sentiment("train"), data.sentiment("test")
+    vec = CountVectorizer(ngram_range=(1, 2)).fit(train.text)
+    ref = MultinomialNB(alpha=0.3).fit(vec.transform(train.text), train.label)
+    result = fit_text(TextNBConfig(alpha=0.3, ngrams=2), data.sentiment())
+    assert result.accuracy == pytest.approx((ref.predict(vec.transform(test.text)) == test.label).mean(), abs=1e-12)
+    assert result.confusion.sum() == len(test)
+
+
+def test_explanation_pushes_add_up_to_the_log_odds():
+    result = fit_text(TextNBConfig(alpha=0.5), data.sentiment())
+    why = explain(result, "The food was great but the service was terrible, terrible, terrible.")
+    p = why.probabilities
+    log_odds = np.log(p[why.predicted]) - np.log(p[why.runner_up])
+    assert why.prior_log_ratio + why.tokens.push.sum() == pytest.approx(log_odds, abs=1e-9)
+    assert (why.tokens.word == "terrible").sum() == 3  # each occurrence counts
+
+
+def test_top_words_are_the_largest_log_likelihood_ratios():
+    result = fit_text(TextNBConfig(alpha=1.0), data.sentiment())
+    words = top_words(result, 5)
+    flp, vocab = result.model.feature_log_prob_, result.vectorizer.vocabulary_
+    neg = words[words["class"] == "negative"]
+    llr = flp[0] - flp[1]  # two classes: "not negative" is "positive"
+    assert neg["log-likelihood ratio"].tolist() == pytest.approx(sorted(llr, reverse=True)[:5], abs=1e-12)
+    assert all(llr[vocab[w]] == pytest.approx(v) for w, v in zip(neg.word, neg["log-likelihood ratio"]))
+
+
+def test_bad_labelled_data_is_explained():
+    one_class = pd.DataFrame({"text": ["good", "great", "fine"], "label": ["pos"] * 3})
+    with pytest.raises(LabError, match="at least two classes"):
+        fit_text(TextNBConfig(test_size=0.3), one_class)
+    # "rare" has one row: a random split can leave it with no training example at all
+    lonely = pd.DataFrame({"text": ["good film", "great film", "bad film", "awful film", "odd film"],
+                           "label": ["pos", "pos", "neg", "neg", "rare"]})
+    messages = set()
+    for seed in range(10):
+        try:
+            fit_text(TextNBConfig(test_size=0.4, seed=seed), lonely)
+        except LabError as e:
+            messages.add(str(e))
+    assert "class 'rare' has no training examples" in messages
+    with pytest.raises(LabError, match="no words"):
+        fit_text(TextNBConfig(test_size=0.5), pd.DataFrame({"text": ["!", "?", "a", "b"], "label": list("xyxy")}))
+
+
+def test_alpha_sweep_and_gaussian_experiment():
+    sweep = alpha_sweep(TextNBConfig(), data.sentiment(), alphas=(0.01, 1.0))
+    assert sweep.loc[(sweep.alpha == 1.0) & (sweep.split == "held-out"), "accuracy"].item() == fit_text(TextNBConfig(), data.sentiment()).accuracy
+    result = fit_gaussian(GaussianNBConfig(dataset="iris", features=(2, 3)))
+    assert result.accuracy > 0.9 and len(result.surface) == 60 * 60
+    with pytest.raises(LabError, match="two different"):
+        fit_gaussian(GaussianNBConfig(features=(1, 1)))
