@@ -314,3 +314,18 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     counts = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(counts, (y_true, y_pred), 1)
     return counts
+
+
+def digits(n_train: int | None = None, seed: int = 0) -> Split:
+    """scikit-learn's 1,797 handwritten 8×8 digits, pixels scaled to [0, 1]: 20% test, 20% validation
+    (for early stopping), the rest for training, of which only the first `n_train` are kept if given
+    (few training digits + a big network = overfitting on purpose)."""
+    from core.data import sklearn_table
+
+    X, y, _, _ = sklearn_table("digits")
+    s = split(X / 16.0, y, test_fraction=0.2, val_fraction=0.2, seed=seed)
+    if n_train is not None:
+        if n_train < 10:
+            raise LabError("train on at least 10 digits")
+        s.X_train, s.y_train = s.X_train[:n_train], s.y_train[:n_train]
+    return s

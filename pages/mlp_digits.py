@@ -1,0 +1,132 @@
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import mlp, optim, playground
+from ui import live, state
+from ui.page import friendly_errors, header, show_code
+
+header(
+    "✍️ An MLP from scratch on handwritten digits",
+    "A multilayer perceptron written in NumPy (forward pass, backward pass by hand, Adam) learns "
+    "scikit-learn's 1,797 8×8 handwritten digits. Then: which digits it confuses, what its first-layer "
+    "units look for, how it **overfits** when it has too few examples and too many weights, and how "
+    "**early stopping** (and L2, dropout) fight that.",
+)
+
+PRESETS = {
+    "Good fit": dict(n_train=1079, widths="64", lr=0.003, batch=32, epochs=30, l2=0.0, dropout=0.0, patience=10),
+    "Overfit on purpose": dict(n_train=150, widths="256", lr=0.01, batch=16, epochs=120, l2=0.0, dropout=0.0, patience=0),
+}
+preset_name = st.radio("Start from", list(PRESETS), horizontal=True, key="dg.preset",
+                       help="Fills the form below. 'Overfit on purpose': 150 training digits, 256 hidden units, no regularisation.")
+p = PRESETS[preset_name]
+
+with st.form("dg.form"):
+    c = st.columns(4)
+    n_train = c[0].slider("Training digits", 20, 1079, p["n_train"], key=f"dg.n.{preset_name}")
+    widths = c[1].text_input("Hidden layers (widths)", p["widths"], key=f"dg.w.{preset_name}")
+    activation = c[2].selectbox("Activation", list(mlp.ACTIVATIONS), key=f"dg.act.{preset_name}")
+    optimizer = c[3].selectbox("Optimizer", list(optim.OPTIMIZERS), index=4, key=f"dg.opt.{preset_name}")
+    c = st.columns(4)
+    lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 100.0], p["lr"], key=f"dg.lr.{preset_name}")
+    batch = c[1].select_slider("Batch size", [8, 16, 32, 64, 128, 256], p["batch"], key=f"dg.b.{preset_name}")
+    epochs = c[2].slider("Epochs", 1, 300, p["epochs"], key=f"dg.e.{preset_name}")
+    seed = c[3].number_input("Seed", 0, 10_000, 0, key=f"dg.seed.{preset_name}")
+    c = st.columns(4)
+    l2 = c[0].select_slider("L2 λ₂", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], p["l2"], key=f"dg.l2.{preset_name}")
+    dropout = c[1].slider("Dropout", 0.0, 0.8, p["dropout"], 0.05, key=f"dg.do.{preset_name}")
+    patience = c[2].slider("Early stopping patience (0 = off)", 0, 50, p["patience"], key=f"dg.pat.{preset_name}",
+                           help="Stop after this many epochs without a lower validation loss, and keep the best epoch's weights.")
+    submitted = st.form_submit_button("Train", type="primary")
+
+result = None
+with friendly_errors():
+    config = mlp.MLPConfig(hidden=playground.parse_widths(widths), activation=activation, optimizer=optimizer, lr=lr,
+                           batch_size=batch, epochs=epochs, l2=l2, dropout=dropout, patience=patience, seed=int(seed))
+    data = state.cached(mlp.digits)(n_train, int(seed))
+    result = live.last("digits")
+    first_visit = result is None and state.recall("digits.history") is None
+    if submitted or first_visit:  # train the defaults on the first visit, so the page shows something at once
+        state.remember("dg.data", data)
+        result = live.train("digits", lambda on_step: mlp.fit(config, data, on_step), total_steps=config.epochs,
+                            metrics=("loss", "val_loss"))
+
+if result is not None:
+    h, d = result.history, state.recall("dg.data", data)  # the split this result was trained on
+    model = result.model
+    test_loss, test_acc = model.evaluate(d.X_test, d.y_test, "cross_entropy")
+    if h.diverged:
+        st.warning(f"Training diverged at epoch {h.steps[-1]} (the loss became {h.last('loss'):.3g}); the run was stopped. "
+                   "Lower the learning rate.", icon="💥")
+    cols = st.columns(5)
+    cols[0].metric("Test accuracy", f"{test_acc:.1%}", help=f"{len(d.X_test)} digits never used for training or early stopping.")
+    cols[1].metric("Test loss", f"{test_loss:.3f}")
+    cols[2].metric("Epochs run", f"{h.steps[-1] if h.steps else 0}")
+    cols[3].metric("Weights kept from epoch", f"{result.best_epoch}", help="With early stopping: the epoch with the lowest validation loss.")
+    cols[4].metric("Digits / s", f"{h.last('examples_per_s'):,.0f}" if h.steps else "–", help="Training speed: examples per second.")
+    if result.early_stopped:
+        st.success(f"Early stopping: the validation loss had not improved for {result.config.patience} epochs after epoch "
+                   f"{result.best_epoch}, so training stopped at epoch {h.steps[-1]} and kept epoch {result.best_epoch}'s weights.", icon="🛑")
+
+    st.subheader("Training vs validation loss: where overfitting shows")
+    curves = h.frame()
+    curves = curves[curves.metric.isin(["loss", "val_loss", "train_acc", "val_acc"]) & np.isfinite(curves.value)]
+    curves["kind"] = np.where(curves.metric.str.endswith("acc"), "accuracy", "loss")
+    curves["set"] = curves.metric.map({"loss": "train", "train_acc": "train", "val_loss": "validation", "val_acc": "validation"})
+    best = alt.Chart(pd.DataFrame({"step": [result.best_epoch]})).mark_rule(strokeDash=[4, 4], color="grey").encode(x="step:Q")
+    charts = [(alt.Chart(curves[curves.kind == k], height=250, title=k).mark_line().encode(
+        x=alt.X("step:Q", title="epoch"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color="set:N") + best)
+        for k in ("loss", "accuracy")]
+    left, right = st.columns(2)
+    left.altair_chart(charts[0], width="stretch")
+    right.altair_chart(charts[1], width="stretch")
+    st.caption("The training loss keeps falling; once the validation loss turns up, the network is memorising its "
+               "training digits rather than learning digits. The dashed line marks the weights kept.")
+
+    pred = model.forward(d.X_test)[0].argmax(1)
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader("Confusion matrix (test)")
+        cm = mlp.confusion_matrix(d.y_test, pred, 10)
+        cells = pd.DataFrame([{"true": i, "predicted": j, "count": int(cm[i, j])} for i in range(10) for j in range(10)])
+        heat = alt.Chart(cells).mark_rect().encode(x="predicted:O", y="true:O", color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None),
+                                                   tooltip=["true", "predicted", "count"])
+        text = alt.Chart(cells[cells["count"] > 0]).mark_text(fontSize=11).encode(
+            x="predicted:O", y="true:O", text="count:Q", color=alt.condition("datum.count > 20", alt.value("white"), alt.value("black")))
+        st.altair_chart((heat + text).properties(height=330), width="stretch")
+    with right:
+        wrong = np.flatnonzero(pred != d.y_test)
+        st.subheader(f"Misclassified test digits ({len(wrong)})")
+        big = lambda img: np.kron(img.reshape(8, 8), np.ones((9, 9)))  # noqa: E731  (8×8 → 72×72, crisp pixels)
+        if len(wrong):
+            st.image([big(d.X_test[i]) for i in wrong[:24]], caption=[f"{d.y_test[i]} → {pred[i]}" for i in wrong[:24]], clamp=True)
+        else:
+            st.info("None: every test digit is right.")
+        st.subheader("What first-layer units look for")
+        W = model.weights[0]  # (64, hidden): column k is unit k's template over the 8×8 pixels
+        scale = np.abs(W).max(axis=0) + 1e-12
+        st.image([big((W[:, k] / scale[k] + 1) / 2) for k in range(min(W.shape[1], 24))], clamp=True,
+                 caption=[f"unit {k}" for k in range(min(W.shape[1], 24))])
+        st.caption("Each image is one hidden unit's 64 incoming weights: white pixels push it up, black push it down, grey ≈ 0. "
+                   "With L2 they get smoother; overfit networks' look like noise.")
+
+st.subheader("The gradient of softmax + cross-entropy is p − y")
+st.latex(r"""\begin{aligned}
+L &= -\log p_y = -z_y + \log \textstyle\sum_j e^{z_j} \\
+\frac{\partial L}{\partial z_k} &= -[k=y] + \frac{e^{z_k}}{\sum_j e^{z_j}} = p_k - y_k \qquad (y \text{ one-hot})
+\end{aligned}""")
+c = st.columns(3)
+k = c[0].slider("Classes", 2, 10, 5, key="dg.k")
+scale = c[1].slider("Logit scale", 0.1, 20.0, 2.0, key="dg.scale", help="Large logits make softmax confident (and test its numerical stability).")
+ce_seed = c[2].number_input("Random logits, seed", 0, 1000, 0, key="dg.ceseed")
+rng = np.random.default_rng(int(ce_seed))
+z, y = rng.normal(size=(1, k)) * scale, rng.integers(0, k, 1)
+analytic = mlp.softmax_ce_grad(z, y)[0]
+numeric = mlp.numerical_gradient(lambda t: mlp.cross_entropy(t, y), z)[0]
+st.dataframe(pd.DataFrame({"k": range(k), "logit z": z[0], "p = softmax(z)": mlp.softmax(z)[0], "y (one-hot)": np.eye(k)[y[0]],
+                           "p − y": analytic, "finite differences": numeric}), hide_index=True, width="stretch")
+st.markdown(f"Largest difference between *p − y* and central finite differences (ε = 10⁻⁵): **{np.abs(analytic - numeric).max():.1e}**. "
+            "The tests also check it against `torch.nn.functional.cross_entropy`'s autograd gradient.")
+show_code(mlp.softmax_ce_grad, mlp.numerical_gradient, mlp.MLP.loss_and_grads, mlp.fit)
