@@ -122,7 +122,8 @@ def kl_divergence(p: Sequence[float], q: Sequence[float], base: float = 2) -> fl
     p, q = _pair(p, q)
     nz = p > 0
     with np.errstate(divide="ignore"):
-        return float((p[nz] * _log(p[nz] / q[nz], base)).sum()) + 0.0
+        kl = float((p[nz] * _log(p[nz] / q[nz], base)).sum())
+    return max(kl, 0.0)  # rounding can leave -1e-17 when p = q; the true value is never negative
 
 
 def js_divergence(p: Sequence[float], q: Sequence[float], base: float = 2) -> float:

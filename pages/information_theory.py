@@ -101,7 +101,7 @@ m4.metric("Perplexity 2^H", f"{2 ** h_bits:,.2f}", help="As uncertain as a fair 
 st.latex(r"H(p) = -\sum_x p(x)\,\log_2 p(x) \;\text{bits} \qquad 1\text{ nat} = \log_2 e \approx 1.4427\text{ bits}")
 
 surprise = info.surprisal(p)
-table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": np.where(p > 0, p * surprise, 0.0)})
+table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": p * np.where(p > 0, surprise, 0.0)})
 shown = table.nlargest(MAX_BARS, "p").sort_index() if len(table) > MAX_BARS else table
 left, right = st.columns(2)
 left.altair_chart(bars(shown, "p", "Probability p(x)"), width="stretch")

@@ -1,0 +1,155 @@
+"""The information-theory, cross-entropy-loss and n-gram pages: numbers shown, extremes, bad input."""
+
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parents[2] / "streamlit_app.py")
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    return at.switch_page(path).run()
+
+
+def widget(elements, label: str):
+    return next(w for w in elements if w.label.startswith(label))
+
+
+def metric(at: AppTest, label: str) -> str:
+    return widget(at.metric, label).value
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# ----------------------------------------------------------------------------- information_theory.py
+
+
+def test_information_page_defaults_to_a_loaded_die():
+    at = open_page("pages/information_theory.py")
+    assert_clean(at)
+    p = [0.1] * 5 + [0.5]
+    h = -sum(x * math.log2(x) for x in p)
+    assert metric(at, "Entropy H(p)") == f"{h:.3f} bits"
+    assert metric(at, "Maximum") == f"{math.log2(6):.3f} bits"
+    assert metric(at, "Huffman code for p") == "2.200 bits"  # lengths 1, 3, 3, 3, 4, 4
+
+
+@pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")])
+def test_bad_typed_distributions_give_a_warning_not_a_traceback(typed, shown):
+    at = open_page("pages/information_theory.py")
+    widget(at.selectbox, "Start from").select("typed by you").run()
+    widget(at.text_area, "Weights").input(typed).run()
+    assert_clean(at)
+    assert any(shown in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_typed_extremes_unnormalised_single_outcome_and_thousands():
+    at = open_page("pages/information_theory.py")
+    widget(at.selectbox, "Start from").select("typed by you").run()
+    area = widget(at.text_area, "Weights")
+    area.input("2 2").run()
+    assert metric(at, "Entropy H(p)") == "1.000 bits"
+    assert any("sum to 4" in i.value for i in at.info)  # normalised, and the page says so
+    area.input("5").run()
+    assert_clean(at)
+    assert metric(at, "Entropy H(p)") == "0.000 bits" and metric(at, "Huffman code for p") == "0.000 bits"
+    area.input(" ".join(["1"] * 3000)).run()
+    assert_clean(at)
+    assert metric(at, "Entropy H(p)") == f"{math.log2(3000):.3f} bits"
+
+
+def test_a_q_that_misses_an_outcome_gives_infinite_kl_explained():
+    at = open_page("pages/information_theory.py")
+    widget(at.selectbox, "q starts as").select("missing p's least likely outcome").run()
+    assert_clean(at)
+    assert metric(at, "KL(p ‖ q) =") == "∞" and metric(at, "Huffman code for q") == "∞"
+    assert metric(at, "KL(q ‖ p) =") != "∞" and metric(at, "Jensen–Shannon") != "∞"
+    assert any("infinite, and that is the right answer" in i.value for i in at.info)
+
+
+def test_presets_and_extreme_sliders():
+    at = open_page("pages/information_theory.py")
+    widget(at.selectbox, "Start from").select("biased coin").run()
+    widget(at.slider, "P(heads)").set_value(1.0).run()
+    assert_clean(at)
+    assert metric(at, "Entropy H(p)") == "0.000 bits"
+    widget(at.selectbox, "Start from").select("uniform").run()
+    widget(at.slider, "Outcomes").set_value(4096).run()
+    assert_clean(at)
+    assert metric(at, "Entropy H(p)") == "12.000 bits" and metric(at, "Huffman code for p") == "12.000 bits"
+
+
+@pytest.mark.slow
+def test_language_model_preset_gives_a_next_token_distribution():
+    at = open_page("pages/information_theory.py")
+    widget(at.selectbox, "Start from").select("next token of a language model").run()
+    assert_clean(at)
+    assert 0 < float(metric(at, "Entropy H(p)").split()[0]) < math.log2(11)
+    widget(at.text_input, "Prompt").input("   ").run()
+    assert any("type a prompt" in w.value for w in at.warning)
+
+
+# ----------------------------------------------------------------------------- cross_entropy_loss.py
+
+
+def test_loss_page_shows_the_overflow_and_matches_torch():
+    at = open_page("pages/cross_entropy_loss.py")
+    assert_clean(at)
+    assert any("naive formula broke" in i.value for i in at.info)  # default multiplier 100 overflows float32
+    assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
+    widget(at.select_slider, "Multiply the logits by").set_value(1).run()
+    assert not any("naive formula broke" in i.value for i in at.info)
+    widget(at.slider, "Label smoothing").set_value(1.0).run()
+    assert_clean(at)
+    assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
+    widget(at.text_input, "This prediction's logits").input("1e30, -1e30").run()
+    assert_clean(at)
+    assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
+
+
+@pytest.mark.parametrize("typed", ["a, b", "3", ""])
+def test_loss_page_bad_logits(typed):
+    at = open_page("pages/cross_entropy_loss.py")
+    widget(at.text_input, "Logits z").input(typed).run()
+    assert_clean(at)
+    assert at.warning
+
+
+@pytest.mark.slow
+def test_loss_race_trains_and_reports_both_models():
+    at = open_page("pages/cross_entropy_loss.py")
+    widget(at.slider, "Steps").set_value(20).run()
+    widget(at.button, "Train both").click().run()
+    assert_clean(at)
+    for name in ("cross-entropy", "squared error"):
+        assert metric(at, f"{name}: test accuracy").endswith("%")
+
+
+# ----------------------------------------------------------------------------- ngram_perplexity.py
+
+
+def test_ngram_page_never_beats_the_entropy_rate():
+    at = open_page("pages/ngram_perplexity.py")
+    assert_clean(at)
+    rate = float(metric(at, "Entropy rate"))
+    assert float(metric(at, "Trigram after 100k tokens")) > rate
+    assert float(metric(at, "Unigram after 100k tokens")) > rate + 1
+
+
+@pytest.mark.slow
+def test_ngram_page_extremes_and_real_english():
+    at = open_page("pages/ngram_perplexity.py")
+    widget(at.slider, "Source order").set_value(1).run()
+    widget(at.slider, "Next words allowed").set_value(1).run()  # a deterministic source: entropy rate 0
+    widget(at.button, "Train the models").click().run()
+    assert_clean(at)
+    assert float(metric(at, "Entropy rate")) == 0.0
+    assert any("order 1" in i.value for i in at.info)
+    widget(at.radio, "Text").set_value("Python's reference manual (real English)").run()
+    assert_clean(at)
