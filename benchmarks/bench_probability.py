@@ -1,0 +1,165 @@
+"""The probability lab, timed side by side with the references it races.
+
+    ./lab bench        (or: .venv/bin/python benchmarks/bench_probability.py)
+
+1. Naive Bayes fit + predict_proba on 10,000 documents (sentences of the lab's sentiment set
+   recombined, counted once by CountVectorizer): ours against scikit-learn's MultinomialNB, and
+   Gaussian NB on 10,000 x 20 numbers against GaussianNB. Median of 7 runs each. Target: ≤ 2x.
+2. Counting an order-k Markov chain over Python's manual: ours (NumPy) against nltk's
+   ConditionalFreqDist over the same n-grams.
+3. Page reruns: every control of every probability page is moved to a new value in AppTest and
+   the rerun that follows is timed (the server-side cost of one click). Target: < 0.3 s each.
+Writes benchmarks/results/probability.json.
+"""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from nltk import ConditionalFreqDist  # noqa: E402
+from nltk.util import ngrams  # noqa: E402
+from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
+from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core import data  # noqa: E402
+from core.markov_chain import MarkovChain, tokenize  # noqa: E402
+from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
+
+N_DOCS, REPEATS = 10_000, 7
+RERUN_TARGET_S, RATIO_TARGET = 0.3, 2.0
+
+
+def median_time(fn, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ten_thousand_documents() -> tuple[list[str], np.ndarray]:
+    """Each document: 3 to 8 sentences of one label, drawn from the sentiment set."""
+    df = data.sentiment()
+    rng = np.random.default_rng(0)
+    labels = rng.choice(["negative", "positive"], N_DOCS)
+    pools = {c: df.text[df.label == c].to_numpy() for c in ("negative", "positive")}
+    docs = [" ".join(rng.choice(pools[c], rng.integers(3, 9))) for c in labels]
+    return docs, labels
+
+
+def naive_bayes_race() -> list[dict]:
+    docs, y = ten_thousand_documents()
+    X = CountVectorizer().fit_transform(docs)
+    train, test = slice(0, 8000), slice(8000, None)
+    rows = []
+    for name, ours, ref, Xs in [
+        ("multinomial NB, 10,000 documents", MultinomialNaiveBayes(1.0), MultinomialNB(alpha=1.0), X),
+        ("Gaussian NB, 10,000 x 20 numbers", GaussianNaiveBayes(1e-9), GaussianNB(var_smoothing=1e-9),
+         np.random.default_rng(1).normal(size=(N_DOCS, 20)) + (y == "positive")[:, None] * 0.3),
+    ]:
+        t_ours = median_time(lambda: ours.fit(Xs[train], y[train]).predict_proba(Xs[test]))
+        t_ref = median_time(lambda: ref.fit(Xs[train], y[train]).predict_proba(Xs[test]))
+        gap = float(np.abs(ours.predict_proba(Xs[test]) - ref.predict_proba(Xs[test])).max())
+        rows.append({"task": name + " (fit 8,000 + predict 2,000)", "ours_s": t_ours, "reference_s": t_ref,
+                     "ratio": t_ours / t_ref, "max_abs_proba_gap": gap, "meets_target": t_ours <= RATIO_TARGET * t_ref})
+    return rows
+
+
+def markov_race() -> list[dict]:
+    text = data.load_text("python-docs")
+    rows = []
+    for level, k in (("char", 5), ("word", 3)):
+        tokens = tokenize(text, level)
+        t_ours = median_time(lambda: MarkovChain(k).fit(tokens), 3)
+        t_ref = median_time(lambda: ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), k + 1)), 3)
+        rows.append({"task": f"count order-{k} {level} chain, {len(tokens):,} tokens", "ours_s": t_ours,
+                     "reference_s": t_ref, "ratio": t_ours / t_ref})
+    return rows
+
+
+APP = str(ROOT / "streamlit_app.py")
+
+# (page, widget kind, label prefix or index, new value) for every control of every page
+CONTROLS = [
+    ("pages/bayes.py", "slider", "Prior", 0.2), ("pages/bayes.py", "slider", "Sensitivity", 0.5),
+    ("pages/bayes.py", "slider", "Specificity", 0.99), ("pages/bayes.py", "text_input", 0, "+ - + + -"),
+    ("pages/coin_flips.py", "slider", "The coin's true", 0.3), ("pages/coin_flips.py", "number_input", 0, 7),
+    ("pages/coin_flips.py", "slider", "Flips seen", 500), ("pages/coin_flips.py", "button", 0, None),
+    ("pages/coin_flips.py", "button", 1, None), ("pages/coin_flips.py", "slider", "Prior guess", 0.2),
+    ("pages/coin_flips.py", "slider", "Prior strength", 50.0), ("pages/coin_flips.py", "select_slider", 0, 0.8),
+    ("pages/coin_flips.py", "button", 2, None),
+    ("pages/joint_distributions.py", "radio", 0, "Iris: species × a measurement"),
+    ("pages/joint_distributions.py", "selectbox", 0, 3), ("pages/joint_distributions.py", "slider", "Bins", 6),
+    ("pages/joint_distributions.py", "radio", 1, "P(class | petal width (cm)): columns sum to 1"),
+    ("pages/joint_distributions.py", "radio", 0, "Wine: cultivar × a measurement"),
+    ("pages/joint_distributions.py", "radio", 0, "Sentiment set: label × negation"),
+    ("pages/naive_bayes.py", "select_slider", 0, 0.01), ("pages/naive_bayes.py", "checkbox", 0, False),
+    ("pages/naive_bayes.py", "slider", "Held-out share", 0.5), ("pages/naive_bayes.py", "radio", 2, 2),
+    ("pages/naive_bayes.py", "text_input", 0, "Terrible service, but the view was wonderful."),
+    ("pages/naive_bayes.py", "radio", 0, "Numbers: Gaussian naive Bayes"),
+    ("pages/naive_bayes.py", "radio", 1, "wine"), ("pages/naive_bayes.py", "selectbox", 0, 6),
+    ("pages/naive_bayes.py", "selectbox", 1, 9), ("pages/naive_bayes.py", "select_slider", 0, 0.1),
+    ("pages/naive_bayes.py", "slider", "Held-out share", 0.5), ("pages/naive_bayes.py", "number_input", 0, 3),
+    ("pages/markov_chains.py", "slider", "Sample length", 400), ("pages/markov_chains.py", "number_input", 0, 5),
+    ("pages/markov_chains.py", "radio", 0, "word"), ("pages/markov_chains.py", "selectbox", 0, "markov"),
+    ("pages/markov_chains.py", "slider", "Order k", 12), ("pages/markov_chains.py", "select_slider", 0, 1.0),
+    ("pages/markov_chains.py", "selectbox", 0, "python-docs"),
+]
+
+
+def widget(at: AppTest, kind: str, which):
+    widgets = getattr(at, kind)
+    return widgets[which] if isinstance(which, int) else next(w for w in widgets if w.label.startswith(which))
+
+
+def rerun_timings() -> list[dict]:
+    rows, apps = [], {}
+    for page, kind, which, value in CONTROLS:
+        if page not in apps:
+            apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
+        at = apps[page]
+        w = widget(at, kind, which)
+        if kind == "button":
+            w.click()
+        elif kind == "checkbox":
+            w.check() if value else w.uncheck()
+        else:
+            w.set_value(value)
+        start = time.perf_counter()
+        at.run()
+        elapsed = time.perf_counter() - start
+        failed = [str(e.value)[:80] for e in [*at.exception, *at.error]]
+        rows.append({"page": page, "control": f"{kind} {which!s} → {value!s}", "rerun_s": elapsed,
+                     "meets_target": elapsed < RERUN_TARGET_S and not failed, "errors": failed})
+    return rows
+
+
+def main() -> None:
+    results = {"naive_bayes": naive_bayes_race(), "markov_counting": markov_race(), "page_reruns": rerun_timings()}
+    out = ROOT / "benchmarks" / "results" / "probability.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+    print(f"{'task':62} {'ours s':>9} {'ref s':>9} {'ratio':>6}")
+    for r in results["naive_bayes"] + results["markov_counting"]:
+        print(f"{r['task']:62} {r['ours_s']:9.4f} {r['reference_s']:9.4f} {r['ratio']:6.2f}")
+    reruns = results["page_reruns"]
+    print(f"\n{'page rerun after moving a control':62} {'s':>9}")
+    for r in reruns:
+        flag = "" if r["meets_target"] else "  <-- over target" + (f" {r['errors']}" if r["errors"] else "")
+        print(f"{r['page'].removeprefix('pages/') + ': ' + r['control']:62.62} {r['rerun_s']:9.3f}{flag}")
+    slow = sum(not r["meets_target"] for r in reruns)
+    print(f"\n{len(reruns) - slow}/{len(reruns)} reruns under {RERUN_TARGET_S} s; max {max(r['rerun_s'] for r in reruns):.3f} s. "
+          f"Results in {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
