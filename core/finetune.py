@@ -98,7 +98,7 @@ class Classifier(nn.Module):
 @dataclass
 class FinetuneResult:
     config: FinetuneConfig
-    model: nn.Module  # the Classifier (wrapped in a PeftModel for LoRA), in eval mode
+    model: nn.Module | None  # the Classifier (wrapped in a PeftModel for LoRA), in eval mode; None once slimmed
     tokenizer: object
     labels: list[str]  # class names; logits column i is labels[i]
     history: History
@@ -112,6 +112,10 @@ class FinetuneResult:
     @property
     def test_acc(self) -> float:
         return float((self.test.label == self.test.predicted).mean())
+
+    def slim(self) -> "FinetuneResult":
+        """The numbers without the model: what a comparison table keeps (a MiniLM copy is ~90 MB)."""
+        return replace(self, model=None)
 
     def summary(self) -> dict:
         return {"method": self.config.method, "trainable parameters": self.trainable, "total parameters": self.total,
@@ -402,6 +406,19 @@ def lora_update(result: FinetuneResult, layer: str) -> tuple[np.ndarray, np.ndar
     with torch.no_grad():
         delta = module.scaling["default"] * b @ a
         return delta.numpy(), torch.linalg.svdvals(delta).numpy()
+
+
+def as_lora_linear(result: FinetuneResult, layer: str):
+    """One adapted layer rebuilt as the lab's from-scratch `core.lora.LoRALinear` (same W0, A, B, alpha/r)."""
+    from core.lora import LoRALinear
+
+    module = result.model.base_model.model.get_submodule(layer)
+    config = result.config
+    ours = LoRALinear(copy.deepcopy(module.base_layer), config.r, config.alpha).eval()
+    with torch.no_grad():
+        ours.A.copy_(module.lora_A["default"].weight)
+        ours.B.copy_(module.lora_B["default"].weight)
+    return ours
 
 
 def merge(result: FinetuneResult) -> nn.Module:

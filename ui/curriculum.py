@@ -44,6 +44,7 @@ PAGES: list[Page] = [
     Page("pages/markov_chains.py", "Markov chains", "⛓️", "Language models"),
     Page("pages/ngram_perplexity.py", "n-gram models and perplexity", "🔢", "Language models"),
     Page("pages/decoding.py", "Prompt a GPT: decoding", "🎲", "LLMs"),
+    Page("pages/lora_finetune.py", "Fine-tune BERT with LoRA", "🪡", "LLMs"),
 ]
 
 TOPICS: list[Topic] = [
@@ -67,7 +68,7 @@ TOPICS: list[Topic] = [
     Topic("The transformer block and a small GPT from scratch", "Transformers"),
     Topic("BERT vs GPT", "Transformers"),
     Topic("Prompting and decoding strategies", "LLMs", page="pages/decoding.py"),
-    Topic("Fine-tuning and LoRA", "LLMs"),
+    Topic("Fine-tuning and LoRA", "LLMs", page="pages/lora_finetune.py"),
     Topic("Quantization and other efficiency tricks", "LLMs"),
 ]
 

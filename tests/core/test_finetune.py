@@ -109,6 +109,18 @@ def test_the_update_is_low_rank_and_nonzero(lora_result):
     assert singular[4:].max() < 1e-5 * singular[0] + 1e-7  # rank ≤ r = 4
 
 
+def test_peft_layer_rebuilt_from_scratch_gives_the_same_output(lora_result):
+    layer = ft.lora_layers(lora_result)[3]
+    ours = ft.as_lora_linear(lora_result, layer)
+    theirs = lora_result.model.base_model.model.get_submodule(layer)
+    x = torch.randn(5, ours.base.in_features)
+    with torch.no_grad():
+        assert not torch.allclose(theirs(x), theirs.base_layer(x))  # the trained update is there
+        assert torch.allclose(ours(x), theirs(x), atol=1e-6, rtol=0)
+        delta, _ = ft.lora_update(lora_result, layer)
+        assert torch.allclose(ours.delta_weight(), torch.from_numpy(delta), atol=1e-7)
+
+
 def test_training_never_touches_the_base_model(base, data):
     before = {k: v.clone() for k, v in base.model.state_dict().items()}
     for method in ft.METHODS:
