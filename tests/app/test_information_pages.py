@@ -124,7 +124,7 @@ def test_loss_page_bad_logits(typed):
 @pytest.mark.slow
 def test_loss_race_trains_and_reports_both_models():
     at = open_page("pages/cross_entropy_loss.py")
-    widget(at.slider, "Steps").set_value(20).run()
+    widget(at.slider, "Steps").set_value(20)
     widget(at.button, "Train both").click().run()
     assert_clean(at)
     for name in ("cross-entropy", "squared error"):
@@ -145,8 +145,8 @@ def test_ngram_page_never_beats_the_entropy_rate():
 @pytest.mark.slow
 def test_ngram_page_extremes_and_real_english():
     at = open_page("pages/ngram_perplexity.py")
-    widget(at.slider, "Source order").set_value(1).run()
-    widget(at.slider, "Next words allowed").set_value(1).run()  # a deterministic source: entropy rate 0
+    widget(at.slider, "Source order").set_value(1)  # form widgets: set them all, then submit
+    widget(at.slider, "Next words allowed").set_value(1)  # a deterministic source: entropy rate 0
     widget(at.button, "Train the models").click().run()
     assert_clean(at)
     assert float(metric(at, "Entropy rate")) == 0.0
