@@ -42,6 +42,9 @@ def surface_contours(name: str, condition: float) -> pd.DataFrame:
     return optim.contours(optim.surface(name, condition))
 
 
+if not chosen:
+    st.info("No optimizer picked: showing plain SGD.", icon="ℹ️")
+    chosen = ["SGD"]
 trajectories = state.cached(run_all)(name, condition, lr, lr_adaptive, steps, (x0, y0), tuple(chosen))
 contours = state.cached(surface_contours)(name, condition)
 
@@ -50,7 +53,7 @@ for t in trajectories:
     keep = np.all(np.isfinite(t.points), axis=1) & np.all(np.abs(t.points) < 1e3, axis=1)  # a diverged tail is off the map
     rows.append(pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.points))[keep],
                               "x": t.points[keep, 0], "y": t.points[keep, 1]}))
-paths = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["optimizer", "step", "x", "y"])
+paths = pd.concat(rows, ignore_index=True)
 x_scale = alt.Scale(domain=list(s.xlim), clamp=True)
 y_scale = alt.Scale(domain=list(s.ylim), clamp=True)
 colours = alt.Scale(domain=list(optim.OPTIMIZERS), scheme="category10")
@@ -68,8 +71,7 @@ left, right = st.columns([3, 2])
 with left:
     st.altair_chart((lines + tracks + minima + start).properties(height=520, title=f"{s.name}: contours of f, minima ◆, start ○"), width="stretch")
 with right:
-    losses = pd.concat([pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.losses)), "f": t.losses}) for t in trajectories]
-                       ) if trajectories else pd.DataFrame(columns=["optimizer", "step", "f"])
+    losses = pd.concat([pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.losses)), "f": t.losses}) for t in trajectories])
     fmin = min(s.f(*m) for m in s.minima)
     losses["f − min f"] = losses["f"] - fmin + 1e-12  # the gap to the best value, on a log scale
     losses = losses[np.isfinite(losses["f − min f"]) & (losses["f − min f"] < 1e12)]

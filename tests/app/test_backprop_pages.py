@@ -1,0 +1,144 @@
+"""Widget tests for the backprop lab: autograd, gradient descent, playground, digits MLP.
+
+Each test pushes controls to extremes or feeds bad input and checks the page says so with a
+warning (never st.error, never an exception) and shows the right numbers.
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parents[2] / "streamlit_app.py")
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    return at.switch_page(path).run()
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_autograd_steps_and_bad_expressions():
+    at = open_page("pages/autograd.py")
+    clean(at)
+    assert "largest gradient difference" in " ".join(c.value for c in at.caption)  # fully stepped: checked against torch
+    at.button(key="ag.reset").click().run()
+    assert at.slider(key="ag.step").value == 0 and "Forward pass done" in at.info[0].value
+    at.button(key="ag.fwd").click().run().button(key="ag.fwd").click().run()
+    assert at.slider(key="ag.step").value == 2 and "Step 2 of" in at.success[0].value
+    at.radio(key="ag.mode").set_value("An expression").run()
+    clean(at)
+    at.selectbox(key="ag.op1").set_value("÷").run()
+    at.number_input(key="ag.bb").set_value(0.0).run()
+    clean(at)
+    assert any("divides by zero" in w.value for w in at.warning)
+    at.number_input(key="ag.bb").set_value(-3.0).run()
+    at.number_input(key="ag.c").set_value(-10.0)
+    at.selectbox(key="ag.fn").set_value("log").run()  # log of 2 ÷ (-3) - 10 < 0
+    assert any("positive" in w.value for w in at.warning)
+    clean(at)
+
+
+def test_gradient_descent_reports_divergence_and_handles_extremes():
+    at = open_page("pages/gradient_descent.py")
+    clean(at)
+    table = at.dataframe[0].value
+    assert set(table.optimizer) == {"SGD", "Momentum", "Nesterov", "RMSprop", "Adam"}
+    assert all(o.startswith("converged") for o in table.outcome)  # the defaults converge on the bowl
+    at.slider(key="gd.condition").set_value(100.0).run()
+    at.select_slider(key="gd.lr.bowl").set_value(3.0).run()  # far above 2/κ
+    clean(at)
+    table = at.dataframe[0].value
+    assert table.set_index("optimizer").outcome["SGD"].startswith("diverged")
+    assert any("diverged" in w.value for w in at.warning)
+    for name in ("Rosenbrock", "saddle", "several minima"):
+        at.selectbox(key="gd.surface").set_value(name).run()
+        clean(at)
+    at.multiselect(key="gd.opts").set_value([]).run()  # nothing picked: the page says so and shows SGD
+    clean(at)
+    assert list(at.dataframe[0].value.optimizer) == ["SGD"] and at.info
+
+
+def test_playground_steps_plays_and_stops_a_diverging_run():
+    at = open_page("pages/playground.py")
+    clean(at)
+    assert metric(at, "Epoch") == "0"
+    at.button(key="pg.step").click().run()
+    assert metric(at, "Epoch") == "1"
+    at.button(key="pg.play").click().run()  # one tick of training runs in this script run
+    clean(at)
+    assert int(metric(at, "Epoch").replace(",", "")) > 1
+    at.button(key="pg.reset").click().run()
+    assert metric(at, "Epoch") == "0"
+    # a learning rate so large that the loss explodes: the run stops and says so
+    at.selectbox(key="pg.opt").set_value("SGD")
+    at.selectbox(key="pg.act").set_value("relu")
+    at.select_slider(key="pg.lr").set_value(1000.0)
+    at.button[0].click().run()  # the form's Apply
+    at.button(key="pg.play").click().run()
+    clean(at)
+    assert any("diverged" in w.value for w in at.warning)
+
+
+def test_playground_bad_widths_and_multiclass():
+    at = open_page("pages/playground.py")
+    at.text_input(key="pg.widths").set_value("8, 0")
+    at.button[0].click().run()
+    clean(at)
+    assert any("at least one unit" in w.value for w in at.warning)
+    at.text_input(key="pg.widths").set_value("")  # no hidden layer: logistic regression still works
+    at.slider(key="pg.classes").set_value(6)
+    at.selectbox(key="pg.loss").set_value("mse")
+    at.button[0].click().run()
+    at.button(key="pg.step").click().run()
+    clean(at)
+    assert "6 classes" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("payload, expect", [
+    (b"x1,x2,label\n" + b"".join(f"{i},{i % 7},{i % 3}\n".encode() for i in range(60)), None),
+    (b"x1,x2,label\n1,2,a\n,3,b\n" + b"4,5,a\n" * 20, "missing"),
+    (b"a,b,c,d\n1,2,3,4\n", "expected columns"),
+    (b"x1,x2,label\n" + b"1,two,a\n" * 20, "numbers"),
+])
+def test_playground_csv_upload(payload, expect):
+    at = open_page("pages/playground.py")
+    at.selectbox(key="pg.data").set_value("upload a CSV")
+    at.file_uploader(key="pg.upload").set_value(("points.csv", payload, "text/csv"))
+    at.button[0].click().run()
+    clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    if expect is None:
+        assert not warnings and "3 classes" in " ".join(c.value for c in at.caption)
+    else:
+        assert expect in warnings
+
+
+@pytest.mark.slow
+def test_digits_trains_reports_and_survives_bad_settings():
+    at = open_page("pages/mlp_digits.py")  # the first visit trains the default network
+    clean(at)
+    assert float(metric(at, "Test accuracy").rstrip("%")) > 90
+    assert at.image  # misclassified digits and first-layer weights
+    at.text_input(key="dg.w.Good fit").set_value("0")
+    at.button[0].click().run()
+    assert any("at least one unit" in w.value for w in at.warning)
+    at.text_input(key="dg.w.Good fit").set_value("32")
+    at.selectbox(key="dg.opt.Good fit").set_value("SGD")
+    at.select_slider(key="dg.lr.Good fit").set_value(100.0)
+    at.slider(key="dg.e.Good fit").set_value(5)
+    at.button[0].click().run()
+    clean(at)
+    assert any("diverged" in w.value for w in at.warning)
+    # the softmax + cross-entropy check on the same page agrees to ~1e-10 even with huge logits
+    at.slider(key="dg.scale").set_value(20.0).run()
+    check = next(m.value for m in at.markdown if "finite differences" in m.value)
+    assert float(check.split("**")[1]) < 1e-6

@@ -1,0 +1,53 @@
+"""core.playground: CSV uploads (good and bad), layer widths, the decision-boundary grid."""
+
+import numpy as np
+import pytest
+
+from core import mlp, playground
+from core.errors import LabError
+
+
+def csv(rows: list[str], header: str = "x1,x2,label") -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_good_csv_is_scaled_and_labels_factorized():
+    rows = [f"{i},{2 * i},{'cat' if i % 3 else 'dog'}" for i in range(30)]
+    X, y, names = playground.points_from_csv(csv(rows))
+    assert X.shape == (30, 2) and X.min() == -1 and X.max() == 1
+    assert names == ["cat", "dog"] and set(y) == {0, 1}
+    assert y[0] == 1  # row 0 is a dog
+
+
+@pytest.mark.parametrize("payload, message", [
+    (csv([f"{i},{i},a" for i in range(5)] + ["1,,b"] + [f"{i},{i},b" for i in range(10)]), "missing"),
+    (csv([f"{i},abc,a" for i in range(12)] + ["1,2,b"]), "numbers"),
+    (csv(["1,2"] * 12, header="x1,x2"), "expected columns"),
+    (csv([f"{i},{i},a" for i in range(20)]), "classes"),
+    (csv(["1,2,a", "2,3,b"]), "between"),
+    (b"\xff\xfe\x00garbage", "CSV"),
+    (b"", "CSV"),
+])
+def test_bad_csv_gives_a_clear_lab_error(payload, message):
+    with pytest.raises(LabError, match=message):
+        playground.points_from_csv(payload)
+
+
+@pytest.mark.parametrize("text, widths", [("8, 8", (8, 8)), ("", ()), ("4;3", (4, 3)), (" 16 ", (16,))])
+def test_parse_widths(text, widths):
+    assert playground.parse_widths(text) == widths
+
+
+@pytest.mark.parametrize("text", ["0", "8, 0", "a, b", "1000", "1,1,1,1,1,1,1"])
+def test_bad_widths_are_lab_errors(text):
+    with pytest.raises(LabError):
+        playground.parse_widths(text)
+
+
+def test_boundary_grid_matches_model_predictions():
+    model = mlp.MLP([2, 5, 3], "tanh", np.random.default_rng(0))
+    grid = playground.boundary(model, lim=1.0, n=10)
+    assert len(grid) == 100 and set(grid["class"]) <= {"0", "1", "2"}
+    centre = np.array([[(grid.x[7] + grid.x2[7]) / 2, (grid.y[7] + grid.y2[7]) / 2]])
+    p = model.predict_proba(centre)[0]
+    assert grid["class"][7] == str(p.argmax()) and np.isclose(grid.confidence[7], p.max())
