@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -143,6 +144,37 @@ def next_logits(model, ids: list[int]) -> torch.Tensor:
     """The raw next-token logits (V,) after the whole of `ids` (no cache: one call, one answer)."""
     check_prompt(model, len(ids))
     return step(model, torch.tensor([ids]))[0][0]
+
+
+@dataclass
+class NextTokens:
+    """The next-token distribution at one step, before and after the sampler's knobs."""
+
+    table: pd.DataFrame  # the top tokens: id, p_model, p_shaped (penalty + temperature), p_sample, kept
+    n_kept: int  # how many tokens of the whole vocabulary survive the filters
+    kept_mass: float  # how much of the model's own probability the survivors hold
+    vocab: int
+
+
+def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 20) -> NextTokens:
+    """What the step view draws: the `top_n` likeliest tokens after the repetition penalty and
+    temperature, and which of them the filters keep (the set the sampler draws from).
+
+    >>> view = next_tokens(torch.tensor([3.0, 2.0, 0.0, -1.0]), [0], Sampling(top_k=2), top_n=3)
+    >>> view.table.id.tolist(), view.table.kept.tolist(), view.n_kept
+    ([0, 1, 2], [True, True, False], 2)
+    """
+    check_sampling(s)
+    raw = logits[None].float()
+    shaped = repetition_penalty(raw, torch.tensor([ids]), s.repetition_penalty)
+    final = filter_logits(shaped, s.temperature, s.top_k, s.top_p, s.min_p)
+    tempered = shaped / s.temperature if s.temperature > 0 else final  # T = 0: all mass on the argmax
+    p_model, p_shaped, p_sample = raw.softmax(-1)[0], tempered.softmax(-1)[0], final.softmax(-1)[0]
+    kept = torch.isfinite(final[0])
+    top = p_shaped.topk(min(top_n, p_shaped.shape[0])).indices
+    table = pd.DataFrame({"rank": range(1, len(top) + 1), "id": top.tolist(), "p_model": p_model[top].tolist(),
+                          "p_shaped": p_shaped[top].tolist(), "p_sample": p_sample[top].tolist(), "kept": kept[top].tolist()})
+    return NextTokens(table, int(kept.sum()), float(p_model[kept].sum()), int(p_model.shape[0]))
 
 
 # ----------------------------------------------------------------------------- greedy and sampling
@@ -305,3 +337,35 @@ def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: in
     path.reverse()
     return BeamSearch(list(prompt_ids), best_ids, [nodes[i].logprob for i in path], time.perf_counter() - start,
                       nodes=nodes, best_path=path, hypotheses=[(s, ids) for s, ids, _ in hyps])
+
+
+# ----------------------------------------------------------------------------- side by side
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """One prompt, one seed, five strategies."""
+
+    max_new_tokens: int = 16  # per strategy; any of them may stop earlier at EOS
+    num_beams: int = 3  # beam width: how many partial texts beam search keeps
+    temperature: float = 0.8  # for plain temperature sampling
+    top_k: int = 40  # for top-k sampling (temperature 1)
+    top_p: float = 0.9  # for top-p (nucleus) sampling (temperature 1)
+    seed: int = 0  # every sampler starts from this seed, so a rerun gives the same texts
+
+
+def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
+    """Greedy, beam search, temperature, top-k and top-p sampling, each as run(model, prompt_ids, eos_token_id)."""
+    n = cfg.max_new_tokens
+    return {
+        "greedy": lambda model, ids, eos: greedy(model, ids, n, eos),
+        f"beam search, width {cfg.num_beams}": lambda model, ids, eos: beam_search(model, ids, n, cfg.num_beams, eos_token_id=eos),
+        f"sampling, T = {cfg.temperature:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
+        f"top-k, k = {cfg.top_k}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
+        f"top-p, p = {cfg.top_p:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
+    }
+
+
+def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
+    """Every strategy of `strategies(cfg)` on the same prompt: {name: Generation}."""
+    return {name: run(model, prompt_ids, eos_token_id) for name, run in strategies(cfg).items()}
