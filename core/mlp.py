@@ -85,14 +85,14 @@ def numerical_gradient(f, z: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return g
 
 
-def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
-    """The data loss at the logits z and its gradient there."""
+def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str, with_loss: bool = True) -> tuple[float, np.ndarray]:
+    """The data loss at the logits z (NaN if not `with_loss`: training steps need only the gradient) and its gradient there."""
     if kind == "cross_entropy":
-        return cross_entropy(z, y), softmax_ce_grad(z, y)
+        return cross_entropy(z, y) if with_loss else np.nan, softmax_ce_grad(z, y)
     p = softmax(z)
     diff = p.copy()
     diff[np.arange(len(y)), y] -= 1  # p − onehot(y)
-    loss = float(np.mean(np.sum(diff * diff, axis=1)))
+    loss = float(np.mean(np.sum(diff * diff, axis=1))) if with_loss else np.nan
     dp = 2 * diff / len(y)
     return loss, p * (dp - np.sum(dp * p, axis=1, keepdims=True))  # back through softmax's Jacobian
 
@@ -151,11 +151,11 @@ class MLP:
         return a, cache  # no layers: unreachable, sizes has at least input and output
 
     def loss_and_grads(self, X, y, loss: str = "cross_entropy", l1: float = 0.0, l2: float = 0.0,
-                       dropout: float = 0.0, rng=None) -> tuple[float, list[np.ndarray]]:
+                       dropout: float = 0.0, rng=None, with_loss: bool = True) -> tuple[float, list[np.ndarray]]:
         """(data loss, gradient of data loss + penalty for every param). The gradients are views
         into `grad_flat`, overwritten by the next call."""
         logits, cache = self.forward(X, dropout, rng)
-        data_loss, dz = loss_and_grad(logits, y, loss)
+        data_loss, dz = loss_and_grad(logits, y, loss, with_loss)
         dact = ACTIVATIONS[self.activation][1]
         for i in reversed(range(len(self.weights))):
             W, a_prev = self.params[2 * i], cache["a"][i]
@@ -239,7 +239,7 @@ class Trainer:
         with np.errstate(all="ignore"):  # a diverging run makes inf/NaN: reported through the loss, not warnings
             for start in range(0, len(order), c.batch_size):
                 batch = order[start:start + c.batch_size]
-                self.model.loss_and_grads(d.X_train[batch], d.y_train[batch], c.loss, c.l1, c.l2, c.dropout, self.rng)
+                self.model.loss_and_grads(d.X_train[batch], d.y_train[batch], c.loss, c.l1, c.l2, c.dropout, self.rng, with_loss=False)
                 self.optimizer.step([self.model.grad_flat])
             self.epoch += 1
             return self.metrics()
