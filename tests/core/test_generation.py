@@ -174,3 +174,21 @@ def test_empty_and_too_long_prompts_are_explained(tiny_gpt2):
         g.greedy(tiny_gpt2, [], 5)
     with pytest.raises(LabError, match="context window"):
         g.beam_search(tiny_gpt2, list(range(45)), 5)
+
+
+def test_step_view_agrees_with_the_sampler():
+    logits, ids = random_logits("normal", 7)[0], [3, 3, 9]
+    s = g.Sampling(temperature=0.7, top_k=12, top_p=0.8, repetition_penalty=1.5)
+    view = g.next_tokens(logits, ids, s, top_n=VOCAB)
+    final = g.process(logits[None], torch.tensor([ids]), s)[0]
+    assert view.n_kept == int(torch.isfinite(final).sum()) == int(view.table.kept.sum())
+    expected = final.softmax(-1)[torch.tensor(view.table.id.values)]
+    torch.testing.assert_close(torch.tensor(view.table.p_sample.values, dtype=torch.float32), expected, rtol=0, atol=1e-6)
+    assert view.table.p_shaped.is_monotonic_decreasing and 0 < view.kept_mass < 1
+
+
+def test_five_strategies_side_by_side(tiny_gpt2):
+    results = g.compare_strategies(tiny_gpt2, PROMPTS[0], g.CompareConfig(max_new_tokens=6, num_beams=2))
+    assert list(results) == ["greedy", "beam search, width 2", "sampling, T = 0.8", "top-k, k = 40", "top-p, p = 0.9"]
+    assert all(len(r.new_ids) == 6 and r.total_logprob < 0 and r.perplexity > 1 for r in results.values())
+    assert results["greedy"].new_ids == g.greedy(tiny_gpt2, PROMPTS[0], 6).new_ids
