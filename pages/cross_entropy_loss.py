@@ -155,7 +155,8 @@ else:
         sub = frame[frame.metric == metric]
         sub = sub[sub.value > 0] if scale_type == "log" else sub
         col.altair_chart(alt.Chart(sub, height=240, title=title).mark_line().encode(
-            x="step:Q", y=alt.Y("value:Q", title=None, scale=alt.Scale(type=scale_type)), color=alt.Color("loss:N", title=None),
+            x="step:Q", y=alt.Y("value:Q", title=None, scale=alt.Scale(type=scale_type)),
+            color=alt.Color("loss:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=["step", "loss", alt.Tooltip("value:Q", format=".4g")]), width="stretch")
     st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")

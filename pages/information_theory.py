@@ -99,6 +99,10 @@ m2.metric("… in nats (log base e)", fmt(h_nats, "nats"))
 m3.metric("Maximum, log₂ n", fmt(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
 m4.metric("Perplexity 2^H", f"{2 ** h_bits:,.2f}", help="As uncertain as a fair choice among this many outcomes")
 st.latex(r"H(p) = -\sum_x p(x)\,\log_2 p(x) \;\text{bits} \qquad 1\text{ nat} = \log_2 e \approx 1.4427\text{ bits}")
+if kind == "next token of a language model":
+    st.caption("“(other)” lumps together the ~49,000 tokens outside the top few; merging outcomes can only lower entropy, "
+               "so the model's full next-token entropy is a little higher than shown (raise the top-k and watch it creep up). "
+               "Training a language model means lowering the surprisal −log p of the token that actually comes next.")
 
 surprise = info.surprisal(p)
 table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": p * np.where(p > 0, surprise, 0.0)})
