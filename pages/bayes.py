@@ -1,10 +1,10 @@
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core.bayes import DiagnosticTest, natural_frequency_grid, posterior, sequential_posteriors
 from core.errors import LabError
 from ui.page import friendly_errors, header, show_code
+from ui.vega import draw, field, values
 
 header(
     "🩺 Bayes' rule: what does a positive test mean?",
@@ -42,25 +42,23 @@ with friendly_errors():
     st.subheader("The same answer, counted: 1,000 people")
     grid = natural_frequency_grid(test)
     counts = grid.group.value_counts()
-    colours = alt.Scale(domain=["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"],
-                        range=["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"])
-    people = (alt.Chart(grid, height=16 * (grid.row.max() + 1)).mark_rect(stroke="white", strokeWidth=1.5)
-              .encode(x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
-                      color=alt.Color("group:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
-                      tooltip=["group"]))
-    st.altair_chart(people, width="stretch")
+    groups = ["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"]
+    draw({"data": values(grid), "height": {"step": 16},
+          "mark": {"type": "rect", "stroke": "white", "strokeWidth": 1.5},
+          "encoding": {"x": field("column:O", axis=None), "y": field("row:O", axis=None), "tooltip": [field("group:N")],
+                       "color": field("group:N", scale={"domain": groups, "range": ["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"]},
+                                      legend={"orient": "bottom", "title": None})}})
     tp, fp = int(counts.get("ill, positive", 0)), int(counts.get("healthy, positive", 0))
     st.markdown(f"Of 1,000 people tested, **{tp + fp} test positive**: {tp} who are ill (dark red) and "
                 f"{fp} who are healthy (dark blue). So a positive result means ill in about "
                 f"**{tp} out of {tp + fp}** cases" + (f" ≈ {tp / (tp + fp):.0%}." if tp + fp else "."))
 
     bars = pd.DataFrame({"belief": ["prior", "after +", "after −"],
-                         "P(ill)": [prior] + [v if not isinstance(v, Exception) else None for v in after.values()]})
-    st.altair_chart(alt.Chart(bars, height=180, title="Prior → posterior").mark_bar()
-                    .encode(x=alt.X("P(ill):Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-                            y=alt.Y("belief:N", sort=None, title=None),
-                            color=alt.Color("belief:N", legend=None), tooltip=[alt.Tooltip("P(ill):Q", format=".2%")]),
-                    width="stretch")
+                         "p": [prior] + [v if not isinstance(v, LabError) else None for v in after.values()]})
+    draw({"title": "Prior → posterior", "data": values(bars), "height": {"step": 36}, "mark": "bar",
+          "encoding": {"x": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"}),
+                       "y": field("belief:N", sort=None, title=None), "color": field("belief:N", legend=None),
+                       "tooltip": [field("belief:N"), field("p:Q", format=".2%")]}})
 
 st.subheader("Test again: today's posterior is tomorrow's prior")
 st.markdown("Type the results of repeated, independent tests in order (`+` positive, `-` negative).")
@@ -71,14 +69,15 @@ with friendly_errors():
         st.info("Type some results, e.g. `+ + -`.")
     else:
         beliefs = sequential_posteriors(test, results)
-        steps = pd.DataFrame({"test": range(len(beliefs)), "P(ill)": beliefs,
+        steps = pd.DataFrame({"test": range(len(beliefs)), "p": beliefs,
                               "result": ["(prior)"] + ["+" if r else "−" for r in results]})
-        chart = alt.Chart(steps, height=240).encode(
-            x=alt.X("test:O", title="after test number"), y=alt.Y("P(ill):Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")))
-        st.altair_chart(chart.mark_line() + chart.mark_circle(size=110, opacity=1).encode(color=alt.Color(
-            "result:N", title="result", scale=alt.Scale(domain=["(prior)", "+", "−"], range=["gray", "#d62728", "#2ca02c"])),
-                                                                                 tooltip=["test", "result", alt.Tooltip("P(ill):Q", format=".3%")]),
-                        width="stretch")
+        draw({"data": values(steps), "height": 240, "encoding": {
+            "x": field("test:O", title="after test number", axis={"labelAngle": 0}),
+            "y": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"})},
+            "layer": [{"mark": "line"},
+                      {"mark": {"type": "circle", "size": 110, "opacity": 1}, "encoding": {
+                          "color": field("result:N", scale={"domain": ["(prior)", "+", "−"], "range": ["gray", "#d62728", "#2ca02c"]}),
+                          "tooltip": [field("test:O"), field("result:N"), field("p:Q", format=".3%")]}}]})
         st.markdown(f"After {len(results)} tests: **P(ill) = {beliefs[-1]:.2%}**. Each positive multiplies the odds by "
                     f"the likelihood ratio sensitivity / (1 − specificity); a certain prior (0 or 1) never moves.")
 

@@ -1,10 +1,10 @@
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.bayes import BetaPrior, coin_densities, coin_posterior, coin_trajectory, flip_coins
 from ui.page import friendly_errors, header, show_code
+from ui.vega import draw, field, values
 
 MAX_FLIPS = 1000
 N_KEY = "coin.flips_seen"
@@ -59,22 +59,26 @@ with friendly_errors():
 
     densities = coin_densities(belief, prior)
     marks = pd.DataFrame({"p": [true_p] + ([belief.mle] if seen else []), "what": ["true P(heads)"] + (["MLE"] if seen else [])})
-    curves = alt.Chart(densities, height=260, title="Belief about P(heads)").mark_area(opacity=0.45).encode(
-        x=alt.X("p:Q", title="P(heads)"), y=alt.Y("density:Q", stack=None), color=alt.Color("curve:N", title=None))
-    rules = alt.Chart(marks).mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(
-        x="p:Q", color=alt.Color("what:N", scale=alt.Scale(domain=["true P(heads)", "MLE"], range=["black", "#d62728"]), title=None))
-    st.altair_chart((curves + rules).resolve_scale(color="independent"), width="stretch")
+    draw({"title": "Belief about P(heads)", "height": 260, "resolve": {"scale": {"color": "independent"}}, "layer": [
+        {"data": values(densities), "mark": {"type": "area", "opacity": 0.45},
+         "encoding": {"x": field("p:Q", title="P(heads)"), "y": field("density:Q", stack=None),
+                      "color": field("curve:N", title=None, scale={"domain": ["prior", "posterior"], "range": ["#9ecae1", "#1f77b4"]})}},
+        {"data": values(marks), "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": [5, 3]},
+         "encoding": {"x": field("p:Q"), "color": field("what:N", title=None, scale={"domain": ["true P(heads)", "MLE"], "range": ["black", "#d62728"]})}},
+    ]})
 
 if seen:
     path = pd.DataFrame(coin_trajectory(flips, prior, level))
-    base = alt.Chart(path, height=260, title="Estimates as the flips arrive").encode(x=alt.X("flips:Q", title="flips seen"))
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title="P(heads)", scale=alt.Scale(domain=[0, 1])), y2="high:Q")
     long = path.melt("flips", ["mle", "mean"], var_name="estimate", value_name="value").dropna()
-    lines = alt.Chart(long).mark_line().encode(x="flips:Q", y="value:Q", color=alt.Color(
-        "estimate:N", scale=alt.Scale(domain=["mle", "mean"], range=["#d62728", "#1f77b4"]),
-        legend=alt.Legend(title=None, labelExpr="datum.label == 'mle' ? 'maximum likelihood' : 'posterior mean'")))
-    truth = alt.Chart(pd.DataFrame({"y": [true_p]})).mark_rule(color="black", strokeDash=[5, 3]).encode(y="y:Q")
-    st.altair_chart(band + lines + truth, width="stretch")
+    long["estimate"] = long.estimate.map({"mle": "maximum likelihood", "mean": "posterior mean"})
+    draw({"title": "Estimates as the flips arrive", "height": 260, "layer": [
+        {"data": values(path), "mark": {"type": "area", "opacity": 0.2}, "encoding": {
+            "x": field("flips:Q", title="flips seen"), "y": field("low:Q", title="P(heads)", scale={"domain": [0, 1]}), "y2": field("high:Q")}},
+        {"data": values(long), "mark": "line", "encoding": {
+            "x": field("flips:Q"), "y": field("value:Q"),
+            "color": field("estimate:N", title=None, scale={"domain": ["maximum likelihood", "posterior mean"], "range": ["#d62728", "#1f77b4"]})}},
+        {"data": {"values": [{"y": true_p}]}, "mark": {"type": "rule", "color": "black", "strokeDash": [5, 3]}, "encoding": {"y": field("y:Q")}},
+    ]})
     st.caption("The shaded band is the credible interval. Early on the MLE jumps between 0 and 1 while the "
                "prior holds the posterior mean back; a strong prior in the wrong place needs many flips to overcome.")
 

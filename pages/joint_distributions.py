@@ -1,11 +1,10 @@
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core import data
 from core.joint import joint_table, table_from_dataset
 from ui import state
-from ui.table_chart import table_heatmap
+from ui.vega import draw, field, table_heatmap, values
 from ui.page import friendly_errors, header, show_code
 
 header(
@@ -28,8 +27,8 @@ with friendly_errors():
         st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
         edited = st.data_editor(EXAMPLE, num_rows="dynamic", hide_index=True, key="joint.editor")
         edited = edited.dropna(subset=[edited.columns[0]])
-        values = edited.drop(columns=edited.columns[0]).apply(pd.to_numeric, errors="coerce").fillna(0)
-        counts, xs, ys = values.to_numpy(), edited.iloc[:, 0].astype(str).tolist(), [str(c) for c in values.columns]
+        cells = edited.drop(columns=edited.columns[0]).apply(pd.to_numeric, errors="coerce").fillna(0)
+        counts, xs, ys = cells.to_numpy(), edited.iloc[:, 0].astype(str).tolist(), [str(c) for c in cells.columns]
         x_name, y_name = str(edited.columns[0]), COLUMNS_NAME
     else:
         name = {"I": "iris", "W": "wine", "S": "sentiment"}[source[0]]
@@ -44,21 +43,23 @@ with friendly_errors():
     t = joint_table(counts, xs, ys)
 
     left, right = st.columns(2)
-    left.altair_chart(table_heatmap(t.frame("counts"), "Counts", ".0f", y_name, x_name), width="stretch")
-    right.altair_chart(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), width="stretch")
+    draw(table_heatmap(t.frame("counts"), "Counts", ".0f", y_name, x_name), left)
+    draw(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), right)
 
-    marg = pd.concat([pd.DataFrame({"value": t.x_labels, "P": t.p_x, "variable": f"P({x_name})"}),
-                      pd.DataFrame({"value": t.y_labels, "P": t.p_y, "variable": f"P({y_name})"})])
-    st.altair_chart(alt.Chart(marg, height=160, title="Marginals").mark_bar().encode(
-        x=alt.X("P:Q", axis=alt.Axis(format="%")), y=alt.Y("value:N", sort=None, title=None), color=alt.Color("variable:N", legend=None),
-        row=alt.Row("variable:N", title=None), tooltip=["value", alt.Tooltip("P:Q", format=".3f")]).resolve_scale(y="independent"),
-        width="stretch")
+    def marginal(labels: list[str], p, name: str) -> dict:
+        return {"title": f"Marginal P({name})", "data": values(pd.DataFrame({"value": labels, "p": p})), "height": {"step": 28},
+                "mark": "bar", "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("value:N", sort=None, title=None),
+                                            "tooltip": [field("value:N"), field("p:Q", format=".3f")]}}
+
+    left, right = st.columns(2)
+    draw(marginal(t.x_labels, t.p_x, x_name), left)
+    draw(marginal(t.y_labels, t.p_y, y_name), right)
 
     direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"], horizontal=True)
     which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
     left, right = st.columns(2)
-    left.altair_chart(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name), width="stretch")
-    right.altair_chart(table_heatmap(t.frame("independent"), "If independent: P(x) P(y)", ".2f", y_name, x_name), width="stretch")
+    draw(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name), left)
+    draw(table_heatmap(t.frame("independent"), "If independent: P(x) P(y)", ".2f", y_name, x_name), right)
 
     st.subheader("Are they independent?")
     a, b, c = st.columns(3)

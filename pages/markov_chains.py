@@ -1,4 +1,3 @@
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -6,7 +5,7 @@ from core import data
 from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, letter_chain, stationary_distribution, tokenize
 from ui import state
 from ui.page import friendly_errors, header, show_code
-from ui.table_chart import table_heatmap
+from ui.vega import draw, field, table_heatmap, values
 
 header(
     "⛓️ Markov chains",
@@ -55,9 +54,10 @@ with friendly_errors():
     fitted = [s for s in samples if not s.error]
     if fitted:
         sparsity = pd.DataFrame([{"k": s.order, "measure": m, "share": s.sparsity[m]} for s in fitted for m in ("seen once", "one continuation")])
-        st.altair_chart(alt.Chart(sparsity, height=200, title="Sparsity grows with k: contexts seen once, and with only one continuation")
-                        .mark_line(point=True).encode(x="k:O", y=alt.Y("share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-                                                      color=alt.Color("measure:N", title=None)), width="stretch")
+        draw({"title": "Sparsity grows with k: contexts seen once, and with only one continuation", "data": values(sparsity),
+              "height": 200, "mark": {"type": "line", "point": True}, "encoding": {
+                  "x": field("k:O", axis={"labelAngle": 0}), "y": field("share:Q", axis={"format": "%"}, scale={"domain": [0, 1]}),
+                  "color": field("measure:N", title=None)}})
 
     with st.expander(f"Any order up to {MAX_ORDER}"):
         k = st.slider("Order k", 1, MAX_ORDER, 8)
@@ -77,15 +77,15 @@ with friendly_errors():
     chain = state.cached(letter_chain)(text, alpha)
     labels = ["␣" if s == " " else s for s in chain.states]
     left, right = st.columns([3, 2])
-    left.altair_chart(table_heatmap(pd.DataFrame(chain.P, index=labels, columns=labels), "Transition matrix P(next | current)",
-                                    x_title="next", y_title="current", text=False, cell=14), width="stretch")
+    draw(table_heatmap(pd.DataFrame(chain.P, index=labels, columns=labels), "Transition matrix P(next | current)",
+                       x_title="next", y_title="current", text=False, cell=14), left)
     pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
                     for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
                                     ("letter frequency in the text", chain.observed))])
-    right.altair_chart(alt.Chart(pi, height=alt.Step(5), title="Stationary distribution").mark_bar().encode(
-        y=alt.Y("state:N", sort=labels, title=None), x=alt.X("share:Q", axis=alt.Axis(format="%")),
-        yOffset="estimate:N", color=alt.Color("estimate:N", legend=alt.Legend(orient="bottom", title=None, columns=1)),
-        tooltip=["state", "estimate", alt.Tooltip("share:Q", format=".4f")]), width="stretch")
+    draw({"title": "Stationary distribution", "data": values(pi), "height": {"step": 5}, "mark": "bar", "encoding": {
+        "y": field("state:N", sort=labels, title=None), "x": field("share:Q", axis={"format": "%"}), "yOffset": field("estimate:N"),
+        "color": field("estimate:N", legend={"orient": "bottom", "title": None, "columns": 1}),
+        "tooltip": [field("state:N"), field("estimate:N"), field("share:Q", format=".4f")]}}, right)
     st.caption("All three agree: a chain counted from one text spends, in the long run, as much time in each letter as the "
                "text does. Smoothing mixes in uniform transitions and pulls π towards 1/27 per letter.")
 

@@ -1,6 +1,5 @@
 from dataclasses import replace
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +8,7 @@ from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes
 from core.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 from ui import state
 from ui.page import friendly_errors, header, show_code
-from ui.table_chart import table_heatmap
+from ui.vega import draw, field, table_heatmap, values
 
 header(
     "🧮 Naive Bayes",
@@ -24,7 +23,7 @@ ALPHAS = [1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 SMOOTHINGS = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.3, 1.0]
 
 
-def confusion_chart(matrix, classes: list[str]) -> alt.LayerChart:
+def confusion_chart(matrix, classes: list[str]) -> dict:
     return table_heatmap(pd.DataFrame(matrix, index=classes, columns=classes), "Confusion (held-out rows)", ".0f",
                          "predicted", "true")
 
@@ -55,22 +54,25 @@ def text_model() -> None:
     d.metric("Held-out rows", result.n_test)
 
     left, right = st.columns([1, 2])
-    priors = pd.DataFrame({"class": result.classes, "P(class)": result.model.class_count_ / result.n_train})
-    left.altair_chart(alt.Chart(priors, height=200, title="Class priors P(c)").mark_bar().encode(
-        x=alt.X("P(class):Q", axis=alt.Axis(format="%")), y=alt.Y("class:N", title=None), color=alt.Color("class:N", legend=None)),
-        width="stretch")
-    left.altair_chart(confusion_chart(result.confusion, result.classes), width="stretch")
+    priors = pd.DataFrame({"class": result.classes, "p": result.model.class_count_ / result.n_train})
+    draw({"title": "Class priors P(c)", "data": values(priors), "height": {"step": 30}, "mark": "bar",
+          "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("class:N", title=None),
+                       "color": field("class:N", legend=None)}}, left)
+    draw(confusion_chart(result.confusion, result.classes), left)
     words = top_words(result, 10)
-    right.altair_chart(alt.Chart(words, title="Most telling words: log P(w | c) − log P(w | other classes)").mark_bar().encode(
-        x=alt.X("log-likelihood ratio:Q"), y=alt.Y("word:N", sort="-x", title=None), color=alt.Color("class:N", legend=None),
-        column=alt.Column("class:N", title=None), tooltip=["word", "count in class", alt.Tooltip("log-likelihood ratio:Q", format=".2f")],
-    ).properties(height=260, width=170).resolve_scale(y="independent"))
+    draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": values(words), "mark": "bar",
+          "width": 170, "height": {"step": 20}, "resolve": {"scale": {"y": "independent"}},
+          "encoding": {"x": field("log-likelihood ratio:Q"), "y": field("word:N", sort="-x", title=None),
+                       "color": field("class:N", legend=None), "column": field("class:N", title=None),
+                       "tooltip": [field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]}}, right)
 
     sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
-    line = alt.Chart(sweep, height=220, title="Smoothing against accuracy").mark_line(point=True).encode(
-        x=alt.X("alpha:Q", scale=alt.Scale(type="log")), y=alt.Y("accuracy:Q", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
-        color="split:N", tooltip=["alpha", "split", alt.Tooltip("accuracy:Q", format=".1%")])
-    st.altair_chart(line + alt.Chart(pd.DataFrame({"alpha": [alpha]})).mark_rule(strokeDash=[4, 3]).encode(x="alpha:Q"), width="stretch")
+    draw({"title": "Smoothing against accuracy", "height": 220, "layer": [
+        {"data": values(sweep), "mark": {"type": "line", "point": True}, "encoding": {
+            "x": field("alpha:Q", scale={"type": "log"}), "y": field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
+            "color": field("split:N"), "tooltip": [field("alpha:Q"), field("split:N"), field("accuracy:Q", format=".1%")]}},
+        {"data": {"values": [{"alpha": alpha}]}, "mark": {"type": "rule", "strokeDash": [4, 3]}, "encoding": {"x": field("alpha:Q")}},
+    ]})
     st.caption("Tiny alpha: a word never seen with a class all but rules that class out, so the model memorises "
                "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
 
@@ -84,11 +86,11 @@ def text_model() -> None:
             st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone.")
         tokens = why.tokens.reset_index(names="position")
         tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
-        st.altair_chart(alt.Chart(tokens, height=24 * len(tokens) + 40).mark_bar().encode(
-            x=alt.X("push:Q", title=f"push towards {why.predicted} (+) or {why.runner_up} (−), in log-odds"),
-            y=alt.Y("word:N", sort=None, title=None),
-            color=alt.condition("datum.push > 0", alt.value("#2ca02c"), alt.value("#d62728")),
-            tooltip=["word", alt.Tooltip("push:Q", format=".3f")]), width="stretch")
+        draw({"data": values(tokens[["word", "push"]]), "height": {"step": 22}, "mark": "bar", "encoding": {
+            "x": field("push:Q", title=f"push towards {why.predicted} (+) or {why.runner_up} (−), in log-odds"),
+            "y": field("word:N", sort=None, title=None),
+            "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
+            "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
         st.caption(f"Log-odds of {why.predicted} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
                    f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
                    "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
@@ -117,14 +119,18 @@ def gaussian_model() -> None:
     a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
     b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
     left, right = st.columns([2, 1])
-    x, y = alt.X("x:Q", title=result.feature_names[0], scale=alt.Scale(zero=False)), alt.Y("y:Q", title=result.feature_names[1], scale=alt.Scale(zero=False))
-    regions = alt.Chart(result.surface).mark_rect().encode(
-        x=x, x2="x2:Q", y=y, y2="y2:Q", color=alt.Color("class:N"), opacity=alt.Opacity("probability:Q", scale=alt.Scale(domain=[0.3, 1], range=[0.05, 0.45]), legend=None))
-    dots = alt.Chart(result.points).mark_point(filled=True, size=55, stroke="black", strokeWidth=0.6).encode(
-        x=x, y=y, color="class:N", shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "triangle"])),
-        tooltip=["class", "predicted", "split"])
-    left.altair_chart((regions + dots).properties(height=420, title="Decision regions"), width="stretch")
-    right.altair_chart(confusion_chart(result.confusion, result.classes), width="stretch")
+    x = field("x:Q", title=result.feature_names[0], scale={"zero": False})
+    y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
+    draw({"title": "Decision regions", "height": 420, "layer": [
+        {"data": values(result.surface), "mark": "rect", "encoding": {
+            "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N"),
+            "opacity": field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)}},
+        {"data": values(result.points), "mark": {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6},
+         "encoding": {"x": x, "y": y, "color": field("class:N"),
+                      "shape": field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
+                      "tooltip": [field("class:N"), field("predicted:N"), field("split:N")]}},
+    ]}, left)
+    draw(confusion_chart(result.confusion, result.classes), right)
     right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
                   "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")
     st.dataframe(result.parameters, hide_index=True, width="stretch")

@@ -1,0 +1,57 @@
+"""Charts as plain Vega-Lite dicts, for pages whose every control must rerun in well under a second.
+
+Altair validates each chart against the Vega-Lite JSON schema while it is built: ~50 ms a chart
+on a busy 2-core machine, so a page with six charts spent most of its rerun there. Streamlit draws
+a Vega-Lite dict as it is (`st.vega_lite_chart`), with no validation: the probability pages build
+their charts as dicts with the two helpers below. A spec reads like Altair's (Vega-Lite docs apply).
+
+>>> field("p:Q", title="P(heads)")
+{'field': 'p', 'type': 'quantitative', 'title': 'P(heads)'}
+>>> table_heatmap(pd.DataFrame([[1, 2]], index=["a"], columns=["x", "y"]))["data"]["values"][0]
+{'row': 'a', 'column': 'x', 'value': 1, 'dark': False}
+"""
+
+import pandas as pd
+import streamlit as st
+
+TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
+
+
+def field(shorthand: str, **props) -> dict:
+    """Altair's shorthand 'name:Q' as a Vega-Lite field definition, plus any properties."""
+    name, _, kind = shorthand.rpartition(":")
+    return {"field": name, "type": TYPES[kind], **props}
+
+
+def values(frame: pd.DataFrame) -> dict:
+    """Inline data for a spec or a layer (records; NaN becomes null so the JSON is valid)."""
+    return {"values": frame.astype(object).where(frame.notna(), None).to_dict("records")}
+
+
+def draw(spec: dict, container=st) -> None:
+    """Draw a spec full width in `container` (a column, a tab, or the page)."""
+    container.vega_lite_chart(spec=spec, width="stretch")
+
+
+def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_title: str = "", y_title: str = "",
+                  scheme: str = "blues", text: bool = True, cell: int = 42) -> dict:
+    """A small table with each value written in its cell: rows down, columns across, in the frame's order.
+
+    For big unlabelled matrices (attention maps) see ui/heatmaps.py; `text=False` for medium ones.
+    """
+    long = frame.rename_axis("row").reset_index().melt("row", var_name="column", value_name="value")
+    long["row"], long["column"] = long["row"].astype(str), long["column"].astype(str)
+    long["dark"] = long.value > 0.6 * long.value.max()  # white text on the darkest cells
+    angle = 0 if len(frame.columns) <= 6 or len(frame.columns) > 26 else -40  # single letters fit upright
+    layers = [{"mark": "rect", "encoding": {"color": field("value:Q", scale={"scheme": scheme}, legend=None)}}]
+    if text:
+        layers.append({"mark": {"type": "text", "fontSize": 13}, "encoding": {
+            "text": field("value:Q", format=fmt),
+            "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"}}})
+    return {
+        "title": title, "data": values(long), "height": {"step": cell},  # a step per row: a fixed height draws too small
+        "encoding": {"x": field("column:N", sort=[str(c) for c in frame.columns], title=x_title, axis={"labelAngle": angle}),
+                     "y": field("row:N", sort=[str(r) for r in frame.index], title=y_title),
+                     "tooltip": [field("row:N"), field("column:N"), field("value:Q", format=".4g")]},
+        "layer": layers,
+    }
