@@ -47,13 +47,19 @@ class NGramLM:
             raise LabError(f"add-k smoothing needs k > 0 (got {config.k}); k = 0 makes every unseen n-gram impossible")
         self.config = config
 
-    def fit(self, tokens: Sequence[str]) -> "NGramLM":
-        """Count every n-gram of the training tokens, and how often each context was followed by a word."""
+    def fit(self, tokens: Sequence[str], vocab: Sequence[str] | None = None) -> "NGramLM":
+        """Count every n-gram of the training tokens, and how often each context was followed by a word.
+
+        `vocab` fixes the known words (default: those of `tokens`); any other word counts as UNK.
+        Perplexities are only comparable between models with the same vocabulary: a model that
+        knows 50 words files every other word under UNK, and predicting UNK is easy.
+        """
         n = self.config.order
         if len(tokens) < n:
             raise LabError(f"a {n}-gram model needs at least {n} training tokens (got {len(tokens)})")
-        self.vocab = sorted(set(tokens)) + [UNK]
-        self.known = set(tokens)
+        self.known = set(tokens if vocab is None else vocab)
+        self.vocab = sorted(self.known) + [UNK]
+        tokens = self._lookup(tokens)
         grams = [tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens))]
         self.counts = Counter(grams)
         self.context_counts = Counter(g[:-1] for g in grams)
@@ -138,8 +144,9 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
                    source: MarkovSource | None = None) -> list[dict]:
     """Held-out cross-entropy of each n-gram order trained on the first `size` training tokens.
 
-    Larger training sets extend smaller ones, as if the model kept reading. With the `source`
-    that wrote the text, each row also has the exact expected cross-entropy and the entropy rate.
+    Larger training sets extend smaller ones, as if the model kept reading. Every model gets the
+    vocabulary of the whole training text, so all their cross-entropies are comparable. With the
+    `source` that wrote the text, each row also has the exact expected cross-entropy and the entropy rate.
 
     >>> from core.markov_source import SourceConfig
     >>> src = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2))
@@ -150,10 +157,11 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
     >>> all(r["exact_bits"] >= r["entropy_rate"] for r in rows)
     True
     """
+    vocab = sorted(set(train))
     rows = []
     for n in config.orders:
         for size in sorted({min(s, len(train)) for s in config.train_sizes}):
-            lm = NGramLM(NGramConfig(order=n, k=config.k)).fit(train[:size])
+            lm = NGramLM(NGramConfig(order=n, k=config.k)).fit(train[:size], vocab)
             row = {"order": n, "train_tokens": size, "measured_bits": lm.cross_entropy(heldout)}
             row["perplexity"] = 2.0 ** row["measured_bits"]
             if source is not None:

@@ -117,7 +117,10 @@ with friendly_errors():
         st.caption("English has a vocabulary of thousands of words, so most bigrams and almost all trigrams in new text were "
                    "never counted: add-k smoothing spreads mass over all V words after every context, and the higher-order "
                    "models pay for it. Try a smaller k. This is why real n-gram models use backoff and interpolation, and "
-                   "why neural language models, which share strength between similar contexts, won.")
+                   "why neural language models, which share strength between similar contexts, won. Every model here uses "
+                   "the same vocabulary (all words of the training part, plus <UNK>): perplexities with different "
+                   "vocabularies can't be compared, since a model that knows 50 words files everything else under <UNK>, "
+                   "and predicting <UNK> is easy.")
         st.dataframe(curve, hide_index=True, width="stretch")
 
 show_code(NGramLM, expected_cross_entropy)

@@ -45,6 +45,18 @@ def test_cross_entropy_matches_direct_count_computation(order):
     assert lm.perplexity(HELDOUT) == pytest.approx(2 ** lm.cross_entropy(HELDOUT))
 
 
+def test_a_fixed_vocabulary_matches_nltk_with_the_same_vocabulary():
+    few, everything = TRAIN[:40], TRAIN + ["zebra"]
+    ours = NGramLM(NGramConfig(order=2, k=0.2)).fit(few, vocab=everything)
+    ref = Lidstone(0.2, 2)
+    ref.fit([everygrams(few, max_len=2)], vocabulary_text=everything)
+    assert len(ours.vocab) == len(ref.vocab) == len(set(everything)) + 1
+    for i in range(1, len(HELDOUT)):
+        assert ours.prob(HELDOUT[i], HELDOUT[i - 1 : i]) == pytest.approx(ref.score(HELDOUT[i], HELDOUT[i - 1 : i]), rel=1e-12)
+    outside = NGramLM(NGramConfig(order=1, k=1.0)).fit(["a", "b", "c"], vocab=["a"])  # b and c are counted as UNK
+    assert outside.prob("b", []) == outside.prob(UNK, []) == pytest.approx((2 + 1) / (3 + 2))
+
+
 def test_probabilities_sum_to_one_over_the_vocabulary():
     lm = NGramLM(NGramConfig(order=3, k=0.3)).fit(TRAIN)
     for context in (TRAIN[:2], ["zebra", "the"], []):
