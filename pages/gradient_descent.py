@@ -16,7 +16,8 @@ header(
 )
 
 SGD_FAMILY = ("SGD", "Momentum", "Nesterov")
-LRS = [round(float(x), 5) for x in np.geomspace(1e-4, 3, 46)]  # log-spaced: learning rates live on a log scale
+# log-spaced (learning rates live on a log scale), plus 0.19 / 0.21 either side of the bowl's 2/κ at κ = 10
+LRS = [1e-4, 2e-4, 5e-4, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.19, 0.21, 0.3, 0.5, 1.0, 2.0, 3.0]
 
 with st.sidebar:
     name = st.selectbox("Surface", optim.SURFACES, key="gd.surface")
