@@ -260,7 +260,7 @@ def huffman_code(p: Sequence[float]) -> HuffmanCode:
     """
     p = check_distribution(p)[0]
     order = itertools.count()  # breaks ties between equal weights, so the code is deterministic
-    heap = [(w, next(order), i) for i, w in enumerate(p) if w > 0]
+    heap = [(w, next(order), i) for i, w in enumerate(p.tolist()) if w > 0]  # Python floats compare ~10x faster than numpy's
     heapq.heapify(heap)
     while len(heap) > 1:
         w1, _, a = heapq.heappop(heap)  # the least likely subtree goes on the 1 side
