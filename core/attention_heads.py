@@ -264,12 +264,12 @@ def heads_off(lm, text: str, off: list[tuple[int, int]], other: str | None = Non
             raise LabError(f"there is no head {head} in layer {layer} (the model has {layers} × {heads})")
         mask[layer, head] = 0
 
-    def both(t):
+    def both(t):  # one forward pass of a batch of two: all heads on, then the chosen ones off
         batch, _ = encode(lm, t, max_tokens)
-        with torch.no_grad():
-            on = _summary(lm, batch, kind)
-            with head_mask(lm.model, mask):
-                return on[0], _summary(lm, batch, kind)[0]
+        pair = {k: v.expand(2, *v.shape[1:]) for k, v in batch.items()}
+        with torch.no_grad(), head_mask(lm.model, torch.stack([torch.ones_like(mask), mask])):
+            on, ablated = _summary(lm, pair, kind)
+        return on, ablated
 
     on, ablated = both(text)
     effect = _effect(kind, on, ablated).item()

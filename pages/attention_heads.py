@@ -40,6 +40,11 @@ def bertviz(model_id: str, kind: str, text: str, view: str) -> str:
 
 
 @state.cached
+def switch_off(model_id: str, kind: str, text: str, off: tuple[tuple[int, int], ...], other: str | None) -> ah.HeadsOff:
+    return ah.heads_off(load(model_id, kind), text, list(off), other=other)
+
+
+@state.cached
 def scan(model_id: str, kind: str, text: str) -> ah.Ablation:
     return ah.ablate_each_head(load(model_id, kind), text)
 
@@ -103,7 +108,8 @@ with friendly_errors():
         st.altair_chart(grid, width="stretch")
         counts = stats["label"].value_counts()
         st.markdown(" · ".join(f"**{k}**: {v}" for k, v in counts.items()))
-        st.dataframe(stats.style.format(precision=2), hide_index=True, width="stretch")
+        st.dataframe(stats, hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in stats.columns[2:-1]})
 
     with tab_off:
         st.markdown("Switch heads off (each one's output zeroed before $W_O$, what `head_mask` used to do) and see "
@@ -116,7 +122,7 @@ with friendly_errors():
         if not off:
             st.info("Pick at least one head to switch off.")
         else:
-            change = ah.heads_off(load(model_id, kind), text, off, other=other)
+            change = switch_off(model_id, kind, text, tuple(off), other)
             a, b, c = st.columns(3)
             a.metric(change.measure, f"{change.effect:.4f}")
             if change.similarity:

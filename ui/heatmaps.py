@@ -11,16 +11,21 @@ def labels(tokens: list[str]) -> list[str]:
     return [f"{i} {t}" for i, t in enumerate(tokens)]
 
 
-def frame(matrix, rows: list[str] | None = None, cols: list[str] | None = None, **extra) -> pd.DataFrame:
-    """Long (row, col, value) DataFrame; ±inf (masked scores) become missing, drawn as blank cells."""
+def frame(matrix, rows: list[str] | None = None, cols: list[str] | None = None, panels: list[str] | None = None) -> pd.DataFrame:
+    """Long (row, col, value[, panel]) DataFrame of a matrix, or of a stack of them with `panels`.
+
+    ±inf (masked scores) become missing values, drawn as blank cells.
+    """
     m = np.asarray(matrix, dtype=float)
-    rows = rows or [str(i) for i in range(m.shape[0])]
-    cols = cols or [str(j) for j in range(m.shape[1])]
-    r, c = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
-    values = np.where(np.isfinite(m), m, np.nan).ravel()
-    df = pd.DataFrame({"row": np.array(rows)[r.ravel()], "col": np.array(cols)[c.ravel()], "value": values})
-    for k, v in extra.items():
-        df[k] = v
+    stack = m if panels else m[None]
+    n_rows, n_cols = stack.shape[1:]
+    rows = np.array(rows or [str(i) for i in range(n_rows)])
+    cols = np.array(cols or [str(j) for j in range(n_cols)])
+    values = np.where(np.isfinite(stack), stack, np.nan).ravel()
+    df = pd.DataFrame({"row": np.tile(np.repeat(rows, n_cols), len(stack)),
+                       "col": np.tile(cols, n_rows * len(stack)), "value": values})
+    if panels:
+        df["panel"] = np.repeat(np.array(panels), n_rows * n_cols)
     return df
 
 
@@ -50,7 +55,7 @@ def heatmap(matrix, rows: list[str] | None = None, cols: list[str] | None = None
 def small_multiples(matrices, names: list[str], rows: list[str], cols: list[str], columns: int = 6,
                     size: int = 140, **kw) -> None:
     """One small heatmap per matrix (e.g. every head of a layer), sharing one colour scale."""
-    df = pd.concat([frame(m, rows, cols, panel=name) for m, name in zip(matrices, names)])
+    df = frame(matrices, rows, cols, panels=names)
     base = chart(df, rows, cols, show_col_labels=False, **kw).properties(width=size, height=size)
     faceted = base.encode(y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labels=False, ticks=False)),
                           x=alt.X("col:N", sort=cols, title=None, axis=alt.Axis(labels=False, ticks=False)))

@@ -140,6 +140,21 @@ def test_batched_ablation_equals_one_head_at_a_time(which, request):
             assert ah._effect(kind, base, one).item() == pytest.approx(scan.effect[layer, head], abs=1e-5)
 
 
+def test_heads_off_agrees_with_the_scan(tiny_gpt2, tiny_bert):
+    for lm in (tiny_bert, tiny_gpt2):
+        text = "switch two heads off"
+        scan = ah.ablate_each_head(lm, text)
+        one = ah.heads_off(lm, text, [(1, 2)], other="another sentence")
+        assert one.effect == pytest.approx(scan.effect[1, 2], abs=1e-5)
+        two = ah.heads_off(lm, text, [(1, 2), (0, 0)], other="another sentence")
+        assert two.effect != pytest.approx(one.effect, abs=1e-7)
+    assert one.top is not None and len(one.top) == 5 and one.similarity is None  # GPT-2: next-token table
+    bert = ah.heads_off(tiny_bert, "a sentence", [(0, 1)], other="another one")
+    assert bert.top is None and -1 <= bert.similarity[1] <= 1
+    with pytest.raises(LabError):
+        ah.heads_off(tiny_bert, "a sentence", [(9, 0)])
+
+
 def test_bad_input_and_truncation(tiny_gpt2, tiny_bert):
     for text in ["", "   "]:
         with pytest.raises(LabError):
