@@ -130,11 +130,12 @@ def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95
     return CoinBelief(heads, tails, heads / n if n else float("nan"), a, b, a / (a + b), float(low), float(high))
 
 
-def coin_trajectory(flips: np.ndarray, prior: BetaPrior, level: float = 0.95) -> dict[str, np.ndarray]:
-    """MLE, posterior mean and credible interval after each of the first 1..n flips (vectorised)."""
+def coin_trajectory(flips: np.ndarray, prior: BetaPrior, level: float = 0.95, points: int = 200) -> dict[str, np.ndarray]:
+    """MLE, posterior mean and credible interval after the first n flips, at up to `points` values
+    of n spread over 1..len(flips) (every n when there are fewer flips: a chart needs no more)."""
     flips = np.asarray(flips, dtype=np.int64)
-    heads = np.cumsum(flips)
-    n = np.arange(1, len(flips) + 1)
+    n = np.unique(np.linspace(1, len(flips), min(points, len(flips))).round().astype(np.int64))
+    heads = np.cumsum(flips)[n - 1]
     a, b = prior.a + heads, prior.b + (n - heads)
     ok = (a > 0) & (b > 0)
     tail = (1 - level) / 2

@@ -22,7 +22,7 @@ enumerated over the vocabulary, only over the positions of the corpus.
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
@@ -168,6 +168,11 @@ class MarkovChain:
         }
 
 
+def fit_chain(text: str, level: Level, order: int) -> MarkovChain:
+    """An order-`order` chain over the characters or words of `text` (one call, easy to cache)."""
+    return MarkovChain(order).fit(tokenize(text, level))
+
+
 @dataclass
 class OrderSample:
     order: int
@@ -176,12 +181,20 @@ class OrderSample:
     error: str = ""  # why this order could not be fitted (e.g. the corpus is too short for it)
 
 
-def compare_orders(tokens: str | list[str], level: Level, orders=range(1, 6), n_tokens: int = 300, seed: int = 0) -> list[OrderSample]:
-    """Fit one chain per order on the same tokens and sample each: coherence against sparsity."""
+def compare_orders(chain_of_order: Callable[[int], MarkovChain], level: Level, orders=range(1, 6), n_tokens: int = 300,
+                   seed: int = 0) -> list[OrderSample]:
+    """Sample the chain of each order (made by `chain_of_order(k)`): coherence against sparsity.
+
+    >>> samples = compare_orders(lambda k: fit_chain("abracadabra", "char", k), "char", orders=(2, 20), n_tokens=11)
+    >>> samples[0].text, round(samples[0].sparsity["seen once"], 2)   # 5 of its 7 contexts occur once
+    ('abracadabra', 0.71)
+    >>> samples[1].error
+    'the order must be between 1 and 12, not 20'
+    """
     results = []
     for k in orders:
         try:
-            chain = MarkovChain(k).fit(tokens)
+            chain = chain_of_order(k)
         except LabError as e:
             results.append(OrderSample(k, "", {}, str(e)))
             continue
@@ -229,7 +242,7 @@ def stationary_distribution(P: np.ndarray) -> np.ndarray:
 def simulate(P: np.ndarray, steps: int, chains: int = 1000, burn_in: int = 100, seed: int = 0) -> np.ndarray:
     """Share of time spent in each state by `chains` independent runs of `steps` steps (after burn-in).
 
-    Runs the chains side by side (one NumPy step moves all of them), so millions of steps are quick.
+    Runs the chains side by side (one NumPy step moves all of them), so a million steps are quick.
     """
     rng = np.random.default_rng(seed)
     cumulative = np.cumsum(P, axis=1)
@@ -255,19 +268,26 @@ class SmallChain:
 LETTERS = list(" abcdefghijklmnopqrstuvwxyz")
 
 
-def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 2000, seed: int = 0) -> SmallChain:
-    """The 27-state chain of lowercase letters and space in `text` (everything else dropped)."""
+def letter_ids(text: str) -> np.ndarray:
+    """The text as states 0..26 (space, a..z): lowercased, whitespace runs one space, all else dropped."""
     letters = re.sub(r"[^a-z ]+", "", re.sub(r"\s+", " ", text.lower()))
-    return small_chain(list(letters), LETTERS, alpha, sim_steps, seed)
+    lookup = np.zeros(128, dtype=np.int64)
+    lookup[[ord(c) for c in LETTERS]] = np.arange(len(LETTERS))
+    return lookup[np.frombuffer(letters.encode("ascii"), dtype=np.uint8)]
 
 
-def small_chain(tokens: list[str], states: list[str], alpha: float = 0.0, sim_steps: int = 2000, seed: int = 0) -> SmallChain:
-    """Transition matrix, exact stationary distribution and a simulation check for a few states.
+def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 500, seed: int = 0) -> SmallChain:
+    """The 27-state chain of lowercase letters and space in `text`."""
+    return small_chain(letter_ids(text), LETTERS, alpha, sim_steps, seed)
 
-    Tokens outside `states` are skipped (their neighbours become adjacent).
+
+def small_chain(ids: np.ndarray, states: list[str], alpha: float = 0.0, sim_steps: int = 500, seed: int = 0) -> SmallChain:
+    """Transition matrix, exact stationary distribution and a simulation check for a sequence of states 0..S-1.
+
+    >>> chain = small_chain(np.array([0, 1, 1, 0, 1, 0]), ["sun", "rain"], sim_steps=200)
+    >>> chain.P.tolist(), chain.stationary.round(3).tolist()
+    ([[0.0, 1.0], [0.6666666666666666, 0.3333333333333333]], [0.4, 0.6])
     """
-    index = {s: i for i, s in enumerate(states)}
-    ids = np.array([index[t] for t in tokens if t in index], dtype=np.int64)
     if len(ids) < 2:
         raise LabError("the text has fewer than two tokens among the chosen states")
     P = transition_matrix(ids, len(states), alpha)

@@ -11,7 +11,7 @@ Each piece lives in its own small module; this one only gathers them, so a noteb
 from core.bayes import (BetaPrior, CoinBelief, DiagnosticTest, coin_posterior, coin_trajectory, flip_coins,
                         natural_frequencies, posterior, sequential_posteriors)
 from core.joint import JointTable, count_pairs, joint_table
-from core.markov_chain import (MarkovChain, SmallChain, detokenize, letter_chain, simulate, small_chain,
+from core.markov_chain import (MarkovChain, SmallChain, compare_orders, detokenize, fit_chain, letter_chain, simulate, small_chain,
                                stationary_distribution, tokenize, transition_matrix)
 from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
 
@@ -19,7 +19,7 @@ __all__ = [
     "BetaPrior", "CoinBelief", "DiagnosticTest", "coin_posterior", "coin_trajectory", "flip_coins",
     "natural_frequencies", "posterior", "sequential_posteriors",
     "JointTable", "count_pairs", "joint_table",
-    "MarkovChain", "SmallChain", "detokenize", "letter_chain", "simulate", "small_chain",
+    "MarkovChain", "SmallChain", "compare_orders", "detokenize", "fit_chain", "letter_chain", "simulate", "small_chain",
     "stationary_distribution", "tokenize", "transition_matrix",
     "GaussianNaiveBayes", "MultinomialNaiveBayes", "confusion_matrix",
 ]

@@ -34,7 +34,7 @@ with friendly_errors():
         name = {"I": "iris", "W": "wine", "S": "sentiment"}[source[0]]
         feature, bins = 2, 3
         if name != "sentiment":
-            features = data.sklearn_table(name)[2]
+            features = state.cached(data.sklearn_table)(name)[2]
             c1, c2 = st.columns(2)
             feature = c1.selectbox("Measurement (Y, cut into bins)", range(len(features)), index=2, format_func=lambda i: features[i])
             bins = c2.slider("Bins", 2, 10, 3)

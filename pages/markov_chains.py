@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from core import data
-from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, letter_chain, stationary_distribution, tokenize
+from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
 from ui import state
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field, table_heatmap, values
@@ -36,11 +36,14 @@ with friendly_errors():
         text = data.text_from_upload(upload.getvalue(), upload.name)
     else:
         text = state.text(corpus)
-    tokens = state.cached(tokenize)(text, level)
-    st.caption(f"{len(tokens):,} {'characters' if level == 'char' else 'words and punctuation marks'} of training text.")
+
+    def chain_of_order(k: int) -> MarkovChain:
+        return state.shared(fit_chain)(text, level, k)  # fitted once per server, then only sampled
+
+    st.caption(f"{len(chain_of_order(1).ids):,} {'characters' if level == 'char' else 'words and punctuation marks'} of training text.")
 
     st.subheader("Orders 1 to 5, side by side")
-    samples = state.cached(compare_orders)(tokens, level, range(1, 6), length, int(seed))
+    samples = compare_orders(chain_of_order, level, range(1, 6), length, int(seed))
     for column, s in zip(st.columns(5), samples):
         with column:
             st.markdown(f"**k = {s.order}**")
@@ -61,7 +64,7 @@ with friendly_errors():
 
     with st.expander(f"Any order up to {MAX_ORDER}"):
         k = st.slider("Order k", 1, MAX_ORDER, 8)
-        s = state.cached(compare_orders)(tokens, level, (k,), length, int(seed))[0]
+        s = compare_orders(chain_of_order, level, (k,), length, int(seed))[0]
         if s.error:
             st.info(s.error)
         else:

@@ -103,7 +103,7 @@ def text_model() -> None:
 def gaussian_model() -> None:
     c1, c2, c3 = st.columns(3)
     dataset = c1.radio("Dataset", ["iris", "wine"], horizontal=True)
-    features = data.sklearn_table(dataset)[2]
+    features = state.cached(data.sklearn_table)(dataset)[2]
     fx = c2.selectbox("Feature on x", range(len(features)), index=0, format_func=lambda i: features[i])
     fy = c3.selectbox("Feature on y", range(len(features)), index=1, format_func=lambda i: features[i])
     c1, c2, c3 = st.columns(3)

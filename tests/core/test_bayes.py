@@ -82,6 +82,14 @@ def test_trajectory_matches_one_posterior_per_prefix():
                                    [belief.mean, belief.low, belief.high], rtol=1e-12)
 
 
+def test_long_trajectory_is_thinned_but_ends_at_the_last_flip():
+    flips = flip_coins(0.3, 1000, seed=2)
+    path = coin_trajectory(flips, BetaPrior(0.5, 2.0), points=200)
+    assert len(path["flips"]) == 200 and path["flips"][0] == 1 and path["flips"][-1] == 1000
+    belief = coin_posterior(int(flips.sum()), 1000 - int(flips.sum()), BetaPrior(0.5, 2.0))
+    assert (path["mean"][-1], path["low"][-1]) == (pytest.approx(belief.mean), pytest.approx(belief.low))
+
+
 def test_flat_improper_prior_needs_both_outcomes():
     with pytest.raises(LabError, match="at least one head and one tail"):
         coin_posterior(5, 0, BetaPrior(0.5, 0.0))

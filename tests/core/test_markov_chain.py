@@ -8,7 +8,7 @@ from nltk.util import ngrams
 
 from core import data
 from core.errors import LabError
-from core.markov_chain import (MarkovChain, letter_chain, simulate, stationary_distribution, tokenize,
+from core.markov_chain import (LETTERS, MarkovChain, letter_chain, letter_ids, simulate, stationary_distribution, tokenize,
                                transition_matrix)
 
 
@@ -54,9 +54,9 @@ def test_order_one_sample_reproduces_the_transition_probabilities():
     for _ in range(20_000):
         s = int(rng.random() > P[s, 0])
         states.append("ab"[s])
-    sample = MarkovChain(1).fit("".join(states)).sample(50_000, seed=3)
+    sample = MarkovChain(1).fit("".join(states)).sample(20_000, seed=3)
     ids = np.array([{"a": 0, "b": 1}[c] for c in sample])
-    np.testing.assert_allclose(transition_matrix(ids, 2), P, atol=0.02)
+    np.testing.assert_allclose(transition_matrix(ids, 2), P, atol=0.03)  # ~3 standard errors
 
 
 def eigen_stationary(P):
@@ -76,7 +76,7 @@ def test_stationary_distribution_matches_eigenvector_and_simulation(seed):
 
 
 def test_letter_chain_of_real_english():
-    chain = letter_chain(data.load_text("python-docs")[:100_000], sim_steps=500)
+    chain = letter_chain(data.load_text("python-docs")[:100_000])
     np.testing.assert_allclose(chain.P.sum(axis=1), 1.0)
     np.testing.assert_allclose(chain.stationary, eigen_stationary(chain.P), atol=1e-10)
     # for a chain estimated from one text, the stationary distribution is the letter frequency
@@ -101,3 +101,8 @@ def test_high_order_on_a_long_corpus_keeps_memory_linear():
     chain = MarkovChain(12).fit(text)  # ~430k contexts: arrays of corpus length, no V**12 table
     assert chain.sparsity()["seen once"] > 0.5
     assert sum(a.nbytes for a in chain._level_keys) < 12 * 8 * len(text)
+
+
+def test_letter_ids_keep_only_letters_and_single_spaces():
+    ids = letter_ids("Hi,\n\n  Bob! 42 é")
+    assert "".join(LETTERS[i] for i in ids) == "hi bob  "  # "42" and "é" dropped, their spaces kept
