@@ -51,3 +51,10 @@ def remember(key: str, value: Any) -> None:
 
 def recall(key: str, default: Any = None) -> Any:
     return st.session_state.get(key, default)
+
+
+def shared(fn: F, max_entries: int = 10) -> F:
+    """Like `cached`, but every caller gets the SAME object (st.cache_resource), for read-only
+    fitted models that are big to copy on every rerun (a Markov chain over a whole corpus is
+    ~10-30 MB of arrays). Only for results nobody mutates: read and sample, never refit in place."""
+    return st.cache_resource(max_entries=max_entries, show_spinner=False)(fn)
