@@ -7,6 +7,7 @@
 - Huffman code on 100,000 outcomes
 - cross-entropy loss forward + backward, ours vs torch.nn.functional.cross_entropy (batch 256, 32,000 classes)
 - held-out cross-entropy of unigram/bigram/trigram models at 100k training tokens vs the source's entropy rate
+- each page's rerun time after one analytic control moves (AppTest)
 """
 
 import json
@@ -93,9 +94,33 @@ def learning_curve_figures() -> dict:
     return {"entropy_rate_bits": source.entropy_rate, "rows": rows}
 
 
+def page_reruns() -> dict:
+    """Seconds for a page to rerun after one analytic control moves (AppTest, no browser; best of 3)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).parents[1] / "streamlit_app.py")
+    moves = {"pages/information_theory.py": ("slider", "P(six)", [0.2, 0.9, 0.5]),
+             "pages/cross_entropy_loss.py": ("slider", "Label smoothing", [0.3, 0.0, 0.1]),
+             "pages/ngram_perplexity.py": ("radio", "Text", ["Synthetic Markov source (known entropy rate)"] * 3)}
+    out = {}
+    for path, (kind, label, values) in moves.items():
+        at = AppTest.from_file(app, default_timeout=300).run().switch_page(path).run()
+        widget = next(w for w in getattr(at, kind) if w.label.startswith(label))
+        times = []
+        for v in values:
+            widget.set_value(v)
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+            widget = next(w for w in getattr(at, kind) if w.label.startswith(label))
+        out[path] = min(times)
+    return out
+
+
 def main() -> None:
     results = {"torch_threads": torch.get_num_threads(), "ngram": ngram_race(), "entropy": entropy_race(),
-               "huffman": huffman_timing(), "loss": loss_race(), "learning_curve": learning_curve_figures()}
+               "huffman": huffman_timing(), "loss": loss_race(), "learning_curve": learning_curve_figures(),
+               "page_rerun_s": page_reruns()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2))
     n, e, h, lo = results["ngram"], results["entropy"], results["huffman"], results["loss"]
@@ -106,6 +131,8 @@ def main() -> None:
     print(f"{'KL, 1M outcomes (s) vs scipy':46s} {e['kl_ours_s']:10.4f} {e['kl_scipy_s']:10.4f}   |diff| {e['kl_abs_diff']:.1e}")
     print(f"{'Huffman, 100k outcomes (s)':46s} {h['seconds']:10.3f} {'':>10s}   L {h['average_length_bits']:.4f} vs H {h['entropy_bits']:.4f}")
     print(f"{'CE loss fwd+bwd, 256 x 32k (s) vs torch':46s} {lo['ours_s']:10.4f} {lo['torch_s']:10.4f}")
+    for path, seconds in results["page_rerun_s"].items():
+        print(f"{'page rerun after a control moves: ' + path.removeprefix('pages/').removesuffix('.py'):46s} {seconds:10.3f}")
     lc = results["learning_curve"]
     print(f"\nentropy rate {lc['entropy_rate_bits']:.4f} bits/token; held-out cross-entropy (measured / exact):")
     for r in lc["rows"]:
