@@ -197,20 +197,22 @@ a.metric("H(p)", fmt(h_bits))
 b.metric("Huffman code for p", fmt(len_p), delta=f"{len_p - h_bits:+.4f} above H(p)", delta_color="off")
 c.metric("Huffman code for q", fmt(len_q), delta=None if np.isinf(len_q) else f"{len_q - len_p:+.4f} extra bits", delta_color="inverse")
 d.metric("KL(p ‖ q)", fmt(kl_pq), help="The extra cost of q's code with ideal (fractional) code lengths")
-st.caption("All three codes encode data drawn from p; the arrows compare each with p's own code.")
-st.caption("With ideal (fractional) code lengths −log₂ q(x), data from p costs exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
+st.caption("Both codes encode data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
            "Huffman's whole-bit lengths land near it. An outcome q thinks impossible gets no codeword at all, so "
            "the q-code cannot send it: that is the infinite KL again.")
-codes = pd.DataFrame({"outcome": labels, "p": p, "−log₂ p": surprise, "code for p": code_p.codes, "length": code_p.lengths(),
-                      "q": q, "code for q": code_q.codes})
+no_code = "(none)"  # an outcome its distribution calls impossible gets no codeword
+codes = pd.DataFrame({"outcome": labels, "p": p, "−log₂ p": surprise, "code for p": [c if c is not None else no_code for c in code_p.codes],
+                      "length": code_p.lengths(), "q": q, "code for q": [c if c is not None else no_code for c in code_q.codes]})
 st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
                column_config={"p": st.column_config.NumberColumn(format="%.4f"), "q": st.column_config.NumberColumn(format="%.4f"),
                               "−log₂ p": st.column_config.NumberColumn(format="%.3f")})
-if (p > 0).sum() <= MAX_TREE:
-    st.graphviz_chart(info.huffman_dot(code_p, p, labels), width="stretch")
+leaves = int((p > 0).sum())
+if leaves <= MAX_TREE:
+    middle = st.columns([1, 2, 1])[1] if leaves <= 8 else st.container()  # a small tree drawn full width is all circles
+    middle.graphviz_chart(info.huffman_dot(code_p, p, labels), width="stretch")
     st.caption("The code tree for p: a codeword is the path from the root (0 = left, 1 = right); circles hold the "
                "probability below them. Likely outcomes sit near the top, so they get short codewords.")
 else:
-    st.caption(f"The tree has {(p > 0).sum():,} leaves; it is drawn for up to {MAX_TREE}.")
+    st.caption(f"The tree has {leaves:,} leaves; it is drawn for up to {MAX_TREE}.")
 
 show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code)
