@@ -14,6 +14,7 @@ Writes benchmarks/results/backprop.json.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from core import data, mlp, optim  # noqa: E402
 
@@ -128,8 +130,9 @@ def _timed(fn) -> float:
 
 
 def main() -> None:
-    results = {"playground": playground_race(), "digits": digits_race(), "optimizers": optimizer_race(),
-               "torch_threads": torch.get_num_threads()}
+    with threadpool_limits(limits=1, user_api="blas"):  # as core.mlp.Trainer.run trains
+        results = {"playground": playground_race(), "digits": digits_race(), "optimizers": optimizer_race(),
+                   "torch_threads": torch.get_num_threads(), "load_average_1min": os.getloadavg()[0]}
     out = ROOT / "benchmarks" / "results" / "backprop.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -144,7 +147,7 @@ def main() -> None:
         print(f"{'digits: test accuracy after 30 epochs':<52} {r['ours_final_test_acc']:>12.1%} {r['torch_final_test_acc']:>12.1%}")
     for r in results["optimizers"]:
         print(f"{r['task']:<52} {r['ours_s']:>10.3f} s {r['torch_s']:>10.3f} s")
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"1-minute load average while measuring: {results['load_average_1min']:.1f} (timings are wall-clock); wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ logits is simply (p − y)/N, derived on the playground page and checked below.
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core import optim
 from core.errors import LabError
@@ -269,7 +270,9 @@ class Trainer:
             exploded = metrics["loss"] > limit
             return not exploded and (on_step is None or on_step(step, metrics) is not False)
 
-        run = run_steps(lambda _: self.train_epoch(), n_epochs, watch, items_per_step=len(self.data.X_train), item_name="examples")
+        # one BLAS thread: these matrices are small, and threads only add waiting (badly so on a busy machine)
+        with threadpool_limits(limits=1, user_api="blas"):
+            run = run_steps(lambda _: self.train_epoch(), n_epochs, watch, items_per_step=len(self.data.X_train), item_name="examples")
         run.diverged = bool(run.diverged or exploded)
         for step in range(len(run.steps)):
             self.history.record(offset + run.steps[step], {k: v[step] for k, v in run.metrics.items()})

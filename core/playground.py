@@ -52,7 +52,7 @@ def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return X, codes.astype(np.int64), [str(n) for n in names]
 
 
-def parse_widths(text: str) -> tuple[int, ...]:
+def parse_widths(text: str, max_width: int = MAX_WIDTH) -> tuple[int, ...]:
     """'8, 8' → (8, 8): the hidden layers' widths. Empty text means no hidden layer."""
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     try:
@@ -61,8 +61,8 @@ def parse_widths(text: str) -> tuple[int, ...]:
         raise LabError(f"hidden layers must be whole numbers separated by commas, like '8, 8' (got '{text}')") from None
     if any(w < 1 for w in widths):
         raise LabError("a hidden layer needs at least one unit (zero units would cut the network in two)")
-    if any(w > MAX_WIDTH for w in widths) or len(widths) > MAX_LAYERS:
-        raise LabError(f"keep it to at most {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} units, so it trains live")
+    if any(w > max_width for w in widths) or len(widths) > MAX_LAYERS:
+        raise LabError(f"keep it to at most {MAX_LAYERS} hidden layers of at most {max_width} units, so it trains live")
     return widths
 
 
