@@ -10,10 +10,9 @@ from core import data
 from core import finetune as ft
 from core.errors import Unavailable
 from core.lora import LoRALinear
-from ui import live, model_picker, state
+from ui import live, model_picker, state, vega
 from ui.heatmaps import heatmap
 from ui.page import friendly_errors, header, show_code
-from ui.table_chart import table_heatmap
 
 header(
     "🪡 Fine-tune BERT with LoRA",
@@ -119,6 +118,12 @@ with st.form("lora.form"):
                          help="Average all token vectors (how MiniLM was trained) or take the [CLS] one")
     seed = c[2].number_input("Seed", 0, 10_000, 0, key="lora.seed")
     submitted = c[3].form_submit_button("Fine-tune with LoRA", type="primary")
+    c = st.columns(4)
+    lr_probe = c[0].select_slider("Probe learning rate (race)", [1e-3, 3e-3, 1e-2, 3e-2, 1e-1], ft.DEFAULT_LR["probe"], key="lora.lr_probe",
+                                  format_func=lambda v: f"{v:g}")
+    lr_full = c[1].select_slider("Full fine-tuning learning rate (race)", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3], ft.DEFAULT_LR["full"],
+                                 key="lora.lr_full", format_func=lambda v: f"{v:g}")
+    compare = c[3].form_submit_button("Race probe vs LoRA vs full", help="Section 4: the same settings through all three methods")
 
 config = ft.FinetuneConfig(method="lora", model=base.key, r=r, alpha=float(alpha), dropout=dropout, targets=tuple(targets),
                            lr=lr, epochs=epochs, batch_size=batch, max_length=max_length, pooling=pooling, seed=int(seed))
@@ -150,8 +155,8 @@ if result is not None:
     with tabs[0]:
         c = st.columns([1, 2])
         with c[0]:
-            st.altair_chart(table_heatmap(ft.confusion(result), "Confusion matrix (held-out)", fmt="d",
-                                          x_title="predicted", y_title="true"), width="stretch")
+            vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion matrix (held-out)", fmt="d",
+                                         x_title="predicted", y_title="true"))
         with c[1]:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
@@ -225,14 +230,8 @@ if result is not None:
 # ----------------------------------------------------------------------------- 4. compare
 st.subheader("4 · Linear probe vs LoRA vs full fine-tuning")
 st.markdown("The same data, batches, seed, epochs and head; only what trains differs. Each method gets its own "
-            "learning rate: a fresh head alone can take big steps, moving all pretrained weights needs small ones.")
-with st.form("lora.compare.form"):
-    c = st.columns(3)
-    lr_probe = c[0].select_slider("Probe learning rate", [1e-3, 3e-3, 1e-2, 3e-2, 1e-1], ft.DEFAULT_LR["probe"], key="lora.lr_probe")
-    c[1].markdown(f"LoRA learning rate: **{lr:g}** (from the form above)")
-    lr_full = c[2].select_slider("Full fine-tuning learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3], ft.DEFAULT_LR["full"], key="lora.lr_full",
-                                 format_func=lambda v: f"{v:g}")
-    compare = st.form_submit_button("Run all three")
+            "learning rate (set in the form above): a fresh head alone can take big steps, moving all pretrained "
+            "weights needs small ones. Press **Race probe vs LoRA vs full** to run them one after the other.")
 rates = {"probe": lr_probe, "lora": lr, "full": lr_full}
 with friendly_errors():
     if compare:
