@@ -69,12 +69,12 @@ with friendly_errors():
             curve, rate = state.cached(synthetic_curve)(config, k)
         best = curve[curve.train_tokens == curve.train_tokens.max()].set_index("order")
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Entropy rate (bits/token)", f"{rate:.3f}", help="Exact: computed from the chain's stationary distribution")
-        m2.metric("… as a perplexity", f"{2 ** rate:.2f}", help="The best perplexity any model can reach on this source")
-        m3.metric("Trigram after 100k tokens", f"{best.measured_bits[3]:.3f}",
+        m1.metric("Entropy rate", f"{rate:.3f}", help="Bits per token, exact: computed from the chain's stationary distribution")
+        m2.metric("As perplexity", f"{2 ** rate:.2f}", help="The best perplexity any model can reach on this source")
+        m3.metric("Trigram, 100k", f"{best.measured_bits[3]:.3f}",
                   help="Held-out bits/token; the delta is its exact expected gap to the entropy rate",
-                  delta=f"{best.exact_bits[3] - rate:+.3f} bits above the floor" if np.isfinite(best.exact_bits[3]) else None, delta_color="off")
-        m4.metric("Unigram after 100k tokens", f"{best.measured_bits[1]:.3f}", help="Held-out bits/token. No context at all: it can only learn word frequencies")
+                  delta=f"{best.exact_bits[3] - rate:+.3f} above floor" if np.isfinite(best.exact_bits[3]) else None, delta_color="off")
+        m4.metric("Unigram, 100k", f"{best.measured_bits[1]:.3f}", help="Held-out bits/token. No context at all: it can only learn word frequencies")
 
         long = curve.melt(["order", "train_tokens", "perplexity"], ["measured_bits", "exact_bits"], var_name="how", value_name="bits")
         long["model"] = long.order.map({1: "unigram", 2: "bigram", 3: "trigram"})
