@@ -217,3 +217,21 @@ def verdict(t: Trajectory, s: Surface, tol: float = 1e-3) -> str:
         x, y = s.minima[int(np.argmin(dists))]
         return f"converged to ({x:.2g}, {y:.2g})" + (", zig-zagging" if zigzag else "")
     return "oscillating" if zigzag else "still on its way"
+
+
+def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, start: tuple[float, float] | None = None):
+    """Run `optimizer` once per learning rate: (lr, gap to the minimum at the end, outcome) per row.
+
+    >>> df = lr_sweep(bowl(10.0), "SGD", [0.01, 0.1, 0.3])
+    >>> df.outcome.str.split().str[0].tolist()
+    ['still', 'converged', 'diverged']
+    """
+    import pandas as pd
+
+    fmin = min(float(s.f(*m)) for m in s.minima)
+    rows = []
+    for lr in lrs:
+        t = descend(s, optimizer, lr, steps, start)
+        gap = t.losses[-1] - fmin
+        rows.append({"lr": lr, "gap": gap if np.isfinite(gap) else np.inf, "outcome": verdict(t, s)})
+    return pd.DataFrame(rows)

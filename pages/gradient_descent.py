@@ -39,6 +39,10 @@ def run_all(name: str, condition: float, lr: float, lr_adaptive: float, steps: i
     return [optim.descend(s, o, lr if o in SGD_FAMILY else lr_adaptive, steps, start) for o in chosen]
 
 
+def sweep_lrs(name: str, condition: float, optimizer: str, steps: int, start: tuple) -> pd.DataFrame:
+    return optim.lr_sweep(optim.surface(name, condition), optimizer, LRS, steps, start)
+
+
 def surface_contours(name: str, condition: float) -> pd.DataFrame:
     return optim.contours(optim.surface(name, condition))
 
@@ -86,6 +90,24 @@ with right:
         st.warning(f"{', '.join(diverged)} diverged: each step overshot by more than the last, until the point flew off "
                    "the map. The run was stopped there. Lower the learning rate.", icon="💥")
 
+st.subheader("One optimizer, every learning rate")
+sweep_opt = st.selectbox("Optimizer to sweep", list(optim.OPTIMIZERS), key="gd.sweep")
+sweep = state.cached(sweep_lrs)(name, condition, sweep_opt, steps, (x0, y0))
+sweep["kind"] = sweep.outcome.str.replace(r" (at step|to) .*", "", regex=True).str.replace("converged, zig-zagging", "converged (zig-zag)")
+sweep["shown gap"] = sweep.gap.clip(1e-12, 1e6)  # diverged runs (gap ∞) sit on the top edge
+current = lr if sweep_opt in SGD_FAMILY else lr_adaptive
+points = alt.Chart(sweep).mark_point(size=90, filled=True).encode(
+    x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate"),
+    y=alt.Y("shown gap:Q", scale=alt.Scale(type="log"), title=f"f − min f after {steps} steps"),
+    color=alt.Color("kind:N", title="outcome", scale=alt.Scale(domain=["converged", "converged (zig-zag)", "still on its way", "oscillating", "diverged"],
+                                                                range=["#2ca02c", "#bcbd22", "#1f77b4", "#ff7f0e", "#d62728"])),
+    tooltip=["lr", alt.Tooltip("gap:Q", format=".3g"), "outcome"])
+rule = alt.Chart(pd.DataFrame({"lr": [current]})).mark_rule(strokeDash=[4, 4]).encode(x="lr:Q")
+st.altair_chart((points + rule).properties(height=260), width="stretch")
+st.caption("Too small: still on its way after all the steps. Just right: converged. Larger: it zig-zags across the "
+           "valley but still gets there. Too large: each step overshoots more than the last and the run diverges "
+           "(stopped and reported, not crashed). The dashed line is the learning rate set in the sidebar.")
+
 st.subheader("The update rules")
 st.latex(r"""\begin{aligned}
 \text{SGD:}\;& \theta \leftarrow \theta - \eta\, g &
@@ -103,4 +125,4 @@ st.markdown(
     "curved valley quickly and then creeps along its floor. On the **saddle**, the start sits on the ridge, where "
     "the gradient across it is almost zero: SGD lingers, momentum escapes. On **several minima**, move the start: "
     "which minimum you reach depends on the path, and different optimizers take different paths.")
-show_code(optim.SGD, optim.RMSprop, optim.Adam, optim.descend)
+show_code(optim.SGD, optim.RMSprop, optim.Adam, optim.descend, optim.verdict)
