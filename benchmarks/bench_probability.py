@@ -8,7 +8,8 @@
 2. Counting an order-k Markov chain over Python's manual: ours (NumPy) against nltk's
    ConditionalFreqDist over the same n-grams.
 3. Page reruns: every control of every probability page is moved to a new value in AppTest and
-   the rerun that follows is timed (the server-side cost of one click). Target: < 0.3 s each.
+   the rerun that follows is timed (the server-side cost of one click), with all caches emptied
+   first; best and median of 3 trials. Target: < 0.3 s each.
 Writes benchmarks/results/probability.json.
 """
 
@@ -26,10 +27,11 @@ from nltk import ConditionalFreqDist  # noqa: E402
 from nltk.util import ngrams  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
+import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core import data  # noqa: E402
-from core.markov_chain import MarkovChain, tokenize  # noqa: E402
+from core.markov_chain import MarkovChain, _encoded, tokenize  # noqa: E402
 from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 
 N_DOCS, REPEATS = 10_000, 7
@@ -120,26 +122,36 @@ def widget(at: AppTest, kind: str, which):
     return widgets[which] if isinstance(which, int) else next(w for w in widgets if w.label.startswith(which))
 
 
-def rerun_timings() -> list[dict]:
-    rows, apps = [], {}
-    for page, kind, which, value in CONTROLS:
-        if page not in apps:
-            apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
-        at = apps[page]
-        w = widget(at, kind, which)
-        if kind == "button":
-            w.click()
-        elif kind == "checkbox":
-            w.check() if value else w.uncheck()
-        else:
-            w.set_value(value)
-        start = time.perf_counter()
-        at.run()
-        elapsed = time.perf_counter() - start
-        failed = [str(e.value)[:80] for e in [*at.exception, *at.error]]
-        rows.append({"page": page, "control": f"{kind} {which!s} → {value!s}", "rerun_s": elapsed,
-                     "meets_target": elapsed < RERUN_TARGET_S and not failed, "errors": failed})
-    return rows
+def rerun_timings(trials: int = 3) -> list[dict]:
+    """Each trial starts with every cache empty, so each control's new value is computed from scratch
+    (the cost of the first click on it). The target is judged on the best of the trials: on a shared
+    2-core machine the others measure the neighbours' load as much as the page."""
+    times: dict[tuple, list[float]] = {}
+    errors: dict[tuple, list[str]] = {}
+    for _ in range(trials):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        _encoded.cache_clear()
+        apps: dict[str, AppTest] = {}
+        for page, kind, which, value in CONTROLS:
+            if page not in apps:
+                apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
+            at = apps[page]
+            w = widget(at, kind, which)
+            if kind == "button":
+                w.click()
+            elif kind == "checkbox":
+                w.check() if value else w.uncheck()
+            else:
+                w.set_value(value)
+            start = time.perf_counter()
+            at.run()
+            key = (page, f"{kind} {which!s} → {value!s}")
+            times.setdefault(key, []).append(time.perf_counter() - start)
+            errors.setdefault(key, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
+    return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t),
+             "meets_target": min(t) < RERUN_TARGET_S and not errors[(page, control)], "errors": errors[(page, control)]}
+            for (page, control), t in times.items()]
 
 
 def main() -> None:
@@ -152,13 +164,13 @@ def main() -> None:
     for r in results["naive_bayes"] + results["markov_counting"]:
         print(f"{r['task']:62} {r['ours_s']:9.4f} {r['reference_s']:9.4f} {r['ratio']:6.2f}")
     reruns = results["page_reruns"]
-    print(f"\n{'page rerun after moving a control':62} {'s':>9}")
+    print(f"\n{'page rerun after moving a control (cold caches)':62} {'best s':>9} {'median s':>9}")
     for r in reruns:
         flag = "" if r["meets_target"] else "  <-- over target" + (f" {r['errors']}" if r["errors"] else "")
-        print(f"{r['page'].removeprefix('pages/') + ': ' + r['control']:62.62} {r['rerun_s']:9.3f}{flag}")
+        print(f"{r['page'].removeprefix('pages/') + ': ' + r['control']:62.62} {r['rerun_best_s']:9.3f} {r['rerun_median_s']:9.3f}{flag}")
     slow = sum(not r["meets_target"] for r in reruns)
-    print(f"\n{len(reruns) - slow}/{len(reruns)} reruns under {RERUN_TARGET_S} s; max {max(r['rerun_s'] for r in reruns):.3f} s. "
-          f"Results in {out.relative_to(ROOT)}")
+    print(f"\n{len(reruns) - slow}/{len(reruns)} controls rerun under {RERUN_TARGET_S} s (best of 3 cold trials); "
+          f"slowest {max(r['rerun_best_s'] for r in reruns):.3f} s. Results in {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ Counting is vectorised (NumPy), with memory O(corpus length) whatever k is: cont
 enumerated over the vocabulary, only over the positions of the corpus.
 """
 
+import itertools
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Literal
 
 import numpy as np
@@ -39,12 +41,7 @@ def tokenize(text: str, level: Level, max_tokens: int = MAX_TOKENS) -> str | lis
     """Characters (a string; whitespace runs become one space) or a list of words and punctuation marks."""
     if level == "char":
         return re.sub(r"\s+", " ", text).strip()[:max_tokens]
-    tokens = []
-    for match in _WORD.finditer(text):
-        tokens.append(match.group())
-        if len(tokens) == max_tokens:
-            break
-    return tokens
+    return _WORD.findall(text[: 20 * max_tokens])[:max_tokens]  # a token is rarely 20+ characters: no need to scan further
 
 
 def detokenize(tokens: list[str], level: Level) -> str:
@@ -72,13 +69,31 @@ def encode(tokens: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
         codes = np.frombuffer(tokens.encode("utf-32-le"), dtype=np.uint32)
         vocab, ids = _rank(codes)
         return np.array([chr(c) for c in vocab]), ids.astype(np.int64)
+    # Each token -> the position where it first occurs (dict.setdefault, driven by map at C speed),
+    # then those positions ranked: ids in order of first occurrence, the same order as the dict's keys.
     index: dict[str, int] = {}
-    first_ids = np.fromiter((index.setdefault(t, len(index)) for t in tokens), dtype=np.int64, count=len(tokens))
+    first = np.fromiter(map(index.setdefault, tokens, itertools.count()), dtype=np.int64, count=len(tokens))
+    _, ids = _rank(first)
     words = np.array(list(index))
-    order = np.argsort(words)
+    order = np.argsort(words)  # sorted vocabulary, so a token can be found by binary search
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return words[order], rank[first_ids]
+    return words[order], rank[ids]
+
+
+def context_levels(ids: np.ndarray, V: int, depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For j = 1..depth: (sorted keys, id of the length-j context starting at each position).
+
+    Contexts are numbered one token at a time: the id of (t0..tj) is the rank of
+    id(t0..tj-1) * V + tj among all such keys. Ranks keep lexicographic order, so a chain can
+    find any context later by binary search, level by level (MarkovChain._context_id).
+    """
+    levels, ctx = [], np.zeros(len(ids), dtype=np.int64)
+    for j in range(depth):
+        n = len(ids) - j
+        keys, ctx = _rank(ctx[:n] * V + ids[j : j + n])
+        levels.append((keys, ctx))
+    return levels
 
 
 class MarkovChain:
@@ -91,22 +106,23 @@ class MarkovChain:
 
     def fit(self, tokens: str | list[str]) -> "MarkovChain":
         """Count every (context, next token) pair of `tokens` (a string is a sequence of characters)."""
+        return self._fit_encoded(*encode(tokens))
+
+    def _fit_encoded(self, vocab: np.ndarray, ids: np.ndarray, levels: list | None = None) -> "MarkovChain":
+        """Fit on encoded tokens; `levels` (from context_levels, at least `order` deep) may be shared
+        between the chains of several orders on one corpus, which then cost little more than one."""
         k = self.order
-        if len(tokens) <= k:
-            raise LabError(f"an order-{k} chain needs more than {k} tokens of training text; this corpus has {len(tokens)}")
-        self.vocab, self.ids = encode(tokens)
-        V, n = len(self.vocab), len(tokens) - k  # n (context, next) pairs
-        # Number the contexts one token at a time: the id of (t0..tj) is the rank of
-        # id(t0..tj-1) * V + tj among all such keys. Ranks keep lexicographic order, so
-        # `_context_id` can find any context later by binary search, level by level.
-        self._level_keys = []
-        ctx = np.zeros(n, dtype=np.int64)
-        for j in range(k):
-            keys, ctx = _rank(ctx * V + self.ids[j : j + n])
-            self._level_keys.append(keys)
+        if len(ids) <= k:
+            raise LabError(f"an order-{k} chain needs more than {k} tokens of training text; this corpus has {len(ids)}")
+        self.vocab, self.ids = vocab, ids
+        V, n = len(self.vocab), len(ids) - k  # n (context, next) pairs
+        levels = levels if levels is not None and len(levels) >= k else context_levels(ids, V, k)
+        keys, ctx = levels[k - 1]
+        used, ctx = _rank(ctx[:n])  # keep only the contexts some token follows (not the corpus's last one)
+        self._level_keys = [lower for lower, _ in levels[: k - 1]] + [keys[used]]
         pairs, counts = np.unique(ctx * V + self.ids[k:], return_counts=True)
         self.next_ids, self.next_counts = pairs % V, counts  # grouped by context, in context order
-        self.indptr = np.searchsorted(pairs // V, np.arange(len(self._level_keys[-1]) + 1))
+        self.indptr = np.searchsorted(pairs // V, np.arange(len(used) + 1))
         self.context_counts = np.add.reduceat(counts, self.indptr[:-1])
         return self
 
@@ -168,9 +184,19 @@ class MarkovChain:
         }
 
 
+SHARED_DEPTH = 5  # contexts up to this length are counted once per text and shared by the orders 1..5
+
+
+@lru_cache(maxsize=2)
+def _encoded(text: str, level: Level) -> tuple[np.ndarray, np.ndarray, list]:
+    """Tokens as ids, and their context levels: shared by the chains of every order on one text (read-only)."""
+    vocab, ids = encode(tokenize(text, level))
+    return vocab, ids, context_levels(ids, len(vocab), min(SHARED_DEPTH, len(ids) - 1))
+
+
 def fit_chain(text: str, level: Level, order: int) -> MarkovChain:
     """An order-`order` chain over the characters or words of `text` (one call, easy to cache)."""
-    return MarkovChain(order).fit(tokenize(text, level))
+    return MarkovChain(order)._fit_encoded(*_encoded(text, level))
 
 
 @dataclass
@@ -269,19 +295,24 @@ LETTERS = list(" abcdefghijklmnopqrstuvwxyz")
 
 
 def letter_ids(text: str) -> np.ndarray:
-    """The text as states 0..26 (space, a..z): lowercased, whitespace runs one space, all else dropped."""
-    letters = re.sub(r"[^a-z ]+", "", re.sub(r"\s+", " ", text.lower()))
-    lookup = np.zeros(128, dtype=np.int64)
+    """The text as states 0..26 (space, a..z): lowercased, whitespace as space, all else dropped,
+    runs of spaces collapsed to one. Vectorised: a lookup table over code points."""
+    codes = np.frombuffer(text.lower().encode("utf-32-le"), dtype=np.uint32)
+    lookup = np.full(128, -1, dtype=np.int64)
     lookup[[ord(c) for c in LETTERS]] = np.arange(len(LETTERS))
-    return lookup[np.frombuffer(letters.encode("ascii"), dtype=np.uint8)]
+    lookup[[ord(c) for c in "\t\n\r\f\v"]] = 0
+    ids = np.where(codes < 128, lookup[np.minimum(codes, 127)], -1)
+    ids = ids[ids >= 0]
+    repeated_space = (ids == 0) & (np.concatenate([[0], ids[:-1]]) == 0)  # a leading space counts as repeated
+    return ids[~repeated_space]
 
 
-def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 500, seed: int = 0) -> SmallChain:
+def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 300, seed: int = 0) -> SmallChain:
     """The 27-state chain of lowercase letters and space in `text`."""
     return small_chain(letter_ids(text), LETTERS, alpha, sim_steps, seed)
 
 
-def small_chain(ids: np.ndarray, states: list[str], alpha: float = 0.0, sim_steps: int = 500, seed: int = 0) -> SmallChain:
+def small_chain(ids: np.ndarray, states: list[str], alpha: float = 0.0, sim_steps: int = 300, seed: int = 0) -> SmallChain:
     """Transition matrix, exact stationary distribution and a simulation check for a sequence of states 0..S-1.
 
     >>> chain = small_chain(np.array([0, 1, 1, 0, 1, 0]), ["sun", "rain"], sim_steps=200)

@@ -8,7 +8,7 @@ from nltk.util import ngrams
 
 from core import data
 from core.errors import LabError
-from core.markov_chain import (LETTERS, MarkovChain, letter_chain, letter_ids, simulate, stationary_distribution, tokenize,
+from core.markov_chain import (LETTERS, MarkovChain, fit_chain, letter_chain, letter_ids, simulate, stationary_distribution, tokenize,
                                transition_matrix)
 
 
@@ -104,5 +104,15 @@ def test_high_order_on_a_long_corpus_keeps_memory_linear():
 
 
 def test_letter_ids_keep_only_letters_and_single_spaces():
-    ids = letter_ids("Hi,\n\n  Bob! 42 é")
-    assert "".join(LETTERS[i] for i in ids) == "hi bob  "  # "42" and "é" dropped, their spaces kept
+    ids = letter_ids(" Hi,\n\n  Bob! 42 é")
+    assert "".join(LETTERS[i] for i in ids) == "hi bob "  # "42" and "é" dropped; runs of spaces become one
+
+
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_chains_sharing_context_levels_equal_chains_fitted_alone(level):
+    text = data.load_text("python-docs")[:30_000]
+    for order in (1, 2, 3, 5, 8):  # 8 is deeper than the shared levels: fitted on its own
+        shared, alone = fit_chain(text, level, order), MarkovChain(order).fit(tokenize(text, level))
+        for name in ("next_ids", "next_counts", "indptr", "context_counts"):  # both in lexicographic context order
+            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
+        assert shared.sample(200, seed=order) == alone.sample(200, seed=order)
