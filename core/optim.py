@@ -220,11 +220,11 @@ def verdict(t: Trajectory, s: Surface, tol: float = 1e-3) -> str:
 
 
 def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, start: tuple[float, float] | None = None):
-    """Run `optimizer` once per learning rate: (lr, gap to the minimum at the end, outcome) per row.
+    """Run `optimizer` once per learning rate: lr, gap to the minimum at the end, outcome (in
+    words) and its kind (converged, converged (zig-zag), oscillating, still on its way, diverged).
 
-    >>> df = lr_sweep(bowl(10.0), "SGD", [0.01, 0.1, 0.3])
-    >>> df.outcome.str.split().str[0].tolist()
-    ['still', 'converged', 'diverged']
+    >>> lr_sweep(bowl(10.0), "SGD", [0.01, 0.1, 0.19, 0.3]).kind.tolist()
+    ['still on its way', 'converged', 'converged (zig-zag)', 'diverged']
     """
     import pandas as pd
 
@@ -233,5 +233,7 @@ def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, sta
     for lr in lrs:
         t = descend(s, optimizer, lr, steps, start)
         gap = t.losses[-1] - fmin
-        rows.append({"lr": lr, "gap": gap if np.isfinite(gap) else np.inf, "outcome": verdict(t, s)})
+        outcome = verdict(t, s)
+        kind = ("converged (zig-zag)" if "zig-zag" in outcome else outcome.split(" to ")[0].split(" at ")[0])
+        rows.append({"lr": lr, "gap": gap if np.isfinite(gap) else np.inf, "outcome": outcome, "kind": kind})
     return pd.DataFrame(rows)

@@ -93,7 +93,6 @@ with right:
 st.subheader("One optimizer, every learning rate")
 sweep_opt = st.selectbox("Optimizer to sweep", list(optim.OPTIMIZERS), key="gd.sweep")
 sweep = state.cached(sweep_lrs)(name, condition, sweep_opt, steps, (x0, y0))
-sweep["kind"] = sweep.outcome.str.replace(r" (at step|to) .*", "", regex=True).str.replace("converged, zig-zagging", "converged (zig-zag)")
 sweep["shown gap"] = sweep.gap.clip(1e-12, 1e6)  # diverged runs (gap ∞) sit on the top edge
 current = lr if sweep_opt in SGD_FAMILY else lr_adaptive
 points = alt.Chart(sweep).mark_point(size=90, filled=True).encode(
