@@ -53,9 +53,13 @@ def check_distribution(values: Sequence[float], name: str = "p") -> tuple[np.nda
         raise LabError(f"{name} has a missing, NaN or infinite entry; every probability must be a finite number")
     if np.any(p < 0):
         raise LabError(f"{name} has a negative entry ({p.min():g}); probabilities are never negative")
-    total = float(p.sum())
+    with np.errstate(over="ignore"):  # an overflowing sum is handled below
+        total = float(p.sum())
     if total <= 0:
         raise LabError(f"{name} is all zeros; at least one outcome needs some probability")
+    if not np.isfinite(total):  # entries near 1e308 overflow the sum; shrink them first
+        p = p / p.max()
+        return p / p.sum(), total
     return p / total, total
 
 

@@ -22,14 +22,17 @@ header(
 st.page_link("pages/ngram_perplexity.py", label="n-gram models: the same loss on text, down to the entropy rate", icon="🔢")
 
 
-def parse_logits(text: str) -> torch.Tensor:
+def parse_logits(text: str, scale: float = 1.0) -> torch.Tensor:
     try:
         values = [float(v) for v in text.replace(",", " ").split()]
     except ValueError as e:
         raise LabError(f"could not read the logits as numbers: {e}") from e
     if not 2 <= len(values) <= 50:
         raise LabError(f"type between 2 and 50 logits (got {len(values)})")
-    return torch.tensor(values, dtype=torch.float32)
+    z = torch.tensor(values, dtype=torch.float32) * scale
+    if not torch.isfinite(z).all():
+        raise LabError("a logit is NaN or beyond float32's range (±3.4·10³⁸); even the stable formula needs finite logits")
+    return z
 
 
 # ----------------------------------------------------------------------------- 1. log-softmax
@@ -42,7 +45,7 @@ scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 3
                          help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
 z = None
 with friendly_errors():
-    z = parse_logits(text) * scale
+    z = parse_logits(text, scale)
 if z is not None:
     naive, stable = info.log_softmax_naive(z), info.log_softmax(z)
     columns = {"logit z": z, "exp(z) in float32": torch.exp(z), "naive log softmax": naive, "stable log softmax": stable,

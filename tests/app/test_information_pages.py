@@ -113,7 +113,7 @@ def test_loss_page_shows_the_overflow_and_matches_torch():
     assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
 
 
-@pytest.mark.parametrize("typed", ["a, b", "3", ""])
+@pytest.mark.parametrize("typed", ["a, b", "3", "", "1e39, 0", "nan, 1", "1e37, 0"])  # 1e37 x 100 overflows float32
 def test_loss_page_bad_logits(typed):
     at = open_page("pages/cross_entropy_loss.py")
     widget(at.text_input, "Logits z").input(typed).run()

@@ -91,6 +91,7 @@ def test_odd_but_valid_inputs():
     p, total = info.check_distribution([2, 2])
     assert p.tolist() == [0.5, 0.5] and total == 4.0  # not summing to one: normalised, total reported
     assert info.entropy([7]) == 0.0  # a single outcome carries no information
+    assert info.entropy([1e308, 1e308]) == 1.0  # the sum overflows; the distribution does not
     assert info.entropy(np.ones(5000)) == pytest.approx(np.log2(5000))  # thousands of outcomes
     with pytest.raises(LabError, match="same outcomes"):
         info.kl_divergence([0.5, 0.5], [1, 0, 0])
