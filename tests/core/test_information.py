@@ -186,3 +186,18 @@ def test_log_softmax_stable_matches_torch_where_naive_overflows():
     torch.testing.assert_close(naive[1], F.log_softmax(logits[1], -1))
     with pytest.raises(LabError):
         info.cross_entropy_loss(logits, torch.tensor([0, 1]), label_smoothing=1.5)
+
+
+def test_presets_and_comparisons_are_valid_distributions():
+    for name in info.PRESETS[:-1]:  # the language-model preset is tested on its page
+        for n, bias in ((1, 0.0), (8, 0.5), (64, 1.0)):
+            labels, p = info.preset(name, n, bias)
+            assert len(labels) == len(p) and p.sum() == pytest.approx(1.0) and (p >= 0).all()
+            for how in info.COMPARISONS:
+                q = info.compare_with(p, how)
+                assert q.shape == p.shape and q.sum() == pytest.approx(1.0)
+    p = info.preset("loaded die")[1]
+    assert info.kl_divergence(p, info.compare_with(p, "missing p's least likely outcome")) == np.inf
+    assert info.entropy(info.preset("English letters")[1]) == pytest.approx(4.18, abs=0.01)  # Shannon's ~4.2 bits/letter
+    with pytest.raises(LabError, match="unknown preset"):
+        info.preset("nope")

@@ -98,3 +98,15 @@ def test_bad_configs_and_tiny_texts():
     lm = NGramLM(NGramConfig(order=2)).fit(["ä", "😀", "ä"])
     assert np.isfinite(lm.cross_entropy(["😀", "unseen"]))
     assert len(lm.generate(5, seed=0)) == 5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_no_ngram_model_beats_the_entropy_rate_on_random_sources(seed):
+    rng = np.random.default_rng(seed)
+    source = MarkovSource(SourceConfig(vocab_size=int(rng.integers(3, 12)), order=int(rng.integers(2, 4)), branching=2,
+                                       concentration=float(rng.choice([0.2, 1.0, 5.0])), seed=seed))
+    text = source.sample(5000, seed=seed).split()
+    for order in (1, 2, 3):
+        for k in (0.01, 1.0):
+            lm = NGramLM(NGramConfig(order=order, k=k)).fit(text, vocab=source.words)
+            assert expected_cross_entropy(lm, source) >= source.entropy_rate - 1e-12
