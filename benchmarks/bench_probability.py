@@ -133,7 +133,7 @@ def rerun_timings(trials: int = 3) -> list[dict]:
         st.cache_resource.clear()
         _encoded.cache_clear()
         apps: dict[str, AppTest] = {}
-        for page, kind, which, value in CONTROLS:
+        for number, (page, kind, which, value) in enumerate(CONTROLS, 1):
             if page not in apps:
                 apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
             at = apps[page]
@@ -146,7 +146,7 @@ def rerun_timings(trials: int = 3) -> list[dict]:
                 w.set_value(value)
             start = time.perf_counter()
             at.run()
-            key = (page, f"{kind} {which!s} → {value!s}")
+            key = (page, f"{number:2}. {kind} {which!s} → {value!s}")
             times.setdefault(key, []).append(time.perf_counter() - start)
             errors.setdefault(key, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
     return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t),
