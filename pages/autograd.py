@@ -64,7 +64,6 @@ if root is not None:
     step = bcols[4].slider("Backward steps taken", 0, n_ops, key=STEP)
     done = autograd.backward_steps(root, step)
 
-    st.graphviz_chart(autograd.to_dot(root, done), width="stretch")
     if step == 0:
         st.info(f"Forward pass done: {root.label or 'the output'} = {root.data:.4g}. Backward starts by seeding "
                 f"d{root.label or 'out'}/d{root.label or 'out'} = 1. Press **Step ▶**.", icon="➡️")
@@ -73,6 +72,7 @@ if root is not None:
         inputs = ", ".join(f"{c.label or 'const'} (grad now {c.grad:.4g})" for c in node._prev)
         st.success(f"Step {step} of {n_ops}: node **{node.label or node._op}** = {node.data:.4g} with gradient "
                    f"{node.grad:.4g} pushed it back through **{node._op}** to {inputs}.", icon="⬅️")
+    st.graphviz_chart(autograd.to_dot(root, done))  # natural size: a small graph stays small
     if step == n_ops:
         value, reference = autograd.torch_gradients(root)
         leaves = [v for v in autograd.topological_order(root) if not v._op and v.label]
