@@ -52,7 +52,7 @@ with friendly_errors():
                 continue
             st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:16rem;overflow:auto'>"
                         f"{s.text.replace('&', '&amp;').replace('<', '&lt;')}</div>", unsafe_allow_html=True)
-            st.caption(f"{s.sparsity['contexts']:,.0f} contexts · {s.sparsity['seen once']:.0%} seen once · "
+            st.caption(f"{s.sparsity['contexts']:,.0f} context{'s' * (s.sparsity['contexts'] != 1)} · {s.sparsity['seen once']:.0%} seen once · "
                        f"{s.sparsity['one continuation']:.0%} with one possible next token")
     fitted = [s for s in samples if not s.error]
     if fitted:

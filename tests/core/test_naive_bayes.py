@@ -133,7 +133,7 @@ def test_top_words_are_the_largest_log_likelihood_ratios():
 
 
 def test_bad_labelled_data_is_explained():
-    one_class = pd.DataFrame({"text": ["good", "great", "fine"], "label": ["pos"] * 3})
+    one_class = data.labelled_from_upload(b"text,label\nI love it,pos\nGreat stuff,pos\nSo good,pos\n", "one.csv")
     with pytest.raises(LabError, match="at least two classes"):
         fit_text(TextNBConfig(test_size=0.3), one_class)
     # "rare" has one row: a random split can leave it with no training example at all
