@@ -88,6 +88,14 @@ class NGramLM:
         bits = sum(count * -math.log2(self.prob(g[-1], g[:-1])) for g, count in grams.items())
         return bits / grams.total()
 
+    def surprisals(self, tokens: Sequence[str]) -> list[float]:
+        """-log2 q(token | previous n-1 tokens) for every token after the first n-1: the loss, token by token.
+
+        Their mean is `cross_entropy(tokens)`.
+        """
+        n = self.config.order
+        return [-math.log2(self.prob(tokens[i], tokens[i - n + 1 : i])) for i in range(n - 1, len(tokens))]
+
     def perplexity(self, tokens: Sequence[str]) -> float:
         """2 ** cross-entropy: the number of equally likely words the model's uncertainty is worth."""
         return 2.0 ** self.cross_entropy(tokens)

@@ -11,6 +11,7 @@ from ui.page import friendly_errors, header, show_code
 TRAIN_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
 HELDOUT_TOKENS = 20_000
 SAMPLE_TOKENS = 25
+SNIPPET_TOKENS = 16  # held-out tokens whose surprisal is drawn one by one
 
 header(
     "🔢 n-gram language models and perplexity",
@@ -38,15 +39,19 @@ def english_curve(k: float) -> pd.DataFrame:
     return pd.DataFrame(learning_curve(tokens[:cut], tokens[cut:], LearningCurveConfig(train_sizes=sizes, k=k)))
 
 
-def samples(source_config: SourceConfig, k: float) -> dict[str, str]:
-    """A few words from the source itself and from each model trained on all the training text."""
+def trained_models(source_config: SourceConfig, k: float) -> tuple[dict[str, str], pd.DataFrame]:
+    """Samples from the source and each model trained on all the training text, and each model's
+    surprisal on every token of a held-out snippet (all scored at the same positions)."""
     source = MarkovSource(source_config)
     train = source.sample(max(TRAIN_SIZES), seed=0).split()
-    out = {"the source itself": source.sample(SAMPLE_TOKENS, seed=2)}
+    snippet = source.sample(HELDOUT_TOKENS, seed=1).split()[: SNIPPET_TOKENS + 2]
+    texts, rows = {"the source itself": source.sample(SAMPLE_TOKENS, seed=2)}, []
     for n, name in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
-        lm = NGramLM(NGramConfig(order=n, k=k)).fit(train)
-        out[f"{name} model"] = " ".join(lm.generate(SAMPLE_TOKENS, seed=2, start=train[:2]))
-    return out
+        lm = NGramLM(NGramConfig(order=n, k=k)).fit(train, vocab=source.words)
+        texts[f"{name} model"] = " ".join(lm.generate(SAMPLE_TOKENS, seed=2, start=train[:2]))
+        for i, bits in enumerate(lm.surprisals(snippet[3 - n :])):
+            rows.append({"model": name, "position": i, "token": snippet[i + 2], "bits": bits})
+    return texts, pd.DataFrame(rows)
 
 
 corpus = st.radio("Text", ["Synthetic Markov source (known entropy rate)", "Python's reference manual (real English)"], horizontal=True)
@@ -101,8 +106,19 @@ with friendly_errors():
                     "the extra word of context only adds counts to estimate.)", icon="ℹ️")
         with st.expander("The numbers"):
             st.dataframe(curve, hide_index=True, width="stretch")
+        texts, bits = state.cached(trained_models)(config, k)
+        st.subheader("The loss, token by token")
+        st.markdown("Each cell is one held-out token's surprisal −log₂ q(token | context) under a model trained on 100k "
+                    "tokens. The cross-entropy above is the average of such cells over 20,000 tokens.")
+        base = alt.Chart(bits, height=150).encode(
+            x=alt.X("position:O", title=None, axis=alt.Axis(labelExpr="''")), y=alt.Y("model:N", sort=["unigram", "bigram", "trigram"], title=None),
+            tooltip=["model", "token", alt.Tooltip("bits:Q", format=".2f")])
+        cells = base.mark_rect().encode(color=alt.Color("bits:Q", scale=alt.Scale(scheme="orangered"), title="bits"))
+        words_row = alt.Chart(bits[bits.model == "unigram"]).mark_text(dy=-12, fontSize=11).encode(
+            x=alt.X("position:O"), text="token:N", y=alt.value(-4))
+        st.altair_chart(cells + base.mark_text(fontSize=10).encode(text=alt.Text("bits:Q", format=".1f")) + words_row, width="stretch")
         st.subheader("Text written by each model")
-        for name, text in state.cached(samples)(config, k).items():
+        for name, text in texts.items():
             st.markdown(f"**{name}:** {text}")
     else:
         with st.spinner("Counting n-grams in Python's manual…"):

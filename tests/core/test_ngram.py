@@ -43,6 +43,7 @@ def test_cross_entropy_matches_direct_count_computation(order):
         total -= math.log2((grams[gram] + k) / (context_count + k * v))
     assert lm.cross_entropy(HELDOUT) == pytest.approx(total / (len(HELDOUT) - order + 1), rel=1e-12)
     assert lm.perplexity(HELDOUT) == pytest.approx(2 ** lm.cross_entropy(HELDOUT))
+    assert np.mean(lm.surprisals(HELDOUT)) == pytest.approx(lm.cross_entropy(HELDOUT), rel=1e-12)
 
 
 def test_a_fixed_vocabulary_matches_nltk_with_the_same_vocabulary():
