@@ -176,6 +176,16 @@ for name_a, name_b, pa, pb, kl in (("p", "q", p, q, kl_pq), ("q", "p", q, p, kl_
                 "never give a token exactly zero probability (softmax can't), and why n-gram models need smoothing. "
                 "Jensen–Shannon stays finite: the mixture m gives mass wherever p or q does.", icon="♾️")
 
+if np.isfinite(kl_pq) and np.isfinite(kl_qp):
+    h_q = info.entropy(q)
+    parts = pd.DataFrame({"direction": ["data p, model q"] * 2 + ["data q, model p"] * 2,
+                          "part": ["entropy of the data", "KL: the price of the wrong model"] * 2,
+                          "bits": [h_bits, kl_pq, h_q, kl_qp], "order": [0, 1, 0, 1]})
+    st.altair_chart(alt.Chart(parts, height=120, title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
+        x=alt.X("bits:Q", stack="zero", title="bits"), y=alt.Y("direction:N", title=None), order="order:Q",
+        color=alt.Color("part:N", scale=alt.Scale(range=["#9ecae1", "#d62728"]), title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["direction", "part", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+
 both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
 long = both.melt("outcome", var_name="distribution", value_name="probability")
 st.altair_chart(alt.Chart(long, height=230, title="p and q side by side").mark_bar().encode(
