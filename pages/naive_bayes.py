@@ -43,8 +43,9 @@ def text_model() -> None:
     alpha = c1.select_slider("Smoothing alpha", ALPHAS, value=1.0, help="Added to every word count. 1 = Laplace.")
     own_split = "split" in df.columns and c2.checkbox("Use the set's own train/test split", value=True)
     test_size = None if own_split else c2.slider("Held-out share", 0.1, 0.9, 0.25, step=0.05)
+    seed = 0 if own_split else c2.number_input("Split seed", 0, 1000, 0)
     ngrams = c3.radio("Features", [1, 2], format_func=lambda n: "single words" if n == 1 else "words + word pairs", horizontal=True)
-    config = TextNBConfig(alpha=alpha, test_size=test_size, ngrams=ngrams)
+    config = TextNBConfig(alpha=alpha, test_size=test_size, ngrams=ngrams, seed=int(seed))
     result = state.cached(fit_text)(config, df)
 
     a, b, c, d = st.columns(4)
@@ -97,6 +98,8 @@ def text_model() -> None:
                    "\"not\" plus \"bad\": try the word-pair features.")
     with st.expander("Held-out rows and their predictions"):
         st.dataframe(result.test_rows, hide_index=True, width="stretch")
+    st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "
+             r"P(c) = \frac{\text{rows of } c}{\text{rows}}")
     show_code(MultinomialNaiveBayes, fit_text)
 
 
@@ -108,7 +111,7 @@ def gaussian_model() -> None:
     fy = c3.selectbox("Feature on y", range(len(features)), index=1, format_func=lambda i: features[i])
     c1, c2, c3 = st.columns(3)
     smoothing = c1.select_slider("var_smoothing", SMOOTHINGS, value=1e-9, help="Share of the largest variance added to every variance.")
-    test_size = c2.slider("Held-out share ", 0.1, 0.9, 0.3, step=0.05)
+    test_size = c2.slider("Held-out share", 0.1, 0.9, 0.3, step=0.05)
     seed = c3.number_input("Split seed", 0, 1000, 0)
     if fx == fy:
         st.info("Choose two different features.")
@@ -134,6 +137,8 @@ def gaussian_model() -> None:
     right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
                   "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")
     st.dataframe(result.parameters, hide_index=True, width="stretch")
+    st.latex(r"\log P(x_j \mid c) = -\tfrac12 \log(2\pi\sigma_{cj}^2) - \frac{(x_j - \mu_{cj})^2}{2\sigma_{cj}^2}, \qquad "
+             r"\sigma_{cj}^2 \mathrel{+}= \epsilon \cdot \max_j \operatorname{Var}(x_j)")
     show_code(GaussianNaiveBayes, fit_gaussian)
 
 
