@@ -136,11 +136,8 @@ class MLP:
         act = ACTIVATIONS[self.activation][0]
         cache = {"a": [X], "z": [], "h": [], "mask": []}
         a = X
-        n_layers = len(self.weights)
-        for i in range(n_layers):
-            z = a @ self.params[2 * i] + self.params[2 * i + 1]
-            if i == n_layers - 1:
-                return z, cache
+        for W, b in zip(self.params[0:-2:2], self.params[1:-2:2]):  # the hidden layers
+            z = a @ W + b
             h = act(z)
             mask = None
             if dropout > 0:  # inverted dropout: scale the survivors now, so evaluation needs no change
@@ -149,7 +146,7 @@ class MLP:
             else:
                 a = h
             cache["z"].append(z); cache["h"].append(h); cache["mask"].append(mask); cache["a"].append(a)
-        return a, cache  # no layers: unreachable, sizes has at least input and output
+        return a @ self.params[-2] + self.params[-1], cache  # the output layer: logits, no activation
 
     def loss_and_grads(self, X, y, loss: str = "cross_entropy", l1: float = 0.0, l2: float = 0.0,
                        dropout: float = 0.0, rng=None, with_loss: bool = True) -> tuple[float, list[np.ndarray]]:
