@@ -126,10 +126,10 @@ def gaussian_model() -> None:
     y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
     draw({"title": "Decision regions", "height": 420, "layer": [
         {"data": values(result.surface), "mark": "rect", "encoding": {
-            "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N"),
+            "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N", scale={"scheme": "category10"}),
             "opacity": field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)}},
         {"data": values(result.points), "mark": {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6},
-         "encoding": {"x": x, "y": y, "color": field("class:N"),
+         "encoding": {"x": x, "y": y, "color": field("class:N", scale={"scheme": "category10"}),
                       "shape": field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
                       "tooltip": [field("class:N"), field("predicted:N"), field("split:N")]}},
     ]}, left)

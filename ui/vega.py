@@ -42,7 +42,8 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
     long = frame.rename_axis("row").reset_index().melt("row", var_name="column", value_name="value")
     long["row"], long["column"] = long["row"].astype(str), long["column"].astype(str)
     long["dark"] = long.value > 0.6 * long.value.max()  # white text on the darkest cells
-    angle = 0 if len(frame.columns) <= 6 or len(frame.columns) > 26 else -40  # single letters fit upright
+    labels = [str(c) for c in frame.columns]
+    angle = 0 if sum(map(len, labels)) <= 24 or max(map(len, labels)) == 1 else -40  # tilt long labels so none is hidden
     layers = [{"mark": "rect", "encoding": {"color": field("value:Q", scale={"scheme": scheme}, legend=None)}}]
     if text:
         layers.append({"mark": {"type": "text", "fontSize": 13}, "encoding": {
