@@ -1,0 +1,117 @@
+"""Decoding speed with the offline SmolLM2-135M: our from-scratch loops beside `model.generate`.
+
+    ./lab bench        (or: .venv/bin/python benchmarks/bench_generation.py [--threads N] [--repeats R])
+
+- greedy and beam search (width 3), ours and transformers', on the same prompt and settings,
+  interleaved (ours, theirs, ours, theirs, ...) so a busy neighbour slows both alike; medians reported,
+  plus the ratio theirs / ours of tokens per second (target: ours within 1.2x, i.e. ratio <= 1.2);
+- the step view of pages/decoding.py: one forward pass over prompt + chosen tokens, then the
+  filters and the top-20 table (target: < 0.5 s per step).
+Wall and CPU seconds are both kept: on a shared machine wall time grows with the load, CPU time
+much less. Writes benchmarks/results/generation.json.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from core import generation as g  # noqa: E402
+from core import models  # noqa: E402
+from core.prompting import tokenize  # noqa: E402
+
+PROMPT = "The best thing about learning a new language is"
+NEW_TOKENS = 32
+
+
+def timed(fn) -> tuple[float, float, object]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w0, time.process_time() - c0, out
+
+
+def hf_generate(model, ids, **kwargs) -> list[int]:
+    x = torch.tensor([ids])
+    out = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=NEW_TOKENS, do_sample=False, **kwargs)
+    return out[0, len(ids):].tolist()
+
+
+def race(model, ids, eos: int, repeats: int) -> dict:
+    """Interleaved runs of each pair, both stopping at the model's EOS (this prompt runs the full length)."""
+    pairs = {
+        "greedy": (lambda: g.greedy(model, ids, NEW_TOKENS, eos).new_ids, lambda: hf_generate(model, ids)),
+        "beam search, width 3": (lambda: g.beam_search(model, ids, NEW_TOKENS, 3, eos_token_id=eos).new_ids,
+                                 lambda: hf_generate(model, ids, num_beams=3, early_stopping=False)),
+    }
+    results = {}
+    for name, (ours, theirs) in pairs.items():
+        ours(), theirs()  # warm-up: first calls allocate caches and pick kernels
+        runs = {"ours": [], "transformers": []}
+        same = True
+        for _ in range(repeats):
+            outputs = {}
+            for who, fn in (("ours", ours), ("transformers", theirs)):
+                wall, cpu, outputs[who] = timed(fn)
+                runs[who].append((wall, cpu))
+            same &= outputs["ours"] == outputs["transformers"]
+            n_tokens = len(outputs["ours"])
+        row = {}
+        for who, times in runs.items():
+            wall = statistics.median(t[0] for t in times)
+            row[who] = {"median_wall_s": round(wall, 3), "median_cpu_s": round(statistics.median(t[1] for t in times), 3),
+                        "tokens_per_s": round(n_tokens / wall, 2), "all_wall_s": [round(t[0], 3) for t in times]}
+        row["ratio_theirs_speed_over_ours"] = round(row["transformers"]["tokens_per_s"] / row["ours"]["tokens_per_s"], 3)
+        row["same_tokens"], row["tokens"] = same, n_tokens
+        results[name] = row
+    return results
+
+
+def step_view(model, ids, repeats: int) -> dict:
+    """What one click costs on the decoding page: forward over the whole text + filters + table."""
+    text = ids + g.greedy(model, ids, 16).new_ids
+    s = g.Sampling(temperature=0.8, top_k=50, top_p=0.9, min_p=0.02, repetition_penalty=1.2)
+    walls = [timed(lambda: g.next_tokens(g.next_logits(model, text), text, s, 20))[0] for _ in range(repeats)]
+    return {"tokens_in_context": len(text), "median_s": round(statistics.median(walls), 3), "all_s": [round(w, 3) for w in walls],
+            "target_s": 0.5}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    lm = models.load("smollm2")
+    ids = tokenize(lm.tokenizer, PROMPT)
+    load_before = os.getloadavg()[0]
+    result = {
+        "model": "SmolLM2-135M-Instruct (offline, float32)", "prompt_tokens": len(ids), "new_tokens": NEW_TOKENS,
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "repeats": args.repeats,
+        "race": race(lm.model, ids, lm.tokenizer.eos_token_id, args.repeats), "step_view": step_view(lm.model, ids, max(5, args.repeats)),
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+    out = ROOT / "benchmarks" / "results" / "generation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"SmolLM2-135M, {len(ids)}-token prompt, {NEW_TOKENS} new tokens, {result['torch_threads']} torch threads, "
+          f"load average {result['load_average_1min']}")
+    print(f"{'strategy':<22} {'ours tok/s':>11} {'generate tok/s':>15} {'theirs/ours':>12} {'same tokens':>12}")
+    for name, row in result["race"].items():
+        print(f"{name:<22} {row['ours']['tokens_per_s']:>11.2f} {row['transformers']['tokens_per_s']:>15.2f} "
+              f"{row['ratio_theirs_speed_over_ours']:>12.3f} {str(row['same_tokens']):>12}")
+    sv = result["step_view"]
+    print(f"step view ({sv['tokens_in_context']} tokens): median {sv['median_s']:.3f} s per step (target < 0.5 s)")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
