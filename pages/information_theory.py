@@ -179,11 +179,11 @@ for name_a, name_b, pa, pb, kl in (("p", "q", p, q, kl_pq), ("q", "p", q, p, kl_
 if np.isfinite(kl_pq) and np.isfinite(kl_qp):
     h_q = info.entropy(q)
     parts = pd.DataFrame({"direction": ["data p, model q"] * 2 + ["data q, model p"] * 2,
-                          "part": ["entropy of the data", "KL: the price of the wrong model"] * 2,
+                          "part": ["entropy of the data", "KL: cost of the wrong model"] * 2,
                           "bits": [h_bits, kl_pq, h_q, kl_qp], "order": [0, 1, 0, 1]})
-    st.altair_chart(alt.Chart(parts, height=120, title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
+    st.altair_chart(alt.Chart(parts, height=alt.Step(32), title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
         x=alt.X("bits:Q", stack="zero", title="bits"), y=alt.Y("direction:N", title=None), order="order:Q",
-        color=alt.Color("part:N", scale=alt.Scale(range=["#9ecae1", "#d62728"]), title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("part:N", scale=alt.Scale(domain=["entropy of the data", "KL: cost of the wrong model"], range=["#9ecae1", "#d62728"]), title=None),
         tooltip=["direction", "part", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
 
 both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
