@@ -219,6 +219,11 @@ def _effect(kind, base: torch.Tensor, ablated: torch.Tensor) -> torch.Tensor:
     return (base * (base.clamp_min(1e-12).log2() - ablated.clamp_min(1e-12).log2())).sum(-1)
 
 
+# what "effect" measures, per model kind: 1 − cosine similarity of the mean-pooled sentence embedding
+# (encoders), KL(p_all ‖ p_heads_off) of the next-token distribution in bits (causal LMs)
+MEASURES = {"bert": "embedding change (1 − cos)", "gpt2": "next-token change (KL, bits)"}
+
+
 @dataclass
 class Ablation:
     effect: np.ndarray  # (layers, heads): change when that head alone is switched off
@@ -239,8 +244,7 @@ def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
     with torch.no_grad(), head_mask(lm.model, mask):
         summary = _summary(lm, big, kind)
     effect = _effect(kind, summary[:1], summary[1:]).view(layers, heads)
-    measure = "1 − cosine similarity of the sentence embedding" if kind == "bert" else "KL divergence of the next-token distribution (bits)"
-    return Ablation(effect.numpy(), measure, summary[0].numpy(), summary[1:].view(layers, heads, -1).numpy())
+    return Ablation(effect.numpy(), MEASURES[kind], summary[0].numpy(), summary[1:].view(layers, heads, -1).numpy())
 
 
 @dataclass
@@ -278,8 +282,8 @@ def heads_off(lm, text: str, off: list[tuple[int, int]], other: str | None = Non
         if other is not None and other.strip():
             other_on, other_off = both(other)
             similarity = ((on * other_on).sum().item(), (ablated * other_off).sum().item())
-        return HeadsOff(effect, "1 − cosine similarity of the sentence embedding", similarity, None)
+        return HeadsOff(effect, MEASURES[kind], similarity, None)
     ids = on.topk(k).indices
     top = pd.DataFrame({"next token": lm.tokenizer.convert_ids_to_tokens(ids.tolist()),
                         "P (all heads)": on[ids].numpy(), "P (heads off)": ablated[ids].numpy()})
-    return HeadsOff(effect, "KL divergence of the next-token distribution (bits)", None, top)
+    return HeadsOff(effect, MEASURES[kind], None, top)

@@ -17,15 +17,15 @@ header(
     "its query matches each key. Type a sentence and follow every matrix: the word vectors are "
     "MiniLM's real embeddings, and $W_Q, W_K, W_V$ are the trained weights of one of its 12 heads.",
 )
-st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + M\right)V,"
-         r"\qquad Q = XW_Q,\; K = XW_K,\; V = XW_V")
+st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + M\right)V")
+st.latex(r"Q = XW_Q,\quad K = XW_K,\quad V = XW_V")
 
 text = st.text_input("Your sentence", "The animal didn't cross the street because it was too tired.", max_chars=500)
-c1, c2, c3, c4 = st.columns(4)
-head = c1.slider("Head of MiniLM's first layer", 0, 11, 4)
-causal = c2.toggle("Causal mask (GPT-style)", False, help="each word may only look at itself and earlier words")
-scaled = c3.toggle("Divide by √d", True, help="switch off to watch the softmax saturate")
-positions = c4.toggle("Add position embeddings", False, help="MiniLM's learned position vectors, added to the words")
+head = st.slider("Head of MiniLM's first layer", 0, 11, 4)
+t1, t2, t3 = st.columns(3)
+causal = t1.toggle("Causal mask", False, help="GPT-style: each word may only look at itself and earlier words")
+scaled = t2.toggle("Divide by √d", True, help="switch off to watch the softmax saturate")
+positions = t3.toggle("Positions", False, help="add MiniLM's learned position embeddings to the word vectors")
 cfg = StepConfig(head=head, causal=causal, scaled=scaled, positions=positions)
 
 with friendly_errors():

@@ -102,8 +102,11 @@ with friendly_errors():
                     "all on one token) and the **share** of attention going to `[CLS]`/the first token, `[SEP]`, "
                     f"punctuation, the previous, same and next token. A head is named after a target that gets more "
                     f"than {ah.LabelRules().dominant:.0%} on average; otherwise it is *broad* (high entropy) or *mixed*.")
+        kinds = [*ah.STAT_LABELS.values(), "broad", "mixed"]
+        colours = alt.Scale(domain=kinds, range=["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
+                                                 "#eeca3b", "#d8d8d8"])
         grid = (alt.Chart(stats, height=34 * n_layers + 40).mark_rect(stroke="white")
-                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type"),
+                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type", scale=colours),
                         tooltip=list(stats.columns)))
         st.altair_chart(grid, width="stretch")
         counts = stats["label"].value_counts()
@@ -113,7 +116,9 @@ with friendly_errors():
 
     with tab_off:
         st.markdown("Switch heads off (each one's output zeroed before $W_O$, what `head_mask` used to do) and see "
-                    "what the model loses.")
+                    "what the model loses: for an encoder, how far the sentence embedding moves (1 − cosine between "
+                    "the mean-pooled embeddings with and without the heads) and how its similarity to another "
+                    "sentence changes; for GPT-2, how the next-token distribution changes (KL divergence, bits).")
         options = [f"L{l} H{h} · {lab}" for l, h, lab in stats[["layer", "head", "label"]].itertuples(index=False)]
         previous = stats.index[stats["label"] == "previous token"]
         chosen = st.multiselect("Heads to switch off", options, default=[options[previous[0] if len(previous) else 0]])
@@ -126,8 +131,8 @@ with friendly_errors():
             a, b, c = st.columns(3)
             a.metric(change.measure, f"{change.effect:.4f}")
             if change.similarity:
-                b.metric("similarity to the other sentence, all heads", f"{change.similarity[0]:.3f}")
-                c.metric("… with these heads off", f"{change.similarity[1]:.3f}",
+                b.metric("similarity, all heads", f"{change.similarity[0]:.3f}")
+                c.metric("similarity, heads off", f"{change.similarity[1]:.3f}",
                          delta=f"{change.similarity[1] - change.similarity[0]:+.3f}")
             if change.top is not None:
                 st.dataframe(change.top.style.format({"P (all heads)": "{:.3f}", "P (heads off)": "{:.3f}"}), hide_index=True)

@@ -34,11 +34,11 @@ def similarity_tab(pe, name: str, features: int) -> np.ndarray:
     with a:
         note = f"first {features} of {pe.shape[1]} features" if features < pe.shape[1] else f"d = {pe.shape[1]}"
         heatmap(pe[:n, :features].numpy(), None, None, f"{name}: position × feature ({note})", scheme="redblue",
-                row_title="position", col_title="feature", domain=[-1, 1] if name == "Sinusoidal" else None)
+                row_title="position", height=360, col_title="feature", domain=[-1, 1] if name == "Sinusoidal" else None)
     with b:
         sim = positional.cosine_matrix(pe)
         heatmap(sim[:n, :n].numpy(), None, None, "cosine similarity between positions", scheme="viridis",
-                row_title="position", col_title="position", domain=[-1, 1], show_col_labels=False)
+                row_title="position", height=360, col_title="position", domain=[-1, 1], show_col_labels=False)
     curve = positional.similarity_vs_distance(sim, MAX_DISTANCE)
     distance_chart({name: curve}, "mean cosine similarity")
     return curve
@@ -69,10 +69,10 @@ with rope_tab:
     a, b = st.columns(2)
     with a:
         heatmap(positional.rope_angles(n, d, base).cos().numpy(), None, None, "cos(p·θᵢ): position × rotation pair",
-                scheme="redblue", row_title="position", col_title="pair i", domain=[-1, 1])
+                scheme="redblue", row_title="position", height=360, col_title="pair i", domain=[-1, 1])
     with b:
         heatmap(positional.rope_scores(n, d, base).numpy(), None, None, "q·k / d after RoPE (q = k = ones)", scheme="viridis",
-                row_title="query position", col_title="key position", show_col_labels=False)
+                row_title="query position", height=360, col_title="key position", show_col_labels=False)
     curves["RoPE (q·k / d)"] = positional.rope_score_vs_distance(d, MAX_DISTANCE, base)
     distance_chart({"RoPE": curves["RoPE (q·k / d)"]}, "q·k / d")
 
@@ -86,7 +86,7 @@ with alibi_tab:
     a, b = st.columns(2)
     with a:
         heatmap(bias[head].numpy(), None, None, f"bias of head {head} (slope {positional.alibi_slopes(heads)[head]:.4f})",
-                scheme="viridis", row_title="query position", col_title="key position", show_col_labels=False)
+                scheme="viridis", row_title="query position", height=360, col_title="key position", show_col_labels=False)
     with b:
         factors = positional.alibi_factor_vs_distance(heads, MAX_DISTANCE)
         distance_chart({f"head {h}": f for h, f in enumerate(factors)}, "weight factor exp(bias)")

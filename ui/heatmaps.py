@@ -33,10 +33,11 @@ def chart(df: pd.DataFrame, rows: list[str], cols: list[str], title: str = "", s
           domain=None, row_title: str = "query", col_title: str = "key", height: int | None = None,
           show_col_labels: bool = True, value_title: str = "value") -> alt.Chart:
     scale = alt.Scale(scheme=scheme, domain=domain) if domain else alt.Scale(scheme=scheme)
-    return (alt.Chart(df, title=title, height=height or max(120, 16 * len(rows)))
+    return (alt.Chart(df, title=title, height=height or max(120, 20 * len(rows)))
             .mark_rect()
-            .encode(x=alt.X("col:N", sort=cols, title=col_title, axis=alt.Axis(labels=show_col_labels, ticks=show_col_labels)),
-                    y=alt.Y("row:N", sort=rows, title=row_title),
+            .encode(x=alt.X("col:N", sort=cols, title=col_title,
+                            axis=alt.Axis(labels=show_col_labels, ticks=show_col_labels, labelOverlap="greedy")),
+                    y=alt.Y("row:N", sort=rows, title=row_title, axis=alt.Axis(labelOverlap="greedy")),
                     color=alt.Color("value:Q", scale=scale, title=value_title),
                     tooltip=[alt.Tooltip("row:N", title=row_title), alt.Tooltip("col:N", title=col_title),
                              alt.Tooltip("value:Q", format=".3f", title=value_title)]))

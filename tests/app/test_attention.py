@@ -74,7 +74,7 @@ def test_heads_page_default_hub_fallback_and_ablation():
     assert len(at.get("iframe")) == 2, "BertViz head view and model view"
     labels = at.dataframe[0].value["label"]
     assert len(labels) == 72 and labels.nunique() >= 3
-    effect = next(m for m in at.metric if m.label.startswith("1 − cosine"))
+    effect = next(m for m in at.metric if m.label.startswith("embedding change"))
     assert 0 < float(effect.value) < 1
     at.toggle[0].set_value(True).run()  # scan every head
     assert_clean(at)
