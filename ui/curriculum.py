@@ -40,7 +40,7 @@ PAGES: list[Page] = [
     Page("pages/mlp_digits.py", "MLP on handwritten digits", "✍️", "Neural networks"),
     Page("pages/attention.py", "Attention, step by step", "🔦", "Transformers"),
     Page("pages/positional_encodings.py", "Positional encodings", "📍", "Transformers"),
-    Page("pages/attention_heads.py", "Heads of a pretrained model", "🧠", "Transformers"),
+    Page("pages/attention_heads.py", "Heads of a pretrained model", "🔬", "Transformers"),
     Page("pages/markov_chains.py", "Markov chains", "⛓️", "Language models"),
     Page("pages/ngram_perplexity.py", "n-gram models and perplexity", "🔢", "Language models"),
     Page("pages/decoding.py", "Prompt a GPT: decoding", "🎲", "LLMs"),
