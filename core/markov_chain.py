@@ -81,15 +81,17 @@ def encode(tokens: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
     return words[order], rank[ids]
 
 
-def context_levels(ids: np.ndarray, V: int, depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def context_levels(ids: np.ndarray, V: int, depth: int, known: list = ()) -> list[tuple[np.ndarray, np.ndarray]]:
     """For j = 1..depth: (sorted keys, id of the length-j context starting at each position).
 
     Contexts are numbered one token at a time: the id of (t0..tj) is the rank of
     id(t0..tj-1) * V + tj among all such keys. Ranks keep lexicographic order, so a chain can
     find any context later by binary search, level by level (MarkovChain._context_id).
+    `known` levels (computed earlier for the same ids) are reused and only the deeper ones added.
     """
-    levels, ctx = [], np.zeros(len(ids), dtype=np.int64)
-    for j in range(depth):
+    levels = list(known[:depth])
+    ctx = levels[-1][1] if levels else np.zeros(len(ids), dtype=np.int64)
+    for j in range(len(levels), depth):
         n = len(ids) - j
         keys, ctx = _rank(ctx[:n] * V + ids[j : j + n])
         levels.append((keys, ctx))
@@ -116,7 +118,7 @@ class MarkovChain:
             raise LabError(f"an order-{k} chain needs more than {k} tokens of training text; this corpus has {len(ids)}")
         self.vocab, self.ids = vocab, ids
         V, n = len(self.vocab), len(ids) - k  # n (context, next) pairs
-        levels = levels if levels is not None and len(levels) >= k else context_levels(ids, V, k)
+        levels = context_levels(ids, V, k, levels or ())
         keys, ctx = levels[k - 1]
         used, ctx = _rank(ctx[:n])  # keep only the contexts some token follows (not the corpus's last one)
         self._level_keys = [lower for lower, _ in levels[: k - 1]] + [keys[used]]

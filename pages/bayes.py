@@ -4,7 +4,7 @@ import streamlit as st
 from core.bayes import DiagnosticTest, natural_frequency_grid, posterior, sequential_posteriors
 from core.errors import LabError
 from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, values
+from ui.vega import draw, field
 
 header(
     "🩺 Bayes' rule: what does a positive test mean?",
@@ -43,7 +43,7 @@ with friendly_errors():
     grid = natural_frequency_grid(test)
     counts = grid.group.value_counts()
     groups = ["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"]
-    draw({"data": values(grid), "height": {"step": 16},
+    draw({"data": grid, "height": {"step": 16},
           "mark": {"type": "rect", "stroke": "white", "strokeWidth": 1.5},
           "encoding": {"x": field("column:O", axis=None), "y": field("row:O", axis=None), "tooltip": [field("group:N")],
                        "color": field("group:N", scale={"domain": groups, "range": ["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"]},
@@ -55,7 +55,7 @@ with friendly_errors():
 
     bars = pd.DataFrame({"belief": ["prior", "after +", "after −"],
                          "p": [prior] + [v if not isinstance(v, LabError) else None for v in after.values()]})
-    draw({"title": "Prior → posterior", "data": values(bars), "height": {"step": 36}, "mark": "bar",
+    draw({"title": "Prior → posterior", "data": bars, "height": {"step": 36}, "mark": "bar",
           "encoding": {"x": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"}),
                        "y": field("belief:N", sort=None, title=None), "color": field("belief:N", legend=None),
                        "tooltip": [field("belief:N"), field("p:Q", format=".2%")]}})
@@ -71,7 +71,7 @@ with friendly_errors():
         beliefs = sequential_posteriors(test, results)
         steps = pd.DataFrame({"test": range(len(beliefs)), "p": beliefs,
                               "result": ["(prior)"] + ["+" if r else "−" for r in results]})
-        draw({"data": values(steps), "height": 240, "encoding": {
+        draw({"data": steps, "height": 240, "encoding": {
             "x": field("test:O", title="after test number", axis={"labelAngle": 0}),
             "y": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"})},
             "layer": [{"mark": "line"},

@@ -4,7 +4,7 @@ import streamlit as st
 from core import data
 from core.joint import joint_table, table_from_dataset
 from ui import state
-from ui.vega import draw, field, table_heatmap, values
+from ui.vega import draw, field, table_heatmap
 from ui.page import friendly_errors, header, show_code
 
 header(
@@ -47,7 +47,7 @@ with friendly_errors():
     draw(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), right)
 
     def marginal(labels: list[str], p, name: str) -> dict:
-        return {"title": f"Marginal P({name})", "data": values(pd.DataFrame({"value": labels, "p": p})), "height": {"step": 28},
+        return {"title": f"Marginal P({name})", "data": pd.DataFrame({"value": labels, "p": p}), "height": {"step": 28},
                 "mark": "bar", "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("value:N", sort=None, title=None),
                                             "tooltip": [field("value:N"), field("p:Q", format=".3f")]}}
 

@@ -5,7 +5,7 @@ from core import data
 from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
 from ui import state
 from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, table_heatmap, values
+from ui.vega import draw, field, table_heatmap
 
 header(
     "⛓️ Markov chains",
@@ -57,7 +57,7 @@ with friendly_errors():
     fitted = [s for s in samples if not s.error]
     if fitted:
         sparsity = pd.DataFrame([{"k": s.order, "measure": m, "share": s.sparsity[m]} for s in fitted for m in ("seen once", "one continuation")])
-        draw({"title": "Sparsity grows with k: contexts seen once, and with only one continuation", "data": values(sparsity),
+        draw({"title": "Sparsity grows with k: contexts seen once, and with only one continuation", "data": sparsity,
               "height": 200, "mark": {"type": "line", "point": True}, "encoding": {
                   "x": field("k:O", axis={"labelAngle": 0}), "y": field("share:Q", axis={"format": "%"}, scale={"domain": [0, 1]}),
                   "color": field("measure:N", title=None)}})
@@ -85,7 +85,7 @@ with friendly_errors():
     pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
                     for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
                                     ("letter frequency in the text", chain.observed))])
-    draw({"title": "Stationary distribution", "data": values(pi), "height": {"step": 5}, "mark": "bar", "encoding": {
+    draw({"title": "Stationary distribution", "data": pi, "height": {"step": 5}, "mark": "bar", "encoding": {
         "y": field("state:N", sort=labels, title=None), "x": field("share:Q", axis={"format": "%"}), "yOffset": field("estimate:N"),
         "color": field("estimate:N", legend={"orient": "bottom", "title": None, "columns": 1}),
         "tooltip": [field("state:N"), field("estimate:N"), field("share:Q", format=".4f")]}}, right)

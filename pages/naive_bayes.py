@@ -56,12 +56,12 @@ def text_model() -> None:
 
     left, right = st.columns([1, 2])
     priors = pd.DataFrame({"class": result.classes, "p": result.model.class_count_ / result.n_train})
-    draw({"title": "Class priors P(c)", "data": values(priors), "height": {"step": 30}, "mark": "bar",
+    draw({"title": "Class priors P(c)", "data": priors, "height": {"step": 30}, "mark": "bar",
           "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("class:N", title=None),
                        "color": field("class:N", legend=None)}}, left)
     draw(confusion_chart(result.confusion, result.classes), left)
     words = top_words(result, 10)
-    draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": values(words), "mark": "bar",
+    draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": words, "mark": "bar",
           "width": 170, "height": {"step": 20}, "resolve": {"scale": {"y": "independent"}},
           "encoding": {"x": field("log-likelihood ratio:Q"), "y": field("word:N", sort="-x", title=None),
                        "color": field("class:N", legend=None), "column": field("class:N", title=None),
@@ -87,7 +87,7 @@ def text_model() -> None:
             st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone.")
         tokens = why.tokens.reset_index(names="position")
         tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
-        draw({"data": values(tokens[["word", "push"]]), "height": {"step": 22}, "mark": "bar", "encoding": {
+        draw({"data": tokens[["word", "push"]], "height": {"step": 22}, "mark": "bar", "encoding": {
             "x": field("push:Q", title=f"push towards {why.predicted} (+) or {why.runner_up} (−), in log-odds"),
             "y": field("word:N", sort=None, title=None),
             "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
@@ -124,8 +124,8 @@ def gaussian_model() -> None:
     left, right = st.columns([2, 1])
     x = field("x:Q", title=result.feature_names[0], scale={"zero": False})
     y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
-    draw({"title": "Decision regions", "height": 420, "layer": [
-        {"data": values(result.surface), "mark": "rect", "encoding": {
+    draw({"title": "Decision regions", "height": 420, "data": result.surface, "layer": [
+        {"mark": "rect", "encoding": {
             "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N", scale={"scheme": "category10"}),
             "opacity": field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)}},
         {"data": values(result.points), "mark": {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6},

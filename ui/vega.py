@@ -3,14 +3,17 @@
 Altair validates each chart against the Vega-Lite JSON schema while it is built: ~50 ms a chart
 on a busy 2-core machine, so a page with six charts spent most of its rerun there. Streamlit draws
 a Vega-Lite dict as it is (`st.vega_lite_chart`), with no validation: the probability pages build
-their charts as dicts with the two helpers below. A spec reads like Altair's (Vega-Lite docs apply).
+their charts as dicts with the helpers below. A spec reads like Altair's (Vega-Lite docs apply).
+A spec's top-level "data" may be a DataFrame: `draw` hands it to Streamlit, which ships it as Arrow
+(fast for thousands of rows); layers with their own data use small inline `values(...)`.
 
 >>> field("p:Q", title="P(heads)")
 {'field': 'p', 'type': 'quantitative', 'title': 'P(heads)'}
->>> table_heatmap(pd.DataFrame([[1, 2]], index=["a"], columns=["x", "y"]))["data"]["values"][0]
-{'row': 'a', 'column': 'x', 'value': 1, 'dark': False}
+>>> table_heatmap(pd.DataFrame([[1, 2]], index=["a"], columns=["x", "y"]))["data"].to_dict("records")[1]
+{'row': 'a', 'column': 'y', 'value': 2.0, 'dark': True}
 """
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -30,7 +33,12 @@ def values(frame: pd.DataFrame) -> dict:
 
 def draw(spec: dict, container=st) -> None:
     """Draw a spec full width in `container` (a column, a tab, or the page)."""
-    container.vega_lite_chart(spec=spec, width="stretch")
+    data = spec.get("data")
+    if isinstance(data, pd.DataFrame):
+        spec = {k: v for k, v in spec.items() if k != "data"}
+        container.vega_lite_chart(data, spec, width="stretch")
+    else:
+        container.vega_lite_chart(spec=spec, width="stretch")
 
 
 def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_title: str = "", y_title: str = "",
@@ -39,9 +47,10 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
 
     For big unlabelled matrices (attention maps) see ui/heatmaps.py; `text=False` for medium ones.
     """
-    long = frame.rename_axis("row").reset_index().melt("row", var_name="column", value_name="value")
-    long["row"], long["column"] = long["row"].astype(str), long["column"].astype(str)
-    long["dark"] = long.value > 0.6 * long.value.max()  # white text on the darkest cells
+    n_rows, n_cols = frame.shape
+    cells = frame.to_numpy(dtype=float).ravel()
+    long = pd.DataFrame({"row": np.repeat([str(r) for r in frame.index], n_cols), "column": np.tile([str(c) for c in frame.columns], n_rows),
+                         "value": cells, "dark": cells > 0.6 * np.nanmax(cells)})  # white text on the darkest cells
     labels = [str(c) for c in frame.columns]
     angle = 0 if sum(map(len, labels)) <= 24 or max(map(len, labels)) == 1 else -40  # tilt long labels so none is hidden
     layers = [{"mark": "rect", "encoding": {"color": field("value:Q", scale={"scheme": scheme}, legend=None)}}]
@@ -50,7 +59,7 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
             "text": field("value:Q", format=fmt),
             "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"}}})
     return {
-        "title": title, "data": values(long), "height": {"step": cell},  # a step per row: a fixed height draws too small
+        "title": title, "data": long, "height": {"step": cell},  # a step per row: a fixed height draws too small
         "encoding": {"x": field("column:N", sort=[str(c) for c in frame.columns], title=x_title, axis={"labelAngle": angle}),
                      "y": field("row:N", sort=[str(r) for r in frame.index], title=y_title),
                      "tooltip": [field("row:N"), field("column:N"), field("value:Q", format=".4g")]},
