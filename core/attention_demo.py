@@ -15,6 +15,7 @@ MiniLM's first layer, so the heatmaps show what a trained head does, computed by
 
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 from core.attention import AttentionSteps, MultiHeadAttention, MultiHeadSteps, attention_steps
@@ -96,6 +97,25 @@ def multi_head(encoder, text: str, cfg: StepConfig) -> tuple[Sentence, MultiHead
         steps = layer_attention(encoder, cfg.layer).steps(sent.x[None], causal=cfg.causal,
                                                           scale=None if cfg.scaled else 1.0)
     return sent, steps
+
+
+def scaling_effect(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False) -> pd.DataFrame:
+    """The same head with and without the 1/√d: spread of the scores, mean top weight, mean entropy (bits).
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> q, k, v = (torch.randn(6, 64, generator=g) for _ in range(3))
+    >>> t = scaling_effect(q, k, v).set_index("")
+    >>> bool(t.loc["without 1/√d", "mean largest weight"] > t.loc["with 1/√d", "mean largest weight"])
+    True
+    """
+    rows = []
+    for name, scale in (("with 1/√d", None), ("without 1/√d", 1.0)):
+        s = attention_steps(q, k, v, causal=causal, scale=scale)
+        w = s.weights
+        entropy = -(w * torch.log2(w.clamp_min(1e-30))).sum(-1).mean()  # 0 · log 0 counts as 0
+        rows.append({"": name, "score spread (std)": s.masked[torch.isfinite(s.masked)].std(correction=0).item(),
+                     "mean largest weight": w.amax(-1).mean().item(), "mean entropy (bits)": entropy.item()})
+    return pd.DataFrame(rows)
 
 
 @dataclass

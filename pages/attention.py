@@ -1,11 +1,9 @@
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.attention import MultiHeadAttention, attention_steps
-from core.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, step_by_step
-from core.errors import LabError
+from core.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code
@@ -63,15 +61,8 @@ with friendly_errors():
                 row_title="token", col_title="feature")
 
     # the scaling control's point in numbers: the same head with and without 1/√d
-    other = attention_steps(steps.q, steps.k, steps.v, causal=causal, scale=1.0 if scaled else None)
-    rows = []
-    for name, s in (("with 1/√d", steps if scaled else other), ("without 1/√d", other if scaled else steps)):
-        w = s.weights.numpy()
-        entropy = -(w * np.log2(np.where(w > 0, w, 1))).sum(-1).mean()
-        rows.append({"": name, "score spread (std)": float(np.nanstd(np.where(np.isfinite(s.masked), s.masked, np.nan))),
-                     "mean largest weight": float(w.max(-1).mean()), "mean entropy (bits)": float(entropy)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption(f"Dot products of {d}-dimensional vectors grow like √{d} ≈ {np.sqrt(d):.1f}; without the division the "
+    st.dataframe(scaling_effect(steps.q, steps.k, steps.v, causal), hide_index=True)
+    st.caption(f"Dot products of {d}-dimensional vectors grow like √{d} ≈ {d ** 0.5:.1f}; without the division the "
                "softmax sees larger numbers, puts almost all weight on one key and its gradients vanish.")
 
     st.divider()
@@ -111,4 +102,4 @@ with friendly_errors():
     st.altair_chart(alt.Chart(gap, height=200).mark_bar().encode(x=alt.X("token:N", sort=None), y="change with positions:Q"),
                     width="stretch")
 
-show_code(attention_steps, MultiHeadAttention, equivariance)
+show_code(attention_steps, MultiHeadAttention, scaling_effect, equivariance)

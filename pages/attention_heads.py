@@ -1,5 +1,4 @@
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from core import attention_heads as ah
@@ -10,7 +9,7 @@ from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code
 
 header(
-    "🧠 The heads of a pretrained model",
+    "🔬 The heads of a pretrained model",
     "A trained transformer has many attention heads (MiniLM: 6 layers × 12 heads) and they specialise: some "
     "look at the previous word, some park their attention on `[SEP]` when they have nothing to do, some spread "
     "out over the whole sentence. Type a sentence, look at every head, let the lab **label the heads by what "
