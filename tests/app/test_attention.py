@@ -95,3 +95,28 @@ def test_heads_page_odd_input():
             assert at.warning
         if len(text) > 1000:
             assert any("cut off" in i.value for i in at.info)
+
+
+def test_heads_page_reads_a_gpt2_through_the_hub_path(tmp_path):
+    """The online option, tested offline with a tiny local stand-in: a GPT-2-shaped model in a folder."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from core import models
+
+    folder = tmp_path / "tiny-gpt2"
+    tokenizer = AutoTokenizer.from_pretrained(models.minilm_path())
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=64, n_embd=32, n_layer=2, n_head=4)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    at = page("pages/attention_heads.py")
+    at.radio[0].set_value("A Hugging Face Hub model (online)").run()
+    at.text_input[0].set_value(str(folder)).run()
+    assert_clean(at)
+    assert at.selectbox[0].value == "causal-lm"
+    assert not at.warning, [w.value for w in at.warning]
+    assert any("2 layers × 4 heads" in c.value and "causal" in c.value for c in at.caption)
+    kl = next(m for m in at.metric if m.label.startswith("next-token change"))
+    assert float(kl.value) >= 0
+    top = at.dataframe[-1].value
+    assert list(top.columns) == ["next token", "P (all heads)", "P (heads off)"] and len(top) == 5
