@@ -126,6 +126,9 @@ with friendly_errors():
         heat = base.mark_rect().encode(color=alt.Color("probability:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="p(top)"))
         text = base.mark_text(fontSize=10).encode(text="shown:N", color=alt.condition("datum.probability > 0.5", alt.value("white"), alt.value("black")))
         st.altair_chart((heat + text).properties(height=max(240, 17 * len(layers))), width="stretch")
+        st.caption("Each cell: the token that layer's hidden state would predict next, coloured by its probability. "
+                   "Low layers echo the input (SmolLM2 and GPT-2 share the input and output embedding, so layer 0 "
+                   "mostly predicts the input token itself); the answer usually settles only in the last few layers.")
         last = lens[lens.position == lens.position.max()]
         wide = last.assign(cell=[f"{visible(t)} ({p:.0%})" for t, p in zip(last.token, last.probability)]) \
             .pivot(index="layer", columns="rank", values="cell").sort_index(ascending=False)

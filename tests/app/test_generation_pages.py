@@ -1,0 +1,109 @@
+"""The decoding and prompting pages with the real offline SmolLM2: sliders at their extremes, the
+step-by-step buttons, bad prompts (empty, too long, emoji), the accuracy run."""
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parents[2] / "streamlit_app.py")
+pytestmark = pytest.mark.slow  # loads a 135 M model and decodes with it
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    return at.switch_page(path).run()
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def widget(items, label: str):
+    return next(w for w in items if w.label == label)
+
+
+def survivors(at: AppTest) -> tuple[int, int]:
+    caption = next(c.value for c in at.caption if "tokens survive" in c.value)
+    kept, vocab = re.search(r"([\d,]+) of ([\d,]+) tokens survive", caption).groups()
+    return int(kept.replace(",", "")), int(vocab.replace(",", ""))
+
+
+def test_decoding_page_controls_and_bad_prompts():
+    at = open_page("pages/decoding.py")
+    clean(at)
+    kept, vocab = survivors(at)
+    assert kept == vocab == 49_152  # no filter on by default: the whole vocabulary survives
+
+    # strategies side by side, made cheap for the rest of the test: 2 tokens, width 2
+    widget(at.slider, "New tokens").set_value(2)
+    widget(at.slider, "Beam width").set_value(2)
+    widget(at.button, "Run the five strategies").click()
+    at.run()
+    clean(at)
+    table = at.dataframe[0].value
+    assert len(table) == 5 and (table.tokens <= 2).all()
+    assert all(lp < 0 and math.isfinite(lp) for lp in table["total log-prob"]) and (table.perplexity >= 1).all()
+    beam, greedy = table.set_index("strategy").loc[["beam search, width 2", "greedy"], "total log-prob"]
+    assert beam >= greedy - 1e-4  # beam search never finds a less likely text than greedy (no EOS within 2 tokens)
+
+    for label, value in [("Temperature T", 0.0), ("top-p", 0.0), ("min-p", 1.0)]:  # each alone leaves the argmax
+        defaults = {"Temperature T": 1.0, "top-p": 1.0, "min-p": 0.0}
+        widget(at.slider, label).set_value(value).run()
+        clean(at)
+        assert survivors(at)[0] == 1, label
+        widget(at.slider, label).set_value(defaults[label])
+    widget(at.number_input, "top-k (0 = off)").set_value(1_000_000).run()  # more than the vocabulary: no cut
+    assert survivors(at)[0] == vocab
+    widget(at.number_input, "top-k (0 = off)").set_value(5).run()
+    assert survivors(at)[0] >= 5
+    widget(at.slider, "Repetition penalty").set_value(3.0).run()
+    clean(at)
+
+    # stepping by hand and by the sampler
+    widget(at.button, "Add it").click().run()
+    widget(at.button, "🎲 Sample").click().run()
+    clean(at)
+    assert len(at.session_state["decoding.chosen"]) == 2
+    widget(at.button, "Undo").click().run()
+    assert len(at.session_state["decoding.chosen"]) == 1
+
+    widget(at.text_area, "Prompt").set_value("").run()
+    clean(at)
+    assert any("empty" in w.value for w in at.warning)
+    widget(at.text_area, "Prompt").set_value("Ça va? 🦜🎉 naïve — 東京 " * 2).run()
+    clean(at)
+    assert at.session_state["decoding.chosen"] == []  # a new prompt starts a new text
+    widget(at.text_area, "Prompt").set_value("word " * 3000).run()
+    clean(at)
+    assert any("keeps the last 512" in i.value for i in at.info)
+
+
+def test_prompting_page_few_shot_lens_perplexity():
+    at = open_page("pages/prompting.py")
+    clean(at)
+    perplexity = float(widget(at.metric, "Perplexity").value.replace(",", ""))
+    assert 1 < perplexity < 1000
+    assert any("zero-shot" in c.value and "chat template" in c.value for c in at.caption)
+
+    widget(at.slider, "Reviews from the lab's held-out sentiment set").set_value(10)
+    widget(at.button, "Measure the accuracy of each prompt").click().run()
+    clean(at)
+    key, n, scores = at.session_state["prompting.accuracy"]
+    assert n == 10 and set(scores) == {"zero-shot", "one-shot", "few-shot (4)", "chat template"}
+    assert all(0 <= a <= 1 for a in scores.values())
+
+    widget(at.text_input, "A review to classify").set_value("").run()
+    assert any("Type a review" in i.value for i in at.info)
+    widget(at.text_input, "Prompt for the lens").set_value("").run()
+    assert any("look inside" in i.value for i in at.info)
+    widget(at.text_area, "Text to score").set_value("").run()
+    assert any("empty" in w.value for w in at.warning)
+    widget(at.text_area, "Text to score").set_value("🦜").run()
+    clean(at)
+    widget(at.text_area, "Text to score").set_value("Les élèves ont mangé des crêpes 🥞 à Paris.").run()
+    clean(at)
+    assert float(widget(at.metric, "Perplexity").value.replace(",", "")) > 1
