@@ -1,16 +1,17 @@
 """Linear probe vs LoRA vs full fine-tuning of MiniLM on the lab's sentiment set, one run side by side.
 
-    ./lab bench        (or: .venv/bin/python benchmarks/bench_lora.py [--budget 60] [--epochs 4])
+    ./lab bench        (or: .venv/bin/python benchmarks/bench_lora.py [--epochs 3] [--budget SECONDS])
 
 The same 512 training sentences, batches, seed and head for all three; each with its own learning
-rate (core.finetune.DEFAULT_LR). Each run stops when its training time passes the budget or its
-epochs are done. Reports trainable parameters, steps/s, training time, peak memory (bytes allocated
-above the level before training), held-out accuracy on the 128 test rows, and the training time to
-reach 80% and 85% held-out accuracy (evaluated every `eval_every` steps; evaluation time excluded).
-Target (issue 7): LoRA reaches ≥ 85% within 60 s of training on 2 CPU cores.
+rate (core.finetune.DEFAULT_LR). Each run does `--epochs` passes (or stops once its training time
+passes `--budget`). Reports trainable parameters, steps/s, training time, peak memory (bytes
+allocated above the level before training), held-out accuracy on the 128 test rows, and the
+training time to reach 80% and 85% held-out accuracy (evaluated every 4 steps; evaluation time
+excluded). Target (issue 7): LoRA reaches ≥ 85% within 60 s of training on 2 CPU cores.
 
-The machine's load average is recorded: on a shared machine every timing is pessimistic.
-Writes benchmarks/results/lora.json.
+Wall time is only meaningful on an idle machine, so the load average is recorded, and so is the
+process's CPU time to each accuracy: on 2 idle cores the wall time would lie between CPU/2
+(perfect use of both cores) and CPU/1. Writes benchmarks/results/lora.json.
 """
 
 import argparse
@@ -24,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core import finetune as ft  # noqa: E402
@@ -46,18 +48,22 @@ def run(method: str, budget_s: float, epochs: int, base) -> dict:
            "train_steps_per_s": round(h.steps[-1] / result.train_s, 3),
            "train_s": round(result.train_s, 1), "wall_s": round(result.wall_s, 1),
            "peak_memory_mb": round(result.peak_memory / 1e6, 1), "held_out_accuracy": round(result.test_acc, 4),
-           "best_held_out_accuracy": round(max(h.metrics["test_acc"][i] for i in range(len(h.steps)) if h.metrics["test_acc"][i] == h.metrics["test_acc"][i]), 4),
+           "best_held_out_accuracy": round(float(np.nanmax(h.metrics["test_acc"])), 4),
+           "train_cpu_s": round(h.metrics["train_cpu_s"][-1], 1),
            "lr": config.lr, "config": asdict(config)}
     for target in TARGETS:
-        secs = ft.time_to_accuracy(h, target)
-        out[f"time_to_{int(target * 100)}pct_s"] = round(secs, 1) if secs != float("inf") else None
+        for clock, name in (("train_s", "s"), ("train_cpu_s", "cpu_s")):
+            secs = ft.time_to_accuracy(h, target, clock)
+            out[f"time_to_{int(target * 100)}pct_{name}"] = round(secs, 1) if secs != float("inf") else None
+        steps = [s for s, a in zip(h.steps, h.metrics["test_acc"]) if a >= target]
+        out[f"steps_to_{int(target * 100)}pct"] = steps[0] if steps else None
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per method")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--budget", type=float, default=float("inf"), help="stop a method after this many training seconds")
+    parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     base = load("minilm")
     load_before = os.getloadavg()
@@ -69,18 +75,19 @@ def main() -> None:
               "budget_s": args.budget, "epochs": args.epochs, "torch_threads": torch.get_num_threads(),
               "cpu_count": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
-              "lora_reached_85pct_within_60s": (results["lora"]["time_to_85pct_s"] or 1e9) <= 60,
+              "lora_reached_85pct_within_60s_wall": (results["lora"]["time_to_85pct_s"] or 1e9) <= 60,
+              "lora_reached_85pct_within_60s_cpu": (results["lora"]["time_to_85pct_cpu_s"] or 1e9) <= 60,
               "methods": results, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     out = ROOT / "benchmarks" / "results" / "lora.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    cols = ["trainable_parameters", "steps", "train_steps_per_s", "train_s", "peak_memory_mb", "held_out_accuracy",
-            "time_to_80pct_s", "time_to_85pct_s"]
-    print(f"{'method':8}" + "".join(f"{c:>22}" for c in cols))
+    cols = ["trainable_parameters", "steps", "train_steps_per_s", "train_s", "train_cpu_s", "peak_memory_mb", "held_out_accuracy",
+            "steps_to_85pct", "time_to_85pct_s", "time_to_85pct_cpu_s"]
     for method, r in results.items():
-        print(f"{method:8}" + "".join(f"{str(r[c]):>22}" for c in cols))
+        print(f"{method}: " + ", ".join(f"{c}={r[c]}" for c in cols))
     print(f"load average before/after: {report['load_average_before']} / {report['load_average_after']} "
-          f"(2 cores; above 2 the timings are pessimistic) · LoRA ≥85% within 60 s: {report['lora_reached_85pct_within_60s']}")
+          f"(2 cores; above 2 the wall timings are pessimistic) · LoRA ≥85% within 60 s: wall {report['lora_reached_85pct_within_60s_wall']}, "
+          f"CPU {report['lora_reached_85pct_within_60s_cpu']}")
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -45,6 +45,7 @@ PAGES: list[Page] = [
     Page("pages/ngram_perplexity.py", "n-gram models and perplexity", "🔢", "Language models"),
     Page("pages/decoding.py", "Prompt a GPT: decoding", "🎲", "LLMs"),
     Page("pages/prompting.py", "Prompting, logit lens, perplexity", "💬", "LLMs"),
+    Page("pages/lora_update.py", "LoRA from scratch: the rank-r update", "🧩", "LLMs"),
     Page("pages/lora_finetune.py", "Fine-tune BERT with LoRA", "🪡", "LLMs"),
 ]
 

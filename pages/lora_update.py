@@ -1,0 +1,92 @@
+from dataclasses import replace
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import lora_toy
+from core.lora import LoRALinear
+from ui import state
+from ui.heatmaps import heatmap
+from ui.page import header, show_code
+
+header(
+    "🧩 LoRA from scratch: the rank-r update",
+    "LoRA learns a change to a frozen weight as a product **B·A** of two thin matrices. How much can such a "
+    "rank-r change express? Here a frozen 64 × 64 layer W₀ must learn a change ΔW* **whose rank you choose**; "
+    "the lab's 40-line `LoRALinear` learns it from input/output pairs. When r reaches the true rank the "
+    "loss goes to zero; below it, the loss stops at the **Eckart–Young bound**, the energy in the directions "
+    "a rank-r matrix can't reach. The real fine-tuning run is on the next page.",
+)
+st.latex(r"h = W_0x + \tfrac{\alpha}{r}BAx,\qquad \mathcal{L} = \tfrac{1}{d_{out}}\,\mathbb{E}_x\lVert(\Delta W^* - \tfrac{\alpha}{r}BA)\,x\rVert^2"
+         r" \;\ge\; \tfrac{1}{d_{out}}\sum_{i>r}\sigma_i(\Delta W^*)^2")
+
+with st.form("lora_update.form"):
+    c = st.columns(4)
+    true_rank = c[0].slider("True rank of the change ΔW*", 1, 32, 4, key="lu.k")
+    decay = c[1].slider("Decay of its singular values", 0.3, 1.0, 0.6, 0.05, key="lu.decay",
+                        help="σᵢ = decayⁱ: at 1.0 every direction matters equally")
+    noise = c[2].slider("Full-rank noise in ΔW*", 0.0, 0.5, 0.0, 0.05, key="lu.noise",
+                        help="Real fine-tuning changes are not exactly low rank")
+    r = c[3].select_slider("LoRA rank r", [1, 2, 4, 8, 16, 32, 64], 4, key="lu.r")
+    c = st.columns(4)
+    alpha = c[0].select_slider("Alpha α", [1, 2, 4, 8, 16, 32, 64], 8, key="lu.alpha")
+    lr = c[1].select_slider("Learning rate (Adam)", [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0], 1e-2, format_func=lambda v: f"{v:g}", key="lu.lr")
+    steps = c[2].slider("Steps", 50, 1000, 300, 50, key="lu.steps")
+    c[3].form_submit_button("Train", type="primary")
+
+config = lora_toy.ToyConfig(true_rank=true_rank, decay=decay, noise=noise, r=r, alpha=float(alpha), lr=lr, steps=steps)
+with st.spinner("Training the LoRA layer…"):
+    result = state.cached(lora_toy.fit)(config)  # a second or less; cached per setting
+
+m = st.columns(4)
+m[0].metric("Loss after training", f"{result.final_loss:.2e}")
+m[1].metric("Least loss any rank-r update can reach", f"{result.bound:.2e}")
+m[2].metric("Trainable numbers r·(d_in + d_out)", f"{r * (config.d_in + config.d_out):,}",
+            f"{r * (config.d_in + config.d_out) / (config.d_in * config.d_out):.0%} of a full ΔW", delta_color="off")
+m[3].metric("Rank of the learned ΔW", int((result.learned_singular > 1e-4 * max(result.learned_singular[0], 1e-30)).sum()))
+if result.history.diverged:
+    st.warning("The loss became infinite or NaN and training stopped: lower the learning rate.", icon="💥")
+elif result.final_loss > 2 * result.bound + 1e-4:
+    st.info("Training has not reached the bound yet: more steps, or a larger learning rate, would get closer.", icon="⏳")
+
+c = st.columns(2)
+loss = result.history.frame().query("metric == 'loss'")
+floor = alt.Chart(pd.DataFrame({"bound": [max(result.bound, 1e-12)]})).mark_rule(strokeDash=[6, 4], color="gray").encode(y="bound:Q")
+c[0].altair_chart((alt.Chart(loss, title="Training loss (log scale); dashed: the Eckart–Young bound").mark_line().encode(
+    x="step:Q", y=alt.Y("value:Q", title="loss", scale=alt.Scale(type="log"))) + floor), width="stretch")
+k = 24
+sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "σ": np.maximum(s[:k], 1e-9), "matrix": name})
+                for s, name in ((result.true_singular, "ΔW* (needed)"), (result.learned_singular, "learned (α/r)·B·A"))])
+c[1].altair_chart(alt.Chart(sv, title="Singular values (first 24, log scale)").mark_line(point=True).encode(
+    x=alt.X("i:Q", title="index"), y=alt.Y("σ:Q", scale=alt.Scale(type="log")), color="matrix:N",
+    tooltip=["matrix", "i", alt.Tooltip("σ:Q", format=".3g")]), width="stretch")
+st.caption(f"The learned update copies the top {min(r, true_rank)} singular values of ΔW* and has nothing beyond r = {r}: "
+           "gradient descent on B·A finds the best rank-r approximation, which the SVD would give in one step.")
+
+ranks = np.arange(1, 33)
+bounds = pd.DataFrame({"r": ranks, "least loss": [max(lora_toy.eckart_young(result.true_delta, int(q)), 1e-12) for q in ranks]})
+st.altair_chart(alt.Chart(bounds, title="The least loss at each rank r (Eckart–Young), for this ΔW*").mark_line(point=True).encode(
+    x="r:Q", y=alt.Y("least loss:Q", scale=alt.Scale(type="log")), tooltip=["r", alt.Tooltip("least loss:Q", format=".3g")])
+    + alt.Chart(pd.DataFrame({"r": [r]})).mark_rule(color="orange").encode(x="r:Q"), width="stretch")
+
+c = st.columns(2)
+scale = float(np.abs(result.true_delta).max())
+with c[0]:
+    heatmap(result.true_delta, title="ΔW* (what the task needs)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input")
+with c[1]:
+    heatmap(result.learned_delta, title="(α/r)·B·A (what LoRA learned)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input")
+
+if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
+    rows = []
+    progress = st.progress(0.0)
+    for i, q in enumerate([1, 2, 4, 8, 16, 32]):
+        swept = state.cached(lora_toy.fit)(replace(config, r=q))
+        rows.append({"r": q, "loss after training": swept.final_loss, "Eckart–Young bound": swept.bound})
+        progress.progress((i + 1) / 6, text=f"r = {q}")
+    progress.empty()
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.2e") for c in ("loss after training", "Eckart–Young bound")})
+
+show_code(LoRALinear, lora_toy.task, lora_toy.fit, lora_toy.eckart_young)

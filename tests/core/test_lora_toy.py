@@ -1,0 +1,59 @@
+"""core.lora_toy: the Eckart–Young bound against scipy's SVD, and LoRA training reaching it."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from core import lora_toy
+from core.lora_toy import ToyConfig
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """64 × 64 matrices gain nothing from threads, and on a busy 2-core machine threads fight."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("r", [1, 3, 10])
+def test_bound_equals_the_error_of_the_truncated_svd(r):
+    _, delta = lora_toy.task(ToyConfig(true_rank=12, noise=0.2, seed=1))
+    d = delta.double().numpy()
+    u, s, vt = scipy.linalg.svd(d)
+    best = (u[:, :r] * s[:r]) @ vt[:r]
+    assert lora_toy.eckart_young(d, r) == pytest.approx(((d - best) ** 2).sum() / d.shape[0], rel=1e-10)
+    rng = np.random.default_rng(0)  # and no random rank-r matrix does better
+    for _ in range(5):
+        m = best + 0.01 * rng.normal(size=(d.shape[0], r)) @ rng.normal(size=(r, d.shape[1]))
+        assert ((d - m) ** 2).sum() / d.shape[0] >= lora_toy.eckart_young(d, r)
+
+
+def test_the_task_has_the_rank_it_was_given():
+    _, delta = lora_toy.task(ToyConfig(true_rank=5, decay=0.5))
+    s = np.linalg.svd(delta.numpy(), compute_uv=False)
+    np.testing.assert_allclose(s[:5], 0.5 ** np.arange(5), rtol=1e-5)
+    assert s[5:].max() < 1e-5
+
+
+def test_final_loss_is_the_expected_loss_on_fresh_inputs():
+    cfg = ToyConfig(true_rank=6, r=2, steps=100)
+    result = lora_toy.fit(cfg)
+    x = torch.randn(20_000, cfg.d_in, generator=torch.Generator().manual_seed(9)).double()
+    error = x @ torch.from_numpy(result.true_delta - result.learned_delta).double().T
+    assert error.pow(2).sum(1).mean().item() / cfg.d_out == pytest.approx(result.final_loss, rel=0.03)
+
+
+def test_enough_rank_fits_exactly_and_learns_the_spectrum():
+    result = lora_toy.fit(ToyConfig(true_rank=3, r=4, steps=400))
+    assert result.bound < 1e-12 and result.final_loss < 1e-4
+    np.testing.assert_allclose(result.learned_singular[:3], result.true_singular[:3], atol=1e-2)
+
+
+def test_too_little_rank_stops_at_the_bound_and_no_lower():
+    result = lora_toy.fit(ToyConfig(true_rank=8, r=2, steps=600))
+    assert result.bound > 1e-3
+    assert result.bound * (1 - 1e-4) <= result.final_loss <= result.bound * 1.05
+    assert result.learned_singular[2:].max() < 1e-4 * result.learned_singular[0]  # rank ≤ r
