@@ -53,7 +53,7 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
                          "value": cells, "dark": cells > 0.6 * np.nanmax(cells)})  # white text on the darkest cells
     labels = [str(c) for c in frame.columns]
     angle = 0 if sum(map(len, labels)) <= 24 or max(map(len, labels)) == 1 else -40  # tilt long labels so none is hidden
-    layers = [{"mark": "rect", "encoding": {"color": field("value:Q", scale={"scheme": scheme}, legend=None)}}]
+    layers = [{"mark": "rect", "encoding": {"color": field("value:Q", scale={"scheme": scheme, "zero": True}, legend=None)}}]  # 0 is the lightest
     if text:
         layers.append({"mark": {"type": "text", "fontSize": 13}, "encoding": {
             "text": field("value:Q", format=fmt),
