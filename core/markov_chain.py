@@ -111,21 +111,25 @@ class MarkovChain:
         return self._fit_encoded(*encode(tokens))
 
     def _fit_encoded(self, vocab: np.ndarray, ids: np.ndarray, levels: list | None = None) -> "MarkovChain":
-        """Fit on encoded tokens; `levels` (from context_levels, at least `order` deep) may be shared
+        """Fit on encoded tokens; `levels` (from context_levels, any depth: missing ones are added) may be shared
         between the chains of several orders on one corpus, which then cost little more than one."""
         k = self.order
         if len(ids) <= k:
             raise LabError(f"an order-{k} chain needs more than {k} tokens of training text; this corpus has {len(ids)}")
         self.vocab, self.ids = vocab, ids
-        V, n = len(self.vocab), len(ids) - k  # n (context, next) pairs
-        levels = context_levels(ids, V, k, levels or ())
-        keys, ctx = levels[k - 1]
-        used, ctx = _rank(ctx[:n])  # keep only the contexts some token follows (not the corpus's last one)
-        self._level_keys = [lower for lower, _ in levels[: k - 1]] + [keys[used]]
-        pairs, counts = np.unique(ctx * V + self.ids[k:], return_counts=True)
+        V = len(self.vocab)
+        # Level k numbers the (k+1)-grams, i.e. the (context, next token) pairs, sorted by context
+        # then next token: counting them is a bincount, and the contexts are runs of equal prefix.
+        levels = context_levels(ids, V, k + 1, levels or ())
+        pairs, pair_at = levels[k]
+        counts = np.bincount(pair_at, minlength=len(pairs))
+        context_of_pair = pairs // V  # the pair's context, as numbered at level k - 1 (non-decreasing)
+        starts = np.flatnonzero(np.r_[True, context_of_pair[1:] != context_of_pair[:-1]])
+        # keep only the contexts some token follows (not the corpus's last one), for lookups
+        self._level_keys = [keys for keys, _ in levels[: k - 1]] + [levels[k - 1][0][context_of_pair[starts]]]
         self.next_ids, self.next_counts = pairs % V, counts  # grouped by context, in context order
-        self.indptr = np.searchsorted(pairs // V, np.arange(len(used) + 1))
-        self.context_counts = np.add.reduceat(counts, self.indptr[:-1])
+        self.indptr = np.r_[starts, len(pairs)]
+        self.context_counts = np.add.reduceat(counts, starts)
         return self
 
     @property
@@ -186,7 +190,7 @@ class MarkovChain:
         }
 
 
-SHARED_DEPTH = 5  # contexts up to this length are counted once per text and shared by the orders 1..5
+SHARED_DEPTH = 6  # n-grams up to this length are numbered once per text and shared by the orders 1..5
 
 
 @lru_cache(maxsize=2)
