@@ -29,7 +29,7 @@ from core import bertviz_offline, models  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven happy birds sing softly in tall green trees near "
          "an old stone bridge today and the river runs slowly past the quiet little town at night").split()
-REPEATS = 5
+REPEATS = 7
 
 
 def sentence(lm, n_tokens: int, shift: int = 0) -> str:
@@ -53,7 +53,8 @@ def timed(fn, repeats: int = REPEATS) -> dict:
         fn()
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
-    return {"wall_s": round(statistics.median(walls), 4), "cpu_s": round(statistics.median(cpus), 4)}
+    return {"wall_s": round(statistics.median(walls), 4), "best_wall_s": round(min(walls), 4),
+            "cpu_s": round(statistics.median(cpus), 4)}
 
 
 def reference_forward(lm, text):
@@ -109,7 +110,7 @@ def main():
         "load_average_at_end": os.getloadavg()[0],
     }
     new = out["page"]["new_sentence"]
-    out["target_new_sentence_under_1s"] = {"wall": new["wall_s"] < 1.0, "cpu": new["cpu_s"] < 1.0}
+    out["target_new_sentence_under_1s"] = {"wall": new["wall_s"] < 1.0, "best_wall": new["best_wall_s"] < 1.0, "cpu": new["cpu_s"] < 1.0}
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "attention.json").write_text(json.dumps(out, indent=2))
@@ -124,11 +125,12 @@ def main():
             ("ablation: 72 heads, one batched pass", out["ablation_batched_72_heads"]),
             ("ablation: 72 heads, 72 passes", out["ablation_one_at_a_time_72_heads"])]
     width = max(len(r[0]) for r in rows)
-    print(f"{'':<{width}}  {'wall ms':>9}  {'CPU ms':>9}")
+    print(f"{'(medians; best = fastest repeat)':<{width}}  {'wall ms':>9}  {'best ms':>9}  {'CPU ms':>9}")
     for name, t in rows:
-        print(f"{name:<{width}}  {t['wall_s'] * 1000:9.1f}  {t['cpu_s'] * 1000:9.1f}")
+        print(f"{name:<{width}}  {t['wall_s'] * 1000:9.1f}  {t['best_wall_s'] * 1000:9.1f}  {t['cpu_s'] * 1000:9.1f}")
     met = out["target_new_sentence_under_1s"]
-    print(f"target: a new sentence's heads in < 1 s → wall {'met' if met['wall'] else 'NOT met'}, CPU {'met' if met['cpu'] else 'NOT met'}")
+    verdict = ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items())
+    print(f"target: a new sentence's heads in < 1 s (median wall, best wall, median CPU) → {verdict}")
 
 
 if __name__ == "__main__":
