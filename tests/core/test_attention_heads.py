@@ -82,6 +82,8 @@ def test_head_stats_on_hand_made_patterns():
     assert stats["label"].tolist() == ["previous token", "[SEP]", "broad", "same token"]
     assert stats["entropy (bits)"][2] == pytest.approx(np.log2(n))
     assert stats["punctuation"][2] == pytest.approx(1 / n)
+    one = ah.head_stats(ah.Attentions(["x"], np.ones((2, 3, 1, 1)), 1, False, True, [False]))  # a single token
+    assert len(one) == 6 and (one["previous token"] == 0).all() and (one["entropy (bits)"] == 0).all()
 
 
 def test_head_mask_equals_zeroing_the_head_by_hand(tiny_bert):
