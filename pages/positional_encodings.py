@@ -24,7 +24,8 @@ MAX_DISTANCE = 256  # the distance curves look further than the matrices show
 
 def distance_chart(curves: dict[str, np.ndarray], y_title: str) -> None:
     df = pd.concat([pd.DataFrame({"distance": np.arange(len(v)), y_title: v, "curve": k}) for k, v in curves.items()])
-    st.altair_chart(alt.Chart(df, height=240).mark_line().encode(x="distance:Q", y=f"{y_title}:Q", color="curve:N"),
+    st.altair_chart(alt.Chart(df, height=240).mark_line().encode(x="distance:Q", y=f"{y_title}:Q",
+                                                                 color=alt.Color("curve:N", scale=alt.Scale(scheme="category10"))),
                     width="stretch")
 
 
@@ -94,7 +95,9 @@ with alibi_tab:
 
 with together:
     st.markdown("How alike (or how favoured) is a position *k* steps away? Sinusoidal and learned encodings decay "
-                "and wobble, RoPE decays in oscillations, ALiBi decays exactly exponentially in the softmax.")
+                "and wobble, ALiBi decays exactly exponentially in the softmax. The RoPE curve lies **exactly on** "
+                "the sinusoidal one (you only see one line): both are the average of cos(k·θᵢ) over the "
+                "frequencies — RoPE applies the same clocks as a rotation of q and k instead of adding them.")
     distance_chart(curves, "similarity")
 
 show_code(positional.sinusoidal, positional.rope, positional.alibi_slopes, positional.alibi_bias, positional.similarity_vs_distance)

@@ -62,3 +62,9 @@ def test_similarity_curves():
     torch.testing.assert_close(scores.diagonal(3), torch.full((17,), scores[3, 0].item()))  # Toeplitz: only distance counts
     factors = positional.alibi_factor_vs_distance(4, 10)
     assert factors.shape == (4, 11) and (factors[:, 0] == 1).all() and (np.diff(factors, axis=1) < 0).all()
+
+
+def test_rope_decay_equals_sinusoidal_similarity():
+    """Both are mean_i cos(k·θ_i): the page's claim that the two curves coincide."""
+    sinus = positional.similarity_vs_distance(positional.cosine_matrix(positional.sinusoidal(300, 64)), 200)
+    np.testing.assert_allclose(positional.rope_score_vs_distance(64, 200), sinus, atol=1e-5)
