@@ -10,11 +10,11 @@ from ui.page import friendly_errors, header, show_code
 
 header(
     "🔬 The heads of a pretrained model",
-    "A trained transformer has many attention heads (MiniLM: 6 layers × 12 heads) and they specialise: some "
-    "look at the previous word, some park their attention on `[SEP]` when they have nothing to do, some spread "
-    "out over the whole sentence. Type a sentence, look at every head, let the lab **label the heads by what "
-    "they look at** (after Clark et al. 2019, *What does BERT look at?*), and **switch heads off** to see what "
-    "they were doing for the model.",
+    "A trained transformer has many attention heads (MiniLM: 6 layers × 12 heads) and they specialise: "
+    "some look at the previous word, some park their attention on a special token (`[CLS]`, `[SEP]`) when "
+    "they have nothing to do, some spread out over the whole sentence. Type a sentence, look at every "
+    "head, let the lab **label the heads by what they look at** (after Clark et al. 2019, *What does BERT "
+    "look at?*), and **switch heads off** to see what they were doing for the model.",
 )
 
 DEFAULT_TEXT = ("The cat sat on the mat because it was tired, and the dog, who had chased it all morning, "
@@ -105,7 +105,8 @@ with friendly_errors():
         colours = alt.Scale(domain=kinds, range=["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
                                                  "#eeca3b", "#d8d8d8"])
         grid = (alt.Chart(stats, height=34 * n_layers + 40).mark_rect(stroke="white")
-                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type", scale=colours),
+                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type", scale=colours,
+                                                                                      legend=alt.Legend(orient="bottom", columns=4)),
                         tooltip=list(stats.columns)))
         st.altair_chart(grid, width="stretch")
         counts = stats["label"].value_counts()
