@@ -1,3 +1,5 @@
+from functools import partial
+
 import altair as alt
 import streamlit as st
 
@@ -30,7 +32,7 @@ def read_heads(model_id: str, kind: str, text: str) -> ah.Attentions:
     return ah.attentions(load(model_id, kind), text)
 
 
-@state.cached
+@partial(state.cached, max_entries=4)  # up to ~7 MB of HTML each at 128 tokens: keep few
 def bertviz(model_id: str, kind: str, text: str, view: str) -> str:
     att = read_heads(model_id, kind, text)
     if view == "head":
