@@ -226,6 +226,26 @@ def next_token_distribution(lm, prompt: str, top_k: int = 10) -> tuple[list[str]
     return labels + ["(other)"], np.append(top.values.numpy(), max(0.0, 1.0 - float(top.values.sum())))
 
 
+def blend_path(p: Sequence[float], q: Sequence[float], steps: int = 41, base: float = 2) -> dict[str, list[float]]:
+    """KL both ways and JS between p and q_t = (1 - t) q + t p, as t slides q over to p.
+
+    Both KLs fall to 0 at t = 1, but along different curves: the asymmetry, seen whole.
+
+    >>> path = blend_path([0.9, 0.1], [0.5, 0.5], steps=3)
+    >>> [round(v, 3) for v in path["KL(p ‖ q_t)"]], [round(v, 3) for v in path["KL(q_t ‖ p)"]]
+    ([0.531, 0.168, 0.0], [0.737, 0.222, 0.0])
+    """
+    p, q = _pair(p, q)
+    out: dict[str, list[float]] = {"t": [], "KL(p ‖ q_t)": [], "KL(q_t ‖ p)": [], "JS(p, q_t)": []}
+    for t in np.linspace(0, 1, steps):
+        q_t = (1 - t) * q + t * p
+        out["t"].append(float(t))
+        out["KL(p ‖ q_t)"].append(kl_divergence(p, q_t, base))
+        out["KL(q_t ‖ p)"].append(kl_divergence(q_t, p, base))
+        out["JS(p, q_t)"].append(js_divergence(p, q_t, base))
+    return out
+
+
 # ----------------------------------------------------------------------------- Huffman coding
 
 

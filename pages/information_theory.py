@@ -186,6 +186,14 @@ if np.isfinite(kl_pq) and np.isfinite(kl_qp):
         color=alt.Color("part:N", scale=alt.Scale(domain=["entropy of the data", "KL: cost of the wrong model"], range=["#9ecae1", "#d62728"]), title=None),
         tooltip=["direction", "part", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
 
+path = pd.DataFrame(info.blend_path(p, q)).melt("t", var_name="divergence", value_name="bits")
+path = path[np.isfinite(path.bits)]  # KL(p ‖ q) at t = 0 may be ∞
+st.altair_chart(alt.Chart(path, height=230, title="Slide q over to p: q_t = (1 − t)·q + t·p").mark_line(point=True).encode(
+    x=alt.X("t:Q", title="t (0: q as edited, 1: q = p)"), y=alt.Y("bits:Q", title="bits"), color=alt.Color("divergence:N", title=None),
+    tooltip=[alt.Tooltip("t:Q", format=".3f"), "divergence", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+st.caption("Both KLs reach 0 only when q = p, along different curves. If q gives an outcome of p zero mass, KL(p ‖ q_t) "
+           "shoots up as t → 0: any sliver of probability keeps it finite, which is what smoothing buys.")
+
 both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
 long = both.melt("outcome", var_name="distribution", value_name="probability")
 st.altair_chart(alt.Chart(long, height=230, title="p and q side by side").mark_bar().encode(

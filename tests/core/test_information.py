@@ -201,3 +201,13 @@ def test_presets_and_comparisons_are_valid_distributions():
     assert info.entropy(info.preset("English letters")[1]) == pytest.approx(4.18, abs=0.01)  # Shannon's ~4.2 bits/letter
     with pytest.raises(LabError, match="unknown preset"):
         info.preset("nope")
+
+
+def test_blend_path_goes_from_q_to_p():
+    p, q = [0.7, 0.3, 0.0], [0.0, 0.5, 0.5]
+    path = info.blend_path(p, q, steps=11)
+    assert path["KL(p ‖ q_t)"][0] == np.inf and path["KL(p ‖ q_t)"][-1] == 0.0
+    assert path["KL(q_t ‖ p)"][0] == info.kl_divergence(q, p) == np.inf
+    assert all(np.isfinite(path["JS(p, q_t)"])) and path["JS(p, q_t)"][0] == pytest.approx(info.js_divergence(p, q))
+    kl = path["KL(p ‖ q_t)"][1:]
+    assert kl == sorted(kl, reverse=True)  # KL is convex in q, so it falls all the way along the straight path to p
