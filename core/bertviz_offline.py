@@ -62,24 +62,30 @@ def inline(html: str) -> str:
     return _REQUIRE_CONFIG.sub("", html)
 
 
-def _tensors(weights, decimals: int = 3) -> list[torch.Tensor]:
+MAX_TOKENS = 64  # beyond this the views draw tens of thousands of SVG lines per layer and crawl
+
+
+def _tensors(weights, n: int, decimals: int = 3) -> list[torch.Tensor]:
     """BertViz wants one (1, heads, L, L) tensor per layer; it writes them into the page as JSON.
 
-    Rounded to 3 decimals in float64 so the JSON says 0.012, not 0.012299999594688416: five times
-    less HTML for the browser to parse, and no visible difference in a line's opacity.
+    Cut to the first n tokens, and rounded to 3 decimals in float64 so the JSON says 0.012, not
+    0.012299999594688416: five times less HTML to parse, no visible change in a line's opacity.
     """
-    return [torch.as_tensor(np.round(np.asarray(w, dtype=np.float64), decimals)).reshape(1, *np.shape(w)[-3:]) for w in weights]
+    return [torch.as_tensor(np.round(np.asarray(w, dtype=np.float64)[..., :n, :n], decimals)).reshape(1, -1, n, n)
+            for w in weights]
 
 
-def head_view_html(weights, tokens: list[str], layer: int = 0) -> str:
+def head_view_html(weights, tokens: list[str], layer: int = 0, max_tokens: int = MAX_TOKENS) -> str:
     """BertViz's head view (lines from each token to the ones it attends to), ready for an iframe."""
     from bertviz import head_view
 
-    return inline(head_view(_tensors(weights), tokens, layer=layer, html_action="return").data)
+    n = min(len(tokens), max_tokens)
+    return inline(head_view(_tensors(weights, n), tokens[:n], layer=layer, html_action="return").data)
 
 
-def model_view_html(weights, tokens: list[str]) -> str:
+def model_view_html(weights, tokens: list[str], max_tokens: int = MAX_TOKENS) -> str:
     """BertViz's model view (a thumbnail per layer and head), ready for an iframe."""
     from bertviz import model_view
 
-    return inline(model_view(_tensors(weights), tokens, display_mode="light", html_action="return").data)
+    n = min(len(tokens), max_tokens)
+    return inline(model_view(_tensors(weights, n), tokens[:n], display_mode="light", html_action="return").data)

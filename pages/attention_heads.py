@@ -32,7 +32,7 @@ def read_heads(model_id: str, kind: str, text: str) -> ah.Attentions:
     return ah.attentions(load(model_id, kind), text)
 
 
-@partial(state.cached, max_entries=4)  # up to ~7 MB of HTML each at 128 tokens: keep few
+@partial(state.cached, max_entries=8)  # up to ~2 MB of HTML each (64 tokens): keep few
 def bertviz(model_id: str, kind: str, text: str, view: str) -> str:
     att = read_heads(model_id, kind, text)
     if view == "head":
@@ -89,13 +89,17 @@ with friendly_errors():
         small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
                         value_title="weight", size=130)
 
+    if L > bertviz_offline.MAX_TOKENS:
+        bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_TOKENS} of the {L} tokens (more would crawl)."
+    else:
+        bertviz_note = ""
     with tab_head:
         st.caption("BertViz (Vig 2019), drawing offline: lines from each token to the tokens it attends to. "
-                   "Pick a layer in the box; double-click a colour to show only that head; hover a token.")
-        st.iframe(bertviz(model_id, kind, text, "head"), height=max(400, 28 * L + 150))
+                   "Pick a layer in the box; double-click a colour to show only that head; hover a token." + bertviz_note)
+        st.iframe(bertviz(model_id, kind, text, "head"), height=max(400, 28 * min(L, bertviz_offline.MAX_TOKENS) + 150))
 
     with tab_model:
-        st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
+        st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it." + bertviz_note)
         st.iframe(bertviz(model_id, kind, text, "model"), height=min(2000, 110 * n_layers + 150))
 
     with tab_types:
