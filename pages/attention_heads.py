@@ -143,7 +143,8 @@ with friendly_errors():
             if change.top is not None:
                 st.dataframe(change.top.style.format({"P (all heads)": "{:.3f}", "P (heads off)": "{:.3f}"}), hide_index=True)
         if st.toggle(f"Scan all {n_layers * n_heads} heads, one at a time (one batched forward pass, a few seconds)"):
-            result = scan(model_id, kind, text)
+            with st.spinner(f"Switching off each of the {n_layers * n_heads} heads in turn…"):
+                result = scan(model_id, kind, text)
             effect = stats[["layer", "head", "label"]].assign(effect=result.effect.ravel())
             st.altair_chart(alt.Chart(effect, height=34 * n_layers + 40, title=f"Each head off alone: {result.measure}")
                             .mark_rect().encode(x="head:O", y="layer:O", color=alt.Color("effect:Q", scale=alt.Scale(scheme="reds")),
