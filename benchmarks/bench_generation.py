@@ -8,7 +8,7 @@
 - the step view of pages/decoding.py: one forward pass over prompt + chosen tokens, then the
   filters and the top-20 table (target: < 0.5 s per step).
 Wall and CPU seconds are both kept: on a shared machine wall time grows with the load, CPU time
-much less. Writes benchmarks/results/generation.json.
+much less. Writes benchmarks/results/generation.json (generation-threadsN.json with --threads N).
 """
 
 import argparse
@@ -99,7 +99,8 @@ def main() -> None:
         "race": race(lm.model, ids, lm.tokenizer.eos_token_id, args.repeats), "step_view": step_view(lm.model, ids, max(5, args.repeats)),
         "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
-    out = ROOT / "benchmarks" / "results" / "generation.json"
+    name = f"generation-threads{args.threads}" if args.threads else "generation"  # a forced thread count keeps its own file
+    out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"SmolLM2-135M, {len(ids)}-token prompt, {NEW_TOKENS} new tokens, {result['torch_threads']} torch threads, "

@@ -171,7 +171,7 @@ def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 
     tempered = shaped / s.temperature if s.temperature > 0 else final  # T = 0: all mass on the argmax
     p_model, p_shaped, p_sample = raw.softmax(-1)[0], tempered.softmax(-1)[0], final.softmax(-1)[0]
     kept = torch.isfinite(final[0])
-    top = p_shaped.topk(min(top_n, p_shaped.shape[0])).indices
+    top = shaped[0].topk(min(top_n, shaped.shape[-1])).indices  # rank by logit: at T = 0 the probabilities tie at 0
     table = pd.DataFrame({"rank": range(1, len(top) + 1), "id": top.tolist(), "p_model": p_model[top].tolist(),
                           "p_shaped": p_shaped[top].tolist(), "p_sample": p_sample[top].tolist(), "kept": kept[top].tolist()})
     return NextTokens(table, int(kept.sum()), float(p_model[kept].sum()), int(p_model.shape[0]))
