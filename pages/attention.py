@@ -67,8 +67,8 @@ with friendly_errors():
 
     st.divider()
     st.subheader("Multi-head attention: split, attend, concatenate")
-    st.latex(r"\mathrm{head}_i = \mathrm{Attention}(XW_Q^{(i)}, XW_K^{(i)}, XW_V^{(i)}),\qquad"
-             r"\mathrm{MHA}(X) = [\mathrm{head}_1;\dots;\mathrm{head}_{12}]\,W_O")
+    st.latex(r"\mathrm{head}_i = \mathrm{Attention}(XW_Q^{(i)}, XW_K^{(i)}, XW_V^{(i)})")
+    st.latex(r"\mathrm{MHA}(X) = [\mathrm{head}_1;\dots;\mathrm{head}_{12}]\,W_O")
     sent, parts = multi_head(encoder, text, cfg)
     n_heads, dh = parts.q.shape[1], parts.q.shape[-1]
     st.markdown(f"Q = X W_Q is ({L} × {n_heads * dh}); **split** into {n_heads} heads of ({L} × {dh}) — columns "
