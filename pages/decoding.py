@@ -85,7 +85,7 @@ with friendly_errors():
     left, right = st.columns([3, 2])
     with left:
         bars = alt.Chart(table).mark_bar().encode(
-            y=alt.Y("label:N", sort=list(table.label), title=None),
+            y=alt.Y("label:N", sort=list(table.label), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             x=alt.X("p_shaped:Q", title="probability after penalty and temperature", axis=alt.Axis(format="%")),
             color=alt.Color("status:N", scale=alt.Scale(domain=["survives the filters", "filtered out"], range=["#4c78a8", "#d9d9d9"]),
                             legend=alt.Legend(orient="bottom", title=None)),
@@ -94,7 +94,7 @@ with friendly_errors():
                      alt.Tooltip("p_sample:Q", title="the sampler's odds", format=".2%")])
         ticks = alt.Chart(table[table.kept]).mark_tick(color="#e4572e", thickness=3, size=14).encode(
             y=alt.Y("label:N", sort=list(table.label)), x="p_sample:Q", tooltip=[alt.Tooltip("p_sample:Q", format=".2%", title="the sampler's odds")])
-        st.altair_chart((bars + ticks).properties(height=22 * len(table), title=f"Next token after {len(text_ids)} tokens"),
+        st.altair_chart((bars + ticks).properties(height=26 * len(table), title=f"Next token after {len(text_ids)} tokens"),
                         width="stretch")
         st.caption("Blue: the set the sampler draws from; red tick: its renormalised odds. "
                    f"{view.n_kept:,} of {view.vocab:,} tokens survive, holding {view.kept_mass:.1%} of the model's own "
@@ -105,7 +105,7 @@ with friendly_errors():
         options = table.id.tolist()
         pick = st.selectbox("Pick the next token yourself", options,
                             format_func=lambda i: table.set_index("id").loc[i, "label"] + ("" if table.set_index("id").loc[i, "kept"] else "  (filtered)"))
-        b = st.columns(4)
+        b = st.columns(2) + st.columns(2)
         if b[0].button("Add it", width="stretch"):
             state.remember("decoding.chosen", chosen + [int(pick)])
             st.rerun()
@@ -147,13 +147,13 @@ with friendly_errors():
              "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}
             for name, r in results.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"continuation": st.column_config.TextColumn(width="large"),
-                                "total log-prob": st.column_config.NumberColumn(format="%.2f"),
+                 column_config={"total log-prob": st.column_config.NumberColumn(format="%.2f"),
                                 "perplexity": st.column_config.NumberColumn(format="%.2f"),
                                 "tokens/s": st.column_config.NumberColumn(format="%.1f")})
     st.caption("Total log-prob = Σ log p(token | before) under the model itself (natural log; closer to 0 = likelier); "
                "perplexity = exp(−mean). Greedy and beam search chase likely text and often loop; samplers trade "
-               "likelihood for variety.")
+               "likelihood for variety. The three samplers share one seed, so they draw the same random numbers and "
+               "part ways only where their filters change the odds.")
     st.latex(r"\log p(y_{1..n} \mid x) = \sum_{t=1}^{n} \log p(y_t \mid x, y_{<t}),\qquad "
              r"\mathrm{PPL} = \exp\!\Big(-\tfrac{1}{n}\textstyle\sum_t \log p(y_t \mid x, y_{<t})\Big)")
 

@@ -104,8 +104,7 @@ with friendly_errors():
 
 # ---------------------------------------------------------------------- logit lens
 st.subheader("2 · The logit lens: what each layer would say next")
-st.latex(r"\text{lens}_\ell = \operatorname{softmax}\big(W_U \,\operatorname{norm}(h_\ell)\big)\qquad"
-         r"(\ell = 0: \text{the embeddings};\ \ell = L: \text{the model's real output})")
+st.latex(r"\text{lens}_\ell = \operatorname{softmax}\big(W_U \,\operatorname{norm}(h_\ell)\big),\quad \ell = 0 \ldots L")
 lens_prompt = st.text_input("Prompt for the lens", "The Eiffel Tower is in the city of", max_chars=2000)
 with friendly_errors():
     ids = prompting.tokenize(lm.tokenizer, lens_prompt)
@@ -149,7 +148,7 @@ with friendly_errors():
     bits = result.table.surprisal_bits
     a, b, c = st.columns(3)
     a.metric("Perplexity", f"{result.perplexity:,.1f}")
-    b.metric("Mean surprisal", f"{bits.mean():.2f} bits/token")
+    b.metric("Mean surprisal (bits/token)", f"{bits.mean():.2f}")
     c.metric("Tokens scored", f"{bits.notna().sum():,}")
     st.markdown(heat_chips(result.table.token.tolist(), bits.tolist(), max_value=16), unsafe_allow_html=True)
     st.caption("Redder = more surprising (hover for the bits; 16+ bits is the darkest). The first token is grey: "
