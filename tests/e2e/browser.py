@@ -66,18 +66,18 @@ def page_url(base: str, path: str) -> str:
 
 
 def wait_idle(page, timeout_s: float = 180, quiet_s: float = 1.0) -> None:
-    """Wait until the script has rendered and stopped running for `quiet_s` in a row.
+    """Wait until the page's script has run and stayed finished for `quiet_s` in a row.
 
-    Streamlit shows a status widget ("Running...") while the script runs; the app container
-    appears before the first element, so we wait for both the app and a quiet status widget.
+    Streamlit's app root carries the script state in `data-test-script-state` ("running" while
+    the script runs, "notRunning" once it is done); a quiet spell lets the browser draw the last
+    elements (charts, iframes) and catches a rerun that a widget starts right after the first run.
     """
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_s * 1000)
+    app = page.locator('[data-testid="stApp"]')
     deadline = time.monotonic() + timeout_s
     quiet_since = None
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").count() > 0
-        if running:
+        if app.get_attribute("data-test-script-state") != "notRunning":
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
