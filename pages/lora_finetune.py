@@ -146,7 +146,11 @@ if result is not None:
     m[2].metric("Steps/s", f"{h.last('steps_per_s'):.2f}" if h.steps else "–")
     m[3].metric("Peak memory", f"{result.peak_memory / 1e6:,.0f} MB")
     m[4].metric("Trainable", f"{result.trainable:,}")
-    st.altair_chart(live.metric_chart(h, ("loss", "test_loss", "test_acc")), width="stretch")
+    curves = h.frame()
+    curves = curves[curves.metric.isin(["loss", "test_loss", "test_acc"])]
+    st.altair_chart(alt.Chart(curves, height=240).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
+        x="step:Q", y=alt.Y("value:Q", title=None), color="metric:N",
+        tooltip=["step", "metric", alt.Tooltip("value:Q", format=".3f")]), width="stretch")
     st.caption("loss: cross-entropy of each training batch · test_loss / test_acc: on the held-out rows, every "
                f"{result.config.eval_every} steps. Trained: {result.config.method}, r={result.config.r}, α={result.config.alpha:g}, "
                f"lr={result.config.lr:g}, {h.steps[-1] if h.steps else 0} steps.")
@@ -155,10 +159,11 @@ if result is not None:
     with tabs[0]:
         c = st.columns([1, 2])
         with c[0]:
-            vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion matrix (held-out)", fmt="d",
+            vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion (held-out)", fmt="d",
                                          x_title="predicted", y_title="true"))
         with c[1]:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
+            wrong = wrong[["label", "predicted", "confidence", "text"]]
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
             st.dataframe(wrong, hide_index=True, width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f")})
@@ -174,7 +179,8 @@ if result is not None:
         if not layers:
             st.info("This run has no LoRA layers.")
         else:
-            default = next((i for i, name in enumerate(layers) if name.endswith("attention.self.value")), 0)
+            values = [i for i, name in enumerate(layers) if name.endswith("attention.self.value")]
+            default = values[-1] if values else 0  # the last block's value projection
             layer = st.selectbox("Layer", layers, index=default, key="lora.layer")
             delta, singular = ft.lora_update(result, layer)
             module = result.model.base_model.model.get_submodule(layer)
@@ -184,9 +190,10 @@ if result is not None:
                 result.config.alpha, result.config.r, *delta.shape[:1], result.config.r, result.config.r, delta.shape[1]))
             c = st.columns(3)
             c[0].metric("‖ΔW‖ / ‖W₀‖ (Frobenius)", f"{np.linalg.norm(delta) / np.linalg.norm(w0.numpy()):.4f}")
-            energy = (singular[:result.config.r] ** 2).sum() / max((singular ** 2).sum(), 1e-30)
-            c[1].metric(f"Energy in the top {result.config.r} directions", f"{energy:.4%}")
-            c[2].metric("Numbers stored", f"{result.config.r * sum(delta.shape):,} instead of {delta.size:,}")
+            energy = np.cumsum(singular ** 2) / max((singular ** 2).sum(), 1e-30)
+            c[1].metric("Directions holding 90% of ΔW", f"{int(np.searchsorted(energy, 0.9)) + 1} of r = {result.config.r}",
+                        help="How many singular directions carry 90% of the update's energy (squared singular values)")
+            c[2].metric(f"Numbers stored (full ΔW: {delta.size:,})", f"{result.config.r * sum(delta.shape):,}")
             k = min(48, len(singular))
             sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "singular value": s[:k], "matrix": name})
                             for s, name in ((singular, "ΔW (LoRA update)"), (w0_singular, "W₀ (pretrained)"))])

@@ -24,7 +24,7 @@ st.latex(r"h = W_0x + \tfrac{\alpha}{r}BAx,\qquad \mathcal{L} = \tfrac{1}{d_{out
 
 with st.form("lora_update.form"):
     c = st.columns(4)
-    true_rank = c[0].slider("True rank of the change ΔW*", 1, 32, 4, key="lu.k")
+    true_rank = c[0].slider("True rank of the change ΔW*", 1, 32, 8, key="lu.k")
     decay = c[1].slider("Decay of its singular values", 0.3, 1.0, 0.6, 0.05, key="lu.decay",
                         help="σᵢ = decayⁱ: at 1.0 every direction matters equally")
     noise = c[2].slider("Full-rank noise in ΔW*", 0.0, 0.5, 0.0, 0.05, key="lu.noise",
@@ -42,10 +42,10 @@ with st.spinner("Training the LoRA layer…"):
 
 m = st.columns(4)
 m[0].metric("Loss after training", f"{result.final_loss:.2e}")
-m[1].metric("Least loss any rank-r update can reach", f"{result.bound:.2e}")
-m[2].metric("Trainable numbers r·(d_in + d_out)", f"{r * (config.d_in + config.d_out):,}",
+m[1].metric("Least possible loss at rank r", f"{result.bound:.2e}")
+m[2].metric("Trainable: r·(d_in + d_out)", f"{r * (config.d_in + config.d_out):,}",
             f"{r * (config.d_in + config.d_out) / (config.d_in * config.d_out):.0%} of a full ΔW", delta_color="off")
-m[3].metric("Rank of the learned ΔW", int((result.learned_singular > 1e-4 * max(result.learned_singular[0], 1e-30)).sum()))
+m[3].metric("Rank of learned ΔW", int((result.learned_singular > 1e-4 * max(result.learned_singular[0], 1e-30)).sum()))
 if result.history.diverged:
     st.warning("The loss became infinite or NaN and training stopped: lower the learning rate.", icon="💥")
 elif result.final_loss > 2 * result.bound + 1e-4:
@@ -67,16 +67,18 @@ st.caption(f"The learned update copies the top {min(r, true_rank)} singular valu
 
 ranks = np.arange(1, 33)
 bounds = pd.DataFrame({"r": ranks, "least loss": [max(lora_toy.eckart_young(result.true_delta, int(q)), 1e-12) for q in ranks]})
-st.altair_chart(alt.Chart(bounds, title="The least loss at each rank r (Eckart–Young), for this ΔW*").mark_line(point=True).encode(
+st.altair_chart(alt.Chart(bounds, title="The least loss at each rank r (Eckart–Young) for this ΔW*; orange: your r; zero drawn at 1e-12").mark_line(point=True).encode(
     x="r:Q", y=alt.Y("least loss:Q", scale=alt.Scale(type="log")), tooltip=["r", alt.Tooltip("least loss:Q", format=".3g")])
     + alt.Chart(pd.DataFrame({"r": [r]})).mark_rule(color="orange").encode(x="r:Q"), width="stretch")
 
 c = st.columns(2)
 scale = float(np.abs(result.true_delta).max())
 with c[0]:
-    heatmap(result.true_delta, title="ΔW* (what the task needs)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input")
+    heatmap(result.true_delta, title="ΔW* (what the task needs)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input",
+            height=360)
 with c[1]:
-    heatmap(result.learned_delta, title="(α/r)·B·A (what LoRA learned)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input")
+    heatmap(result.learned_delta, title="(α/r)·B·A (what LoRA learned)", scheme="redblue", domain=[-scale, scale], row_title="output",
+            col_title="input", height=360)
 
 if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
     rows = []
