@@ -129,17 +129,20 @@ config = ft.FinetuneConfig(method="lora", model=base.key, r=r, alpha=float(alpha
                            lr=lr, epochs=epochs, batch_size=batch, max_length=max_length, pooling=pooling, seed=int(seed))
 train_rows = ft.sample_rows(train, int(n_rows), int(seed))
 steps = epochs * -(-len(train_rows) // batch)
-st.caption(f"{steps} steps of {batch} sentences. On 2 CPU cores MiniLM does about 2-4 steps/s at batch 32, so the default run takes ~20-40 s.")
+st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM ran at about 0.8 steps/s at batch 32 on 2 (shared) CPU cores, "
+           "so the default 32-step run takes well under a minute there and reaches about 0.9 held-out accuracy; "
+           "full fine-tuning steps are about twice as slow.")
 with friendly_errors():
     if submitted:
         live.train("lora.run", lambda on_step: ft.fit(config, train_rows, test, on_step, base), steps,
                    metrics=("loss", "acc", "test_acc"))
 result: ft.FinetuneResult | None = live.last("lora.run")
 
-if result is not None:
+if result is not None and result.history.diverged:
+    st.warning(f"The loss became infinite or NaN at step {result.history.steps[-1]}, so training stopped and the model is "
+               "broken (its outputs are NaN): lower the learning rate and train again.", icon="💥")
+elif result is not None:
     h = result.history
-    if h.diverged:
-        st.warning("The loss became infinite or NaN, so training stopped: lower the learning rate.", icon="💥")
     m = st.columns(5)
     m[0].metric("Held-out accuracy", f"{result.test_acc:.3f}")
     m[1].metric("Training time", f"{result.train_s:.1f} s")

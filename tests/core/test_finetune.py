@@ -203,6 +203,8 @@ def test_unknown_model_id_fails_clearly(data):
         ft.fit(quick(model="no-such-org/no-such-model"), *data)  # offline in tests: the Hub is out of reach
 
 
-def test_diverging_learning_rate_stops_cleanly(base, data):
-    result = ft.fit(quick(method="full", lr=1e6), *data, base=base)
-    assert result.history.steps  # ran, and either diverged (stopped) or finished: no exception
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_diverging_learning_rate_stops_and_says_so(base, data, method):
+    result = ft.fit(quick(method=method, lr=1e6), *data, base=base)
+    assert result.history.diverged and result.history.stopped
+    assert result.history.steps[-1] < 6
