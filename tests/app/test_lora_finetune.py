@@ -116,3 +116,30 @@ def test_the_three_way_comparison_and_bad_input():
     trainable = dict(zip(table["method"], table["trainable parameters"]))
     assert trainable["probe"] < trainable["lora"] < trainable["full"]
     assert len(set(table["total parameters"])) == 2  # LoRA adds its adapters to the same encoder + head
+
+
+@pytest.mark.slow
+def test_uploads_good_and_bad():
+    at = open_page()
+    at.radio(key="lora.source").set_value("upload-csv").run()
+    clean(at)
+    assert any("Upload a CSV" in i.value for i in at.info)
+
+    def upload(name: str, content: bytes) -> AppTest:
+        at.file_uploader(key="lora.upload").set_value((name, content, "text/csv"))
+        return at.run()
+
+    upload("cols.csv", b"sentence,sentiment\nnice,1\nbad,0\n")
+    clean(at)
+    assert any("needs columns 'text' and 'label'" in w.value for w in at.warning)
+    upload("big.csv", b"text,label\n" + b"a,b\n" * 1_600_000)  # 6.4 MB: over the lab's 5 MB limit
+    clean(at)
+    assert any("the limit is 5 MB" in w.value for w in at.warning)
+    rows = "".join(f"sentence {i},{c}\n" for i in range(20) for c in ("red", "green", "blue"))
+    upload("colours.csv", ("text,label\n,red\n" + rows).encode())  # string labels, 3 classes, an empty row
+    clean(at)
+    assert metric(at, "Head (trained and saved too)") == f"{384 * 3 + 3:,}"
+    upload("one.csv", ("text,label\n" + "".join(f"s {i},same\n" for i in range(20))).encode())
+    at = button(at, "Fine-tune with LoRA").click().run()
+    clean(at)
+    assert any("single class" in w.value for w in at.warning)
