@@ -177,6 +177,35 @@ def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 
     return NextTokens(table, int(kept.sum()), float(p_model[kept].sum()), int(p_model.shape[0]))
 
 
+class Stepper:
+    """Next-token logits for a text that grows one token at a time, as on the step-by-step page.
+
+    It keeps the KV cache of the last text it saw: one token added costs one token's forward pass,
+    one token removed (undo) crops the cache and re-reads just the new last token; anything else
+    reads the whole text afresh.
+    """
+
+    def __init__(self, model):
+        self.model, self.ids, self.cache, self.logits = model, [], None, None
+
+    @torch.no_grad()
+    def __call__(self, ids: list[int]) -> torch.Tensor:
+        ids = list(ids)
+        if self.logits is not None and ids == self.ids:
+            return self.logits
+        check_prompt(self.model, len(ids))
+        seen = self.ids
+        if self.cache is not None and len(ids) > len(seen) and ids[:len(seen)] == seen:
+            logits, self.cache = step(self.model, torch.tensor([ids[len(seen):]]), self.cache)
+        elif self.cache is not None and 1 < len(ids) < len(seen) and seen[:len(ids)] == ids:
+            self.cache.crop(len(ids) - 1 - len(seen))  # forget the removed tokens (negative: how many), re-read the new last one
+            logits, self.cache = step(self.model, torch.tensor([ids[-1:]]), self.cache)
+        else:
+            logits, self.cache = step(self.model, torch.tensor([ids]))
+        self.ids, self.logits = ids, logits[0]
+        return self.logits
+
+
 # ----------------------------------------------------------------------------- greedy and sampling
 
 

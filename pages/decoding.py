@@ -28,16 +28,11 @@ lm = model_picker.pick("causal-lm", key="decoding.model")
 prompt = st.text_area("Prompt", "The best thing about learning a new language is", max_chars=20_000, height=80)
 
 
-def _next_logits(model_key: str, ids: tuple[int, ...]) -> torch.Tensor:
-    return generation.next_logits(model_picker.load(model_key).model, list(ids))
-
-
 def _run_strategy(model_key: str, ids: tuple[int, ...], cfg: CompareConfig, name: str) -> generation.Generation:
     lm = model_picker.load(model_key)
     return generation.strategies(cfg)[name](lm.model, list(ids), lm.tokenizer.eos_token_id)
 
 
-next_logits = state.cached(_next_logits, max_entries=64)
 run_strategy = state.cached(_run_strategy)
 
 with friendly_errors():
@@ -75,8 +70,12 @@ with friendly_errors():
     chosen: list[int] = state.recall("decoding.chosen")
     text_ids = ids + chosen
 
+    stepper = state.recall("decoding.stepper")
+    if stepper is None or stepper.model is not lm.model:  # this user's KV cache: a click costs one token's forward pass
+        stepper = generation.Stepper(lm.model)
+        state.remember("decoding.stepper", stepper)
     started = time.perf_counter()
-    view = generation.next_tokens(next_logits(lm.key, tuple(text_ids)), text_ids, s, TOP_N)
+    view = generation.next_tokens(stepper(text_ids), text_ids, s, TOP_N)
     step_s = time.perf_counter() - started
     table = view.table.assign(token=[visible(p) for p in token_pieces(lm.tokenizer, view.table.id.tolist())])
     table["label"] = [f"{r} · {t}" for r, t in zip(table["rank"], table.token)]  # unique, in rank order
@@ -111,7 +110,7 @@ with friendly_errors():
             st.rerun()
         if b[1].button("🎲 Sample", width="stretch", help="let the sampler draw from the blue set (seeded: same seed, same draw)"):
             generator = torch.Generator().manual_seed(seed * 100_003 + len(chosen))
-            token = generation.draw(next_logits(lm.key, tuple(text_ids))[None], torch.tensor([text_ids]), s, generator)
+            token = generation.draw(stepper(text_ids)[None], torch.tensor([text_ids]), s, generator)
             state.remember("decoding.chosen", chosen + [token])
             st.rerun()
         if b[2].button("Undo", width="stretch", disabled=not chosen):

@@ -192,3 +192,13 @@ def test_five_strategies_side_by_side(tiny_gpt2):
     assert list(results) == ["greedy", "beam search, width 2", "sampling, T = 0.8", "top-k, k = 40", "top-p, p = 0.9"]
     assert all(len(r.new_ids) == 6 and r.total_logprob < 0 and r.perplexity > 1 for r in results.values())
     assert results["greedy"].new_ids == g.greedy(tiny_gpt2, PROMPTS[0], 6).new_ids
+
+
+def test_stepper_reuses_its_cache_and_matches_a_full_forward_pass(tiny_gpt2):
+    stepper = g.Stepper(tiny_gpt2)
+    texts = [PROMPTS[2], PROMPTS[2] + [4], PROMPTS[2] + [4, 9], PROMPTS[2] + [4], PROMPTS[2] + [4, 11, 12], [1, 2, 3], [1]]
+    for ids in texts:  # prefill, add, add, undo (crop), add two, a new text, a one-token text
+        torch.testing.assert_close(stepper(ids), g.next_logits(tiny_gpt2, ids), rtol=1e-4, atol=1e-4)
+        assert stepper.cache.get_seq_length() == len(ids)
+    with pytest.raises(LabError):
+        stepper([])
