@@ -129,9 +129,8 @@ config = ft.FinetuneConfig(method="lora", model=base.key, r=r, alpha=float(alpha
                            lr=lr, epochs=epochs, batch_size=batch, max_length=max_length, pooling=pooling, seed=int(seed))
 train_rows = ft.sample_rows(train, int(n_rows), int(seed))
 steps = epochs * -(-len(train_rows) // batch)
-st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM ran at about 0.8 steps/s at batch 32 on 2 (shared) CPU cores, "
-           "so the default 32-step run takes well under a minute there and reaches about 0.9 held-out accuracy; "
-           "full fine-tuning steps are about twice as slow.")
+st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM runs about 1 step/s at batch 32 on 2 idle CPU cores "
+           "(benchmarks/bench_lora.py), so the default 32-step run takes about 30 s and reaches about 0.9 held-out accuracy.")
 with friendly_errors():
     if submitted:
         live.train("lora.run", lambda on_step: ft.fit(config, train_rows, test, on_step, base), steps,
@@ -158,8 +157,11 @@ elif result is not None:
                f"{result.config.eval_every} steps. Trained: {result.config.method}, r={result.config.r}, α={result.config.alpha:g}, "
                f"lr={result.config.lr:g}, {h.steps[-1] if h.steps else 0} steps.")
 
-    tabs = st.tabs(["Mistakes", "Try your own sentence", "The update ΔW", "Merge and download"])
-    with tabs[0]:
+    # a segmented control, not st.tabs: tabs jump back to the first one when the rerun after training
+    # draws fewer elements above them, and only the chosen view needs computing
+    views = ["Mistakes", "Try your own sentence", "The update ΔW", "Merge and download"]
+    view = st.segmented_control("Look at", views, default=views[0], key="lora.view") or views[0]
+    if view == views[0]:
         c = st.columns([1, 2])
         with c[0]:
             vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion (held-out)", fmt="d",
@@ -170,14 +172,14 @@ elif result is not None:
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
             st.dataframe(wrong, hide_index=True, width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f")})
-    with tabs[1]:
+    elif view == views[1]:
         sentence = st.text_input("A sentence", "Not bad at all, actually.", max_chars=1000, key="lora.try")
         probs = ft.predict(result, [sentence]).iloc[0]
         st.altair_chart(alt.Chart(probs.rename_axis("class").reset_index(name="probability"), height=40 + 28 * len(probs))
                         .mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("class:N", sort=None),
                                            tooltip=["class", alt.Tooltip("probability:Q", format=".3f")]), width="stretch")
         st.caption(f"Prediction: **{probs.idxmax()}** ({probs.max():.1%}).")
-    with tabs[2]:
+    elif view == views[2]:
         layers = ft.lora_layers(result)
         if not layers:
             st.info("This run has no LoRA layers.")
@@ -215,7 +217,7 @@ elif result is not None:
             st.markdown(f"The lab's 40-line `LoRALinear`, given this layer's W₀, A, B and α/r, reproduces peft's output to "
                         f"**{gap:.1e}** (max |difference| on 8 random inputs):")
             show_code(LoRALinear, label="LoRA from scratch (core/lora.py)")
-    with tabs[3]:
+    elif view == views[3]:
         if result.config.method == "lora":
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
             if st.button("Merge the adapter and compare predictions", key="lora.merge"):
@@ -269,8 +271,8 @@ if runs:
     c[1].altair_chart(alt.Chart(acc, title="Held-out accuracy against training time").mark_line(point=True).encode(
         x="train s:Q", y=alt.Y("held-out accuracy:Q", scale=alt.Scale(zero=False)), color="method:N"), width="stretch")
     st.caption("Peak memory is measured (bytes allocated above the level before training, sampled every 2 ms). On a CPU, "
-               "LoRA saves optimizer memory and gradient maths for frozen weights but still runs the whole backward pass, so "
-               "its steps are only somewhat faster than full fine-tuning; the probe computes the features once and then trains "
-               "only the head.")
+               "LoRA saves the gradients and Adam moments of 22 M frozen weights (memory, and a 1 MB adapter to save instead "
+               "of a 90 MB model) but still runs the whole backward pass, so its steps take about as long as full "
+               "fine-tuning's; the probe computes the features once and then trains only the head.")
 
 show_code(ft.fit, ft.build, ft.Classifier)

@@ -75,14 +75,17 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     assert metric(at, "Trainable") == metric(at, "Trainable parameters")
     # after training: confusion + mistakes, your own sentence, ΔW, merge and download
     assert any("held-out mistakes" in m.value for m in at.markdown)
+    at.segmented_control(key="lora.view").set_value("Try your own sentence").run()
     at.text_input(key="lora.try").set_value("☃️ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 " * 200).run()  # odd and long text is cut at max length
     clean(at)
     at.text_input(key="lora.try").set_value("").run()
     clean(at)
     assert any(c.value.startswith("Prediction:") for c in at.caption)
+    at.segmented_control(key="lora.view").set_value("The update ΔW").run()
     assert any("reproduces peft's output" in m.value for m in at.markdown)
     at.selectbox(key="lora.layer").set_value("encoder.encoder.layer.0.intermediate.dense").run()
     clean(at)
+    at.segmented_control(key="lora.view").set_value("Merge and download").run()
     button(at, "Merge the adapter and compare predictions").click().run()
     clean(at)
     assert metric(at, "Same prediction") == "100%"
