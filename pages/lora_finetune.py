@@ -171,7 +171,8 @@ elif result is not None:
             wrong = wrong[["label", "predicted", "confidence", "text"]]
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
             st.dataframe(wrong, hide_index=True, width="stretch",
-                         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f")})
+                         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f", width="small"),
+                                        "text": st.column_config.TextColumn("text", width="large")})
     elif view == views[1]:
         sentence = st.text_input("A sentence", "Not bad at all, actually.", max_chars=1000, key="lora.try")
         probs = ft.predict(result, [sentence]).iloc[0]
@@ -209,7 +210,7 @@ elif result is not None:
                        "rank-r matrix by construction. W₀'s spectrum decays slowly: it is full rank. The bet of LoRA is "
                        "that the *change* a new task needs fits in a few directions, not the weights themselves.")
             heatmap(delta[:48, :48], title="ΔW, top-left 48 × 48 block", scheme="redblue", row_title="output", col_title="input",
-                    domain=[-float(np.abs(delta).max()), float(np.abs(delta).max())])
+                    domain=[-float(np.abs(delta).max()), float(np.abs(delta).max())], height=360)
             ours = ft.as_lora_linear(result, layer)
             x = torch.randn(8, ours.base.in_features, generator=torch.Generator().manual_seed(0))
             with torch.no_grad():
