@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import information as info
 from core.errors import LabError
-from ui import state
+from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
@@ -27,7 +27,7 @@ def fmt(x: float, unit: str = "bits") -> str:
 
 
 def lm_next_token(prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
-    return info.next_token_distribution(state.model("smollm2"), prompt, top_k)
+    return info.next_token_distribution(model_picker.load_any("causal-lm"), prompt, top_k)  # SmolLM2, else GPT-2 from the Hub
 
 
 def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
