@@ -22,6 +22,7 @@ True
 True
 """
 
+import copy
 import math
 
 import torch
@@ -37,9 +38,10 @@ class LoRALinear(nn.Module):
             raise ValueError(f"rank r must be at least 1, got {r}")
         self.base = base.requires_grad_(False)  # the pretrained weights never change
         self.r, self.alpha, self.scaling = r, alpha, alpha / r
-        self.A = nn.Parameter(torch.empty(r, base.in_features))
+        w0 = base.weight  # new_empty / new_zeros: A and B get W0's dtype and device
+        self.A = nn.Parameter(w0.new_empty(r, base.in_features))
         nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))  # what nn.Linear and peft use
-        self.B = nn.Parameter(torch.zeros(base.out_features, r))  # zero: training starts at W0
+        self.B = nn.Parameter(w0.new_zeros(base.out_features, r))  # zero: training starts at W0
         self.dropout = nn.Dropout(dropout)  # on the adapter's input only, as in the paper
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,12 +52,11 @@ class LoRALinear(nn.Module):
         return self.scaling * self.B @ self.A
 
     def merge(self) -> nn.Linear:
-        """A plain nn.Linear with W0 + ΔW: the same outputs (in eval mode), no adapter left."""
-        merged = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None)
+        """A plain (frozen) nn.Linear with W0 + ΔW: the same outputs in eval mode, no adapter left.
+        A copy of the base, so it keeps the base's bias, dtype and device."""
+        merged = copy.deepcopy(self.base)
         with torch.no_grad():
-            merged.weight.copy_(self.base.weight + self.delta_weight())
-            if self.base.bias is not None:
-                merged.bias.copy_(self.base.bias)
+            merged.weight += self.delta_weight()
         return merged
 
     def trainable_parameters(self) -> int:

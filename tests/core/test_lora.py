@@ -84,3 +84,18 @@ def test_dropout_only_in_training_mode():
 def test_rank_zero_is_refused():
     with pytest.raises(ValueError):
         LoRALinear(nn.Linear(4, 4), r=0, alpha=1)
+
+
+def test_keeps_the_base_layers_dtype():
+    torch.manual_seed(0)
+    base = nn.Linear(IN, OUT).double()
+    layer = LoRALinear(base, r=4, alpha=8)
+    with torch.no_grad():
+        layer.B.normal_()
+    assert layer.A.dtype == layer.B.dtype == torch.float64
+    merged = layer.merge()
+    assert merged.weight.dtype == merged.bias.dtype == torch.float64
+    assert merged.weight.device == base.weight.device
+    x = torch.randn(6, IN, dtype=torch.float64)
+    assert torch.allclose(merged(x), layer(x), atol=1e-12, rtol=0)  # float64 all the way: no float32 rounding
+    assert not torch.equal(merged.weight, base.weight) and torch.equal(merged.bias, base.bias)
