@@ -7,7 +7,7 @@ import transformers
 
 from core import data, models
 from core.errors import Unavailable
-from ui import state
+from ui import model_picker, state
 from ui.curriculum import SECTIONS, TOPICS, all_pages
 from ui.page import header
 
@@ -49,6 +49,11 @@ st.markdown(
 st.subheader("Self-check: what is available here")
 reach = state.hub_reachability()
 st.markdown(f"{'🟢' if reach.ok else '⚪'} **Hugging Face Hub** — {reach.reason}")
+causal_lm, why = models.expected("causal-lm")  # what the decoding, prompting and next-token pages fall back to
+if causal_lm:
+    st.markdown(f"🟢 **The causal-LM pages use {causal_lm.title}** here — {why}")
+else:
+    st.markdown(f"⚪ **No causal LM can be loaded here**, so the causal-LM pages say so and stop — {why}")
 
 model_rows = []
 for entry in models.entries():
@@ -63,8 +68,8 @@ for entry in data.DATASETS.values():
     data_rows.append({"": "🟢" if ok else "⚪", "data": entry.title, "kind": entry.kind, "description": entry.description, "here": why})
 st.dataframe(pd.DataFrame(data_rows), hide_index=True, width="stretch")
 
-with st.expander("Run a live check of the offline models"):
-    st.caption("Loads each offline model (the causal LM converts once, ~30 s) and runs it on one sentence.")
+with st.expander("Run a live check of the models"):
+    st.caption("Loads the encoder and the causal LM the pages use (SmolLM2 converts once, ~30 s) and runs each on one sentence.")
     if st.button("Run the check"):
         with st.spinner("Encoding a sentence with MiniLM…"):
             try:
@@ -75,15 +80,15 @@ with st.expander("Run a live check of the offline models"):
                 st.success(f"MiniLM: {batch.input_ids.shape[1]} tokens → hidden states of shape {tuple(hidden.shape)}")
             except Unavailable as e:
                 st.warning(f"MiniLM: {e}")
-        with st.spinner("Asking SmolLM2 for a next word…"):
+        with st.spinner("Asking the causal LM for a next word…"):
             try:
-                lm = state.model("smollm2")
+                lm = model_picker.load_any("causal-lm")  # the one the pages use: SmolLM2, else GPT-2
                 ids = lm.tokenizer("The capital of France is", return_tensors="pt").input_ids
                 with torch.no_grad():
                     next_id = lm.model(ids).logits[0, -1].argmax().item()
-                st.success(f"SmolLM2: “The capital of France is” → “{lm.tokenizer.decode(next_id).strip()}”")
+                st.success(f"{models.REGISTRY[lm.key].title}: “The capital of France is” → “{lm.tokenizer.decode(next_id).strip()}”")
             except Unavailable as e:
-                st.warning(f"SmolLM2: {e}")
+                st.warning(f"Causal LM: {e}")
 
 st.caption(f"Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
            f"streamlit {st.__version__}")
