@@ -2,7 +2,7 @@
 
 The backward pass is the chain rule written out layer by layer (what core.autograd does one
 scalar at a time, here one matrix at a time). With softmax + cross-entropy the gradient at the
-logits is simply (p − y)/N, derived on the playground page and checked below.
+logits is simply (p − y)/N, derived on the digits page and checked below.
 
 >>> config = MLPConfig(hidden=(8,), epochs=60, lr=0.05, seed=0)
 >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 8, dtype=float)
@@ -29,7 +29,7 @@ ACTIVATIONS = {
     "linear": (lambda z: z, lambda z, h: np.ones_like(z)),
 }
 LOSSES = ("cross_entropy", "mse")
-EXPLODED = 50  # a training loss this many times chance level counts as diverged
+EXPLODED = 50  # predictions whose cross-entropy is this many times guessing's (ln K) count as diverged
 
 
 @dataclass
@@ -63,6 +63,13 @@ def cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(log_norm - z[np.arange(len(y)), y]))
 
 
+def minus_onehot(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """p − onehot(y), row by row (a new array)."""
+    d = p.copy()
+    d[np.arange(len(y)), y] -= 1
+    return d
+
+
 def softmax_ce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """d cross_entropy / dz = (softmax(z) − onehot(y)) / N.
 
@@ -70,9 +77,7 @@ def softmax_ce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     >>> np.allclose(softmax_ce_grad(z, y), numerical_gradient(lambda t: cross_entropy(t, y), z))
     True
     """
-    g = softmax(z)
-    g[np.arange(len(y)), y] -= 1
-    return g / len(y)
+    return minus_onehot(softmax(z), y) / len(y)
 
 
 def numerical_gradient(f, z: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -91,8 +96,7 @@ def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str, with_loss: bool = Tru
     if kind == "cross_entropy":
         return cross_entropy(z, y) if with_loss else np.nan, softmax_ce_grad(z, y)
     p = softmax(z)
-    diff = p.copy()
-    diff[np.arange(len(y)), y] -= 1  # p − onehot(y)
+    diff = minus_onehot(p, y)
     loss = float(np.mean(np.sum(diff * diff, axis=1))) if with_loss else np.nan
     dp = 2 * diff / len(y)
     return loss, p * (dp - np.sum(dp * p, axis=1, keepdims=True))  # back through softmax's Jacobian
@@ -150,10 +154,12 @@ class MLP:
 
     def loss_and_grads(self, X, y, loss: str = "cross_entropy", l1: float = 0.0, l2: float = 0.0,
                        dropout: float = 0.0, rng=None, with_loss: bool = True) -> tuple[float, list[np.ndarray]]:
-        """(data loss, gradient of data loss + penalty for every param). The gradients are views
-        into `grad_flat`, overwritten by the next call."""
+        """(data loss + penalty λ₁·Σ|W| + λ₂·ΣW², its gradient for every param). Biases are not
+        penalised. The gradients are views into `grad_flat`, overwritten by the next call."""
         logits, cache = self.forward(X, dropout, rng)
-        data_loss, dz = loss_and_grad(logits, y, loss, with_loss)
+        total, dz = loss_and_grad(logits, y, loss, with_loss)
+        if with_loss:
+            total += sum(l1 * np.abs(W).sum() + l2 * (W * W).sum() for W in self.weights)
         dact = ACTIVATIONS[self.activation][1]
         for i in reversed(range(len(self.weights))):
             W, a_prev = self.params[2 * i], cache["a"][i]
@@ -168,11 +174,7 @@ class MLP:
                 if cache["mask"][i - 1] is not None:
                     da = da * cache["mask"][i - 1]
                 dz = da * dact(cache["z"][i - 1], cache["h"][i - 1])
-        return data_loss, self.grads
-
-    def penalty(self, l1: float = 0.0, l2: float = 0.0) -> float:
-        """λ₁·Σ|W| + λ₂·ΣW² over the weight matrices (biases are not penalised)."""
-        return float(sum(l1 * np.abs(W).sum() + l2 * (W * W).sum() for W in self.weights))
+        return float(total), self.grads
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return softmax(self.forward(X)[0])
@@ -205,6 +207,10 @@ def split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.3, val_fraction
     if len(train) < 2 or len(test) < 1:
         raise LabError(f"{len(X)} examples are too few to split into training and test sets")
     n_classes = int(y.max()) + 1
+    missing = sorted(set(range(n_classes)) - set(y[train].tolist()))
+    if missing:  # the network could never learn it, and its test points would all count as errors
+        raise LabError(f"class {', '.join(map(str, missing))} has no training points after the split: "
+                       "use more points or a smaller test share")
     return Split(X[train], y[train], X[test], y[test], n_classes,
                  X[val] if n_val else None, y[val] if n_val else None)
 
@@ -247,9 +253,12 @@ class Trainer:
         with np.errstate(all="ignore"):
             train_loss, train_acc = self.model.evaluate(d.X_train, d.y_train, loss)
             test_loss, test_acc = self.model.evaluate(d.X_test, d.y_test, loss)
+            # how confidently wrong the logits are, whichever loss trains them: the squared error of
+            # softmax outputs stays below 2 however wrong, so only cross-entropy shows an overshoot
+            train_ce = train_loss if loss == "cross_entropy" else self.model.evaluate(d.X_train, d.y_train, "cross_entropy")[0]
             if not np.isfinite(self.model.flat).all():  # weights overflowed: the loss is meaningless, call it inf
-                train_loss = test_loss = float("inf")
-            out = {"loss": train_loss, "test_loss": test_loss, "train_acc": train_acc, "test_acc": test_acc}
+                train_loss = test_loss = train_ce = float("inf")
+            out = {"loss": train_loss, "test_loss": test_loss, "train_acc": train_acc, "test_acc": test_acc, "train_ce": train_ce}
             if d.X_val is not None:
                 out["val_loss"], out["val_acc"] = self.model.evaluate(d.X_val, d.y_val, loss)
         return out
@@ -257,14 +266,14 @@ class Trainer:
     def run(self, n_epochs: int, on_step: OnStep | None = None) -> History:
         """Train `n_epochs` more epochs (fewer if on_step says stop or the loss diverges)."""
         offset = self.epoch
-        # a loss far above guessing (ln K for cross-entropy) means the steps overshoot: stop and say so,
-        # as run_steps does when the loss turns inf/NaN (a saturated net can stay finite while broken)
-        limit = EXPLODED * (np.log(self.data.n_classes) if self.config.loss == "cross_entropy" else 1.0)
+        # predictions far more wrong than guessing mean the steps overshoot: stop and say so, as
+        # run_steps does when the loss turns inf/NaN (a saturated net can stay finite while broken)
+        limit = EXPLODED * np.log(self.data.n_classes)
         exploded = False
 
         def watch(step, metrics):
             nonlocal exploded
-            exploded = metrics["loss"] > limit
+            exploded = metrics["train_ce"] > limit
             return not exploded and (on_step is None or on_step(step, metrics) is not False)
 
         # one BLAS thread: these matrices are small, and threads only add waiting (badly so on a busy machine)
@@ -276,6 +285,20 @@ class Trainer:
         self.history.total_steps = offset + n_epochs
         self.history.stopped, self.history.diverged = run.stopped, self.history.diverged or run.diverged
         return run
+
+
+def why_diverged(history: History, n_classes: int) -> str:
+    """In words, why a diverged run was stopped (what the pages say).
+
+    >>> h = History(); h.record(3, {"loss": 1.2, "train_ce": 80.0})
+    >>> why_diverged(h, 2)
+    "its predictions became confidently wrong: their cross-entropy reached 80, over 50× guessing's ln 2 = 0.69"
+    """
+    loss = history.last("loss")
+    if not np.isfinite(loss):
+        return f"the loss became {loss} (the numbers overflowed float64)"
+    return (f"its predictions became confidently wrong: their cross-entropy reached {history.last('train_ce'):.3g}, "
+            f"over {EXPLODED}× guessing's ln {n_classes} = {np.log(n_classes):.2f}")
 
 
 @dataclass

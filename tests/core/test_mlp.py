@@ -42,10 +42,10 @@ def test_gradients_match_torch(activation, loss, hidden):
     for p in model.params[1::2]:
         p[...] = rng.normal(size=p.shape)  # non-zero biases too
     l1, l2 = 0.01, 0.02
-    data_loss, grads = model.loss_and_grads(X, y, loss, l1, l2)
+    total, grads = model.loss_and_grads(X, y, loss, l1, l2)
     ref_data, ref_total, ref_grads = torch_loss_and_grads(model, X, y, loss, l1, l2)
-    assert abs(data_loss - ref_data) < 1e-6
-    assert abs(data_loss + model.penalty(l1, l2) - ref_total) < 1e-6
+    assert abs(model.evaluate(X, y, loss)[0] - ref_data) < 1e-6
+    assert abs(total - ref_total) < 1e-6 and abs(total - ref_data) > 1e-3  # the penalty is in, and counted right
     for g, r in zip(grads, ref_grads):
         np.testing.assert_allclose(g, r, atol=1e-6, rtol=0)
 
@@ -74,11 +74,13 @@ def test_softmax_cross_entropy_gradient_is_p_minus_y():
     assert abs(mlp.cross_entropy(z * 100, y) - F.cross_entropy(torch.tensor(z * 100), torch.tensor(y)).item()) < 1e-9
 
 
-def test_training_learns_xor_points_and_reports_speed():
+def test_training_learns_xor_points_and_counts_examples():
     X, y = data.points("xor", 300, 0.05, seed=0)
-    result = mlp.fit(mlp.MLPConfig(hidden=(8, 8), epochs=40), mlp.split(X, y, 0.3))
-    assert result.history.last("test_acc") > 0.9
-    assert result.history.last("examples_per_s") > 0
+    sp = mlp.split(X, y, 0.3)
+    h = mlp.fit(mlp.MLPConfig(hidden=(8, 8), epochs=40), sp).history
+    assert h.last("test_acc") > 0.9
+    # one step is one epoch: a pass over every training example (not one batch, not the test set)
+    assert h.last("examples_per_s") == pytest.approx(h.last("steps_per_s") * len(sp.X_train), rel=1e-12)
 
 
 @pytest.mark.parametrize("activation", ["relu", "linear"])  # linear overflows to inf; relu explodes but stays finite
@@ -87,6 +89,39 @@ def test_huge_learning_rate_diverges_and_stops(activation):
     result = mlp.fit(mlp.MLPConfig(optimizer="SGD", lr=1e6, activation=activation, epochs=50), mlp.split(X, y))
     assert result.history.diverged and result.history.stopped
     assert len(result.history.steps) < 50
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_huge_learning_rate_with_mse_diverges_and_stops(optimizer):
+    # squared error of softmax outputs never exceeds 2, however wrong: the run must still be caught,
+    # by how confidently wrong its logits are (their cross-entropy), and stopped within a few epochs
+    X, y = data.points("spiral", 200, 0.1, seed=0, classes=3)
+    result = mlp.fit(mlp.MLPConfig(optimizer=optimizer, lr=1000.0, loss="mse", epochs=50), mlp.split(X, y))
+    h = result.history
+    assert h.diverged and h.stopped and len(h.steps) < 10
+    assert h.last("loss") <= 2 and h.last("train_ce") > mlp.EXPLODED * np.log(3)
+    assert "confidently wrong" in mlp.why_diverged(h, 3)
+
+
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+def test_sensible_learning_rate_does_not_count_as_diverged(loss):
+    X, y = data.points("spiral", 200, 0.1, seed=0, classes=3)
+    h = mlp.fit(mlp.MLPConfig(lr=0.03, loss=loss, epochs=100), mlp.split(X, y)).history
+    assert not h.diverged and len(h.steps) == 100
+
+
+def test_non_finite_weights_count_as_diverged():
+    X, y = data.points("spiral", 200, 0.1, seed=0, classes=3)
+    h = mlp.fit(mlp.MLPConfig(optimizer="SGD", lr=1e6, activation="linear", epochs=50), mlp.split(X, y)).history
+    assert h.diverged and not np.isfinite(h.last("loss")) and "overflowed" in mlp.why_diverged(h, 3)
+
+
+def test_split_that_leaves_a_class_out_of_training_is_a_lab_error():
+    X = np.arange(82.0).reshape(41, 2)
+    y = np.array([0] * 20 + [1] * 20 + [2])  # one example of class 2, most points held out
+    with pytest.raises(LabError, match="class 2 has no training"):
+        mlp.split(X, y, test_fraction=0.9, seed=0)
+    assert set(mlp.split(X, y, test_fraction=0.1, seed=0).y_train) == {0, 1, 2}
 
 
 def test_early_stopping_keeps_the_best_validation_epoch():
