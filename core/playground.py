@@ -41,6 +41,9 @@ def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if coords.isna().any().any():
         raise LabError("x1 and x2 must be numbers; some are not (e.g. row "
                        f"{int(np.flatnonzero(coords.isna().any(axis=1).to_numpy())[0]) + 2} of the file)")
+    infinite = ~np.isfinite(coords.to_numpy(dtype=np.float64)).all(axis=1)
+    if infinite.any():  # 'inf', or a number too large for a float: scaling into [-1, 1] would turn it into NaN
+        raise LabError(f"x1 and x2 must be finite numbers; row {int(np.flatnonzero(infinite)[0]) + 2} of the file is infinite")
     if len(frame) < MIN_ROWS or len(frame) > MAX_ROWS:
         raise LabError(f"the playground needs between {MIN_ROWS} and {MAX_ROWS:,} points; this file has {len(frame):,}")
     codes, names = pd.factorize(frame["label"].astype(str), sort=True)

@@ -22,6 +22,8 @@ def test_good_csv_is_scaled_and_labels_factorized():
 @pytest.mark.parametrize("payload, message", [
     (csv([f"{i},{i},a" for i in range(5)] + ["1,,b"] + [f"{i},{i},b" for i in range(10)]), "missing"),
     (csv([f"{i},abc,a" for i in range(12)] + ["1,2,b"]), "numbers"),
+    (csv([f"{i},{i},a" for i in range(6)] + ["inf,2,b"] + [f"{i},{i},b" for i in range(6)]), "finite.*row 8"),
+    (csv([f"{i},{i},a" for i in range(6)] + ["1,-1e999,b"] + [f"{i},{i},b" for i in range(6)]), "finite"),
     (csv(["1,2"] * 12, header="x1,x2"), "expected columns"),
     (csv([f"{i},{i},a" for i in range(20)]), "classes"),
     (csv(["1,2,a", "2,3,b"]), "between"),
