@@ -27,7 +27,12 @@ from core.markov_source import MarkovSource, SourceConfig
 from core.network import hub_reachable
 
 ASSETS = Path(__file__).parent / "assets"
-MAX_UPLOAD_BYTES = 5_000_000  # an upload bigger than this is refused with a message, not loaded
+# An upload bigger than this is refused with a message, not loaded. .streamlit/config.toml's
+# server.maxUploadSize holds the same number, so the upload widget refuses it even before Python
+# sees it; Streamlit counts its megabytes as MiB, and so do we.
+MAX_UPLOAD_MB = 5
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+SPLITS = ("train", "test")  # the values an uploaded CSV's optional `split` column may hold
 
 Kind = Literal["text", "labelled-text", "table", "points"]
 
@@ -67,7 +72,7 @@ def python_docs_text() -> str:
 def text_from_upload(data: bytes, name: str = "upload") -> str:
     """Decode an uploaded text file, refusing what a page can't use with a clear reason."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise LabError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+        raise LabError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -121,7 +126,11 @@ def sentiment(split: Literal["train", "test", "all"] = "all") -> pd.DataFrame:
 
 
 def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
-    """Read an uploaded CSV with `text` and `label` columns (any number of classes)."""
+    """Read an uploaded CSV with `text` and `label` columns (any number of classes).
+
+    An optional `split` column (train/test, any case) is kept, so a learner's own held-out rows
+    stay held out (core.finetune.split_upload and core.nb_experiments.split use it).
+    """
     text = text_from_upload(data, name)
     try:
         df = pd.read_csv(io.StringIO(text))
@@ -135,7 +144,17 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
     if df.empty:
         raise LabError(f"{name} has no rows with both text and label")
-    return df[["text", "label"]].reset_index(drop=True)
+    if "split" not in df.columns:
+        return df[["text", "label"]].reset_index(drop=True)
+    df = df.assign(split=df.split.fillna("").astype(str).str.strip().str.lower())
+    bad = sorted(set(df.split) - set(SPLITS))
+    if bad:
+        raise LabError(f"{name}: the split column may hold only 'train' or 'test' in every row; it also has "
+                       + ", ".join(f"'{v}'" for v in bad[:5]))
+    missing = [v for v in SPLITS if v not in set(df.split)]
+    if missing:
+        raise LabError(f"{name}: the split column has no '{missing[0]}' rows; mark some, or drop the column to split at random")
+    return df[["text", "label", "split"]].reset_index(drop=True)
 
 
 def sst2() -> pd.DataFrame:
@@ -211,11 +230,12 @@ DATASETS: dict[str, DataEntry] = {
         DataEntry("python-docs", "Python reference manual (English)", "text",
                   "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False, python_docs_text),
         DataEntry("upload", "Your own text file", "text",
-                  "A UTF-8 text file you upload (up to 5 MB).", False, text_from_upload),
+                  f"A UTF-8 text file you upload (up to {MAX_UPLOAD_MB} MB).", False, text_from_upload),
         DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",
                   "Hand-written positive/negative remarks with negation, contrast and sarcasm; fixed train/test split.", False, sentiment),
         DataEntry("upload-csv", "Your own labelled CSV", "labelled-text",
-                  "A CSV you upload with 'text' and 'label' columns, any number of classes.", False, labelled_from_upload),
+                  "A CSV you upload with 'text' and 'label' columns (any number of classes) and an optional "
+                  f"'split' column (train/test), up to {MAX_UPLOAD_MB} MB.", False, labelled_from_upload),
         DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False, lambda: sklearn_table("iris")),
         DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False, lambda: sklearn_table("wine")),
         DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False, lambda: sklearn_table("digits")),

@@ -1,5 +1,7 @@
 import time
+import tomllib
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,6 +70,31 @@ def test_uploads_are_decoded_or_refused_with_a_reason():
                         (b"a\x00b", "binary"), (b"x" * (data.MAX_UPLOAD_BYTES + 1), "limit")]:
         with pytest.raises(LabError, match=reason):
             data.text_from_upload(bad)
+
+
+def test_a_50_mb_upload_is_refused_naming_the_limit():
+    with pytest.raises(LabError, match=r"is 50\.0 MB; the limit is 5 MB"):
+        data.text_from_upload(b"x" * (50 * 2**20), "huge.txt")
+    data.text_from_upload(b"x" * data.MAX_UPLOAD_BYTES)  # exactly at the limit is fine
+
+
+def test_the_upload_widget_and_core_share_one_limit():
+    config = tomllib.loads((Path(__file__).parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == data.MAX_UPLOAD_MB == 5
+    assert data.MAX_UPLOAD_BYTES == data.MAX_UPLOAD_MB * 1024 * 1024  # Streamlit's megabytes are MiB
+
+
+def test_an_uploaded_split_column_is_kept_row_for_row():
+    csv = b"text,label,Split\ngood film,pos,train\nbad film,neg,test\nfine film,pos, TEST \nawful,neg,Train\n"
+    df = data.labelled_from_upload(csv)
+    assert list(df.columns) == ["text", "label", "split"]
+    assert dict(zip(df.text, df.split)) == {"good film": "train", "bad film": "test", "fine film": "test", "awful": "train"}
+    for bad, shown in [(b"text,label,split\na,x,train\nb,y,validation\n", "'validation'"),
+                       (b"text,label,split\na,x,train\nb,y,\n", "''")]:
+        with pytest.raises(LabError, match=f"only 'train' or 'test'.*{shown}"):
+            data.labelled_from_upload(bad)
+    with pytest.raises(LabError, match="no 'test' rows"):
+        data.labelled_from_upload(b"text,label,split\na,x,train\nb,y,train\n")
 
 
 def test_labelled_csv_uploads():
