@@ -54,6 +54,7 @@ class Value:
     def __pow__(self, k: float):
         assert isinstance(k, (int, float)), "only constant exponents (x ** 2, x ** -1, x ** 0.5)"
         out = Value(self.data ** k, (self,), f"^{k:g}")
+        out.exponent = k  # the label rounds it (^0.333333); torch_gradients replays the exact k
 
         def _backward():
             self.grad += k * self.data ** (k - 1) * out.grad  # d(x^k)/dx = k x^(k-1)
@@ -133,11 +134,7 @@ class Value:
 
     def backward(self) -> None:
         """Fill `.grad` of every node this value depends on with d(self)/d(node)."""
-        for node in topological_order(self):
-            node.grad = 0.0
-        self.grad = 1.0
-        for node in reversed(topological_order(self)):
-            node._backward()
+        backward_steps(self)
 
     def __repr__(self):
         return f"Value(data={self.data:.4g}, grad={self.grad:.4g})"
@@ -158,12 +155,13 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def backward_steps(root: Value, n: int) -> list[Value]:
-    """Run only the first `n` local steps of `root.backward()`; return the nodes done so far.
+def backward_steps(root: Value, n: int | None = None) -> list[Value]:
+    """Run the first `n` local steps of the backward pass (all of them if n is None, which is
+    `root.backward()`); return the nodes done so far.
 
-    Step 0 seeds d(root)/d(root) = 1; each further step pushes one operation's output gradient
-    back to its inputs (leaves have nothing to push, so they are not steps). With n = number of
-    operations this is exactly `root.backward()`.
+    Step 0 zeroes every gradient and seeds d(root)/d(root) = 1; each further step pushes one
+    operation's output gradient back to its inputs, in reverse topological order (leaves have
+    nothing to push, so they are not steps).
 
     >>> x = Value(3.0); y = x * x + 1
     >>> [v._op for v in backward_steps(y, 1)], x.grad   # '+' pushed to x*x and 1, not yet to x
@@ -185,7 +183,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def to_dot(root: Value, done: list[Value] | None = None, rankdir: str = "TB") -> str:
+def to_dot(root: Value, done: list[Value] | None = None) -> str:
     """The computation graph as Graphviz DOT text: one box per value (label | data | grad), one
     ellipse per operation. Nodes in `done` (backward steps taken) are shaded; the last one, the
     step just taken, is highlighted. Gradients not reached yet show as "?".
@@ -198,14 +196,12 @@ def to_dot(root: Value, done: list[Value] | None = None, rankdir: str = "TB") ->
     for v in nodes:
         for child in v._prev:
             users.setdefault(id(child), []).append(v)
-    lines = [f"digraph G {{ rankdir={rankdir}; node [fontname=Helvetica, fontsize=11];"]
+    lines = ["digraph G { node [fontname=Helvetica, fontsize=11];"]
     for v in nodes:
         final = id(v) == id(root) or all(id(u) in done_ids for u in users.get(id(v), []))
         grad = _fmt(v.grad) if final else "?"
         colour = "#ffd54f" if id(v) == current else "#c8e6c9" if final else "white"
         fields = f"{v.label} | data {_fmt(v.data)} | grad {grad}"
-        if rankdir == "LR":  # record fields run across the rank: braces turn them to run along it
-            fields = "{ " + fields + " }"
         lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{colour}", label="{fields}"];')
         if v._op:
             lines.append(f'  op{id(v)} [label="{v._op}", shape=ellipse];')
@@ -293,9 +289,19 @@ def torch_gradients(root: Value) -> tuple[float, dict[int, float]]:
         elif v._op == "×":
             tensors[id(v)] = args[0] * args[1]
         elif v._op.startswith("^"):
-            tensors[id(v)] = args[0] ** float(v._op[1:])
+            tensors[id(v)] = args[0] ** v.exponent
         else:
             tensors[id(v)] = fns[v._op](args[0])
     out = tensors[id(root)]
     grads = torch.autograd.grad(out, [tensors[id(v)] for v in leaves], allow_unused=True)
     return out.item(), {id(v): 0.0 if g is None else g.item() for v, g in zip(leaves, grads)}
+
+
+def torch_check(root: Value) -> tuple[float, list[dict], float]:
+    """The page's check of a fully stepped graph: (torch's value of root, one row per labelled
+    input with its value and both gradients, the largest |ours − torch| among them)."""
+    value, reference = torch_gradients(root)
+    rows = [{"input": v.label, "value": v.data, "gradient (ours)": v.grad, "gradient (torch.autograd)": reference[id(v)]}
+            for v in topological_order(root) if not v._op and v.label]
+    gap = max((abs(r["gradient (ours)"] - r["gradient (torch.autograd)"]) for r in rows), default=0.0)
+    return value, rows, gap

@@ -74,12 +74,9 @@ if root is not None:
                    f"{node.grad:.4g} pushed it back through **{node._op}** to {inputs}.", icon="⬅️")
     st.graphviz_chart(autograd.to_dot(root, done))  # natural size: a small graph stays small
     if step == n_ops:
-        value, reference = autograd.torch_gradients(root)
-        leaves = [v for v in autograd.topological_order(root) if not v._op and v.label]
-        gap = max((abs(v.grad - reference[id(v)]) for v in leaves), default=0.0)
+        value, rows, gap = autograd.torch_check(root)
         st.caption(f"Checked against torch.autograd on the same graph: value {value:.6g}, largest gradient difference {gap:.1e}.")
-        st.dataframe(pd.DataFrame([{"input": v.label, "value": v.data, "gradient (ours)": v.grad,
-                                    "gradient (torch.autograd)": reference[id(v)]} for v in leaves]), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.markdown(
         "**Reading the graph.** Boxes are values (label | data | grad); ellipses are operations. Yellow: the "
         "operation just stepped. Green: a gradient that is final, because every node using that value has "

@@ -1,4 +1,7 @@
-"""core.autograd against torch.autograd: same expressions, same values and gradients (1e-6)."""
+"""core.autograd against torch.autograd: same expressions, same values and gradients.
+
+Both sides compute in float64, so they agree to rounding: 1e-9, relative or absolute.
+"""
 
 import math
 import random
@@ -6,10 +9,15 @@ import random
 import pytest
 import torch
 
-from core.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order, torch_gradients
+from core.autograd import (Value, backward_steps, expression, neuron, operations, to_dot, topological_order,
+                           torch_check, torch_gradients)
 from core.errors import LabError
 
-TOL = 1e-6
+TOL = 1e-9
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=TOL, abs_tol=TOL)
 
 
 def both(x: float):
@@ -17,7 +25,8 @@ def both(x: float):
 
 
 def test_micrograd_sanity_expression():
-    # micrograd's own test expression, through every operation at least once
+    # micrograd's own test expression (relu at both a negative and a positive input), then every
+    # other operation once: tanh, exp, log, sigmoid, pow (integer, negative, fractional), /, -
     xv, xt = both(-4.0)
     outs = []
     for x in (xv, xt):
@@ -25,10 +34,13 @@ def test_micrograd_sanity_expression():
         q = z.relu() + z * x
         h = (z * z).relu()
         y = h + q + q * x
-        outs.append(y)
+        w = (y / 100).tanh() + (x / 4).exp() + (x * x).log() + (x * 0.5).sigmoid() + z ** 3 / 50 - x ** -1 + (h ** 0.5) * y
+        outs.append(w)
     outs[0].backward(); outs[1].backward()
-    assert abs(outs[0].data - outs[1].item()) < TOL
-    assert abs(xv.grad - xt.grad.item()) < TOL
+    ops = {v._op for v in topological_order(outs[0])}
+    assert {"+", "×", "relu", "tanh", "exp", "log", "σ", "^3", "^-1", "^0.5"} <= ops
+    assert close(outs[0].data, outs[1].item())
+    assert close(xv.grad, xt.grad.item()) and abs(xv.grad) > 1  # a real gradient, not a vanished one
 
 
 UNARY = ["tanh", "relu", "sigmoid", "exp", "log", "pow2", "pow3", "sqrt", "neg", "inv"]
@@ -81,10 +93,10 @@ def test_random_expression_graphs_match_torch(seed):
     ours, theirs, out_o, out_t = random_graph(seed)
     out_o.backward()
     out_t.backward()
-    assert math.isclose(out_o.data, out_t.item(), rel_tol=TOL, abs_tol=TOL)
+    assert close(out_o.data, out_t.item())
     for v, t in zip(ours, theirs):
         tg = 0.0 if t.grad is None else t.grad.item()
-        assert math.isclose(v.grad, tg, rel_tol=TOL, abs_tol=TOL), (v.grad, tg)
+        assert close(v.grad, tg), (v.grad, tg)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "exp", "none"])
@@ -100,10 +112,10 @@ def test_neuron_with_loss_matches_torch(activation):
     loss = (act(z) - target) ** 2
     loss.backward()
     nodes = {v.label: v for v in topological_order(out)}
-    assert math.isclose(out.data, loss.item(), abs_tol=TOL)
+    assert close(out.data, loss.item())
     for i in range(3):
-        assert math.isclose(nodes[f"w{i + 1}"].grad, wt.grad[i].item(), abs_tol=TOL)
-    assert math.isclose(nodes["b"].grad, bt.grad.item(), abs_tol=TOL)
+        assert close(nodes[f"w{i + 1}"].grad, wt.grad[i].item())
+    assert close(nodes["b"].grad, bt.grad.item())
 
 
 def test_sigmoid_is_stable_for_large_inputs():
@@ -117,7 +129,7 @@ def test_stepping_all_operations_equals_backward():
     full = {id(v): v.grad for v in topological_order(L)}
     done = backward_steps(L, operations(L))
     assert len(done) == operations(L)
-    assert all(math.isclose(v.grad, full[id(v)]) for v in topological_order(L))
+    assert all(v.grad == full[id(v)] for v in topological_order(L))
     # after one step only the root's own inputs have gradients; the leaves are still zero
     backward_steps(L, 1)
     assert all(v.grad == 0.0 for v in topological_order(L) if v.label in ("a", "b", "c"))
@@ -142,6 +154,27 @@ def test_torch_replay_used_by_the_page_agrees(seed):
     ours, _, out, _ = random_graph(seed)
     out.backward()
     value, grads = torch_gradients(out)
-    assert math.isclose(value, out.data, rel_tol=TOL, abs_tol=TOL)
+    assert close(value, out.data)
     for v in ours:
-        assert math.isclose(grads.get(id(v), 0.0), v.grad, rel_tol=TOL, abs_tol=TOL)  # an unused leaf: 0
+        assert close(grads.get(id(v), 0.0), v.grad)  # an unused leaf: 0
+
+
+def test_torch_replay_uses_the_exact_exponent():
+    # the node's label shows k rounded (^0.333333); replaying that would miss by ~3e-7
+    x = Value(2.0, label="x")
+    y = x ** (1 / 3) + x ** 1.23456789
+    y.backward()
+    value, grads = torch_gradients(y)
+    assert close(value, y.data) and close(grads[id(x)], x.grad)
+
+
+def test_torch_check_lists_every_labelled_input():
+    L = neuron([1.0, -2.0], [0.5, 0.25], 0.1, "tanh", target=0.3)
+    L.backward()
+    value, rows, gap = torch_check(L)
+    assert [r["input"] for r in rows] == ["b", "w1", "x1", "w2", "x2", "target"]
+    assert close(value, L.data) and gap < TOL
+    nodes = {v.label: v for v in topological_order(L)}
+    assert all(r["gradient (ours)"] == nodes[r["input"]].grad and r["value"] == nodes[r["input"]].data for r in rows)
+    nodes["w1"].grad += 0.5  # a wrong gradient shows up in the gap
+    assert abs(torch_check(L)[2] - 0.5) < TOL
