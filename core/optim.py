@@ -108,6 +108,11 @@ class Surface:
     lr: float  # a learning rate at which plain SGD converges, the page's default
     lr_adaptive: float = 0.05  # RMSprop/Adam step about lr per coordinate whatever the scale: a separate default
 
+    @property
+    def f_min(self) -> float:
+        """The lowest value of f: at the best of its minima."""
+        return min(float(self.f(*m)) for m in self.minima)
+
 
 def bowl(condition: float = 10.0) -> Surface:
     """f = ½(x² + κy²): κ is the condition number, the ratio of the steepest to the flattest curvature."""
@@ -144,7 +149,8 @@ def surface(name: str, condition: float = 10.0) -> Surface:
 class Trajectory:
     optimizer: str
     points: np.ndarray  # (steps + 1, 2), the start first
-    losses: np.ndarray
+    losses: np.ndarray  # f at each point
+    gaps: np.ndarray  # f − min f at each point: how far above the lowest minimum (inf once diverged)
     history: History  # .diverged when f became inf/NaN or the point flew off (|x| > 1e6)
 
 
@@ -155,8 +161,8 @@ def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tupl
     """Run `optimizer` on surface `s` for `steps` steps from `start` (default: the surface's).
 
     >>> t = descend(bowl(1.0), "SGD", lr=0.5, steps=20)
-    >>> np.round(t.points[-1], 4).tolist(), t.history.diverged
-    ([-0.0, 0.0], False)
+    >>> np.round(t.points[-1], 4).tolist(), float(t.gaps[0]), t.history.diverged
+    ([-0.0, 0.0], 10.0, False)
     >>> descend(bowl(1.0), "SGD", lr=2.5, steps=200).history.diverged
     True
     """
@@ -173,7 +179,9 @@ def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tupl
 
     with np.errstate(over="ignore", invalid="ignore"):
         history = run_steps(step, steps)
-    return Trajectory(optimizer, np.array(points), np.array(losses), history)
+        gaps = np.array(losses) - s.f_min
+    gaps[~np.isfinite(gaps)] = np.inf  # NaN once f overflowed: as far from the minimum as it gets
+    return Trajectory(optimizer, np.array(points), np.array(losses), gaps, history)
 
 
 def grid(s: Surface, n: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,12 +236,10 @@ def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, sta
     """
     import pandas as pd
 
-    fmin = min(float(s.f(*m)) for m in s.minima)
     rows = []
     for lr in lrs:
         t = descend(s, optimizer, lr, steps, start)
-        gap = t.losses[-1] - fmin
         outcome = verdict(t, s)
         kind = ("converged (zig-zag)" if "zig-zag" in outcome else outcome.split(" to ")[0].split(" at ")[0])
-        rows.append({"lr": lr, "gap": gap if np.isfinite(gap) else np.inf, "outcome": outcome, "kind": kind})
+        rows.append({"lr": lr, "gap": float(t.gaps[-1]), "outcome": outcome, "kind": kind})
     return pd.DataFrame(rows)

@@ -76,10 +76,9 @@ left, right = st.columns([3, 2])
 with left:
     st.altair_chart((lines + tracks + minima + start).properties(height=520, title=f"{s.name}: contours of f, minima ◆, start ○"), width="stretch")
 with right:
-    losses = pd.concat([pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.losses)), "f": t.losses}) for t in trajectories])
-    fmin = min(s.f(*m) for m in s.minima)
-    losses["f − min f"] = losses["f"] - fmin + 1e-12  # the gap to the best value, on a log scale
-    losses = losses[np.isfinite(losses["f − min f"]) & (losses["f − min f"] < 1e12)]
+    losses = pd.concat([pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.gaps)), "f − min f": t.gaps + 1e-12})
+                        for t in trajectories])  # + 1e-12: a gap of exactly 0 has no place on a log scale
+    losses = losses[losses["f − min f"] < 1e12]  # a diverged tail (up to ∞) would squash every other line
     st.altair_chart(alt.Chart(losses, height=260, title="Gap to the minimum (log scale)").mark_line().encode(
         x="step:Q", y=alt.Y("f − min f:Q", scale=alt.Scale(type="log")), color=alt.Color("optimizer:N", scale=colours)), width="stretch")
     summary = pd.DataFrame([{"optimizer": t.optimizer, "lr": lr if t.optimizer in SGD_FAMILY else lr_adaptive,

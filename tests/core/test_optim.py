@@ -9,15 +9,23 @@ from core import optim
 STEPS = 100
 
 
+# torch.optim's namesake of each of ours, at its defaults except the momentum of 0.9 ours uses
+TORCH_OPTIMIZERS = {
+    "SGD": lambda params, lr: torch.optim.SGD(params, lr=lr),
+    "Momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+    "Nesterov": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True),
+    "RMSprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
+    "Adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+}
+
+
+def test_every_optimizer_has_a_torch_namesake():
+    assert set(TORCH_OPTIMIZERS) == set(optim.OPTIMIZERS)
+
+
 def torch_trajectory(name, lr, start, f):
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = {
-        "SGD": lambda: torch.optim.SGD([p], lr=lr),
-        "Momentum": lambda: torch.optim.SGD([p], lr=lr, momentum=0.9),
-        "Nesterov": lambda: torch.optim.SGD([p], lr=lr, momentum=0.9, nesterov=True),
-        "RMSprop": lambda: torch.optim.RMSprop([p], lr=lr),
-        "Adam": lambda: torch.optim.Adam([p], lr=lr),
-    }[name]()
+    opt = TORCH_OPTIMIZERS[name]([p], lr)
     points = [p.detach().clone().numpy()]
     for _ in range(STEPS):
         opt.zero_grad()
@@ -46,10 +54,7 @@ def test_optimizers_match_torch_on_several_arrays():
         ours = [rng.normal(size=s) for s in shapes]
         theirs = [torch.tensor(p.copy(), requires_grad=True) for p in ours]
         opt = optim.make(name, ours, 0.03)
-        topt = torch.optim
-        ref = {"SGD": lambda: topt.SGD(theirs, lr=0.03), "Momentum": lambda: topt.SGD(theirs, lr=0.03, momentum=0.9),
-               "Nesterov": lambda: topt.SGD(theirs, lr=0.03, momentum=0.9, nesterov=True),
-               "RMSprop": lambda: topt.RMSprop(theirs, lr=0.03), "Adam": lambda: topt.Adam(theirs, lr=0.03)}[name]()
+        ref = TORCH_OPTIMIZERS[name](theirs, 0.03)
         for _ in range(50):
             loss = sum(((t ** 2).sum() * 0.5 + t.sin().sum()) for t in theirs)
             ref.zero_grad(); loss.backward()
@@ -65,9 +70,10 @@ def test_learning_rate_regimes_on_the_bowl(lr, outcome):
     t = optim.descend(optim.bowl(10.0), "SGD", lr, steps=300)
     if outcome == "diverges":
         assert t.history.diverged and t.history.stopped and len(t.points) < 301
-        assert not np.isfinite(t.losses[-1])
+        assert not np.isfinite(t.losses[-1]) and t.gaps[-1] == np.inf
     else:
         assert not t.history.diverged and t.losses[-1] < 1e-3
+        np.testing.assert_allclose(t.gaps, t.losses, rtol=0, atol=0)  # the bowl's minimum is f = 0
         signs = np.sign(t.points[1:30, 1])
         assert (np.any(signs[1:] != signs[:-1])) == (outcome == "oscillates")
 
@@ -75,3 +81,12 @@ def test_learning_rate_regimes_on_the_bowl(lr, outcome):
 def test_contours_cover_every_level():
     df = optim.contours(optim.ROSENBROCK, n_levels=10)
     assert df.level.nunique() == 10 and {"x", "y", "line", "order"} <= set(df.columns)
+
+
+def test_gap_is_measured_from_the_lowest_minimum():
+    s = optim.surface("several minima")  # Himmelblau: four minima, all at f = 0
+    t = optim.descend(s, "Adam", 0.1, steps=50)
+    np.testing.assert_allclose(t.gaps, t.losses, rtol=0, atol=1e-12)
+    s = optim.surface("saddle")  # minima at (0, ±1), f = −1/4
+    t = optim.descend(s, "SGD", 0.05, steps=50)
+    np.testing.assert_allclose(t.gaps, t.losses + 0.25, rtol=0, atol=1e-12)
