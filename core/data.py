@@ -28,10 +28,10 @@ from core.network import hub_reachable
 
 ASSETS = Path(__file__).parent / "assets"
 # An upload bigger than this is refused with a message, not loaded. .streamlit/config.toml's
-# server.maxUploadSize holds the same number, so the upload widget refuses it even before Python
-# sees it; Streamlit counts its megabytes as MiB, and so do we.
+# server.maxUploadSize holds the same number, so the widget refuses a far bigger file before Python
+# sees it (Streamlit counts MiB: what it lets through between 5 MB and 5 MiB is refused here).
 MAX_UPLOAD_MB = 5
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
 SPLITS = ("train", "test")  # the values an uploaded CSV's optional `split` column may hold
 
 Kind = Literal["text", "labelled-text", "table", "points"]
@@ -72,7 +72,7 @@ def python_docs_text() -> str:
 def text_from_upload(data: bytes, name: str = "upload") -> str:
     """Decode an uploaded text file, refusing what a page can't use with a clear reason."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise LabError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB")
+        raise LabError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_MB} MB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
