@@ -91,6 +91,22 @@ def numerical_gradient(f, z: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return g
 
 
+def softmax_ce_check(k: int, scale: float = 2.0, seed: int = 0) -> tuple[dict[str, np.ndarray], float]:
+    """Random logits z ~ N(0, scale²) for k classes and a random label y, as table columns: p = softmax(z),
+    y one-hot, the gradient p − y and central finite differences of the loss; and their largest gap.
+
+    >>> table, gap = softmax_ce_check(5, scale=20.0)
+    >>> list(table)[-2:], bool(gap < 1e-6)
+    (['p − y', 'finite differences'], True)
+    """
+    rng = np.random.default_rng(seed)
+    z, y = rng.normal(size=(1, k)) * scale, rng.integers(0, k, 1)
+    analytic, numeric = softmax_ce_grad(z, y)[0], numerical_gradient(lambda t: cross_entropy(t, y), z)[0]
+    table = {"k": np.arange(k), "logit z": z[0], "p = softmax(z)": softmax(z)[0], "y (one-hot)": np.eye(k)[y[0]],
+             "p − y": analytic, "finite differences": numeric}
+    return table, float(np.abs(analytic - numeric).max())
+
+
 def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str, with_loss: bool = True) -> tuple[float, np.ndarray]:
     """The data loss at the logits z (NaN if not `with_loss`: training steps need only the gradient) and its gradient there."""
     if kind == "cross_entropy":
@@ -330,6 +346,19 @@ def fit(config: MLPConfig, data: Split, on_step: OnStep | None = None) -> Result
     if watch:
         trainer.model.flat[...] = best["params"]
     return Result(trainer.model, trainer.history, best["epoch"] if watch else trainer.epoch, best["early"], config)
+
+
+def weight_images(W: np.ndarray, shape: tuple[int, int] = (8, 8)) -> list[np.ndarray]:
+    """Each unit's incoming weights (a column of W) as an image in [0, 1]: 0.5 is a zero weight,
+    1 and 0 the unit's largest positive and negative ones (each unit scaled on its own, so a
+    small-weight unit still shows its pattern).
+
+    >>> [img.tolist() for img in weight_images(np.array([[2.0, 0.0], [-1.0, 0.0]]), shape=(1, 2))]
+    [[[1.0, 0.25]], [[0.5, 0.5]]]
+    """
+    scale = np.abs(W).max(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)  # a unit with all-zero weights stays grey
+    return [((W[:, k] / scale[k] + 1) / 2).reshape(shape) for k in range(W.shape[1])]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

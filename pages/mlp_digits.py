@@ -18,10 +18,14 @@ header(
 MAX_WIDTH = 512  # 64 inputs × 512 units still trains an epoch in well under a second
 PRESETS = {
     "Good fit": dict(n_train=1079, widths="64", lr=0.003, batch=32, epochs=30, l2=0.0, dropout=0.0, patience=10),
-    "Overfit on purpose": dict(n_train=150, widths="256", lr=0.01, batch=16, epochs=120, l2=0.0, dropout=0.0, patience=0),
+    # patience 30: the validation loss is left to climb for 30 epochs (the overfitting, plain on the
+    # curves), then early stopping ends the run and puts back the weights of its lowest point
+    "Overfit on purpose": dict(n_train=150, widths="256", lr=0.01, batch=16, epochs=120, l2=0.0, dropout=0.0, patience=30),
 }
 preset_name = st.radio("Start from", list(PRESETS), horizontal=True, key="dg.preset",
-                       help="Fills the form below. 'Overfit on purpose': 150 training digits, 256 hidden units, no regularisation.")
+                       help="Fills the form below. 'Overfit on purpose': 150 training digits, 256 hidden units, no regularisation; "
+                            "early stopping lets the validation loss climb for 30 epochs, then keeps the best epoch. "
+                            "Set patience to 0 to watch all 120 epochs overfit.")
 p = PRESETS[preset_name]
 
 with st.form("dg.form"):
@@ -58,18 +62,25 @@ if result is not None:
     h, d = result.history, state.recall("dg.data", data)  # the split this result was trained on
     model = result.model
     test_loss, test_acc = model.evaluate(d.X_test, d.y_test, "cross_entropy")
+    train_acc, val_acc = model.evaluate(d.X_train, d.y_train, "cross_entropy")[1], model.evaluate(d.X_val, d.y_val, "cross_entropy")[1]
     if h.diverged:
-        st.warning(f"Training diverged at epoch {h.steps[-1]} (the loss became {h.last('loss'):.3g}); the run was stopped. "
+        st.warning(f"Training diverged at epoch {h.steps[-1]}: {mlp.why_diverged(h, 10)}. The run was stopped. "
                    "Lower the learning rate.", icon="💥")
-    cols = st.columns(5)
-    cols[0].metric("Test accuracy", f"{test_acc:.1%}", help=f"{len(d.X_test)} digits never used for training or early stopping.")
-    cols[1].metric("Test loss", f"{test_loss:.3f}")
-    cols[2].metric("Epochs run", f"{h.steps[-1] if h.steps else 0}")
-    cols[3].metric("Weights kept from epoch", f"{result.best_epoch}", help="With early stopping: the epoch with the lowest validation loss.")
-    cols[4].metric("Digits / s", f"{h.last('examples_per_s'):,.0f}" if h.steps else "–", help="Training speed: examples per second.")
+    cols = st.columns(6)
+    cols[0].metric("Test accuracy", f"{test_acc:.1%}", help=f"{len(d.X_test)} digits never used for training or early stopping; "
+                   f"test loss {test_loss:.3f}.")
+    cols[1].metric("Train accuracy", f"{train_acc:.1%}", help=f"On the {len(d.X_train)} digits it trained on.")
+    cols[2].metric("Validation accuracy", f"{val_acc:.1%}", delta=f"{100 * (val_acc - train_acc):+.1f} points vs train",
+                   help=f"{len(d.X_val)} digits it never trained on, watched by early stopping. Far below train accuracy: overfitting.")
+    cols[3].metric("Epochs run", f"{h.steps[-1] if h.steps else 0}")
+    cols[4].metric("Weights kept from epoch", f"{result.best_epoch}", help="With early stopping: the epoch with the lowest validation loss.")
+    cols[5].metric("Digits / s", f"{h.last('examples_per_s'):,.0f}" if h.steps else "–", help="Training speed: examples per second.")
     if result.early_stopped:
         st.success(f"Early stopping: the validation loss had not improved for {result.config.patience} epochs after epoch "
                    f"{result.best_epoch}, so training stopped at epoch {h.steps[-1]} and kept epoch {result.best_epoch}'s weights.", icon="🛑")
+    elif result.config.patience and h.steps:
+        st.info(f"Early stopping watched the validation loss but never ran out of patience: kept epoch {result.best_epoch}'s "
+                f"weights, its lowest point, out of {h.steps[-1]} epochs.", icon="🛑")
 
     st.subheader("Training vs validation loss: where overfitting shows")
     curves = h.frame()
@@ -84,7 +95,8 @@ if result is not None:
     left.altair_chart(charts[0], width="stretch")
     right.altair_chart(charts[1], width="stretch")
     st.caption("The training loss keeps falling; once the validation loss turns up, the network is memorising its "
-               "training digits rather than learning digits. The dashed line marks the weights kept.")
+               f"training digits rather than learning digits. The dashed line marks the weights kept (epoch {result.best_epoch}): "
+               f"there the network gets {train_acc:.1%} of its training digits right and {val_acc:.1%} of the validation digits.")
 
     pred = model.forward(d.X_test)[0].argmax(1)
     left, right = st.columns([2, 3])
@@ -106,10 +118,8 @@ if result is not None:
         else:
             st.info("None: every test digit is right.")
         st.subheader("What first-layer units look for")
-        W = model.weights[0]  # (64, hidden): column k is unit k's template over the 8×8 pixels
-        scale = np.abs(W).max(axis=0) + 1e-12
-        st.image([big((W[:, k] / scale[k] + 1) / 2) for k in range(min(W.shape[1], 24))], clamp=True,
-                 caption=[f"unit {k}" for k in range(min(W.shape[1], 24))])
+        units = mlp.weight_images(model.weights[0])[:24]  # column k of W₁ is unit k's template over the 8×8 pixels
+        st.image([big(img) for img in units], clamp=True, caption=[f"unit {k}" for k in range(len(units))])
         st.caption("Each image is one hidden unit's 64 incoming weights: white pixels push it up, black push it down, grey ≈ 0. "
                    "With L2 they get smoother; overfit networks' look like noise.")
 
@@ -122,12 +132,8 @@ c = st.columns(3)
 k = c[0].slider("Classes", 2, 10, 5, key="dg.k")
 scale = c[1].slider("Logit scale", 0.1, 20.0, 2.0, key="dg.scale", help="Large logits make softmax confident (and test its numerical stability).")
 ce_seed = c[2].number_input("Random logits, seed", 0, 1000, 0, key="dg.ceseed")
-rng = np.random.default_rng(int(ce_seed))
-z, y = rng.normal(size=(1, k)) * scale, rng.integers(0, k, 1)
-analytic = mlp.softmax_ce_grad(z, y)[0]
-numeric = mlp.numerical_gradient(lambda t: mlp.cross_entropy(t, y), z)[0]
-st.dataframe(pd.DataFrame({"k": range(k), "logit z": z[0], "p = softmax(z)": mlp.softmax(z)[0], "y (one-hot)": np.eye(k)[y[0]],
-                           "p − y": analytic, "finite differences": numeric}), hide_index=True, width="stretch")
-st.markdown(f"Largest difference between *p − y* and central finite differences (ε = 10⁻⁵): **{np.abs(analytic - numeric).max():.1e}**. "
+table, gap = mlp.softmax_ce_check(k, scale, int(ce_seed))
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+st.markdown(f"Largest difference between *p − y* and central finite differences (ε = 10⁻⁵): **{gap:.1e}**. "
             "The tests also check it against `torch.nn.functional.cross_entropy`'s autograd gradient.")
 show_code(mlp.softmax_ce_grad, mlp.numerical_gradient, mlp.MLP.loss_and_grads, mlp.fit)

@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from core import data, mlp, optim, playground
-from core.errors import LabError
 from ui import state
 from ui.page import friendly_errors, header, show_code
 
@@ -46,11 +45,6 @@ with st.form("pg.form"):
     st.form_submit_button("Apply", type="primary")
 
 
-def generated(name: str, n: int, noise: float, seed: int, classes: int):
-    X, y = data.points(name, n, noise, seed, classes)
-    return X, y, [str(k) for k in range(int(y.max()) + 1)]
-
-
 trainer = None
 with friendly_errors():
     if source == UPLOAD and upload is None:
@@ -58,15 +52,14 @@ with friendly_errors():
         source = "spiral"
     if source == UPLOAD:
         X, y, names = state.cached(playground.points_from_csv)(upload.getvalue())
+        st.caption("Classes in your file: " + ", ".join(f"{k} = {name}" for k, name in enumerate(names)))
     else:
-        X, y, names = state.cached(generated)(source, n_points, noise, int(seed), n_classes)
+        X, y = state.cached(data.points)(source, n_points, noise, int(seed), n_classes)
     config = mlp.MLPConfig(hidden=playground.parse_widths(widths), activation=activation, loss=loss, optimizer=optimizer,
                            lr=lr, batch_size=batch, l1=l1, l2=l2, dropout=dropout, seed=int(seed))
     key = (config, source, n_points, noise, n_classes, test_pct, upload.file_id if upload is not None and source == UPLOAD else None)
     if state.recall("pg.key") != key or state.recall("pg.trainer") is None:
-        split = mlp.split(X, y, test_pct / 100, seed=int(seed))
-        if split.n_classes != len(names):
-            raise LabError("the split lost a class: use more points or a smaller test share")
+        split = mlp.split(X, y, test_pct / 100, seed=int(seed))  # a class left without training points is a LabError
         state.remember("pg.trainer", mlp.Trainer(config, split))
         state.remember("pg.key", key)
         state.remember("pg.playing", False)
@@ -104,8 +97,8 @@ if trainer is not None:
     def draw(t: mlp.Trainer):
         h = t.history
         if h.diverged:
-            st.warning(f"Training diverged at epoch {h.steps[-1]}: the loss became {h.last('loss'):.3g} (far above chance, or "
-                       "not a number). The steps overshoot: lower the learning rate, then Reset.", icon="💥")
+            st.warning(f"Training diverged at epoch {h.steps[-1]}: {mlp.why_diverged(h, t.data.n_classes)}. The steps "
+                       "overshoot: lower the learning rate, then Reset.", icon="💥")
         m = h.metrics if h.steps else t.metrics()
         last = (lambda k: m[k][-1]) if h.steps else (lambda k: m[k])
         cols = st.columns(5)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import autograd
+
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 
 
@@ -45,6 +47,21 @@ def test_autograd_steps_and_bad_expressions():
     at.selectbox(key="ag.fn").set_value("log").run()  # log of 2 ÷ (-3) - 10 < 0
     assert any("positive" in w.value for w in at.warning)
     clean(at)
+
+
+def test_autograd_graph_shows_every_value_and_gradient_once_fully_stepped():
+    at = open_page("pages/autograd.py")  # the default neuron, every backward step taken
+    clean(at)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    # the page's default neuron, rebuilt here: x = (2, -1), w = (-0.5, 0.8), b = 0.5, tanh, target 1
+    root = autograd.neuron([2.0, -1.0], [-0.5, 0.8], 0.5, "tanh", 1.0)
+    root.backward()
+    nodes = autograd.topological_order(root)
+    assert dot.count("shape=record") == len(nodes) and "grad ?" not in dot
+    for v in nodes:
+        assert f"label=\"{v.label} | data {v.data:.4g} | grad {v.grad:.4g}\"" in dot, v
+    at.button(key="ag.back").click().run()  # one step undone: the leaves' gradients are not final yet
+    assert "grad ?" in at.get("graphviz_chart")[0].proto.spec
 
 
 def test_gradient_descent_reports_divergence_and_handles_extremes():
@@ -88,6 +105,34 @@ def test_playground_steps_plays_and_stops_a_diverging_run():
     assert any("diverged" in w.value for w in at.warning)
 
 
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_playground_stops_a_diverging_mse_run(optimizer):
+    # MSE of softmax outputs stays below 2 however wrong: the page must still say the run diverged
+    at = open_page("pages/playground.py")
+    at.selectbox(key="pg.loss").set_value("mse")
+    at.selectbox(key="pg.opt").set_value(optimizer)
+    at.select_slider(key="pg.lr").set_value(1000.0)
+    at.button[0].click().run()
+    at.button(key="pg.play").click().run()
+    clean(at)
+    warning = next(w.value for w in at.warning if "diverged" in w.value)
+    assert "confidently wrong" in warning
+    assert at.button(key="pg.play").label == "▶ Play"  # stopped playing by itself
+    assert float(metric(at, "Train loss")) <= 2
+
+
+def test_playground_split_that_loses_a_class_says_so():
+    at = open_page("pages/playground.py")
+    at.selectbox(key="pg.data").set_value("gaussians")
+    at.slider(key="pg.n").set_value(50)
+    at.slider(key="pg.classes").set_value(6)
+    at.slider(key="pg.test").set_value(90)  # 5 training points for 6 classes
+    at.button[0].click().run()
+    clean(at)
+    assert any("no training points" in w.value for w in at.warning)
+    assert not at.metric  # no network was built from it
+
+
 def test_playground_bad_widths_and_multiclass():
     at = open_page("pages/playground.py")
     at.text_input(key="pg.widths").set_value("8, 0")
@@ -108,6 +153,7 @@ def test_playground_bad_widths_and_multiclass():
     (b"x1,x2,label\n1,2,a\n,3,b\n" + b"4,5,a\n" * 20, "missing"),
     (b"a,b,c,d\n1,2,3,4\n", "expected columns"),
     (b"x1,x2,label\n" + b"1,two,a\n" * 20, "numbers"),
+    (b"x1,x2,label\n" + b"".join(f"{i},{i % 7},{i % 3}\n".encode() for i in range(20)) + b"inf,1,a\n", "finite"),
 ])
 def test_playground_csv_upload(payload, expect):
     at = open_page("pages/playground.py")
@@ -142,3 +188,24 @@ def test_digits_trains_reports_and_survives_bad_settings():
     at.slider(key="dg.scale").set_value(20.0).run()
     check = next(m.value for m in at.markdown if "finite differences" in m.value)
     assert float(check.split("**")[1]) < 1e-6
+
+
+def percent(text: str) -> float:
+    return float(text.rstrip("%")) / 100
+
+
+@pytest.mark.slow
+def test_overfit_preset_shows_overfitting_and_early_stopping_keeps_the_best_epoch():
+    at = open_page("pages/mlp_digits.py")
+    at.radio(key="dg.preset").set_value("Overfit on purpose").run()
+    at.button[0].click().run()  # the form's Train
+    clean(at)
+    # overfitting: 150 training digits nearly all right, the validation digits far fewer
+    train, val = percent(metric(at, "Train accuracy")), percent(metric(at, "Validation accuracy"))
+    assert train > 0.95 and train - val > 0.08, (train, val)
+    # early stopping: it stopped before the 120 epochs, 30 after the best, and kept the best
+    ran, kept = int(metric(at, "Epochs run")), int(metric(at, "Weights kept from epoch"))
+    assert ran < 120 and ran - kept == 30
+    stop = next(s.value for s in at.success if "Early stopping" in s.value)
+    assert f"stopped at epoch {ran} and kept epoch {kept}'s weights" in stop
+    assert f"weights kept (epoch {kept})" in " ".join(c.value for c in at.caption)

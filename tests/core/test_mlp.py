@@ -74,6 +74,28 @@ def test_softmax_cross_entropy_gradient_is_p_minus_y():
     assert abs(mlp.cross_entropy(z * 100, y) - F.cross_entropy(torch.tensor(z * 100), torch.tensor(y)).item()) < 1e-9
 
 
+@pytest.mark.parametrize("scale", [0.1, 2.0, 20.0])
+def test_the_pages_gradient_check_agrees_with_torch(scale):
+    table, gap = mlp.softmax_ce_check(7, scale, seed=4)
+    z = torch.tensor(table["logit z"][None], requires_grad=True)
+    y = int(np.argmax(table["y (one-hot)"]))
+    F.cross_entropy(z, torch.tensor([y])).backward()
+    np.testing.assert_allclose(table["p − y"], z.grad.numpy()[0], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(table["p = softmax(z)"], F.softmax(z, 1).detach().numpy()[0], atol=1e-12, rtol=0)
+    assert gap == np.abs(table["p − y"] - table["finite differences"]).max() and gap < 1e-6
+    assert np.ptp(table["logit z"]) > scale  # the logits really are spread by the scale
+
+
+def test_weight_images_map_each_unit_to_its_own_grey_scale():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(64, 3)) * np.array([0.01, 1.0, 100.0])
+    images = mlp.weight_images(W)
+    assert len(images) == 3 and all(img.shape == (8, 8) for img in images)
+    for k, img in enumerate(images):
+        assert img.min() >= 0 and img.max() <= 1 and min(img.min(), 1 - img.max()) < 1e-12  # one end reached
+        np.testing.assert_allclose(img.ravel() * 2 - 1, W[:, k] / np.abs(W[:, k]).max(), atol=1e-12)
+
+
 def test_training_learns_xor_points_and_counts_examples():
     X, y = data.points("xor", 300, 0.05, seed=0)
     sp = mlp.split(X, y, 0.3)
