@@ -128,6 +128,17 @@ class FinetuneResult:
 # ----------------------------------------------------------------------------- data
 
 
+def clean(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows with both a label and a text that is not blank, as strings (what training sees).
+
+    >>> clean(pd.DataFrame({"text": ["good", " ", None, "bad"], "label": ["pos", "neg", "pos", None]}))
+       text label
+    0  good   pos
+    """
+    df = df.dropna(subset=["text", "label"]).astype({"text": str, "label": str})
+    return df[df.text.str.strip() != ""].reset_index(drop=True)
+
+
 def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Check a train/test pair of (text, label) frames; return clean copies and the class names.
 
@@ -139,8 +150,7 @@ def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     for name, df in (("training", train), ("test", test)):
         if not {"text", "label"} <= set(df.columns):
             raise LabError(f"the {name} data needs columns 'text' and 'label'; it has {', '.join(map(str, df.columns))}")
-        df = df.dropna(subset=["text", "label"]).astype({"text": str, "label": str})
-        df = df[df.text.str.strip() != ""].reset_index(drop=True)
+        df = clean(df)
         if df.empty:
             raise LabError(f"the {name} data has no rows with both a text and a label")
         if len(df) > MAX_ROWS:
@@ -157,7 +167,9 @@ def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
 
 
 def split_upload(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train/test from one labelled frame: its own `split` column if it has one, else a stratified split."""
+    """Train/test from one labelled frame's usable rows (`clean`): its own `split` column if it has
+    one, else a stratified split."""
+    df = clean(df)
     if "split" in df.columns and {"train", "test"} <= set(df.split.astype(str)):
         return df[df.split == "train"], df[df.split == "test"]
     from sklearn.model_selection import train_test_split
@@ -273,17 +285,11 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def _features(classifier: Classifier, batch: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
-    classifier.eval()
+def _chunked(fn, batch: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
+    """`fn(input_ids, attention_mask)` over a whole tokenized set, `chunk` rows at a time, no gradients.
+    `fn` is a model in eval mode (logits) or its `features` (the probe's frozen features)."""
     n = batch["input_ids"].shape[0]
-    return torch.cat([classifier.features(**_rows(batch, torch.arange(i, min(i + chunk, n)))) for i in range(0, n, chunk)])
-
-
-@torch.no_grad()
-def _logits(model: nn.Module, batch: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
-    model.eval()
-    n = batch["input_ids"].shape[0]
-    return torch.cat([model(**_rows(batch, torch.arange(i, min(i + chunk, n)))) for i in range(0, n, chunk)])
+    return torch.cat([fn(**_rows(batch, torch.arange(i, min(i + chunk, n)))) for i in range(0, n, chunk)])
 
 
 def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step: OnStep | None = None,
@@ -325,16 +331,16 @@ def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step
     with PeakMemory() as memory:
         if config.method == "probe":  # a frozen encoder gives the same features every epoch: compute them once
             t, cpu = time.perf_counter(), time.process_time()
-            feats = _features(classifier, x_train)
+            feats = _chunked(classifier.eval().features, x_train)
             train_s += time.perf_counter() - t
             train_cpu_s += time.process_time() - cpu
-            test_feats = _features(classifier, x_test)  # evaluation, not training: not timed
+            test_feats = _chunked(classifier.features, x_test)  # evaluation, not training: not timed
 
         def evaluate() -> torch.Tensor:
             if config.method == "probe":
                 with torch.no_grad():
                     return head.eval()(test_feats)
-            return _logits(model, x_test)
+            return _chunked(model.eval(), x_test)
 
         def step(i: int) -> dict[str, float]:
             nonlocal train_s, train_cpu_s
@@ -371,19 +377,25 @@ def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step
                           time.perf_counter() - wall_start, memory.peak_bytes, held_out)
 
 
-def compare(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, methods: tuple[Method, ...] = METHODS,
-            lr: dict[str, float] | None = None, base: models.LoadedModel | None = None,
-            on_step: OnStep | None = None) -> dict[str, FinetuneResult]:
-    """The same data, batches and seed through each method; each gets its own learning rate
-    (`lr`, default: `config.lr` for LoRA and DEFAULT_LR for the others)."""
+def race_configs(config: FinetuneConfig, lr: dict[str, float] | None = None,
+                 methods: tuple[Method, ...] = METHODS) -> dict[Method, FinetuneConfig]:
+    """One config per method for a side-by-side race: the same data, batches, seed and head, only
+    what trains differs, each with its own learning rate (`lr`, else `config.lr` for config.method
+    and DEFAULT_LR for the others). Run each with `fit` (its own on_step: a page's progress bar,
+    a benchmark's time budget):
+
+        {m: fit(c, train, test) for m, c in race_configs(FinetuneConfig()).items()}
+
+    >>> {m: c.lr for m, c in race_configs(FinetuneConfig(lr=5e-3), {"full": 3e-5}).items()}
+    {'probe': 0.01, 'lora': 0.005, 'full': 3e-05}
+    """
     rates = {**DEFAULT_LR, config.method: config.lr, **(lr or {})}
-    base = base or load_base(config.model)
-    return {m: fit(replace(config, method=m, lr=rates[m]), train, test, on_step, base) for m in methods}
+    return {m: replace(config, method=m, lr=rates[m]) for m in methods}
 
 
 def time_to_accuracy(history: History, target: float, clock: str = "train_s") -> float:
-    """Training seconds (wall, or CPU with clock="train_cpu_s") until the held-out accuracy first
-    reached `target` (inf if it never did)."""
+    """Training seconds (wall, or CPU with clock="train_cpu_s") at the first evaluation whose
+    held-out accuracy reached `target` (inf if none did)."""
     for acc, secs in zip(history.metrics.get("test_acc", []), history.metrics.get(clock, [])):
         if acc >= target:
             return secs
@@ -397,7 +409,7 @@ def predict(result: FinetuneResult, texts: list[str]) -> pd.DataFrame:
     """Class probabilities, one row per text, one column per class."""
     texts = [t if t.strip() else "[empty]" for t in texts]
     batch = _tokenize(result.tokenizer, texts, result.config.max_length)
-    probs = _logits(result.model, batch).softmax(-1).numpy()
+    probs = _chunked(result.model.eval(), batch).softmax(-1).numpy()
     return pd.DataFrame(probs, columns=result.labels, index=texts)
 
 
@@ -414,13 +426,47 @@ def lora_layers(result: FinetuneResult) -> list[str]:
     return [name.removeprefix("base_model.model.") for name, m in result.model.named_modules() if isinstance(m, LoraLayer)]
 
 
-def lora_update(result: FinetuneResult, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    """One adapted layer's effective update ΔW = (alpha/r)·B·A and its singular values (largest first)."""
+def energy_rank(singular: np.ndarray, share: float = 0.9) -> int:
+    """How many of the largest singular values hold `share` of the energy Σσ² (0 for a zero matrix):
+    the smallest k whose best rank-k approximation leaves at most 1 − share of ‖M‖²_F out.
+
+    >>> energy_rank(np.array([3.0, 1.0, 0.0]), 0.8), energy_rank(np.array([3.0, 1.0, 0.0]), 0.95)
+    (1, 2)
+    """
+    energy = np.cumsum(np.asarray(singular, dtype=float) ** 2)
+    if energy[-1] == 0:
+        return 0
+    return min(int(np.searchsorted(energy / energy[-1], share)) + 1, len(energy))
+
+
+@dataclass
+class LayerUpdate:
+    """What LoRA did to one adapted layer, beside the pretrained weight W0 it left untouched."""
+
+    layer: str
+    delta: np.ndarray  # ΔW = (alpha/r)·B·A, out × in
+    singular: np.ndarray  # ΔW's singular values, largest first: at most r are non-zero
+    base_singular: np.ndarray  # W0's: a pretrained weight is full rank, its spectrum decays slowly
+    relative_norm: float  # ‖ΔW‖_F / ‖W0‖_F: how far training moved the layer
+    directions_90: int  # singular directions holding 90% of ΔW's energy (energy_rank)
+    stored: int  # numbers the adapter keeps for it, r·(in + out), against in·out for a full ΔW
+    gap_to_ours: float  # max |peft's layer(x) − core.lora.LoRALinear(x)| on 8 random inputs
+
+
+def lora_update(result: FinetuneResult, layer: str) -> LayerUpdate:
+    """One adapted layer's effective update ΔW = (alpha/r)·B·A, its spectrum beside W0's, and the
+    from-scratch `LoRALinear` rebuilt from it checked against peft's layer."""
     module = result.model.base_model.model.get_submodule(layer)
-    a, b = module.lora_A["default"].weight, module.lora_B["default"].weight
+    a, b, w0 = module.lora_A["default"].weight, module.lora_B["default"].weight, module.base_layer.weight
+    ours = as_lora_linear(result, layer)
+    x = torch.randn(8, w0.shape[1], generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         delta = module.scaling["default"] * b @ a
-        return delta.numpy(), torch.linalg.svdvals(delta).numpy()
+        gap = (ours(x) - module(x)).abs().max().item()  # result.model is in eval mode: no dropout
+        singular = torch.linalg.svdvals(delta).numpy()
+        return LayerUpdate(layer, delta.numpy(), singular, torch.linalg.svdvals(w0).numpy(),
+                           (torch.linalg.norm(delta) / torch.linalg.norm(w0)).item(), energy_rank(singular),
+                           a.numel() + b.numel(), gap)
 
 
 def as_lora_linear(result: FinetuneResult, layer: str):
@@ -445,7 +491,7 @@ def merge_check(result: FinetuneResult, texts: list[str]) -> dict[str, float]:
     """Adapter vs merged model on `texts`: largest probability difference, fraction of equal predictions."""
     merged = merge(result)
     batch = _tokenize(result.tokenizer, texts, result.config.max_length)
-    before, after = _logits(result.model, batch).softmax(-1), _logits(merged, batch).softmax(-1)
+    before, after = _chunked(result.model.eval(), batch).softmax(-1), _chunked(merged, batch).softmax(-1)
     return {"max |Δp|": (before - after).abs().max().item(),
             "same prediction": (before.argmax(1) == after.argmax(1)).float().mean().item(),
             "parameters after merge": sum(p.numel() for p in merged.parameters())}
@@ -475,5 +521,7 @@ def load_adapter(data: bytes, base: models.LoadedModel) -> FinetuneResult:
         config = FinetuneConfig(**{**extra["config"], "targets": tuple(extra["config"]["targets"])})
         classifier = build(replace(config, method="probe"), base, len(extra["labels"]))  # plain copy, no adapter yet
         model = PeftModel.from_pretrained(classifier, folder).eval()
+    counted = parameter_count(base.model, config, len(extra["labels"]))  # what training trained (peft loads it frozen)
     empty = pd.DataFrame(columns=["text", "label", "predicted", "confidence"])
-    return FinetuneResult(config, model, base.tokenizer, extra["labels"], History(), *count_parameters(model), 0.0, 0.0, 0, empty)
+    return FinetuneResult(config, model, base.tokenizer, extra["labels"], History(), counted["trainable"], counted["total"],
+                          0.0, 0.0, 0, empty)

@@ -4,17 +4,24 @@ is in tests/app/test_lora_finetune.py and benchmarks/bench_lora.py."""
 
 import io
 import zipfile
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
+import scipy.linalg
 import torch
+import transformers
 from safetensors.torch import load as load_safetensors
 from transformers import BertConfig, BertModel
 
 from core import finetune as ft
+from core import models
 from core.data import sentiment
 from core.errors import LabError, Unavailable
 from core.models import LoadedModel
+from core.network import Reachability
+from core.training import History
 
 VOCAB = 200
 
@@ -90,6 +97,7 @@ def test_the_head_is_saved_with_the_adapter_and_reloads(lora_result, base, data)
     texts = data[1].text.tolist()
     reloaded = ft.load_adapter(blob, base)
     assert reloaded.labels == lora_result.labels
+    assert (reloaded.trainable, reloaded.total) == (lora_result.trainable, lora_result.total)  # what was trained, not 0
     pd.testing.assert_frame_equal(ft.predict(reloaded, texts), ft.predict(lora_result, texts), atol=1e-6, rtol=0)
 
 
@@ -103,10 +111,30 @@ def test_merge_gives_identical_predictions(lora_result, data):
 def test_the_update_is_low_rank_and_nonzero(lora_result):
     layers = ft.lora_layers(lora_result)
     assert len(layers) == 2 * 5
-    delta, singular = ft.lora_update(lora_result, layers[0])
-    assert delta.shape == (32, 32)
+    update = ft.lora_update(lora_result, layers[0])
+    delta, singular = update.delta, update.singular
+    assert update.layer == layers[0] and delta.shape == (32, 32)
     assert singular[0] > 1e-4, "training must have moved B away from zero"
     assert singular[4:].max() < 1e-5 * singular[0] + 1e-7  # rank ≤ r = 4
+    np.testing.assert_allclose(singular, scipy.linalg.svdvals(delta.astype(np.float64)), rtol=1e-4, atol=1e-6 * singular[0])
+    w0 = lora_result.model.base_model.model.get_submodule(layers[0]).base_layer.weight.detach().double().numpy()
+    np.testing.assert_allclose(update.base_singular, scipy.linalg.svdvals(w0), rtol=1e-5, atol=1e-7)
+    assert update.relative_norm == pytest.approx(np.linalg.norm(delta) / np.linalg.norm(w0), rel=1e-5)
+    assert update.directions_90 == ft.energy_rank(singular) and 1 <= update.directions_90 <= 4
+    assert update.stored == 4 * (32 + 32)
+    assert update.gap_to_ours < 1e-6
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9, 0.99])
+def test_energy_rank_is_the_smallest_truncated_svd_keeping_the_share(share):
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(12, 9)) @ np.diag(0.85 ** np.arange(9)) @ rng.normal(size=(9, 9))
+    u, s, vt = scipy.linalg.svd(m)
+    kept = [1 - ((m - (u[:, :k] * s[:k]) @ vt[:k]) ** 2).sum() / (m ** 2).sum() for k in range(10)]
+    expected = next(k for k in range(10) if kept[k] >= share - 1e-12)
+    assert ft.energy_rank(s, share) == expected
+    assert 1 < expected < 9  # the case is not trivial
+    assert ft.energy_rank(np.zeros(4)) == 0  # an untrained update (B = 0) has no direction at all
 
 
 def test_peft_layer_rebuilt_from_scratch_gives_the_same_output(lora_result):
@@ -117,7 +145,7 @@ def test_peft_layer_rebuilt_from_scratch_gives_the_same_output(lora_result):
     with torch.no_grad():
         assert not torch.allclose(theirs(x), theirs.base_layer(x))  # the trained update is there
         assert torch.allclose(ours(x), theirs(x), atol=1e-6, rtol=0)
-        delta, _ = ft.lora_update(lora_result, layer)
+        delta = ft.lora_update(lora_result, layer).delta
         assert torch.allclose(ours.delta_weight(), torch.from_numpy(delta), atol=1e-7)
 
 
@@ -148,7 +176,11 @@ def test_same_seed_same_run_and_metrics_are_reported(base, data):
     assert a.history.metrics["loss"] == b.history.metrics["loss"]
     assert {"loss", "acc", "test_acc", "test_loss", "train_s", "steps_per_s", "sentences_per_s"} <= set(a.history.metrics)
     assert a.history.steps[-1] == 6  # 96 rows / 16
-    assert len(a.test) == 32 and 0 <= a.test_acc <= 1
+    assert len(a.test) == 32
+    assert a.test_acc == a.history.last("test_acc")  # the final evaluation, after the last step
+    predicted = ft.predict(a, a.test.text.tolist()).idxmax(axis=1).to_numpy()
+    assert (predicted == a.test.predicted.to_numpy()).all()
+    assert a.test_acc == (predicted == a.test.label.to_numpy()).mean()
     assert ft.confusion(a).to_numpy().sum() == 32
 
 
@@ -158,12 +190,31 @@ def test_stop_keeps_the_model_so_far(base, data):
     assert len(ft.predict(result, ["fine"]).columns) == 2
 
 
-def test_compare_runs_each_method_with_its_learning_rate(base, data):
-    results = ft.compare(quick(lr=5e-3), *data, methods=("probe", "lora"), base=base)
-    assert results["lora"].config.lr == 5e-3 and results["probe"].config.lr == ft.DEFAULT_LR["probe"]
+def test_race_gives_each_method_its_learning_rate_and_nothing_else(base, data):
+    config = quick(lr=5e-3, r=4, seed=2)
+    configs = ft.race_configs(config, {"full": 3e-5}, methods=("probe", "lora", "full"))
+    assert list(configs) == ["probe", "lora", "full"]
+    assert {m: c.lr for m, c in configs.items()} == {"probe": ft.DEFAULT_LR["probe"], "lora": 5e-3, "full": 3e-5}
+    for method, c in configs.items():
+        assert c.method == method and replace(c, method="lora", lr=5e-3) == config  # only these two differ
+    results = {m: ft.fit(c, *data, base=base) for m, c in configs.items() if m != "full"}
     assert results["probe"].trainable < results["lora"].trainable
-    assert ft.time_to_accuracy(results["lora"].history, 0.0) >= 0
     assert ft.time_to_accuracy(results["lora"].history, 1.1) == float("inf")
+
+
+def test_time_to_accuracy_is_the_clock_at_the_first_evaluation_reaching_the_target():
+    h = History()
+    h.record(1, {"loss": 1.0})
+    h.record(2, {"loss": 0.9, "test_acc": 0.50, "train_s": 2.0, "train_cpu_s": 3.5})
+    h.record(3, {"loss": 0.8})
+    h.record(4, {"loss": 0.7, "test_acc": 0.875, "train_s": 4.0, "train_cpu_s": 7.0})
+    h.record(6, {"loss": 0.6, "test_acc": 0.80, "train_s": 6.0, "train_cpu_s": 10.5})  # a dip after the target
+    assert ft.time_to_accuracy(h, 0.5) == 2.0  # reached exactly counts
+    assert ft.time_to_accuracy(h, 0.51) == 4.0
+    assert ft.time_to_accuracy(h, 0.8) == 4.0  # the first time, not the last
+    assert ft.time_to_accuracy(h, 0.8, clock="train_cpu_s") == 7.0
+    assert ft.time_to_accuracy(h, 0.9) == float("inf")
+    assert ft.time_to_accuracy(History(), 0.0) == float("inf")  # never evaluated
 
 
 def test_many_classes_and_string_labels(base):
@@ -174,6 +225,15 @@ def test_many_classes_and_string_labels(base):
     assert result.labels == ["blue", "green", "red"]
     assert ft.predict(result, ["a", ""]).shape == (2, 3)
     assert all(name.endswith(".key") for name in ft.lora_layers(result))
+
+
+def test_split_upload_keeps_only_usable_rows_and_honours_a_split_column():
+    df = pd.DataFrame({"text": [f"row {i}" for i in range(10)] + ["  ", None],
+                       "label": ["a", "b"] * 6, "split": ["train"] * 7 + ["test"] * 3 + ["train", "test"]})
+    train, test = ft.split_upload(df)
+    assert train.text.tolist() == [f"row {i}" for i in range(7)] and test.text.tolist() == ["row 7", "row 8", "row 9"]
+    train, test = ft.split_upload(df.drop(columns="split"), test_fraction=0.2)
+    assert sorted(train.text.tolist() + test.text.tolist()) == sorted(f"row {i}" for i in range(10)) and len(test) == 2
 
 
 @pytest.mark.parametrize("train,test,message", [
@@ -201,6 +261,31 @@ def test_unknown_model_id_fails_clearly(data):
         ft.fit(quick(model="no-such-org/not a model"), *data)
     with pytest.raises(Unavailable):
         ft.fit(quick(model="no-such-org/no-such-model"), *data)  # offline in tests: the Hub is out of reach
+
+
+HUB_404 = ("no-such-org/no-such-model is not a local folder and is not a valid model identifier listed on "
+           "'https://huggingface.co/models'\nIf this is a private repository, make sure to pass a token")
+
+
+def pretend_the_hub_answers_404(monkeypatch) -> list[str]:
+    """The Hub reachable, every from_pretrained refusing the id as the Hub does for a missing repo."""
+    asked = []
+
+    def not_found(model_id, *args, **kwargs):
+        asked.append(model_id)
+        raise OSError(HUB_404)
+
+    monkeypatch.setattr(models, "hub_reachable", lambda: Reachability(True, "huggingface.co answers"))
+    for auto in (transformers.AutoTokenizer, transformers.AutoModel):
+        monkeypatch.setattr(auto, "from_pretrained", not_found)
+    return asked
+
+
+def test_a_model_id_the_hub_does_not_know_fails_clearly(data, monkeypatch):
+    asked = pretend_the_hub_answers_404(monkeypatch)
+    with pytest.raises(Unavailable, match=r"could not load 'no-such-org/no-such-model' as an? encoder: .*not a valid model identifier"):
+        ft.fit(quick(model="no-such-org/no-such-model"), *data)
+    assert asked == ["no-such-org/no-such-model"]  # it got as far as asking the (pretend) Hub
 
 
 @pytest.mark.parametrize("method", ["full", "lora"])
