@@ -52,6 +52,13 @@ class ToyResult:
     learned_singular: np.ndarray
     bound: float  # Eckart–Young: the least loss any rank-r update can reach
     final_loss: float  # ‖ΔW* − ΔW‖²_F / d_out, the expected loss of the trained layer
+    learned_rank: int  # numerical rank of the learned ΔW (never more than r)
+    trainable: int  # r·(d_in + d_out) numbers in A and B, against d_in·d_out for a full ΔW
+
+    @property
+    def converged(self) -> bool:
+        """Did training get (within a factor 2, or 1e-4) to the least loss rank r allows?"""
+        return not self.history.diverged and self.final_loss <= 2 * self.bound + 1e-4
 
 
 def task(config: ToyConfig) -> tuple[nn.Linear, torch.Tensor]:
@@ -75,6 +82,15 @@ def eckart_young(delta: np.ndarray, r: int) -> float:
     return float((s[r:] ** 2).sum() / delta.shape[0])
 
 
+def numerical_rank(singular: np.ndarray, rtol: float = 1e-4) -> int:
+    """How many singular values are above `rtol` times the largest: the rest is float rounding.
+
+    >>> numerical_rank(np.array([2.0, 0.5, 1e-7])), numerical_rank(np.zeros(3))
+    (2, 0)
+    """
+    return int((singular > rtol * singular.max()).sum()) if singular.max() > 0 else 0
+
+
 def fit(config: ToyConfig, on_step: OnStep | None = None) -> ToyResult:
     seed_everything(config.seed)
     base, delta = task(config)
@@ -95,5 +111,7 @@ def fit(config: ToyConfig, on_step: OnStep | None = None) -> ToyResult:
     with torch.no_grad():
         learned = layer.delta_weight().numpy()
     true = delta.numpy()
-    return ToyResult(config, history, true, learned, np.linalg.svd(true, compute_uv=False), np.linalg.svd(learned, compute_uv=False),
-                     eckart_young(true, config.r), float(((true - learned) ** 2).sum() / config.d_out))
+    learned_singular = np.linalg.svd(learned, compute_uv=False)
+    return ToyResult(config, history, true, learned, np.linalg.svd(true, compute_uv=False), learned_singular,
+                     eckart_young(true, config.r), float(((true - learned) ** 2).sum() / config.d_out),
+                     numerical_rank(learned_singular), layer.trainable_parameters())

@@ -27,6 +27,7 @@ def test_bound_and_counts_match_core_and_extremes_are_handled():
     assert metric(at, "Least possible loss at rank r") == f"{lora_toy.eckart_young(delta.numpy(), 4):.2e}"
     assert metric(at, "Trainable: r·(d_in + d_out)") == "512"
     assert metric(at, "Rank of learned ΔW") == "4"
+    assert any("copies the top 4 singular values" in c.value for c in at.caption)  # converged: it says what it learned
 
     at.slider(key="lu.k").set_value(2)
     at.select_slider(key="lu.r").set_value(64)
@@ -36,6 +37,8 @@ def test_bound_and_counts_match_core_and_extremes_are_handled():
     clean(at)
     assert metric(at, "Trainable: r·(d_in + d_out)") == "8,192"
     assert at.info or at.warning, "a run that did not converge says so"
+    assert not any("copies the top" in c.value for c in at.caption), "an unconverged run copied nothing yet"
+    assert any(c.value.startswith("Not converged") for c in at.caption)
 
     at.slider(key="lu.noise").set_value(0.5)
     at.select_slider(key="lu.lr").set_value(1e-2)

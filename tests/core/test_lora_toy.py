@@ -50,6 +50,8 @@ def test_enough_rank_fits_exactly_and_learns_the_spectrum():
     result = lora_toy.fit(ToyConfig(true_rank=3, r=4, steps=400))
     assert result.bound < 1e-12 and result.final_loss < 1e-4
     np.testing.assert_allclose(result.learned_singular[:3], result.true_singular[:3], atol=1e-2)
+    assert result.converged and result.learned_rank in (3, 4)  # the 4th direction only holds leftover noise
+    assert result.trainable == 4 * (64 + 64)
 
 
 def test_too_little_rank_stops_at_the_bound_and_no_lower():
@@ -57,3 +59,18 @@ def test_too_little_rank_stops_at_the_bound_and_no_lower():
     assert result.bound > 1e-3
     assert result.bound * (1 - 1e-4) <= result.final_loss <= result.bound * 1.05
     assert result.learned_singular[2:].max() < 1e-4 * result.learned_singular[0]  # rank ≤ r
+    assert result.converged and result.learned_rank == 2
+
+
+def test_a_short_run_has_not_converged():
+    result = lora_toy.fit(ToyConfig(true_rank=8, r=8, lr=1e-3, steps=20))
+    assert result.final_loss > 2 * result.bound + 1e-4 and not result.converged
+
+
+@pytest.mark.parametrize("rank", [1, 5, 32])
+def test_numerical_rank_equals_numpys_matrix_rank(rank):
+    rng = np.random.default_rng(rank)
+    m = rng.normal(size=(64, rank)) @ rng.normal(size=(rank, 64)) + 1e-9 * rng.normal(size=(64, 64))
+    s = np.linalg.svd(m, compute_uv=False)
+    assert lora_toy.numerical_rank(s) == np.linalg.matrix_rank(m, tol=1e-4 * s.max()) == rank
+    assert lora_toy.numerical_rank(np.zeros(8)) == 0  # B = 0: nothing learned
