@@ -1,10 +1,7 @@
-from dataclasses import replace
-
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from core import data
 from core import finetune as ft
@@ -133,9 +130,12 @@ st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM runs about 1 ste
            "(benchmarks/bench_lora.py), so the default 32-step run takes about 30 s and reaches about 0.9 held-out accuracy.")
 with friendly_errors():
     if submitted:
+        # each run gets its own number: the merge check and the zip below belong to the run they were made from
+        state.remember("lora.run_no", state.recall("lora.run_no", 0) + 1)
         live.train("lora.run", lambda on_step: ft.fit(config, train_rows, test, on_step, base), steps,
                    metrics=("loss", "acc", "test_acc"))
 result: ft.FinetuneResult | None = live.last("lora.run")
+run_no = state.recall("lora.run_no", 0)
 
 if result is not None and result.history.diverged:
     st.warning(f"The loss became infinite or NaN at step {result.history.steps[-1]}, so training stopped and the model is "
@@ -188,51 +188,44 @@ elif result is not None:
             values = [i for i, name in enumerate(layers) if name.endswith("attention.self.value")]
             default = values[-1] if values else 0  # the last block's value projection
             layer = st.selectbox("Layer", layers, index=default, key="lora.layer")
-            delta, singular = ft.lora_update(result, layer)
-            module = result.model.base_model.model.get_submodule(layer)
-            w0 = module.base_layer.weight.detach()
-            w0_singular = torch.linalg.svdvals(w0).numpy()
+            update = ft.lora_update(result, layer)
+            delta = update.delta
             st.latex(r"\Delta W = \frac{\alpha}{r} B A = \frac{%g}{%d}\,B_{%d\times%d}\,A_{%d\times%d}" % (
                 result.config.alpha, result.config.r, *delta.shape[:1], result.config.r, result.config.r, delta.shape[1]))
             c = st.columns(3)
-            c[0].metric("‖ΔW‖ / ‖W₀‖ (Frobenius)", f"{np.linalg.norm(delta) / np.linalg.norm(w0.numpy()):.4f}")
-            energy = np.cumsum(singular ** 2) / max((singular ** 2).sum(), 1e-30)
-            c[1].metric("Directions holding 90% of ΔW", f"{int(np.searchsorted(energy, 0.9)) + 1} of r = {result.config.r}",
+            c[0].metric("‖ΔW‖ / ‖W₀‖ (Frobenius)", f"{update.relative_norm:.4f}")
+            c[1].metric("Directions holding 90% of ΔW", f"{update.directions_90} of r = {result.config.r}",
                         help="How many singular directions carry 90% of the update's energy (squared singular values)")
-            c[2].metric(f"Numbers stored (full ΔW: {delta.size:,})", f"{result.config.r * sum(delta.shape):,}")
-            k = min(48, len(singular))
+            c[2].metric(f"Numbers stored (full ΔW: {delta.size:,})", f"{update.stored:,}")
+            k = min(48, len(update.singular))
             sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "singular value": s[:k], "matrix": name})
-                            for s, name in ((singular, "ΔW (LoRA update)"), (w0_singular, "W₀ (pretrained)"))])
+                            for s, name in ((update.singular, "ΔW (LoRA update)"), (update.base_singular, "W₀ (pretrained)"))])
             st.altair_chart(alt.Chart(sv, height=260, title="Singular values (first 48), log scale").mark_line(point=True).encode(
                 x=alt.X("i:Q", title="index"), y=alt.Y("singular value:Q", scale=alt.Scale(type="log")), color="matrix:N",
                 tooltip=["matrix", "i", alt.Tooltip("singular value:Q", format=".3g")]), width="stretch")
-            st.caption(f"ΔW has exactly r = {result.config.r} non-zero singular values, then a cliff to rounding error: it is a "
-                       "rank-r matrix by construction. W₀'s spectrum decays slowly: it is full rank. The bet of LoRA is "
+            st.caption(f"ΔW has at most r = {result.config.r} non-zero singular values, then a cliff to rounding error: its "
+                       "rank is at most r by construction. W₀'s spectrum decays slowly: it is full rank. The bet of LoRA is "
                        "that the *change* a new task needs fits in a few directions, not the weights themselves.")
             heatmap(delta[:48, :48], title="ΔW, top-left 48 × 48 block", scheme="redblue", row_title="output", col_title="input",
                     domain=[-float(np.abs(delta).max()), float(np.abs(delta).max())], height=360)
-            ours = ft.as_lora_linear(result, layer)
-            x = torch.randn(8, ours.base.in_features, generator=torch.Generator().manual_seed(0))
-            with torch.no_grad():
-                gap = (ours(x) - module(x)).abs().max().item()
             st.markdown(f"The lab's 40-line `LoRALinear`, given this layer's W₀, A, B and α/r, reproduces peft's output to "
-                        f"**{gap:.1e}** (max |difference| on 8 random inputs):")
+                        f"**{update.gap_to_ours:.1e}** (max |difference| on 8 random inputs):")
             show_code(LoRALinear, label="LoRA from scratch (core/lora.py)")
     elif view == views[3]:
         if result.config.method == "lora":
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
             if st.button("Merge the adapter and compare predictions", key="lora.merge"):
                 with st.spinner("Merging a copy and predicting the held-out rows…"):
-                    state.remember("lora.merged", (id(result), ft.merge_check(result, result.test.text.tolist())))
+                    state.remember("lora.merged", (run_no, ft.merge_check(result, result.test.text.tolist())))
             merged = state.recall("lora.merged")
-            if merged and merged[0] == id(result):
+            if merged and merged[0] == run_no:
                 c = st.columns(3)
                 c[0].metric("Same prediction", f"{merged[1]['same prediction']:.0%}")
                 c[1].metric("max |Δ probability|", f"{merged[1]['max |Δp|']:.1e}")
                 c[2].metric("Parameters after merge", f"{int(merged[1]['parameters after merge']):,}")
             cached_zip = state.recall("lora.zip")
-            if not cached_zip or cached_zip[0] != id(result):
-                cached_zip = (id(result), ft.adapter_zip(result))
+            if not cached_zip or cached_zip[0] != run_no:
+                cached_zip = (run_no, ft.adapter_zip(result))
                 state.remember("lora.zip", cached_zip)
             st.download_button(f"Download the adapter ({len(cached_zip[1]) / 1e6:.1f} MB zip)", cached_zip[1], "lora-adapter.zip",
                                "application/zip", key="lora.download")
@@ -245,12 +238,10 @@ st.subheader("4 · Linear probe vs LoRA vs full fine-tuning")
 st.markdown("The same data, batches, seed, epochs and head; only what trains differs. Each method gets its own "
             "learning rate (set in the form above): a fresh head alone can take big steps, moving all pretrained "
             "weights needs small ones. Press **Race probe vs LoRA vs full** to run them one after the other.")
-rates = {"probe": lr_probe, "lora": lr, "full": lr_full}
 with friendly_errors():
     if compare:
-        for method in ft.METHODS:
+        for method, cfg in ft.race_configs(config, {"probe": lr_probe, "full": lr_full}).items():
             st.markdown(f"**{method}**")
-            cfg = replace(config, method=method, lr=rates[method])
             live.train(f"lora.compare.{method}", lambda on_step, cfg=cfg: ft.fit(cfg, train_rows, test, on_step, base).slim(),
                        steps, metrics=("loss", "test_acc"))
 runs = {m: live.last(f"lora.compare.{m}") for m in ft.METHODS}

@@ -1,13 +1,16 @@
 """The LoRA page with the real MiniLM: a one-step fine-tune from the form, everything shown after it,
-bad input, and the isolation rule: the cached base model predicts exactly as before."""
+bad input, and the isolation rule: the cached base model predicts exactly as before in another session."""
 
 from pathlib import Path
 
 import pytest
 import torch
+import transformers
 from streamlit.testing.v1 import AppTest
 
+from core import finetune as ft
 from core import models
+from core.network import Reachability
 from ui import state
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
@@ -37,6 +40,23 @@ def embed(loaded: models.LoadedModel) -> torch.Tensor:
     batch = loaded.tokenizer(SENTENCES, padding=True, return_tensors="pt")
     with torch.no_grad():
         return loaded.model(**batch).last_hidden_state
+
+
+def base_model_session():
+    """Another user's session: the shared (cached) MiniLM embeds two sentences; the page keeps the
+    last hidden states, and the id of the model object, in its session state."""
+    import streamlit as st
+    import torch
+
+    from ui import state
+
+    loaded = state.model("minilm")
+    batch = loaded.tokenizer(["Not bad at all, actually.", "Oh great, another update that deletes my files."],
+                             padding=True, return_tensors="pt")
+    with torch.no_grad():
+        st.session_state["hidden"] = loaded.model(**batch).last_hidden_state
+    st.session_state["model id"] = id(loaded.model)
+    st.write("predicted")
 
 
 def tiny_run(at: AppTest, rows: int = 32) -> AppTest:
@@ -70,8 +90,10 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     at = open_page()
     at = tiny_run(at)
     clean(at)
-    accuracy = float(metric(at, "Held-out accuracy"))
-    assert 0.0 <= accuracy <= 1.0
+    result: ft.FinetuneResult = at.session_state["lora.run"]
+    assert result.history.steps == [1]
+    predicted = ft.predict(result, result.test.text.tolist()).idxmax(axis=1).to_numpy()
+    assert metric(at, "Held-out accuracy") == f"{(predicted == result.test.label.to_numpy()).mean():.3f}"
     assert metric(at, "Trainable") == metric(at, "Trainable parameters")
     # after training: confusion + mistakes, your own sentence, ΔW, merge and download
     assert any("held-out mistakes" in m.value for m in at.markdown)
@@ -83,20 +105,93 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     assert any(c.value.startswith("Prediction:") for c in at.caption)
     at.segmented_control(key="lora.view").set_value("The update ΔW").run()
     assert any("reproduces peft's output" in m.value for m in at.markdown)
-    at.selectbox(key="lora.layer").set_value("encoder.encoder.layer.0.intermediate.dense").run()
+    layer = "encoder.encoder.layer.0.intermediate.dense"
+    at.selectbox(key="lora.layer").set_value(layer).run()
     clean(at)
+    update = ft.lora_update(result, layer)  # the numbers shown are core's, for the layer picked
+    assert metric(at, "‖ΔW‖ / ‖W₀‖ (Frobenius)") == f"{update.relative_norm:.4f}" != "0.0000"
+    assert metric(at, "Directions holding 90% of ΔW") == f"{update.directions_90} of r = 8"
+    assert metric(at, "Numbers stored (full ΔW: 589,824)") == f"{8 * (384 + 1536):,}"
+    assert any(f"**{update.gap_to_ours:.1e}**" in m.value for m in at.markdown)
     at.segmented_control(key="lora.view").set_value("Merge and download").run()
     button(at, "Merge the adapter and compare predictions").click().run()
     clean(at)
     assert metric(at, "Same prediction") == "100%"
     assert at.get("download_button"), "the adapter download is offered"
+    first_zip = at.session_state["lora.zip"]
 
-    # isolation: the model every session shares predicts exactly as before, and is still read-only
+    # a second run: the merge check and the zip of the first one must not be shown as this one's
+    at = tiny_run(at)
+    clean(at)
+    assert at.session_state["lora.run"] is not result
+    at.segmented_control(key="lora.view").set_value("Merge and download").run()
+    assert not any(m.label == "Same prediction" for m in at.metric), "a merge check of the previous run is stale"
+    assert at.session_state["lora.zip"][0] == first_zip[0] + 1
+
+    # the model every session shares predicts exactly as before, and is still read-only
     assert state.model("minilm") is cached
     assert torch.equal(embed(cached), before)
     assert torch.equal(embed(models.load("minilm")), before)
     assert not cached.model.training and not any(p.requires_grad for p in cached.model.parameters())
     assert cached.model.pooler is not None
+
+
+@pytest.mark.slow
+def test_a_fine_tune_in_one_session_leaves_another_sessions_base_model_predictions_identical():
+    other = AppTest.from_function(base_model_session, default_timeout=300).run()
+    assert not other.exception
+    before, model_id = other.session_state["hidden"], other.session_state["model id"]
+    at = open_page()
+    for method in ("lora", "full"):  # full fine-tuning moves every encoder weight: of its own copy
+        if method == "full":
+            at.select_slider(key="lora.lr").set_value(1e-3)
+            button(at, "Race probe vs LoRA vs full").click().run()
+        else:
+            at = tiny_run(at)
+        clean(at)
+    assert at.session_state["lora.run"].history.steps == [1]
+    assert at.session_state["lora.compare.full"].history.steps == [1]
+    other.run()  # the other user predicts again with the shared model
+    assert not other.exception
+    assert other.session_state["model id"] == model_id, "the same cached object, not a reload"
+    assert torch.equal(other.session_state["hidden"], before)
+
+
+@pytest.mark.slow
+def test_stop_during_training_keeps_no_result_and_says_where():
+    at = open_page()
+    at = tiny_run(at, rows=64)  # two steps
+    clean(at)
+    # what a click on Stop leaves behind: the loop interrupted after step 1, its result never stored
+    history = at.session_state["lora.run.history"]
+    history.steps, history.metrics = history.steps[:1], {k: v[:1] for k, v in history.metrics.items()}
+    at.session_state["lora.run.running"] = True
+    at.session_state["lora.run"] = None
+    at.button(key="lora.run.stop").click().run()
+    clean(at)
+    assert any("stopped at step 1 of 2" in i.value for i in at.info)
+    assert not any(m.label == "Held-out accuracy" for m in at.metric)
+    at.run()  # a later rerun still shows no result, and no longer says it is running
+    clean(at)
+    assert not any(m.label == "Held-out accuracy" for m in at.metric)
+    assert at.session_state["lora.run.running"] is False
+
+
+@pytest.mark.slow
+def test_a_model_id_the_hub_does_not_know_is_explained(monkeypatch):
+    def not_found(model_id, *args, **kwargs):  # what the Hub answers for a repo that does not exist
+        raise OSError(f"{model_id} is not a local folder and is not a valid model identifier listed on "
+                      "'https://huggingface.co/models'")
+
+    monkeypatch.setattr(models, "hub_reachable", lambda: Reachability(True, "huggingface.co answers"))
+    for auto in (transformers.AutoTokenizer, transformers.AutoModel):
+        monkeypatch.setattr(auto, "from_pretrained", not_found)
+    at = open_page()
+    at.text_input(key="lora.hub").set_value("no-such-org/no-such-bert").run()
+    clean(at)
+    message = next(i.value for i in at.info if "no-such-org/no-such-bert" in i.value)
+    assert "not a valid model identifier" in message and "Staying with minilm" in message
+    assert metric(at, "Trainable parameters")  # the page goes on with the offline encoder
 
 
 @pytest.mark.slow
@@ -138,11 +233,46 @@ def test_uploads_good_and_bad():
     upload("big.csv", b"text,label\n" + b"a,b\n" * 1_600_000)  # 6.4 MB: over the lab's 5 MB limit
     clean(at)
     assert any("the limit is 5 MB" in w.value for w in at.warning)
+    huge = b"text,label\n" + b"a fine sentence,positive\n" * 2_000_000  # 50 MB, the issue's case
+    assert len(huge) >= 50_000_000
+    upload("huge.csv", huge)
+    clean(at)
+    assert any(w.value.startswith(f"huge.csv is {len(huge) / 1e6:.1f} MB; the limit is 5 MB") for w in at.warning)
     rows = "".join(f"sentence {i},{c}\n" for i in range(20) for c in ("red", "green", "blue"))
-    upload("colours.csv", ("text,label\n,red\n" + rows).encode())  # string labels, 3 classes, an empty row
+    upload("colours.csv", ("text,label\n,red\n   ,red\n" + rows).encode())  # string labels, 3 classes, empty rows
     clean(at)
     assert metric(at, "Head (trained and saved too)") == f"{384 * 3 + 3:,}"
+    caption = next(c.value for c in at.caption if "training rows" in c.value)
+    assert "48 training rows, 12 held-out rows" in caption  # the 60 rows with a text, 20% held out
+    assert "red: 16" in caption and "blue: 16" in caption  # the rows without a text are not counted
     upload("one.csv", ("text,label\n" + "".join(f"s {i},same\n" for i in range(20))).encode())
     at = button(at, "Fine-tune with LoRA").click().run()
     clean(at)
     assert any("single class" in w.value for w in at.warning)
+
+
+@pytest.mark.slow
+def test_an_uploaded_split_column_decides_the_training_and_held_out_rows(monkeypatch):
+    seen = {}
+    real_fit = ft.fit
+
+    def recording_fit(config, train, test, on_step=None, base=None):  # what the page hands to core
+        seen["train"], seen["test"] = train.text.tolist(), test.text.tolist()
+        return real_fit(config, train, test, on_step, base)
+
+    monkeypatch.setattr(ft, "fit", recording_fit)
+    rows = [(f"review number {i} was {'great' if i % 2 else 'awful'}", "pos" if i % 2 else "neg",
+             "test" if i % 4 == 3 else "train") for i in range(32)]  # every 4th row held out: not what a random split picks
+    at = open_page()
+    at.radio(key="lora.source").set_value("upload-csv").run()
+    csv = "text,label,split\n" + "".join(f"{t},{label},{' Test' if s == 'test' and i == 3 else s}\n"  # case and spaces allowed
+                                         for i, (t, label, s) in enumerate(rows))
+    at.file_uploader(key="lora.upload").set_value(("split.csv", csv.encode(), "text/csv"))
+    at.run()
+    clean(at)
+    assert any("24 training rows, 8 held-out rows" in c.value for c in at.caption)
+    at = tiny_run(at, rows=100)
+    clean(at)
+    assert seen["train"] == [t for t, _, s in rows if s == "train"]
+    assert seen["test"] == [t for t, _, s in rows if s == "test"]
+    assert at.session_state["lora.run"].test.text.tolist() == seen["test"]  # evaluated on exactly those rows
