@@ -16,6 +16,16 @@ This trade-off is why n-gram models gave way to neural language models.
 >>> "".join(chain.sample(11, seed=0))
 'abracadabra'
 
+An order-k chain is an order-1 chain whose states are its k-token contexts, so it has a transition
+matrix and a stationary distribution: the share of time a long sample spends in each state.
+
+>>> chain = MarkovChain(order=1).fit("abracadabra")
+>>> chain.states(), chain.stationary_distribution().round(3).tolist()   # 4 of the 10 letters before the last are "a"
+(['a', 'b', 'c', 'd', 'r'], [0.4, 0.2, 0.1, 0.1, 0.2])
+
+(A text that ends in the state it starts in has as stationary distribution exactly the states'
+shares of its positions but the last: each visit to a state is followed by one departure.)
+
 Counting is vectorised (NumPy), with memory O(corpus length) whatever k is: contexts are never
 enumerated over the vocabulary, only over the positions of the corpus.
 """
@@ -32,6 +42,7 @@ from core.errors import LabError
 
 MAX_ORDER = 12  # beyond this every context in a real corpus is unique: the sample is a copy
 MAX_TOKENS = 1_000_000  # longer corpora are cut here, so an upload can't take the page's memory
+MAX_STATES = 2_000  # MarkovChain.transition_matrix is dense: 2,000 x 2,000 float64 is 32 MB, solved in ~1 s
 
 Level = Literal["char", "word"]
 _WORD = re.compile(r"\w+|[^\w\s]")  # words, and each punctuation mark as its own token
@@ -189,6 +200,43 @@ class MarkovChain:
             "mean continuations": float(successors.mean()),
         }
 
+    # As a matrix. The state of an order-k chain is its last k tokens: after (a, b) and then c it is in
+    # (b, c), an order-1 chain over contexts. For order 1 the states are simply the tokens.
+
+    def _state_path(self) -> tuple[np.ndarray, int]:
+        """The state (the length-`order` context) at each position of the corpus, numbered 0..S-1 in
+        lexicographic order, and S. Recounted here: the fitted tables keep only the contexts with a successor."""
+        keys, path = context_levels(self.ids, len(self.vocab), self.order)[-1]
+        return path, len(keys)
+
+    def states(self) -> list:
+        """The states in the order of transition_matrix(): tokens for order 1, else tuples of `order` tokens."""
+        path, _ = self._state_path()
+        first = np.unique(path, return_index=True)[1]  # where each state first occurs
+        tokens = self.vocab[self.ids[first[:, None] + np.arange(self.order)]]
+        return [str(t[0]) for t in tokens] if self.order == 1 else [tuple(map(str, t)) for t in tokens]
+
+    def transition_matrix(self) -> np.ndarray:
+        """P[i, j] = P(next state j | state i) over states(): exactly the process `sample` runs.
+
+        Row i holds next_distribution(state i), each next token t placed at the state (state i[1:], t).
+        The corpus's last context, if nothing follows it anywhere, gets the row of sample's restart:
+        the context at a random position. Dense, so refused beyond MAX_STATES states.
+        """
+        path, S = self._state_path()
+        if S > MAX_STATES:
+            raise LabError(f"this order-{self.order} chain has {S:,} states ({'tokens' if self.order == 1 else 'contexts'}); "
+                           f"a dense transition matrix is kept for at most {MAX_STATES:,}: choose a lower order or a smaller corpus")
+        restart = np.bincount(path[:-1], minlength=S) / (len(path) - 1)  # sample()'s jump: a uniform start position
+        return transition_matrix(path, S, dead_end=restart)
+
+    def stationary_distribution(self) -> np.ndarray:
+        """pi over states() with pi P = pi: the share of its time a long sample spends in each state.
+
+        Unique, because every state of a chain counted from one text leads to the text's last state.
+        """
+        return stationary_distribution(self.transition_matrix())
+
 
 SHARED_DEPTH = 6  # n-grams up to this length are numbered once per text and shared by the orders 1..5
 
@@ -237,11 +285,11 @@ def compare_orders(chain_of_order: Callable[[int], MarkovChain], level: Level, o
 # ----------------------------------------------------------------------------- small state spaces
 
 
-def transition_matrix(ids: np.ndarray, S: int, alpha: float = 0.0) -> np.ndarray:
+def transition_matrix(ids: np.ndarray, S: int, alpha: float = 0.0, dead_end: np.ndarray | None = None) -> np.ndarray:
     """Order-1 transition probabilities P[i, j] = P(next = j | current = i) for states 0..S-1.
 
-    `alpha` is added to every count; a state never followed by anything gets a uniform row, so
-    P stays stochastic (rows sum to 1).
+    `alpha` is added to every count; a state never followed by anything gets the row `dead_end`
+    (default uniform), so P stays stochastic (rows sum to 1).
 
     >>> transition_matrix(np.array([0, 1, 1, 0, 1]), 2).tolist()
     [[0.0, 1.0], [0.5, 0.5]]
@@ -249,11 +297,17 @@ def transition_matrix(ids: np.ndarray, S: int, alpha: float = 0.0) -> np.ndarray
     ids = np.asarray(ids, dtype=np.int64)
     counts = np.bincount(ids[:-1] * S + ids[1:], minlength=S * S).reshape(S, S).astype(np.float64) + alpha
     totals = counts.sum(axis=1, keepdims=True)
-    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 1.0 / S)
+    fallback = np.full(S, 1.0 / S) if dead_end is None else np.asarray(dead_end, dtype=np.float64)
+    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), fallback)
 
 
 def stationary_distribution(P: np.ndarray) -> np.ndarray:
-    """pi with pi P = pi and sum(pi) = 1, solved as one linear system (least squares).
+    """pi with pi P = pi and sum(pi) = 1, solved as one square linear system.
+
+    The S equations (P^T - I) pi = 0 are dependent (each row of P sums to 1, so they add up to 0 = 0):
+    the last is replaced by
+    sum(pi) = 1. The system is singular exactly when pi is not unique (the chain splits into parts
+    that never reach each other), which is refused.
 
     >>> P = np.array([[0.9, 0.1], [0.5, 0.5]])       # sunny/rainy weather
     >>> stationary_distribution(P).round(4).tolist()
@@ -263,10 +317,16 @@ def stationary_distribution(P: np.ndarray) -> np.ndarray:
     if P.ndim != 2 or P.shape[0] != P.shape[1] or (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0):
         raise LabError("a transition matrix must be square with non-negative rows that sum to 1")
     S = len(P)
-    A = np.vstack([P.T - np.eye(S), np.ones((1, S))])  # (P^T - I) pi = 0, and the entries sum to 1
-    b = np.zeros(S + 1)
+    A = P.T - np.eye(S)
+    A[-1] = 1.0
+    b = np.zeros(S)
     b[-1] = 1.0
-    pi = np.linalg.lstsq(A, b, rcond=None)[0]
+    try:
+        pi = np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        pi = np.full(S, np.nan)
+    if not (np.isfinite(pi).all() and (pi > -1e-9).all() and np.allclose(pi @ P, pi, atol=1e-9)):
+        raise LabError("this chain has more than one stationary distribution: it splits into parts that never reach each other")
     pi = np.clip(pi, 0.0, None)
     return pi / pi.sum()
 

@@ -1,5 +1,8 @@
 """Markov chains against references: nltk's n-gram counts, scipy's eigenvectors, long simulation."""
 
+import tracemalloc
+from collections import Counter
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -8,8 +11,8 @@ from nltk.util import ngrams
 
 from core import data
 from core.errors import LabError
-from core.markov_chain import (LETTERS, MarkovChain, fit_chain, letter_chain, letter_ids, simulate, stationary_distribution, tokenize,
-                               transition_matrix)
+from core.markov_chain import (LETTERS, MAX_ORDER, MAX_STATES, MarkovChain, fit_chain, letter_chain, letter_ids, simulate,
+                               stationary_distribution, tokenize, transition_matrix)
 
 
 @pytest.mark.parametrize("level", ["char", "word"])
@@ -75,6 +78,67 @@ def test_stationary_distribution_matches_eigenvector_and_simulation(seed):
     np.testing.assert_allclose(simulate(P, steps=2000, chains=1000, seed=seed), pi, atol=0.005)
 
 
+@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1), ("word", 2), ("char", 3)])
+def test_chain_transition_matrix_and_stationary_distribution(level, order):
+    tokens = tokenize(data.load_text("markov", n_tokens=2000), level)
+    chain = MarkovChain(order).fit(tokens)
+    states, P = chain.states(), chain.transition_matrix()
+    index = {s: i for i, s in enumerate(states)}
+    as_state = (lambda ctx: ctx[0]) if order == 1 else tuple
+    assert list(index) == sorted(set(map(as_state, ngrams(list(tokens), order))))  # every context of the corpus, sorted
+    for s, row in zip(states, P):  # each row is next_distribution, placed at the next states
+        context = [s] if order == 1 else list(s)
+        expected = np.zeros(len(states))
+        for t, p in chain.next_distribution(context).items():
+            expected[index[as_state(context[1:] + [t])]] = p
+        if expected.any():  # (the corpus's last context may have no successor: tested below)
+            np.testing.assert_allclose(row, expected, rtol=0, atol=1e-15)
+    pi = chain.stationary_distribution()
+    np.testing.assert_allclose(pi, eigen_stationary(P), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pi @ P, pi, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("level,order", [("word", 1), ("char", 2)])
+def test_a_long_sample_spends_the_stationary_share_of_its_time_in_each_state(level, order):
+    chain = MarkovChain(order).fit(tokenize(data.load_text("markov", n_tokens=2000), level))
+    pi = chain.stationary_distribution()
+    sample = chain.sample(60_000, seed=5)  # the chain's own sampler: pi describes what it does
+    visits = Counter(sample) if order == 1 else Counter(ngrams(sample, order))
+    shares = np.array([visits[s] for s in chain.states()]) / sum(visits.values())
+    np.testing.assert_allclose(shares, pi, atol=0.005)  # measured ~0.002 (16 and 50 states, pi up to 0.09)
+    np.testing.assert_allclose(simulate(chain.transition_matrix(), steps=2000, chains=1000, seed=order), pi, atol=0.0015)
+
+
+@pytest.mark.parametrize("level,order", [("word", 1), ("word", 2), ("char", 4)])
+def test_a_text_that_ends_where_it_starts_has_its_state_frequencies_as_pi(level, order):
+    # every visit to a state is followed by one departure, so pi is exactly each state's share of the positions
+    tokens = list(tokenize(data.load_text("markov", n_tokens=1500), level))
+    tokens += tokens[:order]  # end in the starting context
+    chain = MarkovChain(order).fit(tokens)
+    pi = dict(zip(chain.states(), chain.stationary_distribution()))
+    counts = Counter(g[0] if order == 1 else g for g in ngrams(tokens[:-1], order))
+    assert pi.keys() == counts.keys()
+    np.testing.assert_allclose([pi[s] for s in counts], [n / (len(tokens) - order) for n in counts.values()], rtol=0, atol=1e-12)
+
+
+def test_a_dead_end_restarts_like_the_sampler_and_big_state_spaces_are_refused():
+    chain = MarkovChain(1).fit("abcabd")  # "d" ends the corpus and is followed by nothing
+    assert chain.states() == list("abcd")
+    np.testing.assert_allclose(chain.transition_matrix()[3], [2 / 5, 2 / 5, 1 / 5, 0])  # sample's restart: a uniform position of "abcab"
+    P = chain.transition_matrix()
+    np.testing.assert_allclose(chain.stationary_distribution(), eigen_stationary(P), atol=1e-12)
+    sample = chain.sample(20_000, seed=2)
+    after_d = Counter(b for a, b in zip(sample, sample[1:]) if a == "d")
+    n = sum(after_d.values())  # ~1,700
+    np.testing.assert_allclose([after_d[t] / n for t in "abcd"], [0.4, 0.4, 0.2, 0], atol=0.04)
+    words = tokenize(data.load_text("python-docs")[:200_000], "word")
+    assert len(set(words)) > MAX_STATES
+    with pytest.raises(LabError, match="states"):
+        MarkovChain(1).fit(words).transition_matrix()
+    with pytest.raises(LabError, match="more than one stationary distribution"):
+        stationary_distribution(np.eye(3))  # three states that never leave: any pi is stationary
+
+
 def test_letter_chain_of_real_english():
     chain = letter_chain(data.load_text("python-docs")[:100_000])
     np.testing.assert_allclose(chain.P.sum(axis=1), 1.0)
@@ -96,11 +160,27 @@ def test_bad_orders_and_tiny_corpora_are_clear_errors():
         stationary_distribution(np.array([[0.5, 0.6], [0.5, 0.5]]))
 
 
-def test_high_order_on_a_long_corpus_keeps_memory_linear():
-    text = tokenize(data.load_text("python-docs"), "char")
-    chain = MarkovChain(12).fit(text)  # ~430k contexts: arrays of corpus length, no V**12 table
-    assert chain.sparsity()["seen once"] > 0.5
-    assert sum(a.nbytes for a in chain._level_keys) < 12 * 8 * len(text)
+def peak_bytes_per_token(order: int, tokens) -> float:
+    """Peak memory NumPy and Python allocate while fitting, per token of the corpus."""
+    tracemalloc.start()
+    try:
+        MarkovChain(order).fit(tokens)
+        return tracemalloc.get_traced_memory()[1] / len(tokens)
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_highest_order_on_a_long_corpus_keeps_memory_linear():
+    text = tokenize(data.load_text("python-docs"), "char")  # ~430k characters, ~240k distinct 12-character contexts
+    assert MarkovChain(MAX_ORDER).fit(text).sparsity()["seen once"] > 0.5
+    with pytest.raises(LabError, match="between 1 and"):
+        MarkovChain(MAX_ORDER + 1)
+    # a few arrays of corpus length, whatever the order: no V**k table, no Python object per context
+    # (a dict of 12-character tuples alone would take ~300 bytes per token)
+    highest = peak_bytes_per_token(MAX_ORDER, text)
+    assert highest < 32 * 8  # 32 int64 per token; measured ~180
+    assert highest < 1.5 * peak_bytes_per_token(5, text)  # flat in the order
+    assert peak_bytes_per_token(MAX_ORDER, text[: len(text) // 4]) < 32 * 8  # and per token on a shorter corpus too
 
 
 def test_letter_ids_keep_only_letters_and_single_spaces():
