@@ -64,7 +64,10 @@ def attention_steps(q, k, v, mask=None, causal=False, scale=None) -> AttentionSt
         masked = masked.masked_fill(~causal_mask(q.shape[-2], k.shape[-2], q.device), float("-inf"))
     if mask is not None:
         masked = masked.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else masked + mask
-    weights = torch.softmax(masked, dim=-1)
+    # a query with nothing it may look at (a padded query, or left padding under the causal mask)
+    # would get softmax's 0/0 = NaN; like torch's F.sdpa it gets zero weights and a zero output
+    blocked = torch.isneginf(masked).all(dim=-1, keepdim=True)
+    weights = torch.softmax(masked.masked_fill(blocked, 0.0), dim=-1).masked_fill(blocked, 0.0)
     return AttentionSteps(q, k, v, scores, scaled, masked, weights, weights @ v, scale)
 
 
@@ -137,12 +140,23 @@ class MultiHeadAttention(nn.Module):
 
     @classmethod
     def from_bert_layer(cls, layer) -> "MultiHeadAttention":
-        """A copy of a transformers BERT layer's self-attention (Q, K, V projections and output dense)."""
-        self_attn, out = layer.attention.self, layer.attention.output.dense
-        mha = cls(self_attn.all_head_size, self_attn.num_attention_heads)
+        """A copy of a transformers BERT (or DistilBERT) layer's self-attention: Q, K, V and output projections."""
+        n_heads, projections = bert_projections(layer)
+        mha = cls(projections[0].in_features, n_heads)
         with torch.no_grad():
-            for mine, theirs in [(mha.q_proj, self_attn.query), (mha.k_proj, self_attn.key),
-                                 (mha.v_proj, self_attn.value), (mha.out_proj, out)]:
+            for mine, theirs in zip((mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj), projections):
                 mine.weight.copy_(theirs.weight)
                 mine.bias.copy_(theirs.bias)
         return mha.eval().requires_grad_(False)
+
+
+def bert_projections(layer) -> tuple[int, tuple[nn.Linear, nn.Linear, nn.Linear, nn.Linear]]:
+    """(heads, (W_q, W_k, W_v, W_o)) of a transformers BERT-family layer, whichever names it uses.
+
+    BERT, RoBERTa and MiniLM: attention.self.query/key/value and attention.output.dense;
+    DistilBERT: attention.q_lin/k_lin/v_lin/out_lin.
+    """
+    a = layer.attention
+    if hasattr(a, "q_lin"):
+        return a.n_heads, (a.q_lin, a.k_lin, a.v_lin, a.out_lin)
+    return a.self.num_attention_heads, (a.self.query, a.self.key, a.self.value, a.output.dense)

@@ -48,6 +48,24 @@ def test_matches_torch_sdpa_with_padding_masks(qkv):
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=both), **TOL)
 
 
+def test_fully_blocked_rows_give_zeros_like_torch(qkv):
+    """A query with nothing it may look at: torch gives zero weights and a zero output, not NaN."""
+    q, k, v = qkv
+    # padded queries AND keys, (B, 1, L, L): the padded rows of sequence 0 see no key at all
+    real = torch.arange(7)[None, :] < torch.tensor([4, 7])[:, None]
+    both = (real[:, :, None] & real[:, None, :])[:, None]
+    ours, w = scaled_dot_product_attention(q, k, v, mask=both)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=both), **TOL)
+    assert (ours[0, :, 4:] == 0).all() and (w[0, :, 4:] == 0).all() and not w.isnan().any()
+    torch.testing.assert_close(w[1].sum(-1), torch.ones(3, 7, dtype=torch.float64), **TOL)
+    # left padding + causal: the first queries of a left-padded sequence may only see padding
+    left = (torch.arange(7)[None, :] >= 7 - torch.tensor([4, 7])[:, None])[:, None, None, :]
+    ours, w = scaled_dot_product_attention(q, k, v, mask=left, causal=True)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=left & torch.ones(7, 7, dtype=torch.bool).tril())
+    torch.testing.assert_close(ours, ref, **TOL)
+    assert (w[0, :, :3] == 0).all() and not w.isnan().any()
+
+
 def test_matches_torch_sdpa_float_mask_scale_and_cross_lengths(qkv):
     q, k, v = qkv
     bias = torch.randn(7, 7, dtype=torch.float64)
@@ -58,12 +76,22 @@ def test_matches_torch_sdpa_float_mask_scale_and_cross_lengths(qkv):
     torch.testing.assert_close(ours, ref, **TOL)
 
 
-def test_steps_are_consistent(qkv):
+def torch_weights(q, k, **kwargs):
+    """torch's attention weights: F.sdpa with V = the identity returns the weights themselves."""
+    return F.scaled_dot_product_attention(q, k, torch.eye(k.shape[-2], dtype=k.dtype), **kwargs)
+
+
+def test_every_step_matches_an_independent_reference(qkv):
     q, k, v = qkv
     s = attention_steps(q, k, v, causal=True, scale=0.5)
-    torch.testing.assert_close(s.scaled, s.scores * 0.5)
-    assert torch.isinf(s.masked.triu(1)[..., 0, 1:]).all()
-    torch.testing.assert_close(s.output, s.weights @ v)
+    torch.testing.assert_close(s.scores, torch.einsum("bhid,bhjd->bhij", q, k), **TOL)
+    # the scaled scores, before the mask: their softmax is torch's unmasked attention at scale 0.5
+    torch.testing.assert_close(torch.softmax(s.scaled, -1), torch_weights(q, k, scale=0.5), **TOL)
+    blocked = ~torch.ones(7, 7, dtype=torch.bool).tril()
+    assert torch.equal(torch.isneginf(s.masked), blocked.expand_as(s.masked))
+    torch.testing.assert_close(torch.softmax(s.masked, -1), torch_weights(q, k, scale=0.5, is_causal=True), **TOL)
+    torch.testing.assert_close(s.weights, torch_weights(q, k, scale=0.5, is_causal=True), **TOL)
+    torch.testing.assert_close(s.output, F.scaled_dot_product_attention(q, k, v, scale=0.5, is_causal=True), **TOL)
 
 
 def test_without_scaling_softmax_saturates():
