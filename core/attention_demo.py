@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from core.attention import AttentionSteps, MultiHeadAttention, MultiHeadSteps, attention_steps
+from core.attention_heads import token_ids
 from core.errors import LabError
 
 MAX_TOKENS = 24  # beyond this the step-by-step heatmaps stop being readable
@@ -45,11 +46,7 @@ class Sentence:
 
 def tokenize(encoder, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], int]:
     """Word-piece ids of `text` (no [CLS]/[SEP]), cut to max_tokens; also the untruncated count."""
-    if not text or not text.strip():
-        raise LabError("Type a sentence first: attention needs at least one token.")
-    ids = encoder.tokenizer(text, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise LabError("The tokenizer found no tokens in that text.")
+    ids = token_ids(encoder.tokenizer, text, add_special_tokens=False)
     return ids[:max_tokens], len(ids)
 
 
@@ -135,9 +132,11 @@ def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: 
     """
     ids, _ = tokenize(encoder, text, max_tokens)
     n = len(ids)
+    if n < 2:  # the only "shuffle" of one token changes nothing, with or without positions
+        raise LabError("One token cannot be shuffled: type at least two words to see the shuffle test.")
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g)
-    if n > 1 and torch.equal(perm, torch.arange(n)):
+    if torch.equal(perm, torch.arange(n)):
         perm = perm.roll(1)  # a shuffle that changes nothing would prove nothing
     shuffled = [ids[i] for i in perm.tolist()]
     mha = layer_attention(encoder, layer)

@@ -1,7 +1,7 @@
 """The heads of a real pretrained model: their attention, what kind of head each one is, and ablation.
 
-Works on BERT-style encoders (MiniLM offline, BERT/RoBERTa from the Hub) and GPT-2-style causal
-LMs. The attention weights are recomputed by OUR `scaled_dot_product_attention` from each layer's
+Works on BERT-style encoders (MiniLM offline, BERT/RoBERTa/DistilBERT from the Hub) and GPT-2-style
+causal LMs. The attention weights are recomputed by OUR `scaled_dot_product_attention` from each layer's
 own input and its trained Q/K projections (tests/core check they equal what transformers reports
 with eager attention), so this works whatever attention kernel the model was loaded with.
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.attention import scaled_dot_product_attention, split_heads
+from core.attention import MultiHeadAttention, bert_projections, scaled_dot_product_attention, split_heads
 from core.errors import LabError
 
 MAX_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
@@ -44,50 +44,53 @@ class Attentions:
 
 
 def _blocks(model):
-    """('bert', layers) or ('gpt2', blocks) for the models this lab knows how to read."""
+    """('bert', layers) for BERT-style encoders (DistilBERT too) or ('gpt2', blocks) for GPT-2-style LMs."""
     for owner in (model, getattr(model, "base_model", None)):
-        enc = getattr(owner, "encoder", None)
-        if enc is not None and hasattr(enc, "layer") and hasattr(enc.layer[0].attention, "self"):
-            return "bert", list(enc.layer)
+        for stack in (getattr(owner, "encoder", None), getattr(owner, "transformer", None)):  # BERT, DistilBERT
+            layers = getattr(stack, "layer", None)
+            attn = getattr(layers[0], "attention", None) if layers else None
+            if hasattr(attn, "self") or hasattr(attn, "q_lin"):  # the two layouts bert_projections reads
+                return "bert", list(layers)
         h = getattr(owner, "h", None) or getattr(getattr(owner, "transformer", None), "h", None)
         if h is not None and hasattr(h[0], "attn") and hasattr(h[0].attn, "c_attn"):
             return "gpt2", list(h)
-    raise LabError(f"this page reads attention from BERT-style encoders and GPT-2-style models, not {type(model).__name__}")
+    raise LabError(f"this page reads attention from BERT-style encoders (BERT, RoBERTa, DistilBERT) and "
+                   f"GPT-2-style models, not {type(model).__name__}")
 
 
 def shape(model) -> tuple[int, int]:
     """(layers, heads) of a supported model."""
     kind, blocks = _blocks(model)
-    attn = blocks[0].attention.self if kind == "bert" else blocks[0].attn
-    return len(blocks), (attn.num_attention_heads if kind == "bert" else attn.num_heads)
+    return len(blocks), (bert_projections(blocks[0])[0] if kind == "bert" else blocks[0].attn.num_heads)
+
+
+def token_ids(tokenizer, text: str, **kwargs) -> list[int]:
+    """The ids of `text` (kwargs go to the tokenizer), or a LabError the page shows when there is nothing to read."""
+    if not text or not text.strip():
+        raise LabError("Type a sentence first: attention needs at least one token.")
+    ids = tokenizer(text, **kwargs)["input_ids"]
+    if not ids:
+        raise LabError("The tokenizer found no tokens in that text.")
+    return ids
 
 
 def encode(lm, text: str, max_tokens: int = MAX_TOKENS):
     """Tokenize `text` for the model (with its special tokens), truncated to what it (and we) allow."""
-    if not text or not text.strip():
-        raise LabError("Type a sentence first.")
+    n_full = len(token_ids(lm.tokenizer, text))
     limit = min(max_tokens, getattr(lm.model.config, "max_position_embeddings", None) or getattr(lm.model.config, "n_positions", max_tokens))
-    n_full = len(lm.tokenizer(text)["input_ids"])
-    batch = lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=limit)
-    if batch["input_ids"].shape[1] == 0:
-        raise LabError("The tokenizer found no tokens in that text.")
-    return batch, n_full
+    return lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=limit), n_full
 
 
-def layer_attention(kind: str, block, hidden: torch.Tensor) -> tuple[torch.Tensor, bool]:
+def layer_weights(kind: str, block, hidden: torch.Tensor) -> torch.Tensor:
     """One layer's attention weights (B, heads, L, L), recomputed from its input with our attention."""
     if kind == "bert":
-        sa = block.attention.self
-        q, k, v, n_heads, scale, causal = sa.query(hidden), sa.key(hidden), sa.value(hidden), sa.num_attention_heads, sa.scaling, False
-    else:
-        a = block.attn
-        q, k, v = a.c_attn(block.ln_1(hidden)).split(a.split_size, dim=2)
-        n_heads, scale, causal = a.num_heads, a.scaling, True
-        if a.scale_attn_by_inverse_layer_idx:
-            scale = scale / (a.layer_idx + 1)
-    _, w = scaled_dot_product_attention(split_heads(q, n_heads), split_heads(k, n_heads), split_heads(v, n_heads),
-                                        causal=causal, scale=scale)
-    return w, causal
+        return MultiHeadAttention.from_bert_layer(block).steps(hidden).weights
+    a = block.attn
+    q, k, v = a.c_attn(block.ln_1(hidden)).split(a.split_size, dim=2)
+    # a.scaling is transformers' whole factor: 1/√d_head (if scale_attn_weights), and already divided
+    # by layer + 1 when scale_attn_by_inverse_layer_idx is set
+    _, w = scaled_dot_product_attention(*(split_heads(t, a.num_heads) for t in (q, k, v)), causal=True, scale=a.scaling)
+    return w
 
 
 def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
@@ -101,15 +104,15 @@ def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
     batch, n_full = encode(lm, text, max_tokens)
     with torch.no_grad():
         out = lm.model(**batch, output_hidden_states=True)
-        per_layer = [layer_attention(kind, b, h) for b, h in zip(blocks, out.hidden_states)]
+        weights = torch.cat([layer_weights(kind, b, h) for b, h in zip(blocks, out.hidden_states)])
     ids = batch["input_ids"][0].tolist()
     special = set(lm.tokenizer.all_special_ids)
     return Attentions(
         tokens=lm.tokenizer.convert_ids_to_tokens(ids),
-        weights=torch.cat([w for w, _ in per_layer]).numpy(),
+        weights=weights.numpy(),
         n_tokens=n_full,
         truncated=n_full > len(ids),
-        causal=per_layer[0][1],
+        causal=kind == "gpt2",
         special=[i in special for i in ids],
     )
 
@@ -171,7 +174,7 @@ def head_stats(att: Attentions, rules: LabelRules = LabelRules()) -> pd.DataFram
 def _out_projections(model):
     """The Linear (BERT) / Conv1D (GPT-2) that mixes the concatenated heads back, per layer."""
     kind, blocks = _blocks(model)
-    return [b.attention.output.dense if kind == "bert" else b.attn.c_proj for b in blocks]
+    return [bert_projections(b)[1][3] if kind == "bert" else b.attn.c_proj for b in blocks]
 
 
 @contextmanager
@@ -228,8 +231,6 @@ MEASURES = {"bert": "embedding change (1 − cos)", "gpt2": "next-token change (
 class Ablation:
     effect: np.ndarray  # (layers, heads): change when that head alone is switched off
     measure: str  # what `effect` is, in words
-    base: np.ndarray  # the unablated summary (embedding or next-token distribution)
-    ablated: np.ndarray  # (layers, heads, ...) the summary with each head off
 
 
 def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
@@ -244,7 +245,7 @@ def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
     with torch.no_grad(), head_mask(lm.model, mask):
         summary = _summary(lm, big, kind)
     effect = _effect(kind, summary[:1], summary[1:]).view(layers, heads)
-    return Ablation(effect.numpy(), MEASURES[kind], summary[0].numpy(), summary[1:].view(layers, heads, -1).numpy())
+    return Ablation(effect.numpy(), MEASURES[kind])
 
 
 @dataclass

@@ -5,7 +5,8 @@ import threading
 import numpy as np
 import pytest
 import torch
-from transformers import AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
+                          GPT2LMHeadModel)
 
 from core import attention_heads as ah
 from core import bertviz_offline, models
@@ -24,12 +25,30 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(models.minilm_path())  # a real tokenizer, on disk
 
 
-@pytest.fixture(scope="module")
-def tiny_gpt2(tokenizer):
+def gpt2(tokenizer, **extra) -> LoadedModel:
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=16, n_embd=32, n_layer=3, n_head=4,
-                        attn_implementation="eager")
+                        attn_implementation="eager", **extra)
     return LoadedModel(tokenizer, GPT2LMHeadModel(config).eval(), "tiny-gpt2")
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2(tokenizer):
+    return gpt2(tokenizer)
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2_layer_scaled(tokenizer):
+    """GPT-2 with scores also divided by layer + 1; weights large enough that a wrong scale shows."""
+    return gpt2(tokenizer, scale_attn_by_inverse_layer_idx=True, initializer_range=0.5)
+
+
+@pytest.fixture(scope="module")
+def tiny_distilbert(tokenizer):
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                              attn_implementation="eager")
+    return LoadedModel(tokenizer, DistilBertModel(config).eval(), "tiny-distilbert")
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +65,31 @@ def reference_attentions(lm, text):
         return torch.cat(lm.model(**batch, output_attentions=True).attentions).numpy()
 
 
-@pytest.mark.parametrize("which", ["tiny_gpt2", "tiny_bert"])
+@pytest.mark.parametrize("which", ["tiny_gpt2", "tiny_gpt2_layer_scaled", "tiny_bert", "tiny_distilbert"])
 def test_recomputed_weights_equal_transformers(which, request):
     lm = request.getfixturevalue(which)
     att = ah.attentions(lm, "The cat sat on the mat, then slept.")
     np.testing.assert_allclose(att.weights, reference_attentions(lm, "The cat sat on the mat, then slept."), atol=1e-6, rtol=0)
-    assert att.causal == (which == "tiny_gpt2")
+    assert att.causal == which.startswith("tiny_gpt2")
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_hub_loader_encoders_recomputed_weights_equal_eager(family, tokenizer, tmp_path):
+    """The online path (models.load_hub) on a saved folder, as the page uses it for a Hub id."""
+    torch.manual_seed(0)
+    if family == "bert":
+        model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=4, intermediate_size=64))
+    else:
+        model = DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=3, n_heads=2, hidden_dim=64))
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    lm = models.load_hub(str(tmp_path), "encoder")
+    text = "Heads of a model loaded from a folder."
+    att = ah.attentions(lm, text)
+    assert att.weights.shape[:2] == ah.shape(lm.model) == ((2, 4) if family == "bert" else (3, 2))
+    np.testing.assert_allclose(att.weights, reference_attentions(lm, text), atol=1e-6, rtol=0)
+    assert not att.causal and att.tokens[0] == "[CLS]"
 
 
 @pytest.mark.slow
@@ -123,7 +161,7 @@ def test_head_mask_equals_zeroing_the_head_by_hand(tiny_bert):
         torch.testing.assert_close(other["h"], hidden[-1])
 
 
-@pytest.mark.parametrize("which", ["tiny_gpt2", "tiny_bert"])
+@pytest.mark.parametrize("which", ["tiny_gpt2", "tiny_bert", "tiny_distilbert"])
 def test_batched_ablation_equals_one_head_at_a_time(which, request):
     lm = request.getfixturevalue(which)
     text = "one batch switches every head off"
@@ -131,7 +169,7 @@ def test_batched_ablation_equals_one_head_at_a_time(which, request):
     layers, heads = ah.shape(lm.model)
     assert scan.effect.shape == (layers, heads) and (scan.effect > -1e-6).all()
     batch, _ = ah.encode(lm, text)
-    kind = "bert" if which == "tiny_bert" else "gpt2"
+    kind = "gpt2" if which == "tiny_gpt2" else "bert"
     with torch.no_grad():
         base = ah._summary(lm, batch, kind)
         for layer, head in [(0, 1), (layers - 1, heads - 1)]:
