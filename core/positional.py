@@ -22,24 +22,31 @@ import numpy as np
 import torch
 
 
+def angles(positions: int | torch.Tensor, d: int, base: float = 10000.0) -> torch.Tensor:
+    """(L, ⌈d/2⌉) float64: p·θ_i with θ_i = base^(−2i/d), one clock per feature pair, at every position p.
+
+    Both encodings below are built from these same clocks: sinusoidal writes down their sin and
+    cos, RoPE rotates q and k by them. `positions` is a count L (positions 0 … L−1) or a tensor.
+
+    >>> angles(2, 4, base=100.0).tolist()
+    [[0.0, 0.0], [1.0, 0.1]]
+    """
+    p = torch.arange(positions) if isinstance(positions, int) else positions
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    return p.double()[:, None] * theta
+
+
 def sinusoidal(n_positions: int, d: int, base: float = 10000.0) -> torch.Tensor:
     """(n_positions, d): sin on even features, cos on odd ones; wavelengths 2π … 2π·base."""
-    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
-    freq = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # one frequency per pair
+    a = angles(n_positions, d, base)
     pe = torch.zeros(n_positions, d, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(pos * freq)
-    pe[:, 1::2] = torch.cos(pos * freq)[:, : d // 2]
+    pe[:, 0::2] = torch.sin(a)
+    pe[:, 1::2] = torch.cos(a)[:, : d // 2]
     return pe.float()
 
 
-def rope_angles(n_positions: int, d: int, base: float = 10000.0) -> torch.Tensor:
-    """(n_positions, d/2): the angle p·θ_i each rotation pair turns by at position p."""
-    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    return (torch.arange(n_positions, dtype=torch.float64)[:, None] * theta).float()
-
-
 def rope(x: torch.Tensor, positions: torch.Tensor | None = None, base: float = 10000.0) -> torch.Tensor:
-    """Rotate x (..., L, d) pairwise by position (the "rotate half" layout Llama uses).
+    """Rotate x (..., L, d) pairwise by position (the "rotate half" layout Llama uses), in x's dtype.
 
     Feature i is paired with feature i + d/2; the pair turns by angle p·θ_i.
 
@@ -49,17 +56,24 @@ def rope(x: torch.Tensor, positions: torch.Tensor | None = None, base: float = 1
     True
     """
     n, d = x.shape[-2], x.shape[-1]
-    positions = torch.arange(n) if positions is None else positions
-    angles = (positions.double()[:, None] * base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)).float()
-    cos = torch.cat([angles.cos(), angles.cos()], dim=-1)
-    sin = torch.cat([angles.sin(), angles.sin()], dim=-1)
+    a = angles(n if positions is None else positions, d, base)
+    cos = torch.cat([a.cos(), a.cos()], dim=-1).to(x.dtype)
+    sin = torch.cat([a.sin(), a.sin()], dim=-1).to(x.dtype)
     x1, x2 = x[..., : d // 2], x[..., d // 2:]
     rotated_half = torch.cat([-x2, x1], dim=-1)
     return x * cos + rotated_half * sin
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
-    """Head h's slope: a geometric sequence starting at 2^(-8/n) (n a power of two; else interleaved as in the paper)."""
+    """Head h's slope (h = 0 … H−1), the rule of the ALiBi paper and BLOOM's build_alibi_tensor.
+
+    H a power of two: m_h = 2^(−8(h+1)/H). Otherwise: the n = 2^⌊log2 H⌋ slopes of n heads, then
+    the first H − n odd-numbered slopes of 2n heads, 2^(−4(2k−1)/n) for k = 1 … H − n (they fall
+    between the others).
+
+    >>> alibi_slopes(3).tolist()
+    [0.0625, 0.00390625, 0.25]
+    """
     def powers(n):
         start = 2 ** (-8 / n)
         return [start ** (i + 1) for i in range(n)]
@@ -72,10 +86,17 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
 
 
 def alibi_bias(n_heads: int, n_positions: int) -> torch.Tensor:
-    """(heads, L, L): −slope_h · (i − j) for keys j ≤ i (what the causal scores get added)."""
-    i = torch.arange(n_positions)
-    distance = (i[:, None] - i[None, :]).clamp(min=0).float()
-    return -alibi_slopes(n_heads)[:, None, None] * distance
+    """(heads, L, L): −slope_h · (i − j) for keys j ≤ i, −inf for the future keys a causal model hides.
+
+    >>> alibi_bias(1, 3)[0]
+    tensor([[ 0.0000,    -inf,    -inf],
+            [-0.0039,  0.0000,    -inf],
+            [-0.0078, -0.0039,  0.0000]])
+    """
+    i = torch.arange(n_positions).float()
+    ahead = i[None, :] - i[:, None]  # j − i: negative for the keys behind the query
+    bias = alibi_slopes(n_heads)[:, None, None] * ahead
+    return bias.masked_fill(ahead > 0, float("-inf"))
 
 
 # ----------------------------------------------------------------------------- for the plots

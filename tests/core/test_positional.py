@@ -25,12 +25,15 @@ def test_rope_matches_llama(base):
     config = LlamaConfig(hidden_size=heads * d, num_attention_heads=heads, rope_theta=base, max_position_embeddings=64)
     config.rope_parameters = {"rope_type": "default", "rope_theta": base}
     rotary = LlamaRotaryEmbedding(config)
-    q, k = torch.randn(1, heads, n, d), torch.randn(1, heads, n, d)
+    g = torch.Generator().manual_seed(0)
+    q, k = (torch.randn(1, heads, n, d, generator=g, dtype=torch.float64) for _ in range(2))
     positions = torch.arange(3, 3 + n)[None]
     cos, sin = rotary(q, positions)
     ref_q, ref_k = apply_rotary_pos_emb(q, k, cos, sin)
-    torch.testing.assert_close(positional.rope(q, positions[0], base), ref_q, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(positional.rope(k, positions[0], base), ref_k, atol=1e-5, rtol=1e-5)
+    # float64 in and out, but LlamaRotaryEmbedding always computes its angles and cos/sin in float32
+    # (its forward casts to float) and only then casts to q's dtype: we agree to ~3e-7, not to float64's 1e-15
+    torch.testing.assert_close(positional.rope(q, positions[0], base), ref_q, atol=1e-6, rtol=0)
+    torch.testing.assert_close(positional.rope(k, positions[0], base), ref_k, atol=1e-6, rtol=0)
 
 
 def test_rope_scores_depend_only_on_distance():
@@ -40,11 +43,13 @@ def test_rope_scores_depend_only_on_distance():
     assert at(10, 4) != pytest.approx(at(10, 5), abs=1e-3)
 
 
-@pytest.mark.parametrize("heads", [8, 12])
+@pytest.mark.parametrize("heads", range(1, 17))  # every head count the page offers, powers of two or not
 def test_alibi_matches_bloom(heads):
     n = 10
     ref = build_alibi_tensor(torch.ones(1, n), heads, torch.float32)  # (heads, 1, n): slope · key position
     torch.testing.assert_close(positional.alibi_slopes(heads), ref[:, 0, 1], atol=1e-7, rtol=0)
+    bias = positional.alibi_bias(heads, n)
+    assert torch.isneginf(bias).equal(~torch.ones(n, n, dtype=torch.bool).tril().expand(heads, n, n))  # future keys masked
     # BLOOM's bias differs from ours by a per-row constant, which softmax ignores: same weights
     q, k, v = torch.randn(3, heads, n, 4).unbind(0)
     _, ours = scaled_dot_product_attention(q, k, v, mask=positional.alibi_bias(heads, n), causal=True)
