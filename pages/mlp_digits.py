@@ -73,14 +73,15 @@ if result is not None:
     cols[2].metric("Validation accuracy", f"{val_acc:.1%}", delta=f"{100 * (val_acc - train_acc):+.1f} points vs train",
                    help=f"{len(d.X_val)} digits it never trained on, watched by early stopping. Far below train accuracy: overfitting.")
     cols[3].metric("Epochs run", f"{h.steps[-1] if h.steps else 0}")
-    cols[4].metric("Weights kept from epoch", f"{result.best_epoch}", help="With early stopping: the epoch with the lowest validation loss.")
+    cols[4].metric("Kept epoch", f"{result.best_epoch}", help="The epoch whose weights the network holds: with early stopping, "
+                   "the one with the lowest validation loss; otherwise the last.")
     cols[5].metric("Digits / s", f"{h.last('examples_per_s'):,.0f}" if h.steps else "–", help="Training speed: examples per second.")
     if result.early_stopped:
         st.success(f"Early stopping: the validation loss had not improved for {result.config.patience} epochs after epoch "
                    f"{result.best_epoch}, so training stopped at epoch {h.steps[-1]} and kept epoch {result.best_epoch}'s weights.", icon="🛑")
     elif result.config.patience and h.steps:
-        st.info(f"Early stopping watched the validation loss but never ran out of patience: kept epoch {result.best_epoch}'s "
-                f"weights, its lowest point, out of {h.steps[-1]} epochs.", icon="🛑")
+        st.info(f"Early stopping watched the validation loss but never ran out of patience: of the {h.steps[-1]} epochs, "
+                f"it kept epoch {result.best_epoch}'s weights, where the validation loss was lowest.", icon="🛑")
 
     st.subheader("Training vs validation loss: where overfitting shows")
     curves = h.frame()

@@ -204,7 +204,7 @@ def test_overfit_preset_shows_overfitting_and_early_stopping_keeps_the_best_epoc
     train, val = percent(metric(at, "Train accuracy")), percent(metric(at, "Validation accuracy"))
     assert train > 0.95 and train - val > 0.08, (train, val)
     # early stopping: it stopped before the 120 epochs, 30 after the best, and kept the best
-    ran, kept = int(metric(at, "Epochs run")), int(metric(at, "Weights kept from epoch"))
+    ran, kept = int(metric(at, "Epochs run")), int(metric(at, "Kept epoch"))
     assert ran < 120 and ran - kept == 30
     stop = next(s.value for s in at.success if "Early stopping" in s.value)
     assert f"stopped at epoch {ran} and kept epoch {kept}'s weights" in stop
