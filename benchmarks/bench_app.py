@@ -8,11 +8,16 @@
   script stops running (includes loading any model the page needs for the first time);
 - rerun: AppTest re-running the page's script with unchanged widgets (what a click costs on the
   server), median of 3;
-- peak memory: the server process's high-water mark (VmHWM) after every page was visited.
+- peak memory: the server process's high-water mark (VmHWM) after every page was visited;
+- the machine: CPU count, torch's thread count (the server starts with the same default), the
+  load average before and after (the timings are wall-clock, so a busy machine inflates them),
+  and the Python, Streamlit, torch and transformers versions.
 Writes benchmarks/results/app.json.
 """
 
 import json
+import os
+import platform
 import statistics
 import sys
 import time
@@ -21,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
+import streamlit  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -73,13 +81,23 @@ def rerun_timings() -> dict:
     return out
 
 
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "streamlit": streamlit.__version__, "torch": torch.__version__, "transformers": transformers.__version__}
+
+
 def main() -> None:
-    result = browser_timings()
+    load_before = os.getloadavg()[0]
+    result = {"machine": machine(), **browser_timings()}
     for path, secs in rerun_timings().items():
         result["pages"][path]["rerun_s"] = secs
+    result["machine"]["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     out = ROOT / "benchmarks" / "results" / "app.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
+    m = result["machine"]
+    print(f"{m['cpu_count']} CPUs, torch {m['torch']} with {m['torch_threads']} threads, Python {m['python']}, "
+          f"Streamlit {m['streamlit']}; load average {m['load_average_1min'][0]} → {m['load_average_1min'][1]}")
     print(f"cold start to first page: {result['cold_start_s']} s; server peak RSS {result['server_peak_rss_mb']} MB")
     print(f"{'page':40} {'first render s':>15} {'rerun s':>8}")
     for path, row in result["pages"].items():
