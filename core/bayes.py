@@ -12,6 +12,8 @@ turns the prior P(ill) and a result into the posterior:
 [0.01, 0.154, 0.766]
 >>> natural_frequencies(test, 1000)
 {'ill, positive': 9, 'ill, negative': 1, 'healthy, positive': 50, 'healthy, negative': 940}
+>>> counted_positives(test, 1000)       # the same rule, counted: 9 of the 59 who test positive are ill
+Positives(ill=9, healthy=50, total=59, share_ill=0.15254237288135594)
 """
 
 from dataclasses import dataclass
@@ -49,14 +51,32 @@ def posterior(test: DiagnosticTest, positive: bool, prior: float | None = None) 
     return like_ill * p / evidence
 
 
-def sequential_posteriors(test: DiagnosticTest, results: list[bool]) -> list[float]:
-    """The prior, then the posterior after each result in turn (yesterday's posterior is today's prior).
+def belief_path(test: DiagnosticTest, results: list[bool]) -> tuple[list[float], str]:
+    """The prior, then the posterior after each result in turn (yesterday's posterior is today's prior),
+    up to the first result that cannot happen; and why it stopped there ("" if it did not).
 
     Assumes the results are independent given the condition (a fresh test each time).
+
+    >>> beliefs, stopped = belief_path(DiagnosticTest(0.5, 1.0, 1.0), [True, False])   # a perfect test
+    >>> beliefs, stopped[:46]
+    ([0.5, 1.0], 'Test 2 (−) is impossible: the beliefs stop aft')
     """
     beliefs = [test.prior]
-    for positive in results:
-        beliefs.append(posterior(test, positive, prior=beliefs[-1]))
+    for n, positive in enumerate(results, 1):
+        try:
+            beliefs.append(posterior(test, positive, prior=beliefs[-1]))
+        except LabError as e:
+            where = "at the prior" if n == 1 else f"after test {n - 1}"
+            reason = str(e)
+            return beliefs, f"Test {n} ({'+' if positive else '−'}) is impossible: the beliefs stop {where}. {reason[0].upper()}{reason[1:]}."
+    return beliefs, ""
+
+
+def sequential_posteriors(test: DiagnosticTest, results: list[bool]) -> list[float]:
+    """belief_path's beliefs, refusing a sequence with a result that cannot happen."""
+    beliefs, stopped = belief_path(test, results)
+    if stopped:
+        raise LabError(stopped)
     return beliefs
 
 
@@ -74,6 +94,21 @@ def natural_frequencies(test: DiagnosticTest, people: int = 1000) -> dict[str, i
     for k in by_remainder[: people - sum(counts.values())]:
         counts[k] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class Positives:
+    ill: int  # people who test positive and are ill (true positives)
+    healthy: int  # people who test positive and are healthy (false positives)
+    total: int
+    share_ill: float | None  # ill / total: P(ill | +) by counting; None when nobody tests positive
+
+
+def counted_positives(test: DiagnosticTest, people: int = 1000) -> Positives:
+    """Bayes' rule by counting whole people: of those who test positive, how many are ill."""
+    counts = natural_frequencies(test, people)
+    ill, healthy = counts["ill, positive"], counts["healthy, positive"]
+    return Positives(ill, healthy, ill + healthy, ill / (ill + healthy) if ill + healthy else None)
 
 
 def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50) -> pd.DataFrame:
@@ -122,9 +157,15 @@ def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95
     """
     a, b = prior.a + heads, prior.b + tails
     n = heads + tails
-    if a <= 0 or b <= 0:  # Beta(0, b) is not a distribution: a flat-to-nothing prior needs data on both sides
-        raise LabError("with prior strength 0 (or a prior mean of exactly 0 or 1) the posterior is not a proper "
-                       f"distribution until there is at least one head and one tail; so far {heads} heads, {tails} tails")
+    if a <= 0 or b <= 0:  # Beta(0, b) is not a distribution (its density's integral diverges at p = 0)
+        so_far = f"so far {heads} heads, {tails} tails"
+        if prior.strength == 0:
+            raise LabError("with prior strength 0 the posterior is not a proper distribution until there is at least "
+                           f"one head and one tail; {so_far}")
+        side = "heads" if prior.mean == 0 else "tails"
+        raise LabError(f"a prior guess of exactly {prior.mean:g} says {side} never happen: Beta({prior.a:g}, {prior.b:g}) "
+                       f"is not a proper distribution, and the posterior becomes one only after the first {side[:-1]}; "
+                       f"{so_far}. Move the guess off {prior.mean:g}, or keep flipping")
     tail = (1 - level) / 2
     low, high = stats.beta.ppf([tail, 1 - tail], a, b)
     return CoinBelief(heads, tails, heads / n if n else float("nan"), a, b, a / (a + b), float(low), float(high))

@@ -24,6 +24,7 @@ from scipy.special import logsumexp
 from core.errors import LabError
 
 MIN_ALPHA = 1e-10  # alpha = 0 would give log(0) = -inf for unseen words; scikit-learn clips the same way
+TIE_LOG_ODDS = 1e-12  # two classes closer than this in log-probability are tied: equal up to rounding
 
 
 def _one_hot(y, classes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +67,21 @@ class _NaiveBayes:
         return self.classes_[np.argmax(self.joint_log_likelihood(X), axis=1)]
 
 
+def top_two(log_proba) -> tuple[int, int, bool]:
+    """For one example's class log-probabilities: (most probable class, runner-up, tied?), as indices.
+
+    Tied classes (e.g. equal priors and no known word) have no winner; argmax alone would name the first.
+
+    >>> top_two(np.log([0.2, 0.5, 0.3])), top_two(np.log([0.5, 0.5]))
+    ((1, 2, False), (0, 1, True))
+    """
+    log_proba = np.asarray(log_proba, dtype=np.float64)
+    if len(log_proba) < 2:
+        raise LabError("a prediction needs at least two classes to choose between")
+    best, second = (int(i) for i in np.argsort(-log_proba, kind="stable")[:2])
+    return best, second, bool(log_proba[best] - log_proba[second] <= TIE_LOG_ODDS)
+
+
 class MultinomialNaiveBayes(_NaiveBayes):
     """Each class is a bag of words: P(word | class) = (count + alpha) / (total + alpha * V).
 
@@ -88,6 +104,7 @@ class MultinomialNaiveBayes(_NaiveBayes):
         smoothed = self.feature_count_ + max(self.alpha, MIN_ALPHA)
         self.feature_log_prob_ = np.log(smoothed) - np.log(smoothed.sum(axis=1, keepdims=True))
         self.class_log_prior_ = np.log(self.class_count_) - np.log(self.class_count_.sum())
+        self.class_prior_ = self.class_count_ / self.class_count_.sum()  # (GaussianNB's name; MultinomialNB keeps only the log)
         return self
 
     def joint_log_likelihood(self, X) -> np.ndarray:

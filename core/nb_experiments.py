@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.model_selection import train_test_split
 
 from core import data
 from core.errors import LabError
-from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
+from core.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
 
 
 def split(df: pd.DataFrame, test_size: float | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -71,8 +72,23 @@ class TextNBResult:
     test_rows: pd.DataFrame = field(repr=False)  # text, label, predicted, P(predicted)
 
 
-def fit_text(config: TextNBConfig, df: pd.DataFrame) -> TextNBResult:
-    """Count words, fit multinomial naive Bayes on the training rows, score the held-out ones."""
+@dataclass
+class WordCounts:
+    """The data split and counted once: what fit_text and every model of alpha_sweep share."""
+    classes: list[str]
+    vectorizer: CountVectorizer
+    X_train: sparse.csr_matrix  # (rows, vocabulary) word counts
+    y_train: np.ndarray
+    X_test: sparse.csr_matrix
+    y_test: np.ndarray
+    test_text: np.ndarray
+
+    def fit(self, alpha: float) -> MultinomialNaiveBayes:
+        return MultinomialNaiveBayes(alpha).fit(self.X_train, self.y_train, classes=np.array(self.classes))
+
+
+def count_words(config: TextNBConfig, df: pd.DataFrame) -> WordCounts:
+    """Split the rows (config.test_size, config.seed) and count the words of both parts (config.ngrams)."""
     classes = _check_classes(df.label)
     train, test = split(df, config.test_size, config.seed)
     if len(test) == 0:
@@ -82,16 +98,24 @@ def fit_text(config: TextNBConfig, df: pd.DataFrame) -> TextNBResult:
         X_train = vectorizer.fit_transform(train.text)
     except ValueError as e:  # "empty vocabulary": the texts have no words of 2+ letters
         raise LabError(f"no words to count in the training texts ({e})") from e
-    X_test = vectorizer.transform(test.text)
-    model = MultinomialNaiveBayes(config.alpha).fit(X_train, train.label.to_numpy(), classes=np.array(classes))
-    proba = model.predict_proba(X_test)
-    predicted = model.classes_[proba.argmax(axis=1)]
-    train_accuracy = float((model.predict(X_train) == train.label.to_numpy()).mean())
-    rows = pd.DataFrame({"text": test.text.to_numpy(), "label": test.label.to_numpy(), "predicted": predicted,
-                         "P(predicted)": proba.max(axis=1)})
-    return TextNBResult(config, model, vectorizer, classes, len(train), len(test), train_accuracy,
-                        float((predicted == test.label.to_numpy()).mean()),
-                        confusion_matrix(test.label, predicted, classes), rows)
+    return WordCounts(classes, vectorizer, X_train, train.label.to_numpy(), vectorizer.transform(test.text),
+                      test.label.to_numpy(), test.text.to_numpy())
+
+
+def accuracy(model, X, y) -> float:
+    return float((model.predict(X) == y).mean())
+
+
+def fit_text(config: TextNBConfig, df: pd.DataFrame) -> TextNBResult:
+    """Count words, fit multinomial naive Bayes on the training rows, score the held-out ones."""
+    counts = count_words(config, df)
+    model = counts.fit(config.alpha)
+    predicted = model.predict(counts.X_test)
+    rows = pd.DataFrame({"text": counts.test_text, "label": counts.y_test, "predicted": predicted,
+                         "P(predicted)": model.predict_proba(counts.X_test).max(axis=1)})
+    return TextNBResult(config, model, counts.vectorizer, counts.classes, len(counts.y_train), len(counts.y_test),
+                        accuracy(model, counts.X_train, counts.y_train), float((predicted == counts.y_test).mean()),
+                        confusion_matrix(counts.y_test, predicted, counts.classes), rows)
 
 
 def top_words(result: TextNBResult, n: int = 10) -> pd.DataFrame:
@@ -100,7 +124,7 @@ def top_words(result: TextNBResult, n: int = 10) -> pd.DataFrame:
     "not c" pools the other classes' counts (with the same smoothing), so for two classes this is
     simply log P(w | c) - log P(w | the other class).
     """
-    model, alpha = result.model, max(result.model.alpha, 1e-10)
+    model, alpha = result.model, max(result.model.alpha, MIN_ALPHA)
     words = result.vectorizer.get_feature_names_out()
     counts = model.feature_count_
     rows = []
@@ -116,52 +140,49 @@ def top_words(result: TextNBResult, n: int = 10) -> pd.DataFrame:
 class Explanation:
     tokens: pd.DataFrame  # one row per token: word, known, log P(w | c) per class, push (log ratio)
     probabilities: dict[str, float]  # P(c | sentence)
-    predicted: str
+    predicted: str | None  # the most probable class; None when the top two tie (nothing to choose between them)
+    leader: str  # the two most probable classes (on a tie, in class order): the pushes compare them
     runner_up: str
-    prior_log_ratio: float  # log P(predicted) - log P(runner-up): where the sum starts
+    prior_log_ratio: float  # log P(leader) - log P(runner-up): where the sum starts
     all_unknown: bool  # no word was seen in training: the prediction is the prior alone
 
 
 def explain(result: TextNBResult, sentence: str) -> Explanation:
-    """Why the model predicts what it does: each word's push, log P(w | predicted) - log P(w | runner-up).
+    """Why the model predicts what it does: each word's push, log P(w | leader) - log P(w | runner-up).
 
-    The prediction's log-odds against the runner-up is exactly the prior log-odds plus the sum of
-    the pushes (one per occurrence), since naive Bayes multiplies the words' likelihoods.
+    The leader's log-odds against the runner-up is exactly the prior log-odds plus the sum of the
+    pushes (one per occurrence), since naive Bayes multiplies the words' likelihoods.
     """
     if not sentence.strip():
         raise LabError("type a sentence to classify")
     model, vec = result.model, result.vectorizer
-    analyzer = vec.build_analyzer()
-    tokens = analyzer(sentence)
+    tokens = vec.build_analyzer()(sentence)
     if not tokens:
         raise LabError("the sentence has no words the tokenizer counts (it keeps words of two or more letters)")
-    proba = model.predict_proba(vec.transform([sentence]))[0]
-    order = np.argsort(-proba, kind="stable")
-    best, second = int(order[0]), int(order[1])
-    vocab = vec.vocabulary_
+    log_proba = model.predict_log_proba(vec.transform([sentence]))[0]
+    best, second, tied = top_two(log_proba)
     rows = []
     for t in tokens:
-        j = vocab.get(t)
+        j = vec.vocabulary_.get(t)
         row = {"word": t, "known": j is not None}
         for i, c in enumerate(result.classes):
             row[f"log P(w | {c})"] = model.feature_log_prob_[i, j] if j is not None else np.nan
         row["push"] = model.feature_log_prob_[best, j] - model.feature_log_prob_[second, j] if j is not None else 0.0
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return Explanation(frame, dict(zip(result.classes, proba.tolist())), result.classes[best], result.classes[second],
+    return Explanation(frame, dict(zip(result.classes, np.exp(log_proba).tolist())), None if tied else result.classes[best],
+                       result.classes[best], result.classes[second],
                        float(model.class_log_prior_[best] - model.class_log_prior_[second]), not frame.known.any())
 
 
 def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=tuple(np.logspace(-4, 1.5, 23))) -> pd.DataFrame:
-    """Train and held-out accuracy for each smoothing alpha (words counted once, models refit per alpha)."""
-    base = fit_text(config, df)
-    train, test = split(df, config.test_size, config.seed)
-    X_train, X_test = base.vectorizer.transform(train.text), base.vectorizer.transform(test.text)
+    """Train and held-out accuracy for each smoothing alpha (config.alpha unused): words counted once, one model per alpha."""
+    counts = count_words(config, df)
     rows = []
-    for a in alphas:
-        model = MultinomialNaiveBayes(float(a)).fit(X_train, train.label.to_numpy(), classes=np.array(base.classes))
-        rows.append({"alpha": float(a), "split": "train", "accuracy": float((model.predict(X_train) == train.label.to_numpy()).mean())})
-        rows.append({"alpha": float(a), "split": "held-out", "accuracy": float((model.predict(X_test) == test.label.to_numpy()).mean())})
+    for a in map(float, alphas):
+        model = counts.fit(a)
+        rows.append({"alpha": a, "split": "train", "accuracy": accuracy(model, counts.X_train, counts.y_train)})
+        rows.append({"alpha": a, "split": "held-out", "accuracy": accuracy(model, counts.X_test, counts.y_test)})
     return pd.DataFrame(rows)
 
 
@@ -219,5 +240,5 @@ def fit_gaussian(config: GaussianNBConfig) -> GaussianNBResult:
                            **{f"mean {names[j]}": model.theta_[:, i] for i, j in enumerate(f)},
                            **{f"std {names[j]}": np.sqrt(model.var_[:, i]) for i, j in enumerate(f)}})
     return GaussianNBResult(config, model, [names[i] for i in f], class_names,
-                            float((model.predict(X_tr) == y_tr).mean()), float((pred_te == y_te).mean()),
+                            accuracy(model, X_tr, y_tr), float((pred_te == y_te).mean()),
                             confusion_matrix(y_te, pred_te, class_names), points, surface, params)

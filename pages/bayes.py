@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.bayes import DiagnosticTest, natural_frequency_grid, posterior, sequential_posteriors
+from core.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
 from core.errors import LabError
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field
@@ -41,17 +41,17 @@ with friendly_errors():
 
     st.subheader("The same answer, counted: 1,000 people")
     grid = natural_frequency_grid(test)
-    counts = grid.group.value_counts()
     groups = ["ill, positive", "ill, negative", "healthy, positive", "healthy, negative"]
     draw({"data": grid, "height": {"step": 16},
           "mark": {"type": "rect", "stroke": "white", "strokeWidth": 1.5},
           "encoding": {"x": field("column:O", axis=None), "y": field("row:O", axis=None), "tooltip": [field("group:N")],
                        "color": field("group:N", scale={"domain": groups, "range": ["#d62728", "#ff9896", "#1f77b4", "#c7d7e8"]},
                                       legend={"orient": "bottom", "title": None})}})
-    tp, fp = int(counts.get("ill, positive", 0)), int(counts.get("healthy, positive", 0))
-    st.markdown(f"Of 1,000 people tested, **{tp + fp} test positive**: {tp} who are ill (dark red) and "
-                f"{fp} who are healthy (dark blue). So a positive result means ill in about "
-                f"**{tp} out of {tp + fp}** cases" + (f" ≈ {tp / (tp + fp):.0%}." if tp + fp else "."))
+    positives = counted_positives(test)
+    st.markdown(f"Of 1,000 people tested, **{positives.total} test positive**: {positives.ill} who are ill (dark red) and "
+                f"{positives.healthy} who are healthy (dark blue). So a positive result means ill in about "
+                f"**{positives.ill} out of {positives.total}** cases"
+                + (f" ≈ {positives.share_ill:.0%}." if positives.share_ill is not None else "."))
 
     bars = pd.DataFrame({"belief": ["prior", "after +", "after −"],
                          "p": [prior] + [v if not isinstance(v, LabError) else None for v in after.values()]})
@@ -68,9 +68,9 @@ with friendly_errors():
     if not results:
         st.info("Type some results, e.g. `+ + -`.")
     else:
-        beliefs = sequential_posteriors(test, results)
+        beliefs, stopped = belief_path(test, results)
         steps = pd.DataFrame({"test": range(len(beliefs)), "p": beliefs,
-                              "result": ["(prior)"] + ["+" if r else "−" for r in results]})
+                              "result": ["(prior)"] + ["+" if r else "−" for r in results[: len(beliefs) - 1]]})
         draw({"data": steps, "height": 240, "encoding": {
             "x": field("test:O", title="after test number", axis={"labelAngle": 0}),
             "y": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"})},
@@ -78,7 +78,9 @@ with friendly_errors():
                       {"mark": {"type": "circle", "size": 110, "opacity": 1}, "encoding": {
                           "color": field("result:N", scale={"domain": ["(prior)", "+", "−"], "range": ["gray", "#d62728", "#2ca02c"]}),
                           "tooltip": [field("test:O"), field("result:N"), field("p:Q", format=".3%")]}}]})
-        st.markdown(f"After {len(results)} tests: **P(ill) = {beliefs[-1]:.2%}**. Each positive multiplies the odds by "
-                    f"the likelihood ratio sensitivity / (1 − specificity); a certain prior (0 or 1) never moves.")
+        if stopped:
+            st.warning(stopped, icon="⚠️")
+        st.markdown(f"After {len(beliefs) - 1} test{'s' * (len(beliefs) != 2)}: **P(ill) = {beliefs[-1]:.2%}**. Each positive "
+                    f"multiplies the odds by the likelihood ratio sensitivity / (1 − specificity); a certain prior (0 or 1) never moves.")
 
-show_code(DiagnosticTest, posterior, sequential_posteriors)
+show_code(DiagnosticTest, posterior, belief_path)

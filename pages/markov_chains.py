@@ -29,7 +29,7 @@ seed = c4.number_input("Seed", 0, 10_000, 0)
 
 with friendly_errors():
     if corpus == "upload":
-        upload = st.file_uploader("A UTF-8 text file", type=["txt", "md", "csv"])
+        upload = st.file_uploader("A UTF-8 text file", type=["txt", "md", "csv"], key="markov.upload")
         if upload is None:
             st.info("Upload a text file to train the chains on it.")
             st.stop()

@@ -29,9 +29,10 @@ def confusion_chart(matrix, classes: list[str]) -> dict:
 
 
 def text_model() -> None:
-    source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True)
+    source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True,
+                      key="nb.source")
     if source.startswith("Upload"):
-        upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"])
+        upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload")
         if upload is None:
             st.info("Upload a CSV to train on it; any number of classes.")
             return
@@ -55,7 +56,7 @@ def text_model() -> None:
     d.metric("Held-out rows", result.n_test)
 
     left, right = st.columns([1, 2])
-    priors = pd.DataFrame({"class": result.classes, "p": result.model.class_count_ / result.n_train})
+    priors = pd.DataFrame({"class": result.classes, "p": result.model.class_prior_})
     draw({"title": "Class priors P(c)", "data": priors, "height": {"step": 30}, "mark": "bar",
           "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("class:N", title=None),
                        "color": field("class:N", legend=None)}}, left)
@@ -82,17 +83,19 @@ def text_model() -> None:
     with friendly_errors():
         why = explain(result, sentence)
         probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
-        st.markdown(f"Prediction: **{why.predicted}** ({probs})")
+        verdict = f"**{why.predicted}**" if why.predicted else f"**a tie** between {why.leader} and {why.runner_up}"
+        st.markdown(f"Prediction: {verdict} ({probs})")
         if why.all_unknown:
-            st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone.")
+            st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone"
+                    + (", and the priors are equal, so neither class wins." if why.predicted is None else "."))
         tokens = why.tokens.reset_index(names="position")
         tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
         draw({"data": tokens[["word", "push"]], "height": {"step": 22}, "mark": "bar", "encoding": {
-            "x": field("push:Q", title=f"push towards {why.predicted} (+) or {why.runner_up} (−), in log-odds"),
+            "x": field("push:Q", title=f"push towards {why.leader} (+) or {why.runner_up} (−), in log-odds"),
             "y": field("word:N", sort=None, title=None),
             "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
             "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
-        st.caption(f"Log-odds of {why.predicted} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
+        st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
                    f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
                    "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
                    "\"not\" plus \"bad\": try the word-pair features.")

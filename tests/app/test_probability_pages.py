@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.metrics import mutual_info_score
 from streamlit.testing.v1 import AppTest
+
+from core.joint import table_from_dataset
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
 
@@ -42,6 +46,13 @@ def test_bayes_page_posterior_and_extremes():
     at.text_input[0].set_value("+-+-").run()  # impossible positives in a sequence: a warning, no traceback
     ok(at)
     assert any("probability 0" in w.value for w in at.warning)
+    assert any("Test 1 (+) is impossible: the beliefs stop at the prior" in w.value for w in at.warning)
+    slider(at, "Sensitivity").set_value(1.0).run()  # a perfect test: after "+", P(ill) = 1 and "−" can't happen
+    slider(at, "Prior").set_value(0.5).run()
+    at.text_input[0].set_value("+ + - +").run()
+    ok(at)
+    assert any("Test 3 (−) is impossible: the beliefs stop after test 2" in w.value for w in at.warning)
+    assert any(m.value.startswith("After 2 tests: **P(ill) = 100.00%**") for m in at.markdown)  # drawn up to test 2
     slider(at, "Sensitivity").set_value(0.9).run()
     slider(at, "Specificity").set_value(0.95).run()
     slider(at, "Prior").set_value(0.0).run()
@@ -70,19 +81,31 @@ def test_coin_page_flips_and_improper_prior():
     at.button[2].click().run()  # Start over: no flips
     ok(at)
     assert metric(at, "Maximum likelihood").startswith("undefined")
+    slider(at, "Prior guess").set_value(0.0).run()  # a certain prior with strength > 0: improper until a head
+    slider(at, "The coin's true").set_value(0.0).run()
+    slider(at, "Flips seen").set_value(20).run()
+    ok(at)
+    assert any("exactly 0 says heads never happen" in w.value for w in at.warning)
+
+
+def mutual_information_bits(counts) -> str:
+    """scikit-learn's mutual information of a table of counts, in bits, as the page prints it."""
+    return f"{mutual_info_score(None, None, contingency=np.asarray(counts)) / np.log(2):.4f} bits"
 
 
 def test_joint_page_example_and_datasets():
     at = open_page("pages/joint_distributions.py")
     ok(at)
     assert metric(at, "p-value") == "4.62e-07"
+    assert metric(at, "Mutual information") == mutual_information_bits([[30, 5, 5], [20, 15, 15], [10, 30, 20]])
     at.radio[0].set_value("Iris: species × a measurement").run()
     ok(at)
     at.slider[0].set_value(10).run()
     ok(at)
+    assert metric(at, "Mutual information") == mutual_information_bits(table_from_dataset("iris", 2, 10)[0])
     at.radio[0].set_value("Sentiment set: label × negation").run()
     ok(at)
-    assert metric(at, "Mutual information").endswith("bits")
+    assert metric(at, "Mutual information") == mutual_information_bits(table_from_dataset("sentiment")[0])
 
 
 def test_naive_bayes_text_controls_and_bad_sentences():
@@ -99,11 +122,35 @@ def test_naive_bayes_text_controls_and_bad_sentences():
     at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
     ok(at)
     assert any("class prior alone" in i.value for i in at.info)
+    # the sentiment set's own training rows are balanced: equal priors, so a tie and no winner named
+    assert any(m.value.startswith("Prediction: **a tie** between negative and positive (negative: 50.0%, positive: 50.0%)")
+               for m in at.markdown)
+    assert not any(m.value.startswith("Prediction: **negative**") for m in at.markdown)
     at.text_input[0].set_value("!!! ?").run()  # no countable words at all
     ok(at)
     assert at.warning
     at.radio[2].set_value(2).run()  # word pairs
     ok(at)
+
+
+def test_naive_bayes_uploads():
+    at = open_page("pages/naive_bayes.py")
+    at.radio(key="nb.source").set_value("Upload a CSV (columns text, label)").run()
+    ok(at)
+    assert any("Upload a CSV" in i.value for i in at.info)
+    one_class = "text,label\n" + "".join(f"review number {i},pos\n" for i in range(12))
+    at.file_uploader(key="nb.upload").set_value(("one.csv", one_class.encode(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("at least two classes" in w.value for w in at.warning)
+    three = "text,label\n" + "".join(f"{w} {w} film {i},{c}\n" for i in range(10) for w, c in
+                                      (("great", "good"), ("awful", "bad"), ("fine", "meh")))
+    at.file_uploader(key="nb.upload").set_value(("three.csv", three.encode(), "text/csv")).run()
+    ok(at)
+    assert metric(at, "Held-out accuracy") == "100.0%"  # each class has its own word
+    assert metric(at, "Training rows") == "22"  # 30 rows, a quarter (8, stratified) held out
+    next(n for n in at.number_input if n.label == "Split seed").set_value(7).run()
+    ok(at)
+    assert metric(at, "Training rows") == "22"
 
 
 def test_naive_bayes_gaussian_extremes():
@@ -137,3 +184,8 @@ def test_markov_page_orders_levels_and_corpora():
     at.selectbox[0].set_value("upload").run()  # no file yet: a hint, not an error
     ok(at)
     assert at.info
+    at.radio[0].set_value("char").run()
+    at.file_uploader(key="markov.upload").set_value(("short.txt", b"hello", "text/plain")).run()  # 5 characters
+    ok(at)
+    assert any(i.value == "an order-5 chain needs more than 5 tokens of training text; this corpus has 5" for i in at.info)
+    assert len([m for m in at.markdown if m.value.startswith("**k = ")]) == 5  # orders 1-4 still sample

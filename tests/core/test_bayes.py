@@ -6,8 +6,8 @@ from scipy import stats
 from sklearn.metrics import mutual_info_score
 
 from core import data
-from core.bayes import (BetaPrior, DiagnosticTest, coin_posterior, coin_trajectory, flip_coins, natural_frequencies,
-                        posterior, sequential_posteriors)
+from core.bayes import (BetaPrior, DiagnosticTest, belief_path, coin_densities, coin_posterior, coin_trajectory,
+                        counted_positives, flip_coins, natural_frequencies, posterior, sequential_posteriors)
 from core.errors import LabError
 from core.joint import count_pairs, joint_table
 
@@ -47,12 +47,60 @@ def test_certain_beliefs_and_impossible_results():
         DiagnosticTest(prior=1.5)
 
 
+def test_an_impossible_result_stops_the_beliefs_where_it_happens():
+    perfect = DiagnosticTest(0.5, 1.0, 1.0)  # after a positive, P(ill) = 1 and a negative can't happen
+    beliefs, stopped = belief_path(perfect, [True, True, False, True])
+    assert beliefs == [0.5, 1.0, 1.0]
+    assert stopped.startswith("Test 3 (−) is impossible: the beliefs stop after test 2.") and "probability 0" in stopped
+    beliefs, stopped = belief_path(DiagnosticTest(0.2, 0.0, 1.0), [True])  # a positive never happens
+    assert beliefs == [0.2] and "stop at the prior" in stopped
+    test = DiagnosticTest(0.3, 0.6, 0.99)
+    assert belief_path(test, [True, False]) == (sequential_posteriors(test, [True, False]), "")
+    with pytest.raises(LabError, match="Test 3"):
+        sequential_posteriors(perfect, [True, True, False])
+
+
 @pytest.mark.parametrize("test", TESTS)
 def test_natural_frequencies_sum_to_the_population(test):
     counts = natural_frequencies(test, 1000)
     assert sum(counts.values()) == 1000
     exact = 1000 * test.prior * test.sensitivity
     assert abs(counts["ill, positive"] - exact) < 1
+    positives = counted_positives(test, 1000)
+    assert (positives.ill, positives.healthy) == (counts["ill, positive"], counts["healthy, positive"])
+    assert positives.total == sum(v for k, v in counts.items() if k.endswith("positive"))
+    if positives.total >= 50:  # the counted share approaches Bayes' rule (whole people: within a rounding per group)
+        assert positives.share_ill == pytest.approx(posterior(test, True), abs=2 / positives.total)
+    assert counted_positives(DiagnosticTest(0.5, 0.0, 1.0)).share_ill is None  # nobody tests positive
+
+
+@pytest.mark.parametrize("heads,tails", [(0, 0), (7, 3), (0, 12), (40, 2), (500, 480)])
+@pytest.mark.parametrize("prior", [BetaPrior(0.5, 2.0), BetaPrior(0.2, 10.0), BetaPrior(0.03, 0.5), BetaPrior(0.5, 0.0),
+                                   BetaPrior(0.0, 4.0), BetaPrior(1.0, 3.0)])
+@pytest.mark.parametrize("level", [0.5, 0.95])
+def test_posterior_is_scipys_beta_of_a_plus_heads_and_b_plus_tails(heads, tails, prior, level):
+    a, b = prior.mean * prior.strength + heads, (1 - prior.mean) * prior.strength + tails
+    if a == 0 or b == 0:  # no proper posterior yet: a clear refusal
+        with pytest.raises(LabError, match="not a proper distribution"):
+            coin_posterior(heads, tails, prior, level)
+        return
+    belief, ref = coin_posterior(heads, tails, prior, level), stats.beta(a, b)
+    assert (belief.a, belief.b) == (pytest.approx(a, abs=1e-12), pytest.approx(b, abs=1e-12))
+    np.testing.assert_allclose([belief.mean, belief.low, belief.high], [ref.mean(), *ref.interval(level)], rtol=0, atol=1e-12)
+
+
+def test_a_prior_guess_of_exactly_0_or_1_is_explained_until_the_data_disagree():
+    with pytest.raises(LabError, match="exactly 0 says heads never happen.*after the first head; so far 0 heads, 5 tails"):
+        coin_posterior(0, 5, BetaPrior(0.0, 4.0))
+    with pytest.raises(LabError, match="exactly 1 says tails never happen.*after the first tail"):
+        coin_posterior(3, 0, BetaPrior(1.0, 10.0))
+    belief = coin_posterior(1, 5, BetaPrior(0.0, 4.0))  # one head: Beta(0 + 1, 4 + 5) is proper
+    assert (belief.a, belief.b, belief.mean) == (1.0, 9.0, pytest.approx(0.1, abs=1e-15))
+    path = coin_trajectory(np.array([0, 0, 1, 0]), BetaPrior(0.0, 4.0))
+    assert np.isnan(path["mean"][:2]).all() and np.isnan(path["low"][:2]).all()
+    np.testing.assert_allclose(path["mean"][2:], [1 / 7, 1 / 8], atol=1e-15)
+    curves = coin_densities(belief, BetaPrior(0.0, 4.0))
+    assert set(curves.curve) == {"posterior"}  # an improper prior has no density to draw
 
 
 @pytest.mark.parametrize("heads,tails", [(0, 0), (7, 3), (0, 12), (40, 2), (500, 480)])

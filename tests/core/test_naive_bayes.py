@@ -1,5 +1,7 @@
 """Our naive Bayes against scikit-learn's MultinomialNB and GaussianNB on the same data."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from sklearn.naive_bayes import GaussianNB, MultinomialNB
 
 from core import data
 from core.errors import LabError
-from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix
+from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
 from core.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 
 TOL = 1e-9
@@ -43,6 +45,7 @@ def test_multinomial_matches_sklearn(dataset, alpha):
     np.testing.assert_allclose(ours.predict_proba(X_test), ref.predict_proba(X_test), rtol=0, atol=TOL)
     np.testing.assert_allclose(ours.feature_log_prob_, ref.feature_log_prob_, rtol=1e-12)
     np.testing.assert_allclose(ours.class_log_prior_, ref.class_log_prior_, rtol=1e-12)
+    np.testing.assert_allclose(ours.class_prior_, np.exp(ref.class_log_prior_), rtol=1e-12)
     assert (ours.predict(X_test) == ref.predict(X_test)).all()
 
 
@@ -124,6 +127,30 @@ def test_explanation_pushes_add_up_to_the_log_odds():
     assert (why.tokens.word == "terrible").sum() == 3  # each occurrence counts
 
 
+def test_only_unknown_words_on_a_balanced_set_are_a_tie():
+    result = fit_text(TextNBConfig(), data.sentiment())
+    train = data.sentiment("train")
+    assert (train.label == "negative").sum() == (train.label == "positive").sum()  # equal priors
+    why = explain(result, "xyzzy qwertyuiop")
+    assert why.all_unknown and why.predicted is None
+    assert why.probabilities == {"negative": 0.5, "positive": 0.5}
+    assert why.prior_log_ratio == 0.0 and why.tokens.push.sum() == 0.0
+    # unequal priors: the same words are no tie, and the larger class wins
+    lopsided = pd.DataFrame({"text": ["good film", "great film", "fine film", "bad film", "awful film"],
+                             "label": ["pos", "pos", "pos", "neg", "neg"], "split": ["train"] * 4 + ["test"]})
+    why = explain(fit_text(TextNBConfig(), lopsided), "xyzzy")
+    assert why.predicted == "pos" and why.probabilities["pos"] == pytest.approx(3 / 4, abs=1e-12)  # 3 of 4 training rows
+
+
+def test_top_two_finds_ties_up_to_rounding_only():
+    assert top_two(np.log([0.2, 0.5, 0.3])) == (1, 2, False)
+    assert top_two(np.log([0.3, 0.35, 0.35])) == (1, 2, True)
+    assert top_two(np.array([-0.7, -0.7 - 1e-9])) == (0, 1, False)  # close, but a real difference
+    assert top_two(np.array([-0.7 - 1e-15, -0.7])) == (1, 0, True)
+    with pytest.raises(LabError, match="two classes"):
+        top_two(np.array([0.0]))
+
+
 def test_top_words_are_the_largest_log_likelihood_ratios():
     result = fit_text(TextNBConfig(alpha=1.0), data.sentiment())
     words = top_words(result, 5)
@@ -155,6 +182,11 @@ def test_bad_labelled_data_is_explained():
 def test_alpha_sweep_and_gaussian_experiment():
     sweep = alpha_sweep(TextNBConfig(), data.sentiment(), alphas=(0.01, 1.0))
     assert sweep.loc[(sweep.alpha == 1.0) & (sweep.split == "held-out"), "accuracy"].item() == fit_text(TextNBConfig(), data.sentiment()).accuracy
+    config = TextNBConfig(test_size=0.3, seed=2, ngrams=2)  # a random split: the sweep must split and count like fit_text
+    sweep = alpha_sweep(config, data.sentiment(), alphas=(1e-3, 0.3, 3.0)).set_index(["alpha", "split"]).accuracy
+    for a in (1e-3, 0.3, 3.0):
+        result = fit_text(replace(config, alpha=a), data.sentiment())
+        assert (sweep[a, "train"], sweep[a, "held-out"]) == (result.train_accuracy, result.accuracy)
     result = fit_gaussian(GaussianNBConfig(dataset="iris", features=(2, 3)))
     assert result.accuracy > 0.9 and len(result.surface) == 60 * 60
     with pytest.raises(LabError, match="two different"):
