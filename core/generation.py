@@ -3,7 +3,7 @@
 A causal LM gives, for a prefix, one logit per vocabulary entry for the next token. Decoding is
 everything after that:
 
-1. `repetition_penalty` makes tokens already in the text less likely (CTRL, Keskar et al. 2019);
+1. `penalise_repetition` makes tokens already in the text less likely (CTRL, Keskar et al. 2019);
 2. `filter_logits` reshapes and cuts the distribution: temperature, then top-k, then top-p, then
    min-p -- the order transformers' `generate` applies them -- setting removed entries to -inf;
 3. a strategy picks the token: `greedy` (the argmax), `sample` (a draw from what survives), or
@@ -62,11 +62,11 @@ def check_sampling(s: Sampling) -> None:
         raise LabError(f"the repetition penalty must be positive (got {s.repetition_penalty}); 1 means off")
 
 
-def repetition_penalty(logits: torch.Tensor, input_ids: torch.Tensor, penalty: float) -> torch.Tensor:
+def penalise_repetition(logits: torch.Tensor, input_ids: torch.Tensor, penalty: float) -> torch.Tensor:
     """Make every token already in `input_ids` less likely: divide its logit by `penalty` if
     positive, multiply it if negative (so both move down). logits (B, V), input_ids (B, T).
 
-    >>> repetition_penalty(torch.tensor([[2.0, -2.0, 1.0]]), torch.tensor([[0, 1]]), 2.0)
+    >>> penalise_repetition(torch.tensor([[2.0, -2.0, 1.0]]), torch.tensor([[0, 1]]), 2.0)
     tensor([[ 1., -4.,  1.]])
     """
     if penalty == 1.0:
@@ -97,7 +97,7 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
         sorted_logits, order = torch.sort(logits, descending=False)
         tail_mass = sorted_logits.softmax(-1).cumsum(-1)
         drop = tail_mass <= 1.0 - top_p
-        drop[..., -1] = False  # the most likely token always survives (top_p = 0 is greedy)
+        drop[..., -1] = False  # the most likely token always survives: top_p = 0 keeps one of the tied maxima, like transformers
         logits = logits.masked_fill(drop.scatter(-1, order, drop), NEG_INF)
     if min_p > 0.0:
         probs = logits.softmax(-1)
@@ -107,7 +107,7 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
 
 def process(logits: torch.Tensor, input_ids: torch.Tensor, s: Sampling) -> torch.Tensor:
     """The whole pipeline of `generate` for sampling: repetition penalty first, then the filters."""
-    logits = repetition_penalty(logits, input_ids, s.repetition_penalty)
+    logits = penalise_repetition(logits, input_ids, s.repetition_penalty)
     return filter_logits(logits, s.temperature, s.top_k, s.top_p, s.min_p)
 
 
@@ -126,6 +126,19 @@ def check_prompt(model, n_prompt: int, max_new_tokens: int = 0) -> None:
     if n_prompt + max_new_tokens > window:
         raise LabError(f"The prompt has {n_prompt:,} tokens and {max_new_tokens} more were asked for, but this model "
                        f"reads at most {window:,} tokens (its context window). Shorten the prompt.")
+
+
+def fit_prompt(model, ids: list[int], max_tokens: int | None = None, room: int = 0) -> list[int]:
+    """The end of `ids` that fits: at most `max_tokens` tokens, and `room` new tokens still fit in
+    the context window after them. A causal LM continues the end of its text, so a long prompt keeps
+    its last tokens (as a chat keeps its latest turns), not its first."""
+    limit = context_window(model) - room
+    if max_tokens is not None:
+        limit = min(limit, max_tokens)
+    if limit < 1:
+        raise LabError(f"No room for a prompt: the context window holds {context_window(model):,} tokens and "
+                       f"{room} new ones were asked for.")
+    return list(ids[-limit:])
 
 
 @torch.no_grad()
@@ -166,7 +179,7 @@ def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 
     """
     check_sampling(s)
     raw = logits[None].float()
-    shaped = repetition_penalty(raw, torch.tensor([ids]), s.repetition_penalty)
+    shaped = penalise_repetition(raw, torch.tensor([ids]), s.repetition_penalty)
     final = filter_logits(shaped, s.temperature, s.top_k, s.top_p, s.min_p)
     tempered = shaped / s.temperature if s.temperature > 0 else final  # T = 0: all mass on the argmax
     p_model, p_shaped, p_sample = raw.softmax(-1)[0], tempered.softmax(-1)[0], final.softmax(-1)[0]
@@ -257,10 +270,10 @@ def _autoregress(model, prompt_ids: list[int], max_new_tokens: int, eos_token_id
 
 
 def greedy(model, prompt_ids: list[int], max_new_tokens: int, eos_token_id: int | None = None,
-           repetition: float = 1.0) -> Generation:
+           repetition_penalty: float = 1.0) -> Generation:
     """Always the most likely next token (after the repetition penalty): `generate(do_sample=False)`."""
     return _autoregress(model, prompt_ids, max_new_tokens, eos_token_id,
-                        lambda logits, ids: repetition_penalty(logits, ids, repetition).argmax(-1).item())
+                        lambda logits, ids: penalise_repetition(logits, ids, repetition_penalty).argmax(-1).item())
 
 
 def draw(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.Generator) -> int:
@@ -297,12 +310,11 @@ class BeamNode:
 class BeamSearch(Generation):
     nodes: list[BeamNode] = field(default_factory=list)
     best_path: list[int] = field(default_factory=list)  # node ids of the winning hypothesis, first token first
-    hypotheses: list[tuple[float, list[int]]] = field(default_factory=list)  # (length-normalised score, new ids)
 
 
 @torch.no_grad()
 def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: int = 4, length_penalty: float = 1.0,
-                eos_token_id: int | None = None, repetition: float = 1.0) -> BeamSearch:
+                eos_token_id: int | None = None, repetition_penalty: float = 1.0) -> BeamSearch:
     """Keep the `num_beams` most likely partial texts; return the best complete one.
 
     Same rules as `generate(num_beams=..., do_sample=False)` (early_stopping=False):
@@ -328,7 +340,7 @@ def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: in
     logits, cache = step(model, seqs)
     for depth in range(1, max_new_tokens + 1):
         raw = logits.log_softmax(-1)
-        logp = repetition_penalty(raw, seqs, repetition)  # transformers penalises log-probs in beam search
+        logp = penalise_repetition(raw, seqs, repetition_penalty)  # transformers penalises log-probs in beam search
         vocab = logp.shape[-1]
         top_scores, top_index = torch.topk((logp + scores[:, None]).view(-1), min(width, n * vocab))
         parent, token = top_index // vocab, top_index % vocab
@@ -365,7 +377,7 @@ def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: in
         best_node = nodes[best_node].parent
     path.reverse()
     return BeamSearch(list(prompt_ids), best_ids, [nodes[i].logprob for i in path], time.perf_counter() - start,
-                      nodes=nodes, best_path=path, hypotheses=[(s, ids) for s, ids, _ in hyps])
+                      nodes=nodes, best_path=path)
 
 
 # ----------------------------------------------------------------------------- side by side
@@ -383,18 +395,13 @@ class CompareConfig:
     seed: int = 0  # every sampler starts from this seed, so a rerun gives the same texts
 
 
-def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
-    """Greedy, beam search, temperature, top-k and top-p sampling, each as run(model, prompt_ids, eos_token_id)."""
-    n = cfg.max_new_tokens
-    return {
-        "greedy": lambda model, ids, eos: greedy(model, ids, n, eos),
-        f"beam search, width {cfg.num_beams}": lambda model, ids, eos: beam_search(model, ids, n, cfg.num_beams, eos_token_id=eos),
-        f"sampling, T = {cfg.temperature:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
-        f"top-k, k = {cfg.top_k}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
-        f"top-p, p = {cfg.top_p:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
-    }
-
-
 def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
-    """Every strategy of `strategies(cfg)` on the same prompt: {name: Generation}."""
-    return {name: run(model, prompt_ids, eos_token_id) for name, run in strategies(cfg).items()}
+    """Greedy, beam search, temperature, top-k and top-p sampling on the same prompt: {name: Generation}."""
+    n, eos = cfg.max_new_tokens, eos_token_id
+    return {
+        "greedy": greedy(model, prompt_ids, n, eos),
+        f"beam search, width {cfg.num_beams}": beam_search(model, prompt_ids, n, cfg.num_beams, eos_token_id=eos),
+        f"sampling, T = {cfg.temperature:g}": sample(model, prompt_ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
+        f"top-k, k = {cfg.top_k}": sample(model, prompt_ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
+        f"top-p, p = {cfg.top_p:g}": sample(model, prompt_ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
+    }

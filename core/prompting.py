@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from core.errors import LabError
-from core.generation import check_prompt
+from core.generation import check_prompt, context_window
 
 # ----------------------------------------------------------------------------- tokens as text
 
@@ -95,12 +95,13 @@ class Surprisal:
 def surprisal(model, tokenizer, text: str, max_tokens: int | None = None) -> Surprisal:
     """How surprised the model is by each token of `text`, and the text's perplexity.
 
-    Texts longer than the context window (or `max_tokens`) are cut, and the result says so.
+    A text longer than the context window (or `max_tokens`) is scored from its start up to the
+    limit, and the result says how many tokens were left out.
     """
     if not text.strip():
         raise LabError("Paste some text to score: the box is empty.")
     ids = tokenize(tokenizer, text)
-    limit = min(max_tokens or 10**9, int(getattr(model.config, "max_position_embeddings", 10**9)))
+    limit = min(max_tokens or context_window(model), context_window(model))
     truncated = max(0, len(ids) - limit)
     ids = ids[:limit]
     if len(ids) < 2:

@@ -13,6 +13,7 @@ from ui.page import friendly_errors, header, show_code
 from ui.tokens import chips, visible
 
 MAX_PROMPT_TOKENS = 512  # this page's own cap: longer prompts keep their last 512 tokens, so a step stays fast
+MAX_NEW_TOKENS = 60  # the strategies' longest run: the kept prompt leaves room for it in the context window
 TOP_N = 20  # bars in the step view
 
 header(
@@ -28,20 +29,23 @@ lm = model_picker.pick("causal-lm", key="decoding.model")
 prompt = st.text_area("Prompt", "The best thing about learning a new language is", max_chars=20_000, height=80)
 
 
-def _run_strategy(model_key: str, ids: tuple[int, ...], cfg: CompareConfig, name: str) -> generation.Generation:
+def _compare(model_key: str, ids: tuple[int, ...], cfg: CompareConfig) -> dict[str, generation.Generation]:
     lm = model_picker.load(model_key)
-    return generation.strategies(cfg)[name](lm.model, list(ids), lm.tokenizer.eos_token_id)
+    return generation.compare_strategies(lm.model, list(ids), cfg, lm.tokenizer.eos_token_id)
 
 
-run_strategy = state.cached(_run_strategy)
+compare = state.cached(_compare)
 
 with friendly_errors():
-    ids = tokenize(lm.tokenizer, prompt)
-    generation.check_prompt(lm.model, len(ids))
-    if len(ids) > MAX_PROMPT_TOKENS:
-        st.info(f"The prompt has {len(ids):,} tokens; this page keeps the last {MAX_PROMPT_TOKENS} so each step stays fast "
-                f"(the model's context window is {generation.context_window(lm.model):,}).", icon="✂️")
-        ids = ids[-MAX_PROMPT_TOKENS:]
+    typed = tokenize(lm.tokenizer, prompt)
+    ids = generation.fit_prompt(lm.model, typed, MAX_PROMPT_TOKENS, room=MAX_NEW_TOKENS)  # a long prompt keeps its end
+    generation.check_prompt(lm.model, len(ids))  # so only an empty one stops here, with a message
+    if len(ids) < len(typed):
+        window = generation.context_window(lm.model)
+        why = (f"more than the {window:,} this model can read at once (its context window)" if len(typed) > window
+               else f"the model's context window is {window:,}")
+        st.info(f"The prompt has {len(typed):,} tokens ({why}); this page keeps the last {len(ids):,}, "
+                "the end the model continues, so each step stays fast.", icon="✂️")
     pieces = token_pieces(lm.tokenizer, ids)
 
     st.subheader("1 · The prompt, as the model sees it")
@@ -101,9 +105,9 @@ with friendly_errors():
     with right:
         st.markdown("**The text so far** (your picks outlined)")
         st.markdown(chips(token_pieces(lm.tokenizer, text_ids), highlight_from=len(ids)), unsafe_allow_html=True)
-        options = table.id.tolist()
-        pick = st.selectbox("Pick the next token yourself", options,
-                            format_func=lambda i: table.set_index("id").loc[i, "label"] + ("" if table.set_index("id").loc[i, "kept"] else "  (filtered)"))
+        by_id = table.set_index("id")
+        pick = st.selectbox("Pick the next token yourself", table.id.tolist(),
+                            format_func=lambda i: by_id.loc[i, "label"] + ("" if by_id.loc[i, "kept"] else "  (filtered)"))
         b = st.columns(2) + st.columns(2)
         if b[0].button("Add it", width="stretch"):
             state.remember("decoding.chosen", chosen + [int(pick)])
@@ -119,15 +123,15 @@ with friendly_errors():
         if b[3].button("Clear", width="stretch", disabled=not chosen):
             state.remember("decoding.chosen", [])
             st.rerun()
-        st.caption("Picking a filtered token is allowed: you are the decoder now. Temperature 0, top-k 1 or top-p 0 all "
-                   "leave one survivor: greedy decoding.")
+        st.caption("Picking a filtered token is allowed: you are the decoder now. Temperature 0 or top-p 0 leave one "
+                   "survivor: greedy decoding. top-k 1 and min-p 1 keep the likeliest token and any tied with it.")
 
     # ------------------------------------------------------------------ side by side
     st.subheader("3 · Five strategies, one prompt, one seed")
     with st.form("compare"):
         f = st.columns(6)
         cfg = CompareConfig(
-            max_new_tokens=f[0].slider("New tokens", 1, 60, 16),
+            max_new_tokens=f[0].slider("New tokens", 1, MAX_NEW_TOKENS, 16),
             num_beams=f[1].slider("Beam width", 1, 8, 3),
             temperature=f[2].slider("Sampling: T", 0.05, 2.0, 0.8, 0.05),
             top_k=f[3].slider("top-k: k", 1, 200, 40),
@@ -135,13 +139,8 @@ with friendly_errors():
             seed=int(f[5].number_input("Seed ", 0, 1_000_000, 0)),
         )
         st.form_submit_button("Run the five strategies", type="primary")
-    runs = generation.strategies(cfg)
-    progress = st.progress(0.0, text="Starting…")
-    results = {}
-    for i, name in enumerate(runs):  # one cached call per strategy, so the bar moves (and reruns are instant)
-        progress.progress(i / len(runs), text=f"Decoding: {name}…")
-        results[name] = run_strategy(lm.key, tuple(ids), cfg, name)
-    progress.empty()
+    with st.spinner("Decoding with five strategies…"):  # cached: a rerun with the same settings is instant
+        results = compare(lm.key, tuple(ids), cfg)
     rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),
              "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}
             for name, r in results.items()]
@@ -166,5 +165,5 @@ with friendly_errors():
     tree_pieces = dict(zip(tree_tokens, token_pieces(lm.tokenizer, tree_tokens)))
     st.graphviz_chart(beam_tree.dot(beams, tree_pieces, "…" + "".join(pieces[-4:]), max_depth=depth), width="stretch")
 
-show_code(generation.filter_logits, generation.repetition_penalty, generation.sample, generation.beam_search,
+show_code(generation.filter_logits, generation.penalise_repetition, generation.sample, generation.beam_search,
           label="The code: filters, sampling and beam search from scratch (tested against transformers)")

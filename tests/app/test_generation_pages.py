@@ -1,5 +1,6 @@
 """The decoding and prompting pages with the real offline SmolLM2: sliders at their extremes, the
-step-by-step buttons, bad prompts (empty, too long, emoji), the accuracy run."""
+step-by-step buttons, bad prompts (empty, longer than the context window, emoji), the accuracy run.
+Numbers the pages show are checked against the same model run here through core."""
 
 import math
 import re
@@ -8,8 +9,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import data, generation, models, prompting
+
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 pytestmark = pytest.mark.slow  # loads a 135 M model and decodes with it
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> models.LoadedModel:
+    return models.load("smollm2")
 
 
 def open_page(path: str) -> AppTest:
@@ -32,9 +40,17 @@ def survivors(at: AppTest) -> tuple[int, int]:
     return int(kept.replace(",", "")), int(vocab.replace(",", ""))
 
 
-def test_decoding_page_controls_and_bad_prompts():
+def red_edges(at: AppTest) -> int:
+    """How many edges of the beam-search tree the page draws in red (the winning path)."""
+    (chart,) = at.get("graphviz_chart")
+    assert chart.proto.spec.startswith("digraph beams")
+    return len(re.findall(r'-> n\d+ \[color="#d62728"', chart.proto.spec))
+
+
+def test_decoding_page_controls_and_bad_prompts(smollm2):
     at = open_page("pages/decoding.py")
     clean(at)
+    prompt_ids = prompting.tokenize(smollm2.tokenizer, widget(at.text_area, "Prompt").value)
     kept, vocab = survivors(at)
     assert kept == vocab == 49_152  # no filter on by default: the whole vocabulary survives
 
@@ -49,6 +65,7 @@ def test_decoding_page_controls_and_bad_prompts():
     assert all(lp < 0 and math.isfinite(lp) for lp in table["total log-prob"]) and (table.perplexity >= 1).all()
     beam, greedy = table.set_index("strategy").loc[["beam search, width 2", "greedy"], "total log-prob"]
     assert beam >= greedy - 1e-4  # beam search never finds a less likely text than greedy (no EOS within 2 tokens)
+    assert red_edges(at) == 2  # the tree is drawn, its winning path one red edge per new token
 
     for label, value in [("Temperature T", 0.0), ("top-p", 0.0), ("min-p", 1.0)]:  # each alone leaves the argmax
         defaults = {"Temperature T": 1.0, "top-p": 1.0, "min-p": 0.0}
@@ -59,7 +76,9 @@ def test_decoding_page_controls_and_bad_prompts():
     widget(at.number_input, "top-k (0 = off)").set_value(1_000_000).run()  # more than the vocabulary: no cut
     assert survivors(at)[0] == vocab
     widget(at.number_input, "top-k (0 = off)").set_value(5).run()
-    assert survivors(at)[0] >= 5
+    logits = generation.next_logits(smollm2.model, prompt_ids)
+    fifth = logits.topk(5).values[-1]
+    assert survivors(at)[0] == int((logits >= fifth).sum()) < vocab  # the 5 likeliest and any tied with the 5th
     widget(at.slider, "Repetition penalty").set_value(3.0).run()
     clean(at)
 
@@ -77,12 +96,20 @@ def test_decoding_page_controls_and_bad_prompts():
     widget(at.text_area, "Prompt").set_value("Ça va? 🦜🎉 naïve — 東京 " * 2).run()
     clean(at)
     assert at.session_state["decoding.chosen"] == []  # a new prompt starts a new text
-    widget(at.text_area, "Prompt").set_value("word " * 3000).run()
-    clean(at)
-    assert any("keeps the last 512" in i.value for i in at.info)
+    assert any("&lt;0xF0&gt;" in m.value for m in at.markdown)  # an emoji split across tokens shows its bytes
+
+    window = generation.context_window(smollm2.model)
+    for text in ["word " * 3000, "🦜" * 3000]:  # 3,000 tokens (under the window), then 9,000 (over it)
+        n_tokens = len(prompting.tokenize(smollm2.tokenizer, text))
+        widget(at.text_area, "Prompt").set_value(text).run()
+        clean(at)
+        (note,) = [i.value for i in at.info if "keeps the last 512" in i.value]
+        assert f"has {n_tokens:,} tokens" in note and (f"more than the {window:,}" in note) == (n_tokens > window)
+        assert any(c.value.startswith("512 tokens (ids underneath") for c in at.caption)
+    assert n_tokens > window == 8192
 
 
-def test_prompting_page_few_shot_lens_perplexity():
+def test_prompting_page_few_shot_lens_perplexity(smollm2):
     at = open_page("pages/prompting.py")
     clean(at)
     perplexity = float(widget(at.metric, "Perplexity").value.replace(",", ""))
@@ -94,7 +121,19 @@ def test_prompting_page_few_shot_lens_perplexity():
     clean(at)
     key, n, scores = at.session_state["prompting.accuracy"]
     assert n == 10 and set(scores) == {"zero-shot", "one-shot", "few-shot (4)", "chat template"}
-    assert all(0 <= a <= 1 for a in scores.values())
+    # the same reviews scored here: each prompt's label is the likelier answer, counted by hand
+    train, test = data.sentiment("train"), data.sentiment("test").sample(10, random_state=0)
+    task = prompting.FewShotTask(examples=tuple(zip(train.text[:4], train.label[:4])))
+    prompts = {"zero-shot": lambda t: prompting.few_shot_prompt(task, t, 0), "one-shot": lambda t: prompting.few_shot_prompt(task, t, 1),
+               "few-shot (4)": lambda t: prompting.few_shot_prompt(task, t, 4),
+               "chat template": lambda t: prompting.chat_prompt(smollm2.tokenizer, task, t)}
+    for name, make in prompts.items():
+        answers = prompting.label_answers(task, chat=name == "chat template")
+        hits = 0
+        for text, label in zip(test.text, test.label):
+            logps = prompting.answer_logprobs(smollm2.model, smollm2.tokenizer, make(text), answers)
+            hits += task.labels[logps.index(max(logps))] == label
+        assert scores[name] == hits / 10, name
 
     widget(at.text_input, "A review to classify").set_value("").run()
     assert any("Type a review" in i.value for i in at.info)

@@ -72,9 +72,9 @@ def test_repetition_penalty_equals_transformers(penalty):
     logits = random_logits("normal", 3)
     ids = torch.randint(0, VOCAB, (6, 25), generator=torch.Generator().manual_seed(1))  # with repeats
     theirs = RepetitionPenaltyLogitsProcessor(penalty)(ids, logits.clone())
-    torch.testing.assert_close(g.repetition_penalty(logits, ids, penalty), theirs, rtol=0, atol=1e-6)
+    torch.testing.assert_close(g.penalise_repetition(logits, ids, penalty), theirs, rtol=0, atol=1e-6)
     if penalty != 1.0:
-        assert not torch.equal(g.repetition_penalty(logits, ids, penalty), logits)
+        assert not torch.equal(g.penalise_repetition(logits, ids, penalty), logits)
 
 
 @pytest.mark.parametrize("bad", [dict(temperature=-1.0), dict(top_p=1.5), dict(top_k=-2), dict(min_p=-0.1)])
@@ -101,7 +101,7 @@ def hf_generate(model, prompt, eos, **kwargs):
 
 def a_likely_eos(model, prompt, n, penalty=1.0):
     """A token greedy decoding emits mid-way: as EOS it makes texts end early."""
-    return g.greedy(model, prompt, n, repetition=penalty).new_ids[n // 2]
+    return g.greedy(model, prompt, n, repetition_penalty=penalty).new_ids[n // 2]
 
 
 PROMPTS = [[5, 9, 13, 2], [40, 3], [7, 7, 7, 7, 7, 1, 22, 30]]
@@ -111,7 +111,7 @@ PROMPTS = [[5, 9, 13, 2], [40, 3], [7, 7, 7, 7, 7, 1, 22, 30]]
                                                     (PROMPTS[0], True, 1.4)])
 def test_greedy_equals_generate(tiny_gpt2, prompt, use_eos, penalty):
     eos = a_likely_eos(tiny_gpt2, prompt, 12, penalty) if use_eos else None
-    ours = g.greedy(tiny_gpt2, prompt, 12, eos_token_id=eos, repetition=penalty)
+    ours = g.greedy(tiny_gpt2, prompt, 12, eos_token_id=eos, repetition_penalty=penalty)
     assert ours.new_ids == hf_generate(tiny_gpt2, prompt, eos, do_sample=False, max_new_tokens=12, repetition_penalty=penalty)
     if use_eos:
         assert ours.new_ids[-1] == eos and len(ours.new_ids) < 12  # stopped at EOS
@@ -127,7 +127,7 @@ BEAM_CASES = [  # (prompt, beams, length penalty, repetition penalty, EOS): EOS 
 def test_beam_search_equals_generate(tiny_gpt2, case):
     prompt, num_beams, length_penalty, penalty, use_eos = PROMPTS[case[0]], *case[1:]
     eos = a_likely_eos(tiny_gpt2, prompt, 10, penalty) if use_eos else None
-    ours = g.beam_search(tiny_gpt2, prompt, 10, num_beams, length_penalty, eos, penalty)
+    ours = g.beam_search(tiny_gpt2, prompt, 10, num_beams, length_penalty, eos, repetition_penalty=penalty)
     theirs = hf_generate(tiny_gpt2, prompt, eos, do_sample=False, num_beams=num_beams, max_new_tokens=10,
                          length_penalty=length_penalty, repetition_penalty=penalty, early_stopping=False)
     assert ours.new_ids == theirs
@@ -188,10 +188,31 @@ def test_step_view_agrees_with_the_sampler():
 
 
 def test_five_strategies_side_by_side(tiny_gpt2):
-    results = g.compare_strategies(tiny_gpt2, PROMPTS[0], g.CompareConfig(max_new_tokens=6, num_beams=2))
-    assert list(results) == ["greedy", "beam search, width 2", "sampling, T = 0.8", "top-k, k = 40", "top-p, p = 0.9"]
+    cfg = g.CompareConfig(max_new_tokens=6, num_beams=2, temperature=0.8, top_k=7, top_p=0.6, seed=3)
+    results = g.compare_strategies(tiny_gpt2, PROMPTS[0], cfg)
+    assert list(results) == ["greedy", "beam search, width 2", "sampling, T = 0.8", "top-k, k = 7", "top-p, p = 0.6"]
     assert all(len(r.new_ids) == 6 and r.total_logprob < 0 and r.perplexity > 1 for r in results.values())
-    assert results["greedy"].new_ids == g.greedy(tiny_gpt2, PROMPTS[0], 6).new_ids
+    # each row is the strategy it names, with the config's settings and the shared seed
+    alone = [g.greedy(tiny_gpt2, PROMPTS[0], 6), g.beam_search(tiny_gpt2, PROMPTS[0], 6, 2),
+             g.sample(tiny_gpt2, PROMPTS[0], 6, g.Sampling(temperature=0.8), seed=3),
+             g.sample(tiny_gpt2, PROMPTS[0], 6, g.Sampling(top_k=7), seed=3),
+             g.sample(tiny_gpt2, PROMPTS[0], 6, g.Sampling(top_p=0.6), seed=3)]
+    assert [r.new_ids for r in results.values()] == [r.new_ids for r in alone]
+    assert len({tuple(r.new_ids) for r in results.values()}) > 1  # the strategies do differ on this prompt
+
+
+def test_a_long_prompt_keeps_its_last_tokens(tiny_gpt2):
+    ids = [1 + i % (VOCAB - 1) for i in range(100)]  # more than the tiny model's 48 positions
+    assert g.context_window(tiny_gpt2) == 48
+    assert g.fit_prompt(tiny_gpt2, ids) == ids[-48:]
+    assert g.fit_prompt(tiny_gpt2, ids, max_tokens=10) == ids[-10:]
+    assert g.fit_prompt(tiny_gpt2, ids, room=8) == ids[-40:]  # 40 + 8 new tokens fill the window exactly
+    assert g.fit_prompt(tiny_gpt2, ids[:5], max_tokens=10) == ids[:5] and g.fit_prompt(tiny_gpt2, []) == []
+    assert len(g.greedy(tiny_gpt2, g.fit_prompt(tiny_gpt2, ids, room=8), 8).new_ids) == 8
+    with pytest.raises(LabError, match="context window"):
+        g.greedy(tiny_gpt2, g.fit_prompt(tiny_gpt2, ids, room=8), 9)
+    with pytest.raises(LabError, match="No room"):
+        g.fit_prompt(tiny_gpt2, ids, room=48)
 
 
 def test_stepper_reuses_its_cache_and_matches_a_full_forward_pass(tiny_gpt2):

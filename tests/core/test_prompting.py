@@ -139,7 +139,17 @@ def test_prompts_and_their_errors(byte_bpe):
 
 def test_accuracy_counts_and_reports(tiny_gpt2, wordpiece):
     task = p.FewShotTask()
-    rows = [("good film", "positive"), ("bad film", "negative"), ("fine film", "positive")]
+    rows = [("good film", "positive"), ("bad film", "negative"), ("fine film", "positive"), ("dull film", "negative")]
+    make = lambda t: p.few_shot_prompt(task, t, 0)  # noqa: E731
+    # by hand: the label whose answer the model finds likelier, row by row
+    hits = []
+    for text, label in rows:
+        pos, neg = p.answer_logprobs(tiny_gpt2, wordpiece, make(text), [" positive", " negative"])
+        hits.append(("positive" if pos >= neg else "negative") == label)  # a tie goes to the first label
+    assert 0 < sum(hits) < len(rows)  # this random model gets some right and some wrong: the count matters
     seen = []
-    acc = p.accuracy(tiny_gpt2, wordpiece, task, rows, lambda t: p.few_shot_prompt(task, t, 0), on_step=lambda i, m: seen.append(i))
-    assert seen == [1, 2, 3] and acc in (0, 1 / 3, 2 / 3, 1)
+    acc = p.accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: seen.append((i, m["accuracy"])))
+    assert acc == sum(hits) / len(rows)
+    assert seen == [(i, sum(hits[:i]) / i) for i in range(1, len(rows) + 1)]  # the running accuracy, after each row
+    stopped = p.accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: i < 2)  # Stop after the second row
+    assert stopped == sum(hits[:2]) / 2
