@@ -98,6 +98,12 @@ def test_joint_page_example_and_datasets():
     ok(at)
     assert metric(at, "p-value") == "4.62e-07"
     assert metric(at, "Mutual information") == mutual_information_bits([[30, 5, 5], [20, 15, 15], [10, 30, 20]])
+    # an edit as the browser sends it (AppTest's data_editor takes no set_value): one cell changed, one row added
+    at.session_state["joint.editor"] = {"edited_rows": {0: {"bus": 45}}, "deleted_rows": [],
+                                        "added_rows": [{"weather": "snow", "bus": 8, "bike": 1, "walk": 6}]}
+    at.run()
+    ok(at)
+    assert metric(at, "Mutual information") == mutual_information_bits([[45, 5, 5], [20, 15, 15], [10, 30, 20], [8, 1, 6]])
     at.radio[0].set_value("Iris: species × a measurement").run()
     ok(at)
     at.slider[0].set_value(10).run()
