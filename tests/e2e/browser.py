@@ -65,26 +65,43 @@ def page_url(base: str, path: str) -> str:
     return base + "/" if path == "pages/home.py" else f"{base}/{stem}"
 
 
+# True once the browser has drawn what the script sent: no grey placeholder left (Streamlit shows a
+# stSkeleton while an element's code loads) and every visible chart holds its SVG or canvas.
+# Hidden ones (a closed tab) are skipped: the browser draws them only when they are shown.
+_DRAWN_JS = """() => {
+  const shown = el => el.getClientRects().length > 0;
+  const skeletons = [...document.querySelectorAll('[data-testid="stSkeleton"]')].filter(shown);
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stGraphVizChart"]')]
+    .filter(shown).filter(el => !el.querySelector('svg, canvas'));
+  return skeletons.length + charts.length;
+}"""
+
+
 def wait_idle(page, timeout_s: float = 180, quiet_s: float = 1.0) -> None:
-    """Wait until the page's script has run and stayed finished for `quiet_s` in a row.
+    """Wait until the page's script has run and stayed finished for `quiet_s` in a row, and the
+    browser has drawn it: no loading placeholder, every visible chart and graph rendered.
 
     Streamlit's app root carries the script state in `data-test-script-state` ("running" while
-    the script runs, "notRunning" once it is done); a quiet spell lets the browser draw the last
-    elements (charts, iframes) and catches a rerun that a widget starts right after the first run.
+    the script runs, "notRunning" once it is done); a quiet spell catches a rerun that a widget
+    starts right after the first run. Charts and Graphviz graphs draw after the script is done
+    (their code loads lazily), so a screenshot taken then showed grey boxes: we wait for them too.
     """
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_s * 1000)
     app = page.locator('[data-testid="stApp"]')
     deadline = time.monotonic() + timeout_s
     quiet_since = None
+    undrawn = 0
     while time.monotonic() < deadline:
-        if app.get_attribute("data-test-script-state") != "notRunning":
+        undrawn = page.evaluate(_DRAWN_JS)
+        if app.get_attribute("data-test-script-state") != "notRunning" or undrawn:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since >= quiet_s:
             return
         time.sleep(0.1)
-    raise TimeoutError(f"page still running after {timeout_s:.0f} s")
+    what = f"{undrawn} placeholder(s) or chart(s) still not drawn" if undrawn else "the script still running"
+    raise TimeoutError(f"page not idle after {timeout_s:.0f} s: {what}")
 
 
 def error_boxes(page) -> list[str]:
