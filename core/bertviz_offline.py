@@ -34,16 +34,13 @@ REQUIRE_STANDIN = ("window.requirejs = window.require = function (deps, cb) { va
 @lru_cache(maxsize=1)
 def libraries() -> dict[str, str]:
     """The JavaScript text of d3 v5 and jQuery, read from their Python packages."""
-    mpld3, xstatic = package_dir("mpld3"), package_dir("xstatic")
+    mpld3 = package_dir("mpld3")
     d3 = mpld3 / "js" / "d3.v5.min.js" if mpld3 else None
-    jquery = None
-    if xstatic:
-        jquery = Path(xstatic) / "pkg" / "jquery" / "data" / "jquery.min.js"
-        try:  # the package's own pointer to its data folder, when it is importable
-            import xstatic.pkg.jquery as xj
-            jquery = Path(xj.BASE_DIR) / "jquery.min.js"
-        except ImportError:
-            pass
+    try:  # xstatic-jquery's own pointer to its data folder
+        import xstatic.pkg.jquery as xj
+        jquery = Path(xj.BASE_DIR) / "jquery.min.js"
+    except ImportError:
+        jquery = None
     missing = [name for name, path in (("mpld3 (d3 v5)", d3), ("xstatic-jquery (jQuery)", jquery)) if not path or not path.exists()]
     if missing:
         raise Unavailable(f"BertViz needs JavaScript from these packages to draw offline: {', '.join(missing)}")
@@ -83,9 +80,28 @@ def head_view_html(weights, tokens: list[str], layer: int = 0, max_tokens: int =
     return inline(head_view(_tensors(weights, n), tokens[:n], layer=layer, html_action="return").data)
 
 
+# BertViz draws the model view's SVG at a fixed size (970 px wide): in a narrower frame the last
+# heads were cut off. Giving the SVG a viewBox and a fluid width scales the whole drawing (and its
+# real layout height, which Streamlit sizes the frame by) to the frame; it is redrawn on a change
+# of BertViz's filter, so the observer fits each new SVG too.
+FIT_WIDTH = """(function () {
+  function fit() {
+    document.querySelectorAll("#vis > svg").forEach(function (svg) {
+      if (svg.hasAttribute("viewBox")) return;
+      var w = svg.getAttribute("width"), h = svg.getAttribute("height");
+      svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+      svg.style.width = "100%"; svg.style.maxWidth = w + "px"; svg.style.height = "auto";
+    });
+  }
+  fit();
+  new MutationObserver(fit).observe(document.body, {childList: true, subtree: true});
+})();"""
+
+
 def model_view_html(weights, tokens: list[str], max_tokens: int = MAX_TOKENS) -> str:
-    """BertViz's model view (a thumbnail per layer and head), ready for an iframe."""
+    """BertViz's model view (a thumbnail per layer and head), scaled to its frame's width, ready for an iframe."""
     from bertviz import model_view
 
     n = min(len(tokens), max_tokens)
-    return inline(model_view(_tensors(weights, n), tokens[:n], display_mode="light", html_action="return").data)
+    html = inline(model_view(_tensors(weights, n), tokens[:n], display_mode="light", html_action="return").data)
+    return html + "<script>" + FIT_WIDTH + "</script>\n"

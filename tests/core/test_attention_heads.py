@@ -237,6 +237,7 @@ def test_bertviz_html_is_self_contained():
         assert "require.config({" not in html and bertviz_offline.REQUIRE_STANDIN in html
         assert bertviz_offline.libraries()["d3"][:200] in html and "jQuery" in html
         assert "requirejs(['jquery', 'd3']" in html  # BertViz's own drawing code is there, untouched
+    assert bertviz_offline.FIT_WIDTH in html  # the model view (last one) scales its fixed 970 px SVG to the frame
     long = [np.full((1, 2, 100, 100), 0.01)]
     html = bertviz_offline.head_view_html(long, [f"t{i}" for i in range(100)], max_tokens=10)
     assert '"t9"' in html and '"t10"' not in html  # cut to the first 10 tokens

@@ -42,5 +42,9 @@ def test_bertviz_draws_offline(app_server, page, screenshots, tab, index, drawn)
     assert frame.locator(drawn).count() > 20
     if index == 0:  # the tokens of the default sentence are drawn as text in the SVG
         assert "cat" in " ".join(frame.locator("svg text").all_text_contents())
+    # the frame does not scroll, so the whole drawing must fit in it (the model view is 970 px wide:
+    # its last heads were cut off before it was scaled to the frame)
+    overflow = frame.locator("html").evaluate("e => [e.scrollWidth - e.clientWidth, e.scrollHeight - e.clientHeight]")
+    assert max(overflow) <= 1, f"the view overflows its frame by {overflow} px (width, height)"
     page.screenshot(path=str(screenshots / f"bertviz_{index}.png"), full_page=False)
     assert not blocked, f"the page tried to reach the network: {blocked[:3]}"
