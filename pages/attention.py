@@ -2,7 +2,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.attention import MultiHeadAttention, attention_steps
+from core.attention import MultiHeadAttention, attention_steps, merge_heads
 from core.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
@@ -46,19 +46,18 @@ with friendly_errors():
         with column:
             heatmap(m.numpy(), names, None, title=f"{name}  ({L} × {d})", scheme="redblue", row_title="token", col_title="feature")
 
-    st.subheader("3 · Scores, scaling, mask, softmax")
-    a, b = st.columns(2)
-    with a:
-        heatmap(steps.scores.numpy(), names, names, "Scores Q Kᵀ", scheme="viridis", value_title="score")
-    with b:
-        heatmap(steps.masked.numpy(), names, names,
-                f"× {steps.scale:.3f}" + (" + causal mask (blank = −∞)" if causal else ""), scheme="viridis", value_title="score")
-    a, b = st.columns(2)
-    with a:
-        heatmap(steps.weights.numpy(), names, names, "Softmax: attention weights (rows sum to 1)", domain=[0, 1], value_title="weight")
-    with b:
-        heatmap(steps.output.numpy(), names, None, f"Output = weights · V  ({L} × {d})", scheme="redblue",
-                row_title="token", col_title="feature")
+    st.subheader("3 · Scores, scaling" + (", mask" if causal else "") + ", softmax")
+    score = dict(scheme="viridis", value_title="score")
+    panels = [(steps.scores, names, "Scores Q Kᵀ", score),
+              (steps.scaled, names, f"Scaled: Q Kᵀ × {steps.scale:.3f}" + ("" if scaled else " (no 1/√d)"), score)]
+    if causal:
+        panels.append((steps.masked, names, "Causal mask: future keys → −∞ (blank)", score))
+    panels += [(steps.weights, names, "Softmax: attention weights (rows sum to 1)", dict(domain=[0, 1], value_title="weight")),
+               (steps.output, None, f"Output = weights · V  ({L} × {d})", dict(scheme="redblue", row_title="token", col_title="feature"))]
+    for i in range(0, len(panels), 2):  # two per row, in the order the computation runs
+        for column, (m, cols, title, kw) in zip(st.columns(2), panels[i:i + 2]):
+            with column:
+                heatmap(m.numpy(), names, cols, title, **kw)
 
     # the scaling control's point in numbers: the same head with and without 1/√d
     st.dataframe(scaling_effect(steps.q, steps.k, steps.v, causal), hide_index=True)
@@ -74,8 +73,7 @@ with friendly_errors():
     st.markdown(f"Q = X W_Q is ({L} × {n_heads * dh}); **split** into {n_heads} heads of ({L} × {dh}) — columns "
                 f"0–{dh - 1} are head 0, {dh}–{2 * dh - 1} head 1, … Each head attends on its own; their outputs "
                 f"({n_heads} × ({L} × {dh})) are **concatenated** back to ({L} × {n_heads * dh}) and mixed by W_O.")
-    q_full = parts.q[0].transpose(0, 1).reshape(L, -1).numpy()
-    heatmap(q_full, names, [f"h{i // dh}·{i % dh}" for i in range(n_heads * dh)], f"Q, all heads side by side ({L} × {n_heads * dh})",
+    heatmap(merge_heads(parts.q)[0].numpy(), names, [f"h{i // dh}·{i % dh}" for i in range(n_heads * dh)], f"Q, all heads side by side ({L} × {n_heads * dh})",
             scheme="redblue", row_title="token", col_title="head · feature")
     small_multiples(parts.weights[0].numpy(), [f"head {i}" for i in range(n_heads)], names, names, domain=[0, 1],
                     value_title="weight", size=120)

@@ -54,7 +54,8 @@ source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "A Hugg
 model_id, kind = "minilm", "encoder"
 if source.startswith("A Hugging"):
     a, b = st.columns([3, 1])
-    hub_id = a.text_input("Hub id (a BERT-style encoder or a GPT-2-style LM)", "bert-base-uncased", max_chars=100).strip()
+    hub_id = a.text_input("Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
+                          max_chars=100).strip()
     hub_kind = b.selectbox("Kind", ["encoder", "causal-lm"], index=1 if "gpt" in hub_id.lower() else 0)
     try:
         load(hub_id, hub_kind)
@@ -74,6 +75,7 @@ with friendly_errors():
                f"Q and K by the lab's `scaled_dot_product_attention`" + (" · causal: no head may look ahead" if att.causal else ""))
     names = labels(att.tokens)
     stats = ah.head_stats(att)
+    head_label = stats.set_index(["layer", "head"])["label"]  # (layer, head) → its automatic label
 
     tab_maps, tab_head, tab_model, tab_types, tab_off = st.tabs(
         ["Heatmaps", "BertViz: head view", "BertViz: model view", "Head types", "Switch heads off"])
@@ -82,8 +84,7 @@ with friendly_errors():
         a, b = st.columns(2)
         layer = a.slider("Layer", 0, n_layers - 1, min(2, n_layers - 1))
         head = b.slider("Head", 0, n_heads - 1, 0)
-        label = stats.set_index(["layer", "head"]).loc[(layer, head), "label"]
-        heatmap(att.weights[layer, head], names, names, f"Layer {layer}, head {head} — {label}", domain=[0, 1],
+        heatmap(att.weights[layer, head], names, names, f"Layer {layer}, head {head} — {head_label[layer, head]}", domain=[0, 1],
                 value_title="weight")
         st.markdown(f"**All {n_heads} heads of layer {layer}** (rows: the token looking, columns: the token looked at)")
         small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
@@ -96,11 +97,11 @@ with friendly_errors():
     with tab_head:
         st.caption("BertViz (Vig 2019), drawing offline: lines from each token to the tokens it attends to. "
                    "Pick a layer in the box; double-click a colour to show only that head; hover a token." + bertviz_note)
-        st.iframe(bertviz(model_id, kind, text, "head"), height=max(400, 28 * min(L, bertviz_offline.MAX_TOKENS) + 150))
+        st.iframe(bertviz(model_id, kind, text, "head"), height="content")
 
     with tab_model:
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it." + bertviz_note)
-        st.iframe(bertviz(model_id, kind, text, "model"), height=min(2000, 110 * n_layers + 150))
+        st.iframe(bertviz(model_id, kind, text, "model"), height="content")  # scaled to the width, as tall as it draws
 
     with tab_types:
         st.markdown("For each head, averaged over the tokens that look: the **entropy** of its weights (0 bits = "
@@ -125,10 +126,9 @@ with friendly_errors():
                     "what the model loses: for an encoder, how far the sentence embedding moves (1 − cosine between "
                     "the mean-pooled embeddings with and without the heads) and how its similarity to another "
                     "sentence changes; for GPT-2, how the next-token distribution changes (KL divergence, bits).")
-        options = [f"L{l} H{h} · {lab}" for l, h, lab in stats[["layer", "head", "label"]].itertuples(index=False)]
-        previous = stats.index[stats["label"] == "previous token"]
-        chosen = st.multiselect("Heads to switch off", options, default=[options[previous[0] if len(previous) else 0]])
-        off = [(int(o.split()[0][1:]), int(o.split()[1][1:])) for o in chosen]
+        previous = head_label.index[head_label == "previous token"]
+        off = st.multiselect("Heads to switch off", list(head_label.index), default=[(previous if len(previous) else head_label.index)[0]],
+                             format_func=lambda lh: f"L{lh[0]} H{lh[1]} · {head_label[lh]}")
         other = st.text_input("Compare with (sentence similarity)", "A tired cat lay on the rug.") if kind == "encoder" else None
         if not off:
             st.info("Pick at least one head to switch off.")
@@ -152,4 +152,4 @@ with friendly_errors():
                             width="stretch")
             st.caption("Most single heads barely matter (the model is redundant); a few matter a lot.")
 
-show_code(ah.layer_attention, ah.head_stats, ah.head_mask, ah.ablate_each_head)
+show_code(ah.layer_weights, ah.head_stats, ah.head_mask, ah.ablate_each_head)

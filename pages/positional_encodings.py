@@ -69,7 +69,7 @@ with rope_tab:
                 "turned; the curve is q·k for q = k = (1, …, 1) as they move apart (RoFormer's long-range decay).")
     a, b = st.columns(2)
     with a:
-        heatmap(positional.rope_angles(n, d, base).cos().numpy(), None, None, "cos(p·θᵢ): position × rotation pair",
+        heatmap(positional.angles(n, d, base).cos().numpy(), None, None, "cos(p·θᵢ): position × rotation pair",
                 scheme="redblue", row_title="position", height=360, col_title="pair i", domain=[-1, 1])
     with b:
         heatmap(positional.rope_scores(n, d, base).numpy(), None, None, "q·k / d after RoPE (q = k = ones)", scheme="viridis",
@@ -78,15 +78,21 @@ with rope_tab:
     distance_chart({"RoPE": curves["RoPE (q·k / d)"]}, "q·k / d")
 
 with alibi_tab:
-    st.latex(r"\mathrm{score}_{ij} = \frac{q_i\cdot k_j}{\sqrt d} - m_h\,(i-j),\qquad m_h = 2^{-8h/H}")
+    st.latex(r"\mathrm{score}_{ij} = \frac{q_i\cdot k_j}{\sqrt d} - m_h\,(i-j)\quad (j \le i)")
     st.markdown("ALiBi (BLOOM, MPT) adds nothing to the vectors: each head subtracts a penalty growing **linearly "
                 "with distance**, with its own slope — steep heads look locally, gentle heads far away.")
+    st.latex(r"H = 2^k:\quad m_h = 2^{-8(h+1)/H},\quad h = 0,\dots,H-1")
+    st.markdown(r"For other head counts (BLOOM's rule, from the paper): take the slopes of the nearest smaller power of "
+                r"two, $n = 2^{\lfloor \log_2 H \rfloor}$, then add the first $H - n$ of the slopes a model with $2n$ heads "
+                r"would have that fall **between** them, $2^{-4(2k-1)/n}$ for $k = 1,\dots,H-n$.")
     heads = st.slider("ALiBi heads", 1, 16, 8)
     head = st.slider("Head to draw", 0, heads - 1, 0)
+    slopes = positional.alibi_slopes(heads)
+    st.caption(f"Slopes of the {heads} heads: " + ", ".join(f"{m:.4g}" for m in slopes.tolist()))
     bias = positional.alibi_bias(heads, n)
     a, b = st.columns(2)
     with a:
-        heatmap(bias[head].numpy(), None, None, f"bias of head {head} (slope {positional.alibi_slopes(heads)[head]:.4f})",
+        heatmap(bias[head].numpy(), None, None, f"bias of head {head} (slope {slopes[head]:.4f}; blank: future keys, masked)",
                 scheme="viridis", row_title="query position", height=360, col_title="key position", show_col_labels=False)
     with b:
         factors = positional.alibi_factor_vs_distance(heads, MAX_DISTANCE)

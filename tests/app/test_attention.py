@@ -1,5 +1,6 @@
 """Widget tests of the attention pages: extremes, bad input, the numbers shown."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec).get("title", "") for c in at.get("vega_lite_chart")]
+
+
 def scaling_table(at: AppTest):
     return next(df.value for df in at.dataframe if "mean largest weight" in df.value.columns).set_index("")
 
@@ -35,11 +40,17 @@ def test_step_by_step_controls_and_scaling_saturation():
     gaps = {m.label: m.value for m in at.metric}
     assert float(gaps["Without positions: max |MHA(shuffled) − shuffled MHA|"]) < 1e-4
     assert float(gaps["With positions"]) > 0.01
+    titles = chart_titles(at)
+    assert "Scaled: Q Kᵀ × 0.177" in titles and not any("Causal mask" in t for t in titles)  # 1/√32, no mask
     at.slider[0].set_value(11)
     for toggle in at.toggle:
         toggle.set_value(not toggle.value)
     at.run()
     assert_clean(at)
+    # causal on, scaling off: the scaled scores and the masked ones are separate steps, in that order
+    titles = chart_titles(at)
+    scaled = titles.index("Scaled: Q Kᵀ × 1.000 (no 1/√d)")
+    assert titles[scaled + 1].startswith("Causal mask") and titles[scaled + 2].startswith("Softmax")
 
 
 def test_step_by_step_odd_input():
@@ -51,6 +62,12 @@ def test_step_by_step_odd_input():
             assert at.warning, "an empty sentence says so"
         if len(text) > 1000:
             assert any("first 24" in i.value for i in at.info), "a long text says it was cut"
+        shuffle_metrics = [m for m in at.metric if m.label == "With positions"]
+        if text == "a":  # one token: nothing to shuffle, so no gaps to show
+            assert any("One token cannot be shuffled" in w.value for w in at.warning)
+            assert not shuffle_metrics
+        elif text.strip():
+            assert shuffle_metrics
 
 
 def test_positional_extremes():
@@ -95,6 +112,36 @@ def test_heads_page_odd_input():
             assert at.warning
         if len(text) > 1000:
             assert any("cut off" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_heads_page_reads_an_encoder_through_the_hub_path(tmp_path, family):
+    """A Hub BERT or DistilBERT, tested offline: a tiny one saved to a folder, read by the same loader."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel
+
+    from core import models
+
+    folder = tmp_path / f"tiny-{family}"
+    tokenizer = AutoTokenizer.from_pretrained(models.minilm_path())
+    torch.manual_seed(0)
+    if family == "bert":
+        model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=4, intermediate_size=64))
+    else:
+        model = DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    at = page("pages/attention_heads.py")
+    at.radio[0].set_value("A Hugging Face Hub model (online)").run()
+    at.text_input[0].set_value(str(folder)).run()
+    assert_clean(at)
+    assert at.selectbox[0].value == "encoder"
+    assert not at.warning, [w.value for w in at.warning]
+    assert any("2 layers × 4 heads" in c.value and "causal" not in c.value for c in at.caption)
+    assert len(at.get("iframe")) == 2 and len(at.dataframe[0].value) == 8  # BertViz views, 8 heads labelled
+    effect = next(m for m in at.metric if m.label.startswith("embedding change"))
+    assert 0 <= float(effect.value) < 1
 
 
 def test_heads_page_reads_a_gpt2_through_the_hub_path(tmp_path):
