@@ -103,6 +103,7 @@ JOINT_EDIT = {"edited_rows": {0: {"bus": 45}}, "added_rows": [{"weather": "snow"
 # (page, widget kind, key or label prefix or index, new value) for every control of every page
 CONTROLS = [
     ("pages/joint_distributions.py", "data_editor", "joint.editor", JOINT_EDIT),
+    ("pages/joint_distributions.py", "text_input", "joint.columns", "bus, bike, walk, train"),
     ("pages/bayes.py", "slider", "Prior", 0.2), ("pages/bayes.py", "slider", "Sensitivity", 0.5),
     ("pages/bayes.py", "slider", "Specificity", 0.99), ("pages/bayes.py", "text_input", 0, "+ - + + -"),
     ("pages/coin_flips.py", "slider", "The coin's true", 0.3), ("pages/coin_flips.py", "number_input", 0, 7),

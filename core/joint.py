@@ -46,8 +46,30 @@ class JointTable:
         return pd.DataFrame(getattr(self, which), index=self.x_labels, columns=self.y_labels)
 
 
+def distinct_labels(labels, what: str) -> list[str]:
+    """The labels as strings, refusing repeats: two rows called "rain" would be one value counted twice."""
+    labels = [str(v) for v in labels]
+    repeated = sorted({v for v in labels if labels.count(v) > 1})
+    if repeated:
+        raise LabError(f"each {what} needs its own label; {', '.join(map(repr, repeated))} appears more than once")
+    return labels
+
+
+def labels_from_text(text: str, what: str) -> list[str]:
+    """Comma-separated labels, e.g. "bus, bike, walk": stripped, blanks dropped, repeats refused.
+
+    >>> labels_from_text("bus, bike,, walk ", "column")
+    ['bus', 'bike', 'walk']
+    """
+    labels = distinct_labels([v.strip() for v in text.split(",") if v.strip()], what)
+    if not labels:
+        raise LabError(f"name at least one {what}")
+    return labels
+
+
 def joint_table(counts, x_labels: list[str], y_labels: list[str]) -> JointTable:
     """Every distribution the two variables define, from their table of counts."""
+    x_labels, y_labels = distinct_labels(x_labels, "row (value of X)"), distinct_labels(y_labels, "column (value of Y)")
     n = np.asarray(counts, dtype=np.float64)
     if n.ndim != 2 or n.shape != (len(x_labels), len(y_labels)):
         raise LabError(f"the table must be {len(x_labels)} x {len(y_labels)}, got shape {n.shape}")
@@ -65,7 +87,7 @@ def joint_table(counts, x_labels: list[str], y_labels: list[str]) -> JointTable:
         terms = np.where(joint > 0, joint * np.log2(joint / independent), 0.0)
     mi = max(float(terms.sum()), 0.0)  # tiny negative rounding would read oddly
     chi2, dof, p_value = _chi_square(n, independent * total)
-    return JointTable(n, list(map(str, x_labels)), list(map(str, y_labels)), joint, p_x, p_y, p_y_given_x,
+    return JointTable(n, x_labels, y_labels, joint, p_x, p_y, p_y_given_x,
                       p_x_given_y, independent, mi, chi2, dof, p_value)
 
 

@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from core import data
-from core.joint import joint_table, table_from_dataset
+from core.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
 from ui import state
 from ui.vega import draw, field, table_heatmap
 from ui.page import friendly_errors, header, show_code
@@ -19,13 +19,26 @@ st.latex(r"X \perp Y \iff P(x, y) = P(x)\,P(y) \text{ for every } x, y")
 
 EXAMPLE = pd.DataFrame({"weather": ["rain", "cloud", "sun"], "bus": [30, 20, 10], "bike": [5, 15, 30], "walk": [5, 15, 20]})
 COLUMNS_NAME = "commute"  # what the example's columns measure
+# The editor restarts whenever its table changes, so the table changes only with the columns, and then
+# starts from the counts as edited so far (TABLE), kept from the last run (EDITED).
+TABLE, EDITED = "joint.table", "joint.edited"
+
+
+def carry_edits() -> None:
+    state.remember(TABLE, state.recall(EDITED, EXAMPLE))
+
 source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurement", "Wine: cultivar × a measurement",
                             "Sentiment set: label × negation"], horizontal=True)
 
 with friendly_errors():
     if source == "Edit your own counts":
         st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
-        edited = st.data_editor(EXAMPLE, num_rows="dynamic", hide_index=True, key="joint.editor")
+        typed = st.text_input(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
+                              ", ".join(EXAMPLE.columns[1:]), on_change=carry_edits, key="joint.columns")
+        columns = distinct_labels([EXAMPLE.columns[0], *labels_from_text(typed, "column")], "column")
+        table = state.recall(TABLE, EXAMPLE).reindex(columns=columns, fill_value=0)
+        edited = st.data_editor(table, num_rows="dynamic", hide_index=True, key="joint.editor")
+        state.remember(EDITED, edited)
         edited = edited.dropna(subset=[edited.columns[0]])
         cells = edited.drop(columns=edited.columns[0]).apply(pd.to_numeric, errors="coerce").fillna(0)
         counts, xs, ys = cells.to_numpy(), edited.iloc[:, 0].astype(str).tolist(), [str(c) for c in cells.columns]

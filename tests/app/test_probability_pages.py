@@ -104,6 +104,24 @@ def test_joint_page_example_and_datasets():
     at.run()
     ok(at)
     assert metric(at, "Mutual information") == mutual_information_bits([[45, 5, 5], [20, 15, 15], [10, 30, 20], [8, 1, 6]])
+    at.text_input(key="joint.columns").set_value("bus, bike, walk, train").run()  # a new column; the edits so far stay
+    ok(at)
+    assert metric(at, "Chi-square").endswith("(dof 6)")  # 4 x 3: the new column is empty so far
+    at.session_state["joint.editor"] = {"edited_rows": {0: {"train": 10}}, "deleted_rows": [], "added_rows": []}
+    at.run()
+    ok(at)
+    assert metric(at, "Chi-square").endswith("(dof 9)")
+    assert metric(at, "Mutual information") == mutual_information_bits([[45, 5, 5, 10], [20, 15, 15, 0], [10, 30, 20, 0], [8, 1, 6, 0]])
+    at.session_state["joint.editor"] = {"edited_rows": {1: {"weather": "rain"}}, "deleted_rows": [], "added_rows": []}
+    at.run()
+    ok(at)
+    assert any("'rain' appears more than once" in w.value for w in at.warning)
+    at.text_input(key="joint.columns").set_value("bus, walk, bus").run()
+    ok(at)
+    assert any("'bus' appears more than once" in w.value for w in at.warning)
+    at.text_input(key="joint.columns").set_value("bus, bike, walk, train").run()  # back to four columns: every edit kept,
+    ok(at)
+    assert any("'rain' appears more than once" in w.value for w in at.warning)  # the repeated label too, until fixed
     at.radio[0].set_value("Iris: species × a measurement").run()
     ok(at)
     at.slider[0].set_value(10).run()

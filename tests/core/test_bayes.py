@@ -9,7 +9,7 @@ from core import data
 from core.bayes import (BetaPrior, DiagnosticTest, belief_path, coin_densities, coin_posterior, coin_trajectory,
                         counted_positives, flip_coins, natural_frequencies, posterior, sequential_posteriors)
 from core.errors import LabError
-from core.joint import count_pairs, joint_table
+from core.joint import count_pairs, joint_table, labels_from_text
 
 TESTS = [DiagnosticTest(0.01, 0.9, 0.95), DiagnosticTest(0.3, 0.6, 0.99), DiagnosticTest(0.5, 0.5, 0.5),
          DiagnosticTest(1e-4, 0.999, 0.999), DiagnosticTest(0.0, 0.9, 0.9), DiagnosticTest(1.0, 0.9, 0.9)]
@@ -169,3 +169,10 @@ def test_independent_table_and_degenerate_tables():
     for bad in ([[0, 0], [0, 0]], [[1, -1], [2, 2]], [[1, np.nan], [1, 1]]):
         with pytest.raises(LabError):
             joint_table(bad, ["a", "b"], ["x", "y"])
+    with pytest.raises(LabError, match="row .*'a' appears more than once"):
+        joint_table([[1, 2], [3, 4], [5, 6]], ["a", "b", "a"], ["x", "y"])
+    with pytest.raises(LabError, match="column .*'1' appears more than once"):
+        joint_table([[1, 2], [3, 4]], ["a", "b"], [1, "1"])  # the same label once written as text
+    assert labels_from_text(" bus,bike , ,walk", "column") == ["bus", "bike", "walk"]
+    with pytest.raises(LabError, match="at least one column"):
+        labels_from_text(" , ", "column")
