@@ -42,10 +42,9 @@ with friendly_errors():
     generation.check_prompt(lm.model, len(ids))  # so only an empty one stops here, with a message
     if len(ids) < len(typed):
         window = generation.context_window(lm.model)
-        why = (f"more than the {window:,} this model can read at once (its context window)" if len(typed) > window
-               else f"the model's context window is {window:,}")
-        st.info(f"The prompt has {len(typed):,} tokens ({why}); this page keeps the last {len(ids):,}, "
-                "the end the model continues, so each step stays fast.", icon="✂️")
+        over = f", more than the {window:,} this model can read at once (its context window)" if len(typed) > window else ""
+        st.info(f"The prompt has {len(typed):,} tokens{over}; this page keeps the last {len(ids):,}, the end the model "
+                f"continues, so each step stays fast" + ("." if over else f" (the context window is {window:,})."), icon="✂️")
     pieces = token_pieces(lm.tokenizer, ids)
 
     st.subheader("1 · The prompt, as the model sees it")
