@@ -395,13 +395,21 @@ class CompareConfig:
     seed: int = 0  # every sampler starts from this seed, so a rerun gives the same texts
 
 
-def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
-    """Greedy, beam search, temperature, top-k and top-p sampling on the same prompt: {name: Generation}."""
-    n, eos = cfg.max_new_tokens, eos_token_id
+def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
+    """Greedy, beam search, temperature, top-k and top-p sampling, each as run(model, prompt_ids, eos_token_id)."""
+    n = cfg.max_new_tokens
     return {
-        "greedy": greedy(model, prompt_ids, n, eos),
-        f"beam search, width {cfg.num_beams}": beam_search(model, prompt_ids, n, cfg.num_beams, eos_token_id=eos),
-        f"sampling, T = {cfg.temperature:g}": sample(model, prompt_ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
-        f"top-k, k = {cfg.top_k}": sample(model, prompt_ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
-        f"top-p, p = {cfg.top_p:g}": sample(model, prompt_ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
+        "greedy": lambda model, ids, eos: greedy(model, ids, n, eos),
+        f"beam search, width {cfg.num_beams}": lambda model, ids, eos: beam_search(model, ids, n, cfg.num_beams, eos_token_id=eos),
+        f"sampling, T = {cfg.temperature:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
+        f"top-k, k = {cfg.top_k}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
+        f"top-p, p = {cfg.top_p:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
     }
+
+
+def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
+    """Every strategy of `strategies(cfg)` on the same prompt: {name: Generation}.
+
+    (The decoding page runs `strategies(cfg)` one by one instead, so its progress bar moves.)
+    """
+    return {name: run(model, prompt_ids, eos_token_id) for name, run in strategies(cfg).items()}
