@@ -23,11 +23,13 @@ divided by their sum; negative, NaN or all-zero entries raise LabError with a pl
 
 import heapq
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Sequence, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.errors import LabError
 
@@ -36,6 +38,46 @@ Tree = Union[int, tuple["Tree", "Tree"]]  # a Huffman tree: a leaf is an outcome
 
 
 # ----------------------------------------------------------------------------- distributions
+
+
+def parse_numbers(text: str, name: str = "numbers") -> np.ndarray:
+    """Numbers typed with commas or spaces between them. "nan" and "inf" are read as typed: the
+    caller decides whether they are allowed (check_distribution refuses them).
+
+    >>> parse_numbers("5, 3 1,1").tolist()
+    [5.0, 3.0, 1.0, 1.0]
+    """
+    try:
+        return np.array([float(w) for w in text.replace(",", " ").split()], dtype=np.float64)
+    except ValueError as e:
+        raise LabError(f"could not read the {name} as numbers: {e}") from e
+
+
+def _blank(cell) -> bool:
+    if cell is None:
+        return True
+    if isinstance(cell, str):
+        return not cell.strip()
+    try:
+        return bool(np.isnan(cell))  # pandas turns an empty number cell into NaN
+    except TypeError:
+        return False
+
+
+def cell_weights(cells: Sequence) -> np.ndarray:
+    """Weights from a column of an editable table, where a blank cell counts as 0.
+
+    A row the learner has just added is blank until they type in it; reading it as "no weight
+    yet" keeps the table usable. Text that is not a number is an error; so is a negative number
+    (check_distribution refuses it, as it refuses NaN typed in a text box).
+
+    >>> cell_weights([0.5, None, float("nan"), " ", "0.25"]).tolist()
+    [0.5, 0.0, 0.0, 0.0, 0.25]
+    """
+    try:
+        return np.array([0.0 if _blank(c) else float(c) for c in cells], dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise LabError(f"could not read a weight in the table as a number: {e}") from e
 
 
 def check_distribution(values: Sequence[float], name: str = "p") -> tuple[np.ndarray, float]:
@@ -86,19 +128,42 @@ def surprisal(p: Sequence[float], base: float = 2) -> np.ndarray:
     return -_log(check_distribution(p)[0], base)
 
 
-def entropy(p: Sequence[float], base: float = 2) -> float:
-    """H(p) = -sum p log p: the average surprisal, in bits for base 2 and nats for base e.
+def entropy_terms(p: Sequence[float], base: float = 2) -> np.ndarray:
+    """Each outcome's share of the entropy, p * -log p; they sum to H(p).
 
     Outcomes with p = 0 add nothing (p log p -> 0 as p -> 0), so zeros are fine.
+
+    >>> entropy_terms([0.5, 0.25, 0.25, 0]).tolist()
+    [0.5, 0.5, 0.5, 0.0]
+    """
+    p = check_distribution(p)[0]
+    nz = p > 0
+    terms = np.zeros_like(p)
+    terms[nz] = -p[nz] * _log(p[nz], base)
+    return terms
+
+
+def entropy(p: Sequence[float], base: float = 2) -> float:
+    """H(p) = -sum p log p: the average surprisal, in bits for base 2 and nats for base e.
 
     >>> entropy([1, 0, 0])
     0.0
     >>> round(entropy([1/6] * 6), 4)                  # a die: log2 6 bits
     2.585
     """
+    return float(entropy_terms(p, base).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def grouped(p: Sequence[float], decimals: int = 4) -> list[tuple[float, int]]:
+    """The distinct positive probabilities of p (rounded), most likely first, each with how many
+    outcomes share it: entropy by hand is written -(0.5 log 0.5 + 5 x 0.1 log 0.1).
+
+    >>> grouped([0.1] * 5 + [0.5, 0])
+    [(0.5, 1), (0.1, 5)]
+    """
     p = check_distribution(p)[0]
-    nz = p > 0
-    return float(-(p[nz] * _log(p[nz], base)).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
+    values, counts = np.unique(p[p > 0].round(decimals), return_counts=True)
+    return [(float(v), int(c)) for v, c in zip(values[::-1], counts[::-1])]
 
 
 def cross_entropy(p: Sequence[float], q: Sequence[float], base: float = 2) -> float:
@@ -142,6 +207,51 @@ def js_divergence(p: Sequence[float], q: Sequence[float], base: float = 2) -> fl
     p, q = _pair(p, q)
     m = (p + q) / 2
     return 0.5 * kl_divergence(p, m, base) + 0.5 * kl_divergence(q, m, base)
+
+
+def unsupported(p: Sequence[float], q: Sequence[float]) -> np.ndarray:
+    """Indices of the outcomes p can produce but q calls impossible: each makes KL(p || q) infinite.
+
+    >>> unsupported([0.5, 0.5, 0], [1, 0, 0]).tolist()
+    [1]
+    """
+    p, q = _pair(p, q)
+    return np.flatnonzero((p > 0) & (q == 0))
+
+
+@dataclass(frozen=True)
+class Divergences:
+    """Every number that compares p with q, in both directions (bits unless another base was asked for)."""
+
+    entropy_p: float
+    entropy_q: float
+    cross_pq: float  # H(p, q): data from p, model q
+    cross_qp: float  # H(q, p)
+    kl_pq: float  # KL(p || q) = H(p, q) - H(p)
+    kl_qp: float
+    js: float  # Jensen-Shannon: symmetric and finite
+
+    @property
+    def js_distance(self) -> float:
+        """sqrt(JS): a true metric, and what scipy.spatial.distance.jensenshannon returns."""
+        return math.sqrt(self.js)
+
+    @property
+    def asymmetry(self) -> float:
+        """|KL(p || q) - KL(q || p)|: how far KL is from being a distance (nan when both are infinite)."""
+        return abs(self.kl_pq - self.kl_qp)
+
+
+def divergences(p: Sequence[float], q: Sequence[float], base: float = 2) -> Divergences:
+    """Entropies, cross-entropies and KL of p and q both ways, and their Jensen-Shannon divergence.
+
+    >>> d = divergences([0.5, 0.5], [0.9, 0.1])
+    >>> round(d.kl_pq, 3), round(d.kl_qp, 3), round(d.asymmetry, 3)
+    (0.737, 0.531, 0.206)
+    """
+    p, q = _pair(p, q)
+    return Divergences(entropy(p, base), entropy(q, base), cross_entropy(p, q, base), cross_entropy(q, p, base),
+                       kl_divergence(p, q, base), kl_divergence(q, p, base), js_divergence(p, q, base))
 
 
 # ----------------------------------------------------------------------------- distributions to start from
@@ -249,12 +359,27 @@ def blend_path(p: Sequence[float], q: Sequence[float], steps: int = 41, base: fl
 # ----------------------------------------------------------------------------- Huffman coding
 
 
+def expected_length(lengths: np.ndarray, p: Sequence[float]) -> float:
+    """Expected bits per outcome of a code with these codeword lengths, when the outcomes come from p.
+
+    inf if p can produce an outcome the code has no codeword for (length inf).
+
+    >>> expected_length(np.array([1, 2, 2]), [0.5, 0.25, 0.25])
+    1.5
+    """
+    p = check_distribution(p)[0]
+    if p.shape != lengths.shape:
+        raise LabError(f"the code has {lengths.size} codewords but p has {p.size} outcomes")
+    nz = p > 0
+    return float((p[nz] * lengths[nz]).sum())
+
+
 @dataclass
 class HuffmanCode:
     """A prefix code: codes[i] is the bit string for outcome i (None: the code can't send it)."""
 
     codes: list[str | None]
-    tree: Tree | None  # None when nothing has positive probability to code
+    tree: Tree  # a leaf is an outcome index; built from the outcomes with positive probability
 
     def lengths(self) -> np.ndarray:
         """Codeword lengths, inf for outcomes without a codeword."""
@@ -262,11 +387,7 @@ class HuffmanCode:
 
     def average_length(self, p: Sequence[float]) -> float:
         """Expected bits per outcome when the outcomes come from p (inf if p needs a missing codeword)."""
-        p = check_distribution(p)[0]
-        if p.shape != (len(self.codes),):
-            raise LabError(f"the code has {len(self.codes)} codewords but p has {p.size} outcomes")
-        nz = p > 0
-        return float((p[nz] * self.lengths()[nz]).sum())
+        return expected_length(self.lengths(), p)
 
 
 def huffman_code(p: Sequence[float]) -> HuffmanCode:
@@ -319,12 +440,84 @@ def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) ->
         lines.append(f'{name} [shape=box, style=rounded, label="{label}\\n{p[node]:.3g} · {code.codes[node] or "(empty)"}"];')
         return name, p[node]
 
-    if code.tree is not None:
-        draw(code.tree)
+    draw(code.tree)
     return "\n".join(lines + ["}"])
 
 
+def shannon_lengths(q: Sequence[float]) -> np.ndarray:
+    """Shannon's code for q: codeword lengths ceil(-log2 q), whole bits at most one above the ideal.
+
+    Since 2^-length <= q, the lengths satisfy Kraft's inequality, so a prefix code with them
+    exists. Data from p then costs between H(p, q) and H(p, q) + 1 bits per outcome: between
+    KL(p || q) and KL(p || q) + 1 more than H(p), for every p. (Huffman's code for q can cost more
+    than that on data from p: it is optimal for q, not within a bit of H(p, q).) inf where q = 0.
+
+    >>> shannon_lengths([0.5, 0.3, 0.2, 0])
+    array([ 1.,  2.,  3., inf])
+    """
+    q = check_distribution(q, "q")[0]
+    with np.errstate(divide="ignore"):  # np.log2 is exact at powers of two (log / log 2 is not: 2^-29 would get 30 bits)
+        return np.ceil(-np.log2(q))
+
+
+@dataclass(frozen=True)
+class CodeCosts:
+    """What coding data from p costs, in bits per outcome, with codes built for p and for q."""
+
+    code_p: HuffmanCode
+    code_q: HuffmanCode
+    shannon_q: np.ndarray  # Shannon code lengths ceil(-log2 q)
+    entropy: float  # H(p): no code beats it on average
+    kl: float  # KL(p || q): what ideal (fractional) lengths -log2 q cost on top of H(p)
+    huffman_p: float  # p's Huffman code: in [H(p), H(p) + 1)
+    huffman_q: float  # q's Huffman code on data from p (inf if q calls an outcome of p impossible)
+    shannon: float  # q's Shannon code on data from p: in [H(p, q), H(p, q) + 1)
+
+    @property
+    def huffman_overhead(self) -> float:
+        """Bits p's own Huffman code pays above H(p) for whole-bit codewords: in [0, 1)."""
+        return self.huffman_p - self.entropy
+
+    @property
+    def huffman_extra(self) -> float:
+        """Extra bits paid for using q's Huffman code instead of p's: never negative."""
+        return self.huffman_q - self.huffman_p
+
+    @property
+    def shannon_extra(self) -> float:
+        """Bits q's Shannon code pays above H(p): in [KL(p || q), KL(p || q) + 1)."""
+        return self.shannon - self.entropy
+
+
+def code_costs(p: Sequence[float], q: Sequence[float]) -> CodeCosts:
+    """Huffman codes for p and for q and Shannon's code for q, each used on data from p.
+
+    >>> c = code_costs([0.5, 0.25, 0.25], [0.25, 0.25, 0.5])
+    >>> c.huffman_p, c.huffman_q, c.shannon, c.kl
+    (1.5, 1.75, 1.75, 0.25)
+    """
+    p, q = _pair(p, q)
+    code_p, code_q, shannon = huffman_code(p), huffman_code(q), shannon_lengths(q)
+    return CodeCosts(code_p, code_q, shannon, entropy(p), kl_divergence(p, q),
+                     code_p.average_length(p), code_q.average_length(p), expected_length(shannon, p))
+
+
 # ----------------------------------------------------------------------------- the loss on logits
+
+
+def parse_logits(text: str, scale: float = 1.0, max_classes: int = 50) -> torch.Tensor:
+    """Typed logits times `scale`, as float32 (the precision whose overflow the loss page shows).
+
+    >>> parse_logits("2, 1 0.5", scale=10)
+    tensor([20., 10.,  5.])
+    """
+    values = parse_numbers(text, "logits")
+    if not 2 <= len(values) <= max_classes:
+        raise LabError(f"type between 2 and {max_classes} logits (got {len(values)})")
+    z = torch.tensor(values, dtype=torch.float32) * scale
+    if not torch.isfinite(z).all():
+        raise LabError("a logit is NaN or beyond float32's range (±3.4·10³⁸); even the stable formula needs finite logits")
+    return z
 
 
 def log_softmax_naive(logits: torch.Tensor) -> torch.Tensor:
@@ -350,21 +543,60 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     return shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))
 
 
+def smoothed_target(target: torch.Tensor, classes: int, label_smoothing: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(1 - eps) * one_hot(target) + eps / C: the target distribution label smoothing trains toward.
+
+    >>> smoothed_target(torch.tensor([1]), 4, 0.2)
+    tensor([[0.0500, 0.8500, 0.0500, 0.0500]])
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise LabError(f"label smoothing must lie in [0, 1] (got {label_smoothing})")
+    return (1 - label_smoothing) * F.one_hot(target, classes).to(dtype) + label_smoothing / classes
+
+
 def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy between smoothed one-hot targets and softmax(logits), from scratch.
 
-    logits: (batch, classes); target: (batch,) class indices. Label smoothing eps replaces the
-    one-hot target by (1 - eps) one-hot + eps/C everywhere, so the loss is
-        (1 - eps) * (-log p[target]) + eps * mean over classes of (-log p)
+    logits: (batch, classes); target: (batch,) class indices. With y the smoothed target the loss is
+        -sum_i y_i log q_i = (1 - eps) * (-log q[target]) + eps * mean over classes of (-log q)
     which is what torch.nn.functional.cross_entropy computes. Its gradient with respect to the
-    logits is (softmax(logits) - smoothed target) / batch: never zero while the model is wrong.
+    logits is (q - y) / batch: never zero while the model is wrong.
 
     >>> cross_entropy_loss(torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([0]))
     tensor(0.2395)
     """
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise LabError(f"label smoothing must lie in [0, 1] (got {label_smoothing})")
-    logp = log_softmax(logits)
-    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # -log p of the right class
-    uniform = -logp.mean(-1)  # cross-entropy against the uniform distribution
-    return ((1 - label_smoothing) * nll + label_smoothing * uniform).mean()
+    y = smoothed_target(target, logits.shape[-1], label_smoothing, logits.dtype)
+    return -(y * log_softmax(logits)).sum(-1).mean()
+
+
+@dataclass(frozen=True)
+class LossBreakdown:
+    """One prediction's loss and what it is made of; arrays run over the classes."""
+
+    loss: float  # ours, in nats
+    reference: float  # torch.nn.functional.cross_entropy on the same logits
+    q: np.ndarray  # softmax(logits): the model's probabilities
+    target: np.ndarray  # the smoothed target y
+    gradient: np.ndarray  # dL/dlogits by autograd through our loss: equals q - y
+
+    @property
+    def bits(self) -> float:
+        return self.loss / math.log(2)
+
+
+def loss_breakdown(logits: torch.Tensor, target: int, label_smoothing: float = 0.0) -> LossBreakdown:
+    """The loss of one prediction (1-D logits, the right class), in float64, beside torch's.
+
+    >>> b = loss_breakdown(torch.tensor([2.0, 0.0]), 0)
+    >>> round(b.loss, 4) == round(b.reference, 4), b.gradient.round(4).tolist()
+    (True, [-0.1192, 0.1192])
+    """
+    z = logits.detach().double().reshape(1, -1).requires_grad_()
+    if not 0 <= target < z.shape[-1]:
+        raise LabError(f"the right class must be one of 0 … {z.shape[-1] - 1} (got {target})")
+    y = torch.tensor([target])
+    loss = cross_entropy_loss(z, y, label_smoothing)
+    (grad,) = torch.autograd.grad(loss, z)
+    z = z.detach()
+    return LossBreakdown(loss.item(), F.cross_entropy(z, y, label_smoothing=label_smoothing).item(), torch.softmax(z, -1)[0].numpy(),
+                         smoothed_target(y, z.shape[-1], label_smoothing, z.dtype)[0].numpy(), grad[0].numpy())

@@ -1,5 +1,7 @@
 """core.information against scipy (entropy, KL, JS) and torch.nn.functional.cross_entropy (the loss)."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -11,16 +13,20 @@ from core import information as info
 from core.errors import LabError
 
 
-def random_distributions(n_pairs=300, seed=0):
-    """Pairs (p, q) of many sizes, unnormalised, a third with zeros in p, q or both."""
+def random_distributions(n_pairs=400, seed=0):
+    """Pairs (p, q) of many sizes, unnormalised; a quarter each with zeros in p, zeros in q, and
+    zeros at the same places in both (every 0 * log(0 / 0) term must count as 0)."""
     rng = np.random.default_rng(seed)
     for i in range(n_pairs):
         size = int(rng.choice([1, 2, 3, 5, 10, 100, 3000]))
         p, q = rng.dirichlet([0.3] * size) * rng.uniform(0.1, 10), rng.random(size)
-        if i % 3 == 1 and size > 1:
-            p[rng.random(size) < 0.4] = 0
-        if i % 3 == 2 and size > 1:
-            q[rng.random(size) < 0.4] = 0
+        zeros = rng.random(size) < 0.4
+        if i % 4 == 1 and size > 1:
+            p[zeros] = 0
+        if i % 4 == 2 and size > 1:
+            q[zeros] = 0
+        if i % 4 == 3 and size > 1 and not zeros.all():
+            p[zeros], q[zeros] = 0, 0
         if p.sum() == 0:
             p[0] = 1.0
         if q.sum() == 0:
@@ -47,7 +53,7 @@ def test_kl_matches_scipy_relative_entropy_including_infinite(base):
             n_inf += 1
             assert ours == np.inf
         else:
-            assert ours == pytest.approx(ref, rel=1e-10, abs=1e-12)
+            assert ours == pytest.approx(ref, rel=1e-12, abs=1e-12)
     assert n_inf > 10  # the zeros really produced infinite cases, so that branch was tested
 
 
@@ -55,7 +61,7 @@ def test_kl_matches_scipy_relative_entropy_including_infinite(base):
 def test_cross_entropy_is_entropy_plus_kl(base):
     for p, q in PAIRS:
         ce, ref = info.cross_entropy(p, q, base), scipy_entropy(p, base=base) + scipy_entropy(p, q, base=base)
-        assert ce == pytest.approx(ref, rel=1e-10, abs=1e-10) if np.isfinite(ref) else ce == np.inf
+        assert ce == pytest.approx(ref, rel=1e-12, abs=1e-12) if np.isfinite(ref) else ce == np.inf
 
 
 @pytest.mark.parametrize("base", BASES)
@@ -63,7 +69,14 @@ def test_js_matches_scipy_jensenshannon_squared(base):
     for p, q in PAIRS:
         ours = info.js_divergence(p, q, base)
         assert np.isfinite(ours) and ours == info.js_divergence(q, p, base)  # finite and symmetric
-        assert ours == pytest.approx(jensenshannon(p, q, base=base) ** 2, rel=1e-9, abs=1e-12)
+        assert ours == pytest.approx(jensenshannon(p, q, base=base) ** 2, rel=1e-12, abs=1e-12)
+
+
+def test_the_random_pairs_cover_shared_zeros():
+    """0 * log(0 / 0) must count as 0 in KL and JS: pairs with zeros at the same places in p and q."""
+    shared = [(p, q) for p, q in PAIRS if ((p == 0) & (q == 0)).any()]
+    assert len(shared) > 50
+    assert all(np.isfinite(info.kl_divergence(p, q)) for p, q in shared if not ((p > 0) & (q == 0)).any())
 
 
 def test_kl_is_asymmetric_and_zero_only_for_equal_distributions():
@@ -76,6 +89,34 @@ def test_kl_is_asymmetric_and_zero_only_for_equal_distributions():
 def test_surprisal_and_units():
     assert info.surprisal([0.25, 0.75, 0]).tolist() == pytest.approx([2.0, -np.log2(0.75), np.inf])
     assert info.entropy([0.5, 0.5], base=np.e) == pytest.approx(np.log(2))
+
+
+def test_entropy_terms_grouping_and_divergences_agree_with_scipy():
+    p, q = np.array([0.1] * 5 + [0.5, 0.0]), np.array([0.2, 0.2, 0.1, 0.1, 0.1, 0.3, 0.0])
+    terms = info.entropy_terms(p)
+    assert terms[-1] == 0.0 and terms.sum() == pytest.approx(scipy_entropy(p, base=2), rel=1e-12)
+    np.testing.assert_allclose(terms[:-1], -p[:-1] * np.log2(p[:-1]), rtol=1e-12)
+    assert info.grouped(p) == [(0.5, 1), (0.1, 5)]  # most likely first; the zero is left out
+    d = info.divergences(p, q, base=np.e)
+    assert d.kl_pq == pytest.approx(scipy_entropy(p, q), rel=1e-12) and d.kl_qp == pytest.approx(scipy_entropy(q, p), rel=1e-12)
+    assert d.cross_pq == pytest.approx(scipy_entropy(p) + scipy_entropy(p, q), rel=1e-12)
+    assert d.entropy_q == pytest.approx(scipy_entropy(q), rel=1e-12)
+    assert d.js_distance == pytest.approx(jensenshannon(p, q), rel=1e-12)
+    assert d.asymmetry == pytest.approx(abs(scipy_entropy(p, q) - scipy_entropy(q, p)), rel=1e-12)
+    assert info.unsupported([0.5, 0.5, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]).tolist() == [1, 3]
+
+
+def test_typed_numbers_and_table_cells():
+    assert info.parse_numbers(" 5, 3 1,,1 ").tolist() == [5.0, 3.0, 1.0, 1.0]
+    assert np.isnan(info.parse_numbers("1, nan")[1])  # read as typed; check_distribution refuses it
+    with pytest.raises(LabError, match="weights as numbers"):
+        info.parse_numbers("1, x", "weights")
+    # a freshly added table row is blank (None, or NaN once pandas has the column): it weighs 0
+    assert info.cell_weights([0.5, None, float("nan"), np.nan, "", " 2 "]).tolist() == [0.5, 0.0, 0.0, 0.0, 0.0, 2.0]
+    with pytest.raises(LabError, match="as a number"):
+        info.cell_weights([0.5, "lots"])
+    with pytest.raises(LabError, match="negative"):
+        info.check_distribution(info.cell_weights([0.5, -1.0, None]))
 
 
 @pytest.mark.parametrize(
@@ -141,14 +182,73 @@ def test_huffman_edge_cases():
     assert dot.startswith("digraph") and dot.count("->") == 2
 
 
-def test_mismatched_code_costs_about_kl_extra_bits():
-    """A Huffman code built for q costs L_q(p) bits; the ideal cost is H(p) + KL(p||q)."""
+def shortest_prefix_code_length(p):
+    """The least average length of ANY prefix code for p, by brute force over codeword lengths.
+
+    By Kraft-McMillan a prefix code with lengths l exists iff sum 2^-l <= 1, and an optimal code
+    for n outcomes needs no codeword longer than n - 1 bits, so trying every such l is exhaustive.
+    """
+    p = np.asarray(p, dtype=float)
+    p = p[p > 0] / p.sum()
+    if len(p) == 1:
+        return 0.0
+    lengths = np.array(list(itertools.product(range(1, len(p)), repeat=len(p))), dtype=float)
+    return float((lengths[(2.0**-lengths).sum(1) <= 1] @ p).min())
+
+
+def test_huffman_is_the_shortest_prefix_code_by_brute_force():
     rng = np.random.default_rng(2)
+    cases = [[0.25] * 4, [0.2] * 5, [0.5, 0.25, 0.125, 0.0625, 0.0625], [0.4, 0.2, 0.2, 0.1, 0.1], [1e-6, 1e-6, 1.0], [0.3, 0.0, 0.7]]
+    for _ in range(150):
+        size = int(rng.integers(2, 7))
+        p = rng.dirichlet([float(rng.choice([0.1, 1.0, 10.0]))] * size)
+        cases.append(p.round(1) + 1e-3 if rng.random() < 0.3 else p)  # rounded: many ties between equal weights
+    for p in cases:
+        code = info.huffman_code(p)
+        assert code.average_length(p) == pytest.approx(shortest_prefix_code_length(p), abs=1e-12), (p, code.codes)
+        assert is_prefix_free(code.codes)
+
+
+def test_a_code_built_for_q_never_beats_the_code_built_for_p():
+    rng = np.random.default_rng(3)
     for _ in range(100):
         p, q = rng.dirichlet([1.0] * 6), rng.dirichlet([1.0] * 6)
-        l_q = info.huffman_code(q).average_length(p)
-        assert l_q >= info.huffman_code(p).average_length(p) - 1e-12  # p's own code is optimal for p
-        assert l_q < info.cross_entropy(p, q) + 1 + info.kl_divergence(q, p) + 1  # loose sanity bound
+        costs = info.code_costs(p, q)
+        assert costs.huffman_q == pytest.approx(info.huffman_code(q).average_length(p), rel=1e-12)
+        assert costs.huffman_extra >= -1e-12  # p's own Huffman code is optimal for data from p
+        assert 0 <= costs.huffman_overhead < 1
+
+
+def test_shannon_code_for_q_costs_between_kl_and_kl_plus_one_extra_bits():
+    """Lengths ceil(-log2 q): on data from p they cost in [H(p,q), H(p,q)+1), i.e. [KL, KL+1) over H(p)."""
+    rng = np.random.default_rng(4)
+    gaps = []
+    for i in range(500):
+        size = int(rng.choice([1, 2, 3, 5, 10, 50, 300]))
+        p, q = rng.dirichlet([float(rng.choice([0.1, 1.0, 10.0]))] * size), rng.dirichlet([float(rng.choice([0.1, 1.0, 10.0]))] * size)
+        if i % 5 == 0 and size > 1:
+            p[rng.random(size) < 0.3] = 0
+            p = p if p.sum() > 0 else np.eye(size)[0]
+        lengths = info.shannon_lengths(q)
+        assert (2.0**-lengths).sum() <= 1 + 1e-12  # Kraft: a prefix code with these lengths exists
+        costs = info.code_costs(p, q)
+        h, ce, kl = info.entropy(p), info.cross_entropy(p, q), info.kl_divergence(p, q)
+        assert costs.shannon == pytest.approx(info.expected_length(lengths, p), rel=1e-12)
+        assert ce - 1e-12 <= costs.shannon < ce + 1, (p, q)
+        assert kl - 1e-12 <= costs.shannon_extra < kl + 1, (p, q)
+        assert costs.shannon_extra == pytest.approx(costs.shannon - h, abs=1e-12)
+        gaps.append(costs.shannon - ce)
+    assert max(gaps) > 0.9 and min(gaps) < 0.1  # the bound is tight at both ends, so a code off by a bit would fail
+
+
+def test_shannon_code_on_powers_of_two_and_zeros():
+    q = [0.5, 0.25, 0.125, 0.125, 0.0]
+    assert info.shannon_lengths(q).tolist() == [1.0, 2.0, 3.0, 3.0, np.inf]  # exactly -log2 q: no rounding up
+    assert info.code_costs([0.2, 0.2, 0.2, 0.4, 0.0], q).shannon == pytest.approx(info.cross_entropy([0.2, 0.2, 0.2, 0.4, 0.0], q))
+    assert info.code_costs([0.2, 0.2, 0.2, 0.2, 0.2], q).shannon == np.inf  # q's code has no word for p's last outcome
+    assert info.shannon_lengths([1.0]).tolist() == [0.0] and info.shannon_lengths([3, 1]).tolist() == [1.0, 2.0]
+    tiny = 2.0**-np.arange(1, 60)  # every power of two gets exactly its exponent, however small
+    np.testing.assert_array_equal(info.shannon_lengths(np.append(tiny, 1 - tiny.sum()))[:-1], np.arange(1, 60))
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -167,6 +267,33 @@ def test_cross_entropy_loss_matches_torch_in_value_and_gradient(smoothing, scale
     assert torch.isfinite(ours)
     torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-6)
+
+
+def test_smoothed_target_and_one_prediction_breakdown_match_torch():
+    y = info.smoothed_target(torch.tensor([2, 0]), 4, 0.2, torch.float64)
+    torch.testing.assert_close(y, torch.tensor([[0.05, 0.05, 0.85, 0.05], [0.85, 0.05, 0.05, 0.05]], dtype=torch.float64))
+    torch.manual_seed(2)
+    for eps in (0.0, 0.1, 1.0):
+        for scale in (1.0, 100.0):
+            logits = torch.randn(7) * scale
+            b = info.loss_breakdown(logits, 3, eps)
+            z = logits.double().unsqueeze(0).requires_grad_()
+            ref = F.cross_entropy(z, torch.tensor([3]), label_smoothing=eps)
+            (ref_grad,) = torch.autograd.grad(ref, z)
+            assert b.loss == pytest.approx(ref.item(), rel=1e-12, abs=1e-12) and b.reference == ref.item()
+            np.testing.assert_allclose(b.gradient, ref_grad[0].numpy(), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(b.q, torch.softmax(z.detach(), -1)[0].numpy(), rtol=1e-12)
+            np.testing.assert_allclose(b.gradient, b.q - b.target, atol=1e-12)  # the gradient is q - y
+            assert b.target.sum() == pytest.approx(1.0) and b.bits == pytest.approx(b.loss / np.log(2))
+    with pytest.raises(LabError, match="right class"):
+        info.loss_breakdown(torch.zeros(3), 3)
+
+
+def test_parse_logits():
+    torch.testing.assert_close(info.parse_logits("1, 2 -3", scale=10), torch.tensor([10.0, 20.0, -30.0]))
+    for bad, message in (("1", "between 2 and 50"), ("a, b", "logits as numbers"), ("1e37, 0", "float32"), ("nan, 1", "NaN")):
+        with pytest.raises(LabError, match=message):
+            info.parse_logits(bad, scale=100)
 
 
 def test_cross_entropy_loss_gradient_is_softmax_minus_target():
