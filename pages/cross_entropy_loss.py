@@ -1,5 +1,4 @@
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -7,7 +6,6 @@ import torch.nn.functional as F
 
 from core import information as info
 from core import loss_race
-from core.errors import LabError
 from ui import live, state
 from ui.page import friendly_errors, header, show_code
 
@@ -22,19 +20,6 @@ header(
 st.page_link("pages/ngram_perplexity.py", label="n-gram models: the same loss on text, down to the entropy rate", icon="🔢")
 
 
-def parse_logits(text: str, scale: float = 1.0) -> torch.Tensor:
-    try:
-        values = [float(v) for v in text.replace(",", " ").split()]
-    except ValueError as e:
-        raise LabError(f"could not read the logits as numbers: {e}") from e
-    if not 2 <= len(values) <= 50:
-        raise LabError(f"type between 2 and 50 logits (got {len(values)})")
-    z = torch.tensor(values, dtype=torch.float32) * scale
-    if not torch.isfinite(z).all():
-        raise LabError("a logit is NaN or beyond float32's range (±3.4·10³⁸); even the stable formula needs finite logits")
-    return z
-
-
 # ----------------------------------------------------------------------------- 1. log-softmax
 
 st.header("1 · Log-softmax, naive and stable")
@@ -45,7 +30,7 @@ scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 3
                          help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
 z = None
 with friendly_errors():
-    z = parse_logits(text, scale)
+    z = info.parse_logits(text, scale)
 if z is not None:
     naive, stable = info.log_softmax_naive(z), info.log_softmax(z)
     columns = {"logit z": z, "exp(z) in float32": torch.exp(z), "naive log softmax": naive, "stable log softmax": stable,
@@ -70,22 +55,16 @@ eps = c3.slider("Label smoothing ε", 0.0, 1.0, 0.1, step=0.05,
                 help="Spread ε of the target's mass evenly over all classes: the model is never asked for 100% certainty")
 logits = None
 with friendly_errors():
-    logits = parse_logits(one_text)
+    logits = info.parse_logits(one_text)
 if logits is not None:
     target = c2.selectbox("Right answer (class)", range(len(logits)), index=0)
-    z1 = logits.double().unsqueeze(0).requires_grad_()
-    y1 = torch.tensor([target])
-    ours = info.cross_entropy_loss(z1, y1, label_smoothing=eps)
-    (grad,) = torch.autograd.grad(ours, z1)
-    ref = F.cross_entropy(z1.detach(), y1, label_smoothing=eps)
+    loss = info.loss_breakdown(logits, target, label_smoothing=eps)
     m1, m2, m3 = st.columns(3)
-    m1.metric("Our loss (nats)", f"{ours.item():.6f}")
-    m2.metric("torch.nn.functional.cross_entropy", f"{ref.item():.6f}")
-    m3.metric("… in bits", f"{ours.item() / np.log(2):.4f}", help="Training code uses natural logs (nats); divide by ln 2 for bits")
-    q_probs = torch.softmax(z1.detach(), -1)[0]
-    smooth = (1 - eps) * F.one_hot(y1, len(logits))[0] + eps / len(logits)
-    frame = pd.DataFrame({"class": [str(i) for i in range(len(logits))], "model q": q_probs.numpy(),
-                          "target": smooth.numpy(), "gradient ∂L/∂z": grad[0].numpy()})
+    m1.metric("Our loss (nats)", f"{loss.loss:.6f}")
+    m2.metric("torch.nn.functional.cross_entropy", f"{loss.reference:.6f}")
+    m3.metric("… in bits", f"{loss.bits:.4f}", help="Training code uses natural logs (nats); divide by ln 2 for bits")
+    frame = pd.DataFrame({"class": [str(i) for i in range(len(logits))], "model q": loss.q,
+                          "target": loss.target, "gradient ∂L/∂z": loss.gradient})
     long = frame.melt("class", ["model q", "target"], var_name="what", value_name="probability")
     left, right = st.columns(2)
     left.altair_chart(alt.Chart(long, height=220, title="Model vs (smoothed) target").mark_bar().encode(
@@ -165,4 +144,4 @@ else:
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
     st.caption(f"{last.get('steps_per_s', 0):.0f} steps/s · {last.get('examples_per_s', 0):,.0f} examples/s per model pair")
 
-show_code(info.log_softmax, info.cross_entropy_loss, loss_race.squared_error_loss, loss_race.fit)
+show_code(info.log_softmax, info.smoothed_target, info.cross_entropy_loss, loss_race.squared_error_loss, loss_race.fit)

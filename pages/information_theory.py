@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from core import information as info
-from core.errors import LabError
 from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
 
@@ -59,10 +58,8 @@ with c1:
 base: tuple[list[str], np.ndarray] | None = None
 with friendly_errors():
     if kind == "typed by you":
-        try:
-            weights = np.array([float(w) for w in typed.replace(",", " ").split()])
-        except ValueError as e:
-            raise LabError(f"could not read the weights as numbers: {e}") from e
+        weights = info.parse_numbers(typed, "weights")
+        info.check_distribution(weights, "p")  # refuse NaN or negative weights as typed: in the table NaN would read as blank
         base = ([f"x{i + 1}" for i in range(len(weights))], weights)
     elif kind == "next token of a language model":
         with st.spinner("Asking SmolLM2 for its next-token probabilities (the first load converts the model, ~30 s)…"):
@@ -75,18 +72,18 @@ if base is None:
 labels, weights = base
 with c2:
     if len(labels) <= MAX_EDITABLE:
-        st.caption("Edit any probability (or add and delete rows); the page normalises what you type.")
+        st.caption("Edit any probability (or add and delete rows; a blank cell counts as 0); the page normalises what you type.")
         edited = st.data_editor(pd.DataFrame({"outcome": labels, "probability": weights}), num_rows="dynamic",
                                 key=f"p.{kind}.{n}.{bias}.{hash(tuple(labels))}.{hash(weights.tobytes())}", hide_index=True,
                                 column_config={"probability": st.column_config.NumberColumn(format="%.4f")}, width="stretch")
         labels = [str(o) if o is not None and str(o).strip() else f"x{i + 1}" for i, o in enumerate(edited.outcome)]
-        weights = pd.to_numeric(edited.probability, errors="coerce").to_numpy(dtype=float)
+        weights = edited.probability.tolist()  # cells, read below: blank means 0
     else:
         st.caption(f"{len(labels):,} outcomes: too many to edit one by one; the table below shows the first {MAX_BARS}.")
 
 p = None
 with friendly_errors():
-    p, total = info.check_distribution(weights, "p")
+    p, total = info.check_distribution(info.cell_weights(weights), "p")
 if p is None:
     st.stop()
 if abs(total - 1) > 1e-6:
@@ -105,7 +102,7 @@ if kind == "next token of a language model":
                "Training a language model means lowering the surprisal −log p of the token that actually comes next.")
 
 surprise = info.surprisal(p)
-table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": p * np.where(p > 0, surprise, 0.0)})
+table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": info.entropy_terms(p)})
 shown = table.nlargest(MAX_BARS, "p").sort_index() if len(table) > MAX_BARS else table
 left, right = st.columns(2)
 left.altair_chart(bars(shown, "p", "Probability p(x)"), width="stretch")
@@ -113,9 +110,9 @@ finite = shown.assign(surprisal=np.minimum(shown["surprisal −log₂ p"], 64)) 
 right.altair_chart(bars(finite, "surprisal", "Surprisal −log₂ p(x) in bits (rare = surprising)", color="#d62728"), width="stretch")
 st.caption("Entropy is the average of the red bars, each weighted by its blue bar: likely outcomes are cheap, "
            "rare ones expensive but seldom paid for. Outcomes with p = 0 add nothing (p·log p → 0).")
-values, counts = np.unique(p[p > 0].round(4), return_counts=True)
-if len(values) <= 5:  # equal probabilities grouped: 5 × 0.1 log 0.1, as one would write it by hand
-    terms = [(rf"{c} \times " if c > 1 else "") + rf"{v:.4g} \log_2 {v:.4g}" for v, c in zip(values[::-1], counts[::-1])]
+groups = info.grouped(p)
+if len(groups) <= 5:  # equal probabilities grouped: 5 × 0.1 log 0.1, as one would write it by hand
+    terms = [(rf"{c} \times " if c > 1 else "") + rf"{v:.4g} \log_2 {v:.4g}" for v, c in groups]
     st.markdown("**By hand** (equal probabilities grouped):")
     st.latex(rf"H = -\left({' + '.join(terms)}\right) = {h_bits:.4f}\ \text{{bits}}")
 with st.expander("Every outcome's numbers"):
@@ -135,40 +132,38 @@ with c2:
         q_frame = st.data_editor(pd.DataFrame({"outcome": labels, "q": q_start}), hide_index=True, width="stretch",
                                  key=f"q.{how}.{hash(p.tobytes())}", disabled=["outcome"],
                                  column_config={"q": st.column_config.NumberColumn(format="%.4f")})
-        q_weights = pd.to_numeric(q_frame.q, errors="coerce").to_numpy(dtype=float)
+        q_weights = q_frame.q.tolist()
 q = None
 with friendly_errors():
-    q, q_total = info.check_distribution(q_weights, "q")
+    q, q_total = info.check_distribution(info.cell_weights(q_weights), "q")
 if q is None:
     st.stop()
 if abs(q_total - 1) > 1e-6:
     st.info(f"q's entries sum to {q_total:.4g}; divided by it.", icon="➗")
 
-ce_pq, ce_qp = info.cross_entropy(p, q), info.cross_entropy(q, p)
-kl_pq, kl_qp = info.kl_divergence(p, q), info.kl_divergence(q, p)
-js = info.js_divergence(p, q)
+div = info.divergences(p, q)
 a, b, c = st.columns(3)
 with a:
     st.markdown("**Data from p, model q**")
-    st.metric("Cross-entropy H(p, q)", fmt(ce_pq))
-    st.metric("KL(p ‖ q) = H(p, q) − H(p)", fmt(kl_pq))
+    st.metric("Cross-entropy H(p, q)", fmt(div.cross_pq))
+    st.metric("KL(p ‖ q) = H(p, q) − H(p)", fmt(div.kl_pq))
 with b:
     st.markdown("**Data from q, model p**")
-    st.metric("Cross-entropy H(q, p)", fmt(ce_qp))
-    st.metric("KL(q ‖ p) = H(q, p) − H(q)", fmt(kl_qp))
+    st.metric("Cross-entropy H(q, p)", fmt(div.cross_qp))
+    st.metric("KL(q ‖ p) = H(q, p) − H(q)", fmt(div.kl_qp))
 with c:
     st.markdown("**Symmetric**")
-    st.metric("Jensen–Shannon JS(p, q)", fmt(js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
-    st.metric("√JS (a true distance; scipy's jensenshannon)", f"{np.sqrt(js):.4f}")
+    st.metric("Jensen–Shannon JS(p, q)", fmt(div.js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
+    st.metric("√JS (a true distance; scipy's jensenshannon)", f"{div.js_distance:.4f}")
 st.latex(r"H(p,q) = -\sum_x p(x)\log_2 q(x) \qquad D_{KL}(p\,\|\,q) = \sum_x p(x)\log_2\frac{p(x)}{q(x)} = H(p,q) - H(p) \ge 0")
 st.latex(r"JS(p, q) = \tfrac12 D_{KL}(p\,\|\,m) + \tfrac12 D_{KL}(q\,\|\,m), \quad m = \tfrac12 (p + q)")
 
-if np.isfinite(kl_pq) and np.isfinite(kl_qp):
-    st.caption(f"The two directions differ by {abs(kl_pq - kl_qp):.4f} bits: KL is not a distance. It punishes a model that "
+if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
+    st.caption(f"The two directions differ by {div.asymmetry:.4f} bits: KL is not a distance. It punishes a model that "
                "is confident where the data is not (small q where p is large) far more than the reverse.")
-for name_a, name_b, pa, pb, kl in (("p", "q", p, q, kl_pq), ("q", "p", q, p, kl_qp)):
+for name_a, name_b, pa, pb, kl in (("p", "q", p, q, div.kl_pq), ("q", "p", q, p, div.kl_qp)):
     if np.isinf(kl):
-        missing = [labels[i] for i in np.flatnonzero((pa > 0) & (pb == 0))]
+        missing = [labels[i] for i in info.unsupported(pa, pb)]
         st.info(f"**KL({name_a} ‖ {name_b}) is infinite, and that is the right answer.** {name_b} gives probability 0 to "
                 f"{', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''}, which {name_a} can produce. "
                 f"A model that calls something impossible is infinitely surprised (−log 0 = ∞) the first time it "
@@ -176,11 +171,10 @@ for name_a, name_b, pa, pb, kl in (("p", "q", p, q, kl_pq), ("q", "p", q, p, kl_
                 "never give a token exactly zero probability (softmax can't), and why n-gram models need smoothing. "
                 "Jensen–Shannon stays finite: the mixture m gives mass wherever p or q does.", icon="♾️")
 
-if np.isfinite(kl_pq) and np.isfinite(kl_qp):
-    h_q = info.entropy(q)
+if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
     parts = pd.DataFrame({"direction": ["data p, model q"] * 2 + ["data q, model p"] * 2,
                           "part": ["entropy of the data", "KL: cost of the wrong model"] * 2,
-                          "bits": [h_bits, kl_pq, h_q, kl_qp], "order": [0, 1, 0, 1]})
+                          "bits": [div.entropy_p, div.kl_pq, div.entropy_q, div.kl_qp], "order": [0, 1, 0, 1]})
     st.altair_chart(alt.Chart(parts, height=alt.Step(32), title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
         x=alt.X("bits:Q", stack="zero", title="bits"), y=alt.Y("direction:N", title=None), order="order:Q",
         color=alt.Color("part:N", scale=alt.Scale(domain=["entropy of the data", "KL: cost of the wrong model"], range=["#9ecae1", "#d62728"]), title=None),
@@ -208,19 +202,24 @@ st.markdown("Entropy is not just a formula: it is the length of the shortest cod
             "best prefix code for p by merging the two least likely outcomes again and again. Its average length "
             "always lies in [H(p), H(p) + 1). Build the code for the wrong distribution q and every symbol from p "
             "costs more: about KL(p ‖ q) extra bits (exactly KL with ideal code lengths −log₂ q).")
-code_p, code_q = info.huffman_code(p), info.huffman_code(q)
-len_p, len_q = code_p.average_length(p), code_q.average_length(p)
-a, b, c, d = st.columns(4)
-a.metric("H(p)", fmt(h_bits))
-b.metric("Huffman code for p", fmt(len_p), delta=f"{len_p - h_bits:+.4f} above H(p)", delta_color="off")
-c.metric("Huffman code for q", fmt(len_q), delta=None if np.isinf(len_q) else f"{len_q - len_p:+.4f} extra bits", delta_color="inverse")
-d.metric("KL(p ‖ q)", fmt(kl_pq), help="The extra cost of q's code with ideal (fractional) code lengths")
-st.caption("Both codes encode data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
-           "Huffman's whole-bit lengths land near it. An outcome q thinks impossible gets no codeword at all, so "
-           "the q-code cannot send it: that is the infinite KL again.")
+costs = info.code_costs(p, q)
+code_p, code_q = costs.code_p, costs.code_q
+a, b, c, d, e = st.columns(5)
+a.metric("H(p)", fmt(costs.entropy))
+b.metric("Huffman code for p", fmt(costs.huffman_p), delta=f"{costs.huffman_overhead:+.4f} above H(p)", delta_color="off")
+c.metric("Huffman code for q", fmt(costs.huffman_q), delta=None if np.isinf(costs.huffman_q) else f"{costs.huffman_extra:+.4f} extra bits",
+         delta_color="inverse")
+d.metric("KL(p ‖ q)", fmt(costs.kl), help="The extra cost of q's code with ideal (fractional) code lengths")
+e.metric("Shannon code for q", fmt(costs.shannon), delta=None if np.isinf(costs.shannon) else f"{costs.shannon_extra:+.4f} above H(p)",
+         delta_color="off", help="Lengths ⌈−log₂ q⌉: its bits above H(p) always lie in [KL, KL + 1)")
+st.caption("Every code encodes data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
+           "Shannon's code rounds each up to whole bits, so it pays between KL and KL + 1 above H(p), always; Huffman's code for q "
+           "is the best for q, usually near that on p but with no such guarantee. An outcome q thinks impossible gets no codeword "
+           "at all, so q's codes cannot send it: that is the infinite KL again.")
 no_code = "(none)"  # an outcome its distribution calls impossible gets no codeword
 codes = pd.DataFrame({"outcome": labels, "p": p, "−log₂ p": surprise, "code for p": [c if c is not None else no_code for c in code_p.codes],
-                      "length": code_p.lengths(), "q": q, "code for q": [c if c is not None else no_code for c in code_q.codes]})
+                      "length": code_p.lengths(), "q": q, "code for q": [c if c is not None else no_code for c in code_q.codes],
+                      "Shannon length ⌈−log₂ q⌉": costs.shannon_q})
 st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
                column_config={"p": st.column_config.NumberColumn(format="%.4f"), "q": st.column_config.NumberColumn(format="%.4f"),
                               "−log₂ p": st.column_config.NumberColumn(format="%.3f")})
@@ -233,4 +232,4 @@ if leaves <= MAX_TREE:
 else:
     st.caption(f"The tree has {leaves:,} leaves; it is drawn for up to {MAX_TREE}.")
 
-show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code)
+show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code, info.shannon_lengths)
