@@ -20,9 +20,19 @@ True
 
 from dataclasses import dataclass
 from functools import cached_property
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
+
+from core.errors import LabError
+from core.information import entropy
+
+# The stationary distribution is solved exactly, as a dense linear system over the contexts:
+# 4,096 of them (16 words, order 3) take ~3 s and a few hundred MB; 26 words of order 3 make
+# 17,576, ~5 minutes and several GB. (Sparse LU fills in nearly as much on these random chains,
+# and power iteration crawls, or stalls, on peaked ones.)
+MAX_CONTEXTS = 4096
 
 # Short, real English words, so samples look like (odd) text and tokenise like text.
 WORDS = (
@@ -47,6 +57,9 @@ class MarkovSource:
             raise ValueError(f"need 1 <= branching <= vocab_size <= {len(WORDS)}")
         if not 1 <= c.order <= 4:
             raise ValueError("order must be 1..4 (the context space grows as vocab_size**order)")
+        if c.vocab_size**c.order > MAX_CONTEXTS:
+            raise LabError(f"{c.vocab_size} words with {c.order} words of memory make {c.vocab_size**c.order:,} contexts; "
+                           f"the exact entropy rate is solved for up to {MAX_CONTEXTS:,}. Use fewer words or less memory.")
         self.config = c
         self.words = WORDS[: c.vocab_size]
         rng = np.random.default_rng(c.seed)
@@ -56,16 +69,22 @@ class MarkovSource:
         self.next_probs = rng.dirichlet([c.concentration] * c.branching, size=n_ctx)
 
     # A context (w1..wk) is the base-V number w1*V^(k-1) + ... + wk; appending w drops w1.
-    def _shift(self, ctx: np.ndarray | int, word: np.ndarray | int):
+    def shift(self, ctx: np.ndarray | int, word: np.ndarray | int):
+        """The context after `word` follows context `ctx`."""
         v = self.config.vocab_size
         return (ctx * v) % (v**self.config.order) + word
+
+    def context_ids(self, ctx: int) -> list[int]:
+        """The k word ids of a context, oldest first."""
+        v = self.config.vocab_size
+        return [(ctx // v**i) % v for i in reversed(range(self.config.order))]
 
     @cached_property
     def transition(self) -> csr_matrix:
         """Sparse context-to-context transition matrix P, P[s, s'] = p(s' | s)."""
         n_ctx, b = self.next_words.shape
         rows = np.repeat(np.arange(n_ctx), b)
-        cols = self._shift(rows, self.next_words.ravel())
+        cols = self.shift(rows, self.next_words.ravel())
         return csr_matrix((self.next_probs.ravel(), (rows, cols)), shape=(n_ctx, n_ctx))
 
     @cached_property
@@ -75,15 +94,12 @@ class MarkovSource:
         Contexts outside it are visited at most a few times and carry no stationary mass. With
         several closed classes we keep the largest one (and sample inside it).
         """
-        p = self.transition
-        n, labels = connected_components(p, directed=True, connection="strong")
-        closed = []
-        for c in range(n):
-            members = np.flatnonzero(labels == c)
-            leaving = p[members].tocoo().col
-            if np.all(labels[leaving] == c):
-                closed.append(members)
-        return max(closed, key=len)
+        edges = self.transition.tocoo()
+        n, labels = connected_components(edges, directed=True, connection="strong")
+        leaky = np.unique(labels[edges.row[labels[edges.row] != labels[edges.col]]])  # classes with a way out
+        closed = np.setdiff1d(np.arange(n), leaky)
+        largest = closed[np.argmax(np.bincount(labels, minlength=n)[closed])]
+        return np.flatnonzero(labels == largest)
 
     @cached_property
     def stationary(self) -> np.ndarray:
@@ -100,27 +116,25 @@ class MarkovSource:
         pi[states] = np.linalg.solve(a, b)
         return pi
 
-    @property
+    @cached_property
     def entropy_rate(self) -> float:
         """Exact entropy rate in bits per token: sum_s pi(s) H(next | s)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h = -np.nansum(self.next_probs * np.log2(self.next_probs), axis=1)
-        return float(self.stationary @ h)
+        pi = self.stationary
+        return float(sum(pi[s] * entropy(self.next_probs[s]) for s in np.flatnonzero(pi > 0)))
 
     def sample_ids(self, n_tokens: int, seed: int = 0) -> np.ndarray:
         """n_tokens word ids from the stationary process (the first k are the starting context)."""
         rng = np.random.default_rng(seed)
-        k, v = self.config.order, self.config.vocab_size
+        k = self.config.order
         ctx = int(rng.choice(len(self.stationary), p=self.stationary))
-        start = [(ctx // v**i) % v for i in reversed(range(k))]
         out = np.empty(max(n_tokens, k), dtype=np.int64)
-        out[:k] = start
+        out[:k] = self.context_ids(ctx)
         cum = np.cumsum(self.next_probs, axis=1)
         u = rng.random(len(out))
         for t in range(k, len(out)):
             word = self.next_words[ctx, np.searchsorted(cum[ctx], u[t] * cum[ctx, -1])]
             out[t] = word
-            ctx = self._shift(ctx, word)
+            ctx = self.shift(ctx, word)
         return out[:n_tokens]
 
     def sample(self, n_tokens: int, seed: int = 0) -> str:

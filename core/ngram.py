@@ -111,24 +111,31 @@ class NGramLM:
         return out[len(start) :]
 
 
-def expected_cross_entropy(lm: NGramLM, source: MarkovSource) -> float:
+def expected_cross_entropy(lm: NGramLM, source: MarkovSource, max_histories: int = 1_000_000) -> float:
     """The model's cross-entropy on an endless held-out text from `source`, computed exactly.
 
-    Held-out text is a random sample, so its measured cross-entropy wobbles. Its expectation does
-    not: sum over source contexts s of pi(s) * sum_w p(w | s) * -log2 q(w | last n-1 words of s).
-    By Gibbs' inequality this is >= the entropy rate, with equality only if q matches p.
-    Needs n - 1 <= the source's order (the source context then holds the model's whole context).
+    Held-out text is a random sample, so its measured cross-entropy wobbles (and one sample can
+    land below the entropy rate by chance). Its expectation does not: it is
+        sum over histories h of P(h) * sum_w p(w | h) * -log2 q(w | last n-1 words of h)
+    where a history is as many words as the source (k) or the model (n-1) looks back, whichever
+    is more. A history of k words has the stationary probability pi(s); a longer one extends a
+    context s word by word along the chain. By Gibbs' inequality this is >= the entropy rate,
+    sum_s pi(s) H(next | s), for every model, with equality only if q matches p.
     """
-    k, v = source.config.order, source.config.vocab_size
-    n = lm.config.order
-    if n - 1 > k:
-        raise LabError(f"the exact value needs a model context (n-1 = {n - 1}) no longer than the source's order ({k})")
+    extra = max(0, lm.config.order - 1 - source.config.order)  # words the model remembers beyond the source
+    starts = np.flatnonzero(source.stationary > 0)
+    if len(starts) * source.config.branching**extra > max_histories:
+        raise LabError(f"an order-{lm.config.order} model of this source has up to "
+                       f"{len(starts) * source.config.branching**extra:,} histories to sum over; the limit is {max_histories:,}")
+    histories = [(source.stationary[s], s, [source.words[i] for i in source.context_ids(s)]) for s in starts]
+    for _ in range(extra):  # lengthen every history by each word the source may write next
+        histories = [(weight * p, source.shift(s, w), words + [source.words[w]]) for weight, s, words in histories
+                     for w, p in zip(source.next_words[s], source.next_probs[s]) if p > 0]
     total = 0.0
-    for s in np.flatnonzero(source.stationary > 0):
-        history = [source.words[(s // v**i) % v] for i in reversed(range(k))]
+    for weight, s, words in histories:
         for w, p in zip(source.next_words[s], source.next_probs[s]):
             if p > 0:
-                total += source.stationary[s] * p * -math.log2(lm.prob(source.words[w], history))
+                total += weight * p * -math.log2(lm.prob(source.words[w], words))
     return total
 
 
@@ -154,7 +161,8 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
 
     Larger training sets extend smaller ones, as if the model kept reading. Every model gets the
     vocabulary of the whole training text, so all their cross-entropies are comparable. With the
-    `source` that wrote the text, each row also has the exact expected cross-entropy and the entropy rate.
+    `source` that wrote the text, each row also has the exact expected cross-entropy, the entropy
+    rate, and how far above the rate the expectation lies (never below: see expected_cross_entropy).
 
     >>> from core.markov_source import SourceConfig
     >>> src = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2))
@@ -162,7 +170,7 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
     ...                       LearningCurveConfig(orders=(1, 2), train_sizes=(50, 5000)), source=src)
     >>> [(r["order"], r["train_tokens"]) for r in rows]
     [(1, 50), (1, 5000), (2, 50), (2, 5000)]
-    >>> all(r["exact_bits"] >= r["entropy_rate"] for r in rows)
+    >>> all(r["excess_bits"] >= 0 for r in rows)
     True
     """
     vocab = sorted(set(train))
@@ -173,8 +181,28 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
             row = {"order": n, "train_tokens": size, "measured_bits": lm.cross_entropy(heldout)}
             row["perplexity"] = 2.0 ** row["measured_bits"]
             if source is not None:
-                exact_ok = n - 1 <= source.config.order
-                row |= {"exact_bits": expected_cross_entropy(lm, source) if exact_ok else float("nan"),
-                        "entropy_rate": source.entropy_rate}
+                exact = expected_cross_entropy(lm, source)
+                row |= {"exact_bits": exact, "entropy_rate": source.entropy_rate, "excess_bits": exact - source.entropy_rate}
             rows.append(row)
     return rows
+
+
+def model_snapshots(train: Sequence[str], heldout: Sequence[str], k: float = 0.1, orders: Sequence[int] = (1, 2, 3),
+                    n_sample: int = 25, n_scored: int = 16, seed: int = 0) -> tuple[dict[int, list[str]], list[dict]]:
+    """Each order's model trained on all of `train` (learning_curve's largest models): a text it
+    writes, and its surprisal of each of the first `n_scored` held-out tokens, at the same
+    positions for every order (the first max(orders) - 1 tokens only serve as context).
+
+    >>> samples, rows = model_snapshots("a b a b a b a b".split(), "a b a b".split(), orders=(1, 2), n_sample=3, n_scored=2)
+    >>> samples[2], [(r["order"], r["token"], round(r["bits"], 2)) for r in rows]
+    (['b', 'a', 'b'], [(1, 'b', 1.02), (1, 'a', 1.02), (2, 'b', 0.07), (2, 'a', 0.09)])
+    """
+    vocab, context = sorted(set(train)), max(orders) - 1
+    snippet = heldout[: n_scored + context]
+    samples, rows = {}, []
+    for n in orders:
+        lm = NGramLM(NGramConfig(order=n, k=k)).fit(train, vocab)
+        samples[n] = lm.generate(n_sample, seed=seed, start=train[:context])
+        for i, bits in enumerate(lm.surprisals(snippet[context - (n - 1) :])):
+            rows.append({"order": n, "position": i, "token": snippet[context + i], "bits": bits})
+    return samples, rows

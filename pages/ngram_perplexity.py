@@ -1,10 +1,9 @@
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.markov_source import MarkovSource, SourceConfig
-from core.ngram import LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, words
+from core.ngram import LearningCurveConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
 from ui import state
 from ui.page import friendly_errors, header, show_code
 
@@ -12,6 +11,7 @@ TRAIN_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
 HELDOUT_TOKENS = 20_000
 SAMPLE_TOKENS = 25
 SNIPPET_TOKENS = 16  # held-out tokens whose surprisal is drawn one by one
+NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
 
 header(
     "🔢 n-gram language models and perplexity",
@@ -19,17 +19,25 @@ header(
     "context), in bits per token. **Perplexity** is 2 to that power: the model is as unsure as if it chose among "
     "that many equally likely tokens. Real text has an unknown best possible loss; the lab's synthetic source has "
     "an **exact entropy rate**, so here you can watch unigram, bigram and trigram models approach that floor as "
-    "they read more text, and see that none of them ever goes below it.",
+    "they read more text, and see that none of them ever goes below it on average (one finite sample of held-out "
+    "text can, by luck).",
 )
-st.latex(r"H(p, q) = -\frac{1}{N}\sum_{t=1}^{N} \log_2 q(w_t \mid w_{t-n+1}\ldots w_{t-1}) \;\ge\; H_{\text{rate}}(p)")
+st.latex(r"H(p, q) = -\mathbb{E}_p\!\left[\log_2 q(w_t \mid w_{t-n+1}\ldots w_{t-1})\right] \;\ge\; H_{\text{rate}}(p)"
+         r"\qquad \text{measured: } \hat H = -\frac{1}{N}\sum_{t=1}^{N} \log_2 q(w_t \mid w_{t-n+1}\ldots w_{t-1})")
 st.latex(r"\text{perplexity} = 2^{H(p,q)}")
 st.latex(r"q(w \mid c) = \frac{\operatorname{count}(c, w) + k}{\operatorname{count}(c) + k\,V} \quad\text{(add-}k\text{ smoothing)}")
 
 
-def synthetic_curve(source_config: SourceConfig, k: float) -> tuple[pd.DataFrame, float]:
+def synthetic_experiment(source_config: SourceConfig, k: float) -> tuple[pd.DataFrame, float, dict[str, str], pd.DataFrame]:
+    """One sample of the source's text, shared by everything below: the learning curves; samples
+    from the source and from each model trained on all the training text; and each model's
+    surprisal on every token of a held-out snippet (all scored at the same positions)."""
     source = MarkovSource(source_config)
     train, heldout = source.sample(max(TRAIN_SIZES), seed=0).split(), source.sample(HELDOUT_TOKENS, seed=1).split()
-    return pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=TRAIN_SIZES, k=k), source)), source.entropy_rate
+    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=TRAIN_SIZES, k=k), source))
+    samples, bits = model_snapshots(train, heldout, k, n_sample=SAMPLE_TOKENS, n_scored=SNIPPET_TOKENS, seed=2)
+    texts = {"the source itself": source.sample(SAMPLE_TOKENS, seed=2)} | {f"{NAMES[n]} model": " ".join(t) for n, t in samples.items()}
+    return curve, source.entropy_rate, texts, pd.DataFrame(bits).assign(model=lambda d: d.order.map(NAMES))
 
 
 def english_curve(k: float) -> pd.DataFrame:
@@ -39,21 +47,6 @@ def english_curve(k: float) -> pd.DataFrame:
     return pd.DataFrame(learning_curve(tokens[:cut], tokens[cut:], LearningCurveConfig(train_sizes=sizes, k=k)))
 
 
-def trained_models(source_config: SourceConfig, k: float) -> tuple[dict[str, str], pd.DataFrame]:
-    """Samples from the source and each model trained on all the training text, and each model's
-    surprisal on every token of a held-out snippet (all scored at the same positions)."""
-    source = MarkovSource(source_config)
-    train = source.sample(max(TRAIN_SIZES), seed=0).split()
-    snippet = source.sample(HELDOUT_TOKENS, seed=1).split()[: SNIPPET_TOKENS + 2]
-    texts, rows = {"the source itself": source.sample(SAMPLE_TOKENS, seed=2)}, []
-    for n, name in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
-        lm = NGramLM(NGramConfig(order=n, k=k)).fit(train, vocab=source.words)
-        texts[f"{name} model"] = " ".join(lm.generate(SAMPLE_TOKENS, seed=2, start=train[:2]))
-        for i, bits in enumerate(lm.surprisals(snippet[3 - n :])):
-            rows.append({"model": name, "position": i, "token": snippet[i + 2], "bits": bits})
-    return texts, pd.DataFrame(rows)
-
-
 corpus = st.radio("Text", ["Synthetic Markov source (known entropy rate)", "Python's reference manual (real English)"], horizontal=True)
 synthetic = corpus.startswith("Synthetic")
 with st.form("ngram"):
@@ -61,7 +54,7 @@ with st.form("ngram"):
     k = c1.select_slider("Smoothing k (add-k)", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], value=0.1,
                          help="Pretend every possible n-gram was seen k extra times. Large k flattens the model toward uniform.")
     if synthetic:
-        vocab = c2.slider("Source vocabulary (words)", 4, 26, 16)
+        vocab = c2.slider("Source vocabulary (words)", 4, 26, 16, help="At order 3, up to 16 words: 16³ = 4,096 contexts, the most the exact solve takes")
         order = c2.slider("Source order (words of memory)", 1, 3, 2)
         branching = c3.slider("Next words allowed per context", 1, 10, 3)
         concentration = c3.select_slider("Concentration (low = peaked next-word odds)", [0.1, 0.3, 1.0, 3.0, 10.0], value=1.0)
@@ -71,42 +64,42 @@ with friendly_errors():
     if synthetic:
         config = SourceConfig(vocab_size=vocab, order=order, branching=min(branching, vocab), concentration=concentration)
         with st.spinner("Counting n-grams in up to 100,000 tokens, three models, seven sizes…"):
-            curve, rate = state.cached(synthetic_curve)(config, k)
+            curve, rate, texts, bits = state.cached(synthetic_experiment)(config, k)
         best = curve[curve.train_tokens == curve.train_tokens.max()].set_index("order")
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Entropy rate", f"{rate:.3f}", help="Bits per token, exact: computed from the chain's stationary distribution")
         m2.metric("As perplexity", f"{2 ** rate:.2f}", help="The best perplexity any model can reach on this source")
-        m3.metric("Trigram, 100k", f"{best.measured_bits[3]:.3f}",
-                  help="Held-out bits/token; the delta is its exact expected gap to the entropy rate",
-                  delta=f"{best.exact_bits[3] - rate:+.3f} above floor" if np.isfinite(best.exact_bits[3]) else None, delta_color="off")
-        m4.metric("Unigram, 100k", f"{best.measured_bits[1]:.3f}", help="Held-out bits/token. No context at all: it can only learn word frequencies")
+        m3.metric("Trigram, 100k: expected", f"{best.exact_bits[3]:.3f}", delta=f"{best.excess_bits[3]:+.3f} above floor", delta_color="off",
+                  help="Its exact expected bits/token on endless held-out text from the source: never below the entropy rate")
+        m4.metric("Unigram, 100k: expected", f"{best.exact_bits[1]:.3f}", delta=f"{best.excess_bits[1]:+.3f} above floor", delta_color="off",
+                  help="No context at all: it can only learn word frequencies")
+        st.caption(f"Measured on one sample of {HELDOUT_TOKENS:,} held-out tokens: trigram {best.measured_bits[3]:.3f}, "
+                   f"unigram {best.measured_bits[1]:.3f} bits/token. One finite sample can land a little below the floor by "
+                   "chance (its text happens to be easy); the expectation cannot.")
 
         long = curve.melt(["order", "train_tokens", "perplexity"], ["measured_bits", "exact_bits"], var_name="how", value_name="bits")
-        long["model"] = long.order.map({1: "unigram", 2: "bigram", 3: "trigram"})
+        long["model"] = long.order.map(NAMES)
         long["how"] = long.how.map({"measured_bits": f"measured on {HELDOUT_TOKENS:,} held-out tokens", "exact_bits": "exact expectation"})
-        long = long.dropna()
         x = alt.X("train_tokens:Q", scale=alt.Scale(type="log"), title="training tokens (log scale)")
         y = alt.Y("bits:Q", title="held-out cross-entropy (bits/token)", scale=alt.Scale(zero=False))
         tip = ["model", "how", "train_tokens", alt.Tooltip("bits:Q", format=".4f"), alt.Tooltip("perplexity:Q", format=".2f")]
         color = alt.Color("model:N", sort=["unigram", "bigram", "trigram"], title=None)
         lines = alt.Chart(long[long.how == "exact expectation"]).mark_line(point=False).encode(x=x, y=y, color=color, tooltip=tip)
         dots = alt.Chart(long[long.how != "exact expectation"]).mark_point(filled=True, size=50).encode(x=x, y=y, color=color, tooltip=tip)
-        floor = alt.Chart(pd.DataFrame({"bits": [rate], "label": [f"entropy rate {rate:.3f}: no model can go below"]}))
+        floor = alt.Chart(pd.DataFrame({"bits": [rate], "label": [f"entropy rate {rate:.3f}: no model's expectation goes below"]}))
         st.altair_chart((lines + dots + floor.mark_rule(strokeDash=[6, 4], color="black").encode(y="bits:Q")
                          + floor.mark_text(align="left", dx=4, dy=-8).encode(y="bits:Q", x=alt.value(4), text="label:N"))
                         .properties(height=380, title="Learning curves: more text, lower loss, down to the floor"), width="stretch")
         st.caption("Lines: each model's exact expected cross-entropy on endless held-out text from the source "
                    "(by Gibbs' inequality it can never fall below the entropy rate). Dots: measured on one held-out "
-                   "sample, which wobbles around the line. A model needs context as long as the source's memory "
-                   f"(order {order}) to reach the floor; shorter-context models level off above it. With little text, "
-                   "the trigram starts worst: it has the most counts to fill in.")
+                   "sample, which wobbles around the line, so a dot may sit a little below the floor. A model needs "
+                   f"context as long as the source's memory (order {order}) to reach the floor; shorter-context models "
+                   "level off above it. With little text, the trigram starts worst: it has the most counts to fill in.")
         if order == 1:
-            st.info("With a source of order 1 the trigram's exact expectation would need two words of history, more than "
-                    "the source's states hold; only its measured values are drawn. (The bigram is already optimal here: "
-                    "the extra word of context only adds counts to estimate.)", icon="ℹ️")
+            st.info("With a source of order 1 the bigram already sees all the context there is; the trigram's extra word "
+                    "only splits the counts it has to estimate, so it reaches the floor more slowly.", icon="ℹ️")
         with st.expander("The numbers"):
             st.dataframe(curve, hide_index=True, width="stretch")
-        texts, bits = state.cached(trained_models)(config, k)
         st.subheader("The loss, token by token")
         st.markdown("Each cell is one held-out token's surprisal −log₂ q(token | context) under a model trained on 100k "
                     "tokens. The cross-entropy above is the average of such cells over 20,000 tokens.")
@@ -123,7 +116,7 @@ with friendly_errors():
     else:
         with st.spinner("Counting n-grams in Python's manual…"):
             curve = state.cached(english_curve)(k)
-        curve["model"] = curve.order.map({1: "unigram", 2: "bigram", 3: "trigram"})
+        curve["model"] = curve.order.map(NAMES)
         st.altair_chart(alt.Chart(curve, height=360, title="Real English: no known floor, and sparse counts").mark_line(point=True).encode(
             x=alt.X("train_tokens:Q", scale=alt.Scale(type="log"), title="training tokens (log scale)"),
             y=alt.Y("measured_bits:Q", title="held-out cross-entropy (bits/token)", scale=alt.Scale(zero=False)),

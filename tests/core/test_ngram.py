@@ -1,5 +1,6 @@
 """core.ngram against nltk.lm.Lidstone and a direct count computation; the entropy-rate bound."""
 
+import itertools
 import math
 from collections import Counter
 
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 from nltk.lm import Lidstone
 from nltk.util import everygrams
+from scipy.stats import entropy as scipy_entropy
 
 from core.errors import LabError
-from core.markov_source import MarkovSource, SourceConfig
-from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, words
+from core.markov_source import MAX_CONTEXTS, MarkovSource, SourceConfig
+from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
 
 SOURCE = MarkovSource(SourceConfig(vocab_size=10, order=2, branching=3, seed=3))
 TRAIN = SOURCE.sample(3000, seed=0).split()
@@ -71,14 +73,34 @@ def test_exact_expected_cross_entropy_agrees_with_a_long_sample_and_never_beats_
         exact = expected_cross_entropy(lm, SOURCE)
         assert exact >= SOURCE.entropy_rate
         assert lm.cross_entropy(long_heldout) == pytest.approx(exact, abs=0.03)
-    with pytest.raises(LabError, match="order"):
-        expected_cross_entropy(NGramLM(NGramConfig(order=4)).fit(TRAIN), SOURCE)
+    with pytest.raises(LabError, match="order-4 model .* histories"):
+        expected_cross_entropy(NGramLM(NGramConfig(order=4)).fit(TRAIN), SOURCE, max_histories=50)
+
+
+def test_exact_expectation_when_the_model_remembers_more_than_the_source():
+    """A trigram on an order-1 source: its context (a, b) has probability pi(a) p(b | a)."""
+    source = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=3, concentration=0.5, seed=5))
+    text = source.sample(4000, seed=0).split()
+    p = source.transition.toarray()  # order 1: contexts are words, p[a, b] = p(b | a)
+    for order, k in ((3, 0.1), (3, 0.01), (4, 0.1)):
+        lm = NGramLM(NGramConfig(order=order, k=k)).fit(text)
+        brute = 0.0
+        for history in itertools.product(range(6), repeat=order - 1):  # every window, by brute force
+            weight = source.stationary[history[0]] * np.prod([p[a, b] for a, b in zip(history, history[1:])])
+            for w in range(6):
+                if weight * p[history[-1], w] > 0:
+                    brute -= weight * p[history[-1], w] * math.log2(lm.prob(source.words[w], [source.words[i] for i in history]))
+        exact = expected_cross_entropy(lm, source)
+        assert exact == pytest.approx(brute, rel=1e-12)
+        assert exact >= source.entropy_rate
+        assert lm.cross_entropy(source.sample(60_000, seed=9).split()) == pytest.approx(exact, abs=0.03)
 
 
 def test_learning_curve_approaches_the_entropy_rate_from_above():
     rows = learning_curve(SOURCE.sample(30_000, seed=0).split(), SOURCE.sample(5000, seed=1).split(),
                           LearningCurveConfig(orders=(1, 3), train_sizes=(100, 3000, 30_000), k=0.05), source=SOURCE)
     h = SOURCE.entropy_rate
+    assert all(r["excess_bits"] == r["exact_bits"] - h > 0 for r in rows)
     trigram = [r["exact_bits"] for r in rows if r["order"] == 3]
     unigram = [r["exact_bits"] for r in rows if r["order"] == 1]
     assert all(b > h for b in trigram + unigram)
@@ -87,6 +109,30 @@ def test_learning_curve_approaches_the_entropy_rate_from_above():
     assert all(abs(r["measured_bits"] - r["exact_bits"]) < 0.1 for r in rows)
     english = learning_curve(words("the cat sat on the mat . " * 50), words("the cat sat ."), LearningCurveConfig(train_sizes=(10, 10**6)))
     assert [r["train_tokens"] for r in english[:2]] == [10, 350]  # sizes beyond the text are capped
+
+
+def test_model_snapshots_score_the_same_tokens_as_the_models_of_the_learning_curve():
+    train, heldout = TRAIN, SOURCE.sample(200, seed=4).split()
+    samples, rows = model_snapshots(train, heldout, k=0.2, n_sample=7, n_scored=12, seed=1)
+    assert sorted(samples) == [1, 2, 3] and all(len(t) == 7 and set(t) <= set(train) for t in samples.values())
+    for order in (1, 2, 3):
+        mine = [r for r in rows if r["order"] == order]
+        assert [r["token"] for r in mine] == heldout[2:14] and [r["position"] for r in mine] == list(range(12))
+        lm = NGramLM(NGramConfig(order=order, k=0.2)).fit(train, sorted(set(train)))
+        expected = [-math.log2(lm.prob(heldout[i], heldout[i - order + 1 : i])) for i in range(2, 14)]
+        assert [r["bits"] for r in mine] == pytest.approx(expected, rel=1e-12)
+    rows = learning_curve(train, heldout, LearningCurveConfig(train_sizes=(len(train),), k=0.2))
+    trigram = NGramLM(NGramConfig(order=3, k=0.2)).fit(train, sorted(set(train)))
+    assert rows[-1]["measured_bits"] == pytest.approx(trigram.cross_entropy(heldout), rel=1e-12)  # the same models
+
+
+def test_source_entropy_rate_matches_scipy_and_huge_sources_are_refused():
+    for config in (SourceConfig(), SourceConfig(vocab_size=5, order=3, branching=1), SourceConfig(concentration=0.1, seed=2)):
+        src = MarkovSource(config)
+        assert src.entropy_rate == pytest.approx(src.stationary @ scipy_entropy(src.next_probs, base=2, axis=1), rel=1e-12, abs=1e-15)
+    with pytest.raises(LabError, match="contexts"):
+        MarkovSource(SourceConfig(vocab_size=17, order=3))  # 4,913 contexts
+    assert MarkovSource(SourceConfig(vocab_size=16, order=3, branching=1)).stationary.size == MAX_CONTEXTS
 
 
 def test_bad_configs_and_tiny_texts():
