@@ -1,6 +1,7 @@
 """The information-theory, cross-entropy-loss and n-gram pages: numbers shown, extremes, bad input."""
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,13 @@ def test_information_page_defaults_to_a_loaded_die():
     assert metric(at, "Entropy H(p)") == f"{h:.3f} bits"
     assert metric(at, "Maximum") == f"{math.log2(6):.3f} bits"
     assert metric(at, "Huffman code for p") == "2.200 bits"  # lengths 1, 3, 3, 3, 4, 4
+    # q starts as p^0.5, normalised; Shannon's code for it has lengths ceil(-log2 q)
+    q = [math.sqrt(x) / sum(math.sqrt(y) for y in p) for x in p]
+    shannon = sum(x * math.ceil(-math.log2(y)) for x, y in zip(p, q))
+    kl = sum(x * math.log2(x / y) for x, y in zip(p, q))
+    assert metric(at, "Shannon code for q") == f"{shannon:.3f} bits"
+    assert kl <= shannon - h < kl + 1
+    assert any("blank cell counts as 0" in c.value for c in at.caption)  # the page says how it reads a new row
 
 
 @pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")])
@@ -140,6 +148,36 @@ def test_ngram_page_never_beats_the_entropy_rate():
     rate = float(metric(at, "Entropy rate"))
     assert float(metric(at, "Trigram, 100k")) > rate
     assert float(metric(at, "Unigram, 100k")) > rate + 1
+
+
+def measured_trigram(at: AppTest) -> float:
+    caption = next(c.value for c in at.caption if c.value.startswith("Measured on one sample"))
+    return float(re.search(r"trigram (\d+\.\d+)", caption).group(1))
+
+
+@pytest.mark.parametrize("order, concentration, k", [(2, 0.1, 0.001), (1, 1.0, 0.1), (1, 0.1, 0.001)])
+def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concentration, k):
+    """At these settings the measured held-out trigram lands below the entropy rate (a lucky
+    sample); the headline is the exact expectation, which cannot."""
+    at = open_page("pages/ngram_perplexity.py")
+    widget(at.slider, "Source order").set_value(order)
+    widget(at.select_slider, "Concentration").set_value(concentration)
+    widget(at.select_slider, "Smoothing k").set_value(k)
+    widget(at.button, "Train the models").click().run()
+    assert_clean(at)
+    rate = float(metric(at, "Entropy rate"))
+    assert measured_trigram(at) < rate  # the old headline showed this number
+    assert float(metric(at, "Trigram, 100k")) >= rate and float(metric(at, "Unigram, 100k")) >= rate
+    assert any("can land a little below the floor by chance" in c.value for c in at.caption)
+
+
+def test_ngram_page_refuses_a_source_too_large_to_solve():
+    at = open_page("pages/ngram_perplexity.py")
+    widget(at.slider, "Source order").set_value(3)
+    widget(at.slider, "Source vocabulary").set_value(26)
+    widget(at.button, "Train the models").click().run()
+    assert_clean(at)
+    assert any("17,576 contexts" in w.value for w in at.warning)
 
 
 @pytest.mark.slow
