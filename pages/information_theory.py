@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import information as info
+from core import models
 from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
 
@@ -25,8 +26,8 @@ def fmt(x: float, unit: str = "bits") -> str:
     return "∞" if np.isinf(x) else f"{x:.3f} {unit}"
 
 
-def lm_next_token(prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
-    return info.next_token_distribution(model_picker.load_any("causal-lm"), prompt, top_k)  # SmolLM2, else GPT-2 from the Hub
+def lm_next_token(model_key: str, prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
+    return info.next_token_distribution(model_picker.load(model_key), prompt, top_k)
 
 
 def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
@@ -53,7 +54,6 @@ with c1:
     if kind == "next token of a language model":
         prompt = st.text_input("Prompt", "The capital of France is")
         top_k = st.slider("Top tokens shown (the rest go into “(other)”)", 2, 50, 10)
-        st.caption("SmolLM2-135M, offline. Try a prompt with one obvious continuation, then an open one.")
 
 base: tuple[list[str], np.ndarray] | None = None
 with friendly_errors():
@@ -62,8 +62,12 @@ with friendly_errors():
         info.check_distribution(weights, "p")  # refuse NaN or negative weights as typed: in the table NaN would read as blank
         base = ([f"x{i + 1}" for i in range(len(weights))], weights)
     elif kind == "next token of a language model":
-        with st.spinner("Asking SmolLM2 for its next-token probabilities (the first load converts the model, ~30 s)…"):
-            base = state.cached(lm_next_token)(prompt, top_k)
+        with st.spinner("Loading a causal LM (SmolLM2's very first load converts it, ~30 s)…"):
+            lm = model_picker.load_any("causal-lm")  # SmolLM2, else GPT-2 from the Hub
+        entry = models.REGISTRY[lm.key]
+        c1.caption(f"{entry.title}, {entry.params} parameters, {'offline' if entry.offline else 'from the Hub'}. "
+                   "Try a prompt with one obvious continuation, then an open one.")
+        base = state.cached(lm_next_token)(lm.key, prompt, top_k)
     else:
         base = info.preset(kind, n, bias)
 

@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.tiny_models import save, tiny_encoder, tiny_gpt2
+
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 ODD_TEXTS = ["", "   ", "a", "🙂🚀 emoji only 🎉", "注意力就是你所需要的", "שלום עולם, مرحبا بالعالم", "word " * 600]
 
+MINILM_VOCAB = 30_522  # the stand-ins share MiniLM's tokenizer
 pytestmark = pytest.mark.slow
 
 
@@ -114,30 +117,26 @@ def test_heads_page_odd_input():
             assert any("cut off" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("family", ["bert", "distilbert"])
-def test_heads_page_reads_an_encoder_through_the_hub_path(tmp_path, family):
-    """A Hub BERT or DistilBERT, tested offline: a tiny one saved to a folder, read by the same loader."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel
+def heads_page_on_a_folder(model, folder: Path) -> AppTest:
+    """The heads page's online option, given a tiny local stand-in saved where a Hub id would be read."""
+    from transformers import AutoTokenizer
 
     from core import models
 
-    folder = tmp_path / f"tiny-{family}"
-    tokenizer = AutoTokenizer.from_pretrained(models.minilm_path())
-    torch.manual_seed(0)
-    if family == "bert":
-        model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                                     num_attention_heads=4, intermediate_size=64))
-    else:
-        model = DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64))
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save(model, AutoTokenizer.from_pretrained(models.minilm_path()), folder)
     at = page("pages/attention_heads.py")
     at.radio[0].set_value("A Hugging Face Hub model (online)").run()
     at.text_input[0].set_value(str(folder)).run()
     assert_clean(at)
-    assert at.selectbox[0].value == "encoder"
     assert not at.warning, [w.value for w in at.warning]
+    return at
+
+
+@pytest.mark.parametrize("family", ["bert", "distilbert"])
+def test_heads_page_reads_an_encoder_through_the_hub_path(tmp_path, family):
+    """A Hub BERT or DistilBERT, tested offline: a tiny one saved to a folder, read by the same loader."""
+    at = heads_page_on_a_folder(tiny_encoder(family, MINILM_VOCAB), tmp_path / f"tiny-{family}")
+    assert at.selectbox[0].value == "encoder"
     assert any("2 layers × 4 heads" in c.value and "causal" not in c.value for c in at.caption)
     assert len(at.get("iframe")) == 2 and len(at.dataframe[0].value) == 8  # BertViz views, 8 heads labelled
     effect = next(m for m in at.metric if m.label.startswith("embedding change"))
@@ -146,22 +145,8 @@ def test_heads_page_reads_an_encoder_through_the_hub_path(tmp_path, family):
 
 def test_heads_page_reads_a_gpt2_through_the_hub_path(tmp_path):
     """The online option, tested offline with a tiny local stand-in: a GPT-2-shaped model in a folder."""
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-    from core import models
-
-    folder = tmp_path / "tiny-gpt2"
-    tokenizer = AutoTokenizer.from_pretrained(models.minilm_path())
-    torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=64, n_embd=32, n_layer=2, n_head=4)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    at = page("pages/attention_heads.py")
-    at.radio[0].set_value("A Hugging Face Hub model (online)").run()
-    at.text_input[0].set_value(str(folder)).run()
-    assert_clean(at)
+    at = heads_page_on_a_folder(tiny_gpt2(MINILM_VOCAB), tmp_path / "tiny-gpt2")
     assert at.selectbox[0].value == "causal-lm"
-    assert not at.warning, [w.value for w in at.warning]
     assert any("2 layers × 4 heads" in c.value and "causal" in c.value for c in at.caption)
     kl = next(m for m in at.metric if m.label.startswith("next-token change"))
     assert float(kl.value) >= 0

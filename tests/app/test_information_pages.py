@@ -99,6 +99,7 @@ def test_language_model_preset_gives_a_next_token_distribution():
     widget(at.selectbox, "Start from").select("next token of a language model").run()
     assert_clean(at)
     assert 0 < float(metric(at, "Entropy H(p)").split()[0]) < math.log2(11)
+    assert any(c.value.startswith("SmolLM2") and "offline" in c.value for c in at.caption)
     widget(at.text_input, "Prompt").input("   ").run()
     assert any("type a prompt" in w.value for w in at.warning)
 

@@ -107,7 +107,7 @@ def test_picker_stops_with_a_warning_when_no_causal_lm_loads(monkeypatch):
 
 
 def test_next_token_preset_uses_the_hub_model_when_smollm2_is_missing(cloud):
-    prompt = "A prompt only this test asks"  # st.cache_data is per process: no other test's result
+    prompt = "The capital of France is"
     at = run_page("pages/information_theory.py")
     next(w for w in at.selectbox if w.label == "Start from").select("next token of a language model").run()
     next(w for w in at.text_input if w.label == "Prompt").input(prompt).run()
@@ -115,6 +115,7 @@ def test_next_token_preset_uses_the_hub_model_when_smollm2_is_missing(cloud):
     _, p = information.next_token_distribution(cloud, prompt, 10)
     entropy = -sum(x * math.log2(x) for x in p if x > 0)
     assert next(m for m in at.metric if m.label.startswith("Entropy H(p)")).value == f"{entropy:.3f} bits"
+    assert any(c.value.startswith("GPT-2") and "from the Hub" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("where, expected", [("here", "SmolLM2-135M-Instruct"), ("cloud", "GPT-2 small")])

@@ -5,14 +5,14 @@ import threading
 import numpy as np
 import pytest
 import torch
-from transformers import (AutoTokenizer, BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config,
-                          GPT2LMHeadModel)
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
 from core import attention_heads as ah
 from core import bertviz_offline, models
 from core.attention_demo import StepConfig, equivariance, multi_head, step_by_step
 from core.errors import LabError
 from core.models import LoadedModel
+from tests.tiny_models import save, tiny_encoder
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +76,8 @@ def test_recomputed_weights_equal_transformers(which, request):
 @pytest.mark.parametrize("family", ["bert", "distilbert"])
 def test_hub_loader_encoders_recomputed_weights_equal_eager(family, tokenizer, tmp_path):
     """The online path (models.load_hub) on a saved folder, as the page uses it for a Hub id."""
-    torch.manual_seed(0)
-    if family == "bert":
-        model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                                     num_attention_heads=4, intermediate_size=64))
-    else:
-        model = DistilBertModel(DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=3, n_heads=2, hidden_dim=64))
-    model.save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
+    layers, heads = (2, 4) if family == "bert" else (3, 2)
+    save(tiny_encoder(family, tokenizer.vocab_size, layers, heads), tokenizer, tmp_path)
     lm = models.load_hub(str(tmp_path), "encoder")
     text = "Heads of a model loaded from a folder."
     att = ah.attentions(lm, text)

@@ -1,0 +1,30 @@
+"""Tiny, randomly initialised Hugging Face models that stand in for Hub downloads in tests.
+
+Each is saved to a folder and read back through the lab's own loaders, the code path a Hub id takes.
+"""
+
+from pathlib import Path
+
+import torch
+from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config, GPT2LMHeadModel
+
+
+def tiny_encoder(family: str, vocab_size: int, layers: int = 2, heads: int = 4):
+    """A 32-wide BERT or DistilBERT (seeded, so every test gets the same weights)."""
+    torch.manual_seed(0)
+    if family == "bert":
+        return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=layers,
+                                    num_attention_heads=heads, intermediate_size=64))
+    return DistilBertModel(DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=layers, n_heads=heads, hidden_dim=64))
+
+
+def tiny_gpt2(vocab_size: int, layers: int = 2, heads: int = 4, width: int = 32, positions: int = 64):
+    torch.manual_seed(0)
+    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_positions=positions, n_embd=width, n_layer=layers, n_head=heads))
+
+
+def save(model, tokenizer, folder: Path) -> Path:
+    """The `save_pretrained` layout that `from_pretrained(folder)` reads, as it would a Hub id."""
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
