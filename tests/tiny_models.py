@@ -9,13 +9,14 @@ import torch
 from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config, GPT2LMHeadModel
 
 
-def tiny_encoder(family: str, vocab_size: int, layers: int = 2, heads: int = 4):
-    """A 32-wide BERT or DistilBERT (seeded, so every test gets the same weights)."""
+def tiny_encoder(family: str, vocab_size: int, layers: int = 2, heads: int = 4, **config):
+    """A 32-wide BERT or DistilBERT (seeded, so every test gets the same weights); `config` adds settings."""
     torch.manual_seed(0)
     if family == "bert":
         return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=layers,
-                                    num_attention_heads=heads, intermediate_size=64))
-    return DistilBertModel(DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=layers, n_heads=heads, hidden_dim=64))
+                                    num_attention_heads=heads, intermediate_size=64, **config))
+    return DistilBertModel(DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=layers, n_heads=heads, hidden_dim=64,
+                                            **config))
 
 
 def tiny_gpt2(vocab_size: int, layers: int = 2, heads: int = 4, width: int = 32, positions: int = 64):

@@ -45,18 +45,13 @@ def tiny_gpt2_layer_scaled(tokenizer):
 
 @pytest.fixture(scope="module")
 def tiny_distilbert(tokenizer):
-    torch.manual_seed(0)
-    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                              attn_implementation="eager")
-    return LoadedModel(tokenizer, DistilBertModel(config).eval(), "tiny-distilbert")
+    model = tiny_encoder("distilbert", tokenizer.vocab_size, attn_implementation="eager")
+    return LoadedModel(tokenizer, model.eval(), "tiny-distilbert")
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tokenizer):
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, attn_implementation="eager")
-    return LoadedModel(tokenizer, BertModel(config).eval(), "tiny-bert")
+    return LoadedModel(tokenizer, tiny_encoder("bert", tokenizer.vocab_size, attn_implementation="eager").eval(), "tiny-bert")
 
 
 def reference_attentions(lm, text):
