@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.attention import MultiHeadAttention, bert_projections, scaled_dot_product_attention, split_heads
+from core.attention import bert_projections, scaled_dot_product_attention, split_heads
 from core.errors import LabError
 
 MAX_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
@@ -83,8 +83,9 @@ def encode(lm, text: str, max_tokens: int = MAX_TOKENS):
 
 def layer_weights(kind: str, block, hidden: torch.Tensor) -> torch.Tensor:
     """One layer's attention weights (B, heads, L, L), recomputed from its input with our attention."""
-    if kind == "bert":
-        return MultiHeadAttention.from_bert_layer(block).steps(hidden).weights
+    if kind == "bert":  # the layer's own projections, straight into our attention (no module copy per call)
+        heads, (w_q, w_k, w_v, _) = bert_projections(block)
+        return scaled_dot_product_attention(*(split_heads(w(hidden), heads) for w in (w_q, w_k, w_v)))[1]
     a = block.attn
     q, k, v = a.c_attn(block.ln_1(hidden)).split(a.split_size, dim=2)
     # a.scaling is transformers' whole factor: 1/√d_head (if scale_attn_weights), and already divided

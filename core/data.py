@@ -142,6 +142,7 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
         raise LabError(f"{name} needs columns 'text' and 'label'; it has {', '.join(df.columns) or 'none'}")
     df = df.dropna(subset=["text", "label"])
     df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
+    df = df[df.text.str.strip() != ""]  # blank rows go before the split check, so a marked split survives as marked
     if df.empty:
         raise LabError(f"{name} has no rows with both text and label")
     if "split" not in df.columns:

@@ -170,7 +170,7 @@ def split_upload(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0) ->
     """Train/test from one labelled frame's usable rows (`clean`): its own `split` column if it has
     one, else a stratified split."""
     df = clean(df)
-    if "split" in df.columns and {"train", "test"} <= set(df.split.astype(str)):
+    if "split" in df.columns:  # data.labelled_from_upload checked it holds both train and test rows
         return df[df.split == "train"], df[df.split == "test"]
     from sklearn.model_selection import train_test_split
 

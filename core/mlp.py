@@ -195,10 +195,10 @@ class MLP:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return softmax(self.forward(X)[0])
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, loss: str) -> tuple[float, float]:
-        """(data loss, accuracy) on X, y."""
+    def evaluate(self, X: np.ndarray, y: np.ndarray, *losses: str) -> tuple[float, ...]:
+        """(each named data loss..., accuracy) on X, y, from one forward pass."""
         logits = self.forward(X)[0]
-        return loss_and_grad(logits, y, loss)[0], float(np.mean(logits.argmax(axis=1) == y))
+        return (*(loss_and_grad(logits, y, loss)[0] for loss in losses), float(np.mean(logits.argmax(axis=1) == y)))
 
 
 # ----------------------------------------------------------------------------- training
@@ -267,11 +267,10 @@ class Trainer:
     def metrics(self) -> dict[str, float]:
         d, loss = self.data, self.config.loss
         with np.errstate(all="ignore"):
-            train_loss, train_acc = self.model.evaluate(d.X_train, d.y_train, loss)
+            # train_ce: how confidently wrong the logits are, whichever loss trains them (the squared
+            # error of softmax outputs stays below 2 however wrong, so only cross-entropy shows an overshoot)
+            train_loss, train_ce, train_acc = self.model.evaluate(d.X_train, d.y_train, loss, "cross_entropy")
             test_loss, test_acc = self.model.evaluate(d.X_test, d.y_test, loss)
-            # how confidently wrong the logits are, whichever loss trains them: the squared error of
-            # softmax outputs stays below 2 however wrong, so only cross-entropy shows an overshoot
-            train_ce = train_loss if loss == "cross_entropy" else self.model.evaluate(d.X_train, d.y_train, "cross_entropy")[0]
             if not np.isfinite(self.model.flat).all():  # weights overflowed: the loss is meaningless, call it inf
                 train_loss = test_loss = train_ce = float("inf")
             out = {"loss": train_loss, "test_loss": test_loss, "train_acc": train_acc, "test_acc": test_acc, "train_ce": train_ce}

@@ -139,9 +139,9 @@ with friendly_errors():
         )
         st.form_submit_button("Run the five strategies", type="primary")
     progress = st.progress(0.0, text="Starting…")
-    results = {}
-    for i, name in enumerate(generation.strategies(cfg)):  # one cached call per strategy, so the bar moves
-        progress.progress(i / 5, text=f"Decoding: {name}…")
+    results, runs = {}, generation.strategies(cfg)
+    for i, name in enumerate(runs):  # one cached call per strategy, so the bar moves
+        progress.progress(i / len(runs), text=f"Decoding: {name}…")
         results[name] = run_strategy(lm.key, tuple(ids), cfg, name)
     progress.empty()
     rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),

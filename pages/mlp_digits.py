@@ -62,9 +62,9 @@ if result is not None:
     h, d = result.history, state.recall("dg.data", data)  # the split this result was trained on
     model = result.model
     test_loss, test_acc = model.evaluate(d.X_test, d.y_test, "cross_entropy")
-    train_acc, val_acc = model.evaluate(d.X_train, d.y_train, "cross_entropy")[1], model.evaluate(d.X_val, d.y_val, "cross_entropy")[1]
+    train_acc, val_acc = model.evaluate(d.X_train, d.y_train)[0], model.evaluate(d.X_val, d.y_val)[0]  # accuracies only
     if h.diverged:
-        st.warning(f"Training diverged at epoch {h.steps[-1]}: {mlp.why_diverged(h, 10)}. The run was stopped. "
+        st.warning(f"Training diverged at epoch {h.steps[-1]}: {mlp.why_diverged(h, d.n_classes)}. The run was stopped. "
                    "Lower the learning rate.", icon="💥")
     cols = st.columns(6)
     cols[0].metric("Test accuracy", f"{test_acc:.1%}", help=f"{len(d.X_test)} digits never used for training or early stopping; "

@@ -5,3 +5,18 @@ import os
 # Set before transformers/huggingface_hub are imported anywhere, so nothing reaches for the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+import pytest  # noqa: E402 (after the environment is set)
+
+
+@pytest.fixture
+def tiny_gpt2_dir(tmp_path):
+    """(folder, model): a tiny GPT-2 saved where a Hub id would be read, with MiniLM's tokenizer from disk."""
+    from transformers import AutoTokenizer
+
+    from core import models
+    from tests.stand_ins import save, tiny_gpt2
+
+    model = tiny_gpt2(AutoTokenizer.from_pretrained(models.minilm_path()).vocab_size, heads=2, width=16, positions=32)
+    return save(model, AutoTokenizer.from_pretrained(models.minilm_path()), tmp_path), model

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.tiny_models import save, tiny_encoder, tiny_gpt2
+from tests.stand_ins import save, tiny_encoder, tiny_gpt2
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 ODD_TEXTS = ["", "   ", "a", "🙂🚀 emoji only 🎉", "注意力就是你所需要的", "שלום עולם, مرحبا بالعالم", "word " * 600]

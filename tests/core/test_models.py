@@ -1,52 +1,15 @@
-import importlib.metadata
-import importlib.util
 import time
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from core import models, network
+from core import models
 from core.errors import Unavailable
-
-ONLINE = network.Reachability(True, "huggingface.co answers")
-OFFLINE = network.Reachability(False, "cannot resolve huggingface.co: no DNS, so probably no network")
-
-
-def hide_packages(monkeypatch, *names: str) -> None:
-    """Make installed packages look uninstalled: no import spec, no distribution metadata."""
-    find_spec, version = importlib.util.find_spec, importlib.metadata.version
-    modules = {n.replace("-", "_") for n in names}
-
-    def fake_find_spec(name, *args, **kwargs):
-        return None if name in modules else find_spec(name, *args, **kwargs)
-
-    def fake_version(name):
-        if name.replace("_", "-") in names:
-            raise importlib.metadata.PackageNotFoundError(name)
-        return version(name)
-
-    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
-    monkeypatch.setattr(importlib.metadata, "version", fake_version)
-
+from tests.stand_ins import OFFLINE, ONLINE, hide_packages, save, tiny_encoder
 
 def must_not_convert(*args):
     raise AssertionError("tried to convert the GGUF although something it needs is missing")
-
-
-def _tiny_tokenizer():
-    # a real tokenizer from a package on disk, so the test needs no network
-    return AutoTokenizer.from_pretrained(models.minilm_path())
-
-
-@pytest.fixture
-def tiny_gpt2_dir(tmp_path):
-    torch.manual_seed(0)
-    tok = _tiny_tokenizer()
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=tok.vocab_size, n_positions=32, n_embd=16, n_layer=2, n_head=2))
-    model.save_pretrained(tmp_path)
-    tok.save_pretrained(tmp_path)
-    return tmp_path, model
 
 
 def test_registry_says_where_each_model_comes_from():
@@ -68,10 +31,8 @@ def test_hub_path_loads_a_local_folder_through_from_pretrained(tiny_gpt2_dir):
 
 
 def test_hub_path_loads_an_encoder_with_eager_attention(tmp_path):
-    tok = _tiny_tokenizer()
-    BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32)).save_pretrained(tmp_path)
-    tok.save_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(models.minilm_path())  # a real tokenizer, on disk
+    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, tmp_path)
     loaded = models.load_hub(str(tmp_path), "encoder")
     out = loaded.model(**loaded.tokenizer("hello world", return_tensors="pt"), output_attentions=True)
     assert out.attentions[0].shape[1] == 2

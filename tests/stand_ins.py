@@ -1,11 +1,15 @@
-"""Tiny, randomly initialised Hugging Face models that stand in for Hub downloads in tests.
+"""Stand-ins for what a test run cannot have: Hub models, the network's answer, missing packages.
 
-Each is saved to a folder and read back through the lab's own loaders, the code path a Hub id takes.
+The tiny models are randomly initialised Hugging Face models, saved to a folder and read back through
+the lab's own loaders, the code path a Hub id takes.
 """
 
+import importlib.metadata
+import importlib.util
 from pathlib import Path
 
 import torch
+from core import network
 from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config, GPT2LMHeadModel
 
 
@@ -29,3 +33,24 @@ def save(model, tokenizer, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+ONLINE = network.Reachability(True, "huggingface.co answers")
+OFFLINE = network.Reachability(False, "cannot resolve huggingface.co: no DNS, so probably no network")
+
+
+def hide_packages(monkeypatch, *names: str) -> None:
+    """Make installed packages look uninstalled: no import spec, no distribution metadata."""
+    find_spec, version = importlib.util.find_spec, importlib.metadata.version
+    modules = {n.replace("-", "_") for n in names}
+
+    def fake_find_spec(name, *args, **kwargs):
+        return None if name in modules else find_spec(name, *args, **kwargs)
+
+    def fake_version(name):
+        if name.replace("_", "-") in names:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return version(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
