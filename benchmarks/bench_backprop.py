@@ -3,12 +3,12 @@
     ./lab bench        (or: .venv/bin/python benchmarks/bench_backprop.py)
 
 1. Playground: full passes (epochs) per second over 500 spiral points with a 2×8 tanh network,
-   Adam, minibatches of 10 and of 500, metrics included: our NumPy MLP (core.mlp.Trainer) against
+   Adam, minibatches of 10 and of 500, metrics included: our NumPy MLP (core.nn.mlp.Trainer) against
    the same loop in torch (nn.Sequential, torch.optim.Adam). Target: ≥ 30 passes/s.
 2. Digits: seconds until the from-scratch MLP (64 hidden units, Adam, the page's "Good fit"
    preset) first reaches 95% test accuracy, and the test accuracy after the full 30 epochs;
    the same for torch. Target: ≥ 95% within 10 s.
-3. Optimizers: 1,000 Adam steps on Rosenbrock, ours (core.optim.descend) against torch.optim.Adam.
+3. Optimizers: 1,000 Adam steps on Rosenbrock, ours (core.nn.optim.descend) against torch.optim.Adam.
 torch runs with one thread (see below). Timings are wall-clock on whatever else the machine runs.
 Writes benchmarks/results/backprop.json.
 """
@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from core import data, mlp, optim  # noqa: E402
+from core.infra import data  # noqa: E402
+from core.nn import mlp, optim
 
 PASSES_TARGET, DIGITS_TARGET_S, DIGITS_TARGET_ACC = 30.0, 10.0, 0.95
 # these networks are tiny: torch's intra-op threads only add synchronisation (and thrash on a busy
@@ -129,7 +130,7 @@ def _timed(fn) -> float:
 
 
 def main() -> None:
-    with threadpool_limits(limits=1, user_api="blas"):  # as core.mlp.Trainer.run trains
+    with threadpool_limits(limits=1, user_api="blas"):  # as core.nn.mlp.Trainer.run trains
         results = {"playground": playground_race(), "digits": digits_race(), "optimizers": optimizer_race(),
                    "torch_threads": torch.get_num_threads(), "load_average_1min": os.getloadavg()[0]}
     out = ROOT / "benchmarks" / "results" / "backprop.json"

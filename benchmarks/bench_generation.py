@@ -6,7 +6,7 @@
   interleaved (ours, theirs, ours, theirs, ...) so a busy neighbour slows both alike; medians reported,
   plus the ratio theirs / ours of tokens per second (target: ours within 1.2x, i.e. ratio <= 1.2);
 - the step view of pages/decoding.py: per click, one token through the page's KV cache
-  (core.generation.Stepper), then the filters and the top-20 table;
+  (core.llm.generation.Stepper), then the filters and the top-20 table;
 - the same click as the learner waits for it: AppTest clicks "Add it" on pages/decoding.py and the
   whole page reruns (step view, bar chart, chips, the cached strategies' table, the beam-search
   tree); median over several clicks (target: < 0.5 s per click).
@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import generation as g  # noqa: E402
-from core import models  # noqa: E402
-from core.prompting import tokenize  # noqa: E402
+from core.llm import generation as g  # noqa: E402
+from core.infra import models  # noqa: E402
+from core.llm.prompting import tokenize  # noqa: E402
 
 PROMPT = "The best thing about learning a new language is"
 NEW_TOKENS = 32

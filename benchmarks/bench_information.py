@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from core import information as info  # noqa: E402
-from core.markov_source import MarkovSource, SourceConfig  # noqa: E402
-from core.ngram import LearningCurveConfig, NGramConfig, NGramLM, learning_curve  # noqa: E402
+from core.foundations import information as info  # noqa: E402
+from core.lm.markov_source import MarkovSource, SourceConfig  # noqa: E402
+from core.lm.ngram import LearningCurveConfig, NGramConfig, NGramLM, learning_curve  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "information.json"
 

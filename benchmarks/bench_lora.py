@@ -3,7 +3,7 @@
     ./lab bench        (or: .venv/bin/python benchmarks/bench_lora.py [--epochs 3] [--budget SECONDS] [--threads 2])
 
 The same 512 training sentences, batches, seed and head for all three; each with its own learning
-rate (core.finetune.DEFAULT_LR). Each run does `--epochs` passes (or stops once its training time
+rate (core.llm.finetune.DEFAULT_LR). Each run does `--epochs` passes (or stops once its training time
 passes `--budget`). Reports trainable parameters, steps/s, training time, peak memory (bytes
 allocated above the level before training), held-out accuracy on the 128 test rows, and the
 training time to reach 80% and 85% held-out accuracy (evaluated every 4 steps; evaluation time
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core import finetune as ft  # noqa: E402
-from core.data import sentiment  # noqa: E402
-from core.models import load  # noqa: E402
+from core.llm import finetune as ft  # noqa: E402
+from core.infra.data import sentiment  # noqa: E402
+from core.infra.models import load  # noqa: E402
 
 TARGETS = (0.80, 0.85)
 

@@ -37,9 +37,9 @@ from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import data  # noqa: E402
-from core.markov_chain import MarkovChain, _encoded, tokenize  # noqa: E402
-from core.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
+from core.infra import data  # noqa: E402
+from core.lm.markov_chain import MarkovChain, _encoded, tokenize  # noqa: E402
+from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 
 N_DOCS, REPEATS, TRIALS = 10_000, 7, 3  # TRIALS: cold runs of the page reruns
 RERUN_TARGET_S, RATIO_TARGET = 0.3, 2.0

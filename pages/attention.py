@@ -2,8 +2,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.attention import MultiHeadAttention, attention_steps, merge_heads
-from core.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
+from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads
+from core.transformers.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code

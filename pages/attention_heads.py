@@ -3,8 +3,8 @@ from functools import partial
 import altair as alt
 import streamlit as st
 
-from core import attention_heads as ah
-from core import bertviz_offline
+from core.transformers import attention_heads as ah
+from core.infra import bertviz_offline
 from core.errors import Unavailable
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples

@@ -1,8 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import autograd
-from core.autograd import Value
+from core.nn import autograd
+from core.nn.autograd import Value
 from ui.page import friendly_errors, header, show_code
 
 header(

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
+from core.foundations.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
 from core.errors import LabError
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field

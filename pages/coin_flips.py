@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.bayes import BetaPrior, coin_densities, coin_posterior, coin_trajectory, flip_coins
+from core.foundations.bayes import BetaPrior, coin_densities, coin_posterior, coin_trajectory, flip_coins
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field, values
 

@@ -4,8 +4,8 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from core import information as info
-from core import loss_race
+from core.foundations import information as info
+from core.foundations import loss_race
 from ui import live, state
 from ui.page import friendly_errors, header, show_code
 

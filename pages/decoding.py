@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core import generation
-from core.generation import CompareConfig, Sampling
-from core.prompting import token_pieces, tokenize
+from core.llm import generation
+from core.llm.generation import CompareConfig, Sampling
+from core.llm.prompting import token_pieces, tokenize
 from ui import beam_tree, model_picker, state
 from ui.page import friendly_errors, header, show_code
 from ui.tokens import chips, visible

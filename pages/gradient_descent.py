@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import optim
+from core.nn import optim
 from ui import state
 from ui.page import header, show_code
 

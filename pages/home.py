@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 import transformers
 
-from core import data, models
+from core.infra import data, models
 from core.errors import Unavailable
 from ui import model_picker, state
 from ui.curriculum import SECTIONS, TOPICS, all_pages

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import information as info
-from core import models
+from core.foundations import information as info
+from core.infra import models
 from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
 

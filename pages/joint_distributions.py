@@ -1,8 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import data
-from core.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
+from core.infra import data
+from core.foundations.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
 from ui import state
 from ui.vega import draw, field, table_heatmap
 from ui.page import friendly_errors, header, show_code

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import data
-from core import finetune as ft
+from core.infra import data
+from core.llm import finetune as ft
 from core.errors import Unavailable
-from core.lora import LoRALinear
+from core.llm.lora import LoRALinear
 from ui import live, model_picker, state, vega
 from ui.heatmaps import heatmap
 from ui.page import friendly_errors, header, show_code
@@ -210,7 +210,7 @@ elif result is not None:
                     domain=[-float(np.abs(delta).max()), float(np.abs(delta).max())], height=360)
             st.markdown(f"The lab's 40-line `LoRALinear`, given this layer's W₀, A, B and α/r, reproduces peft's output to "
                         f"**{update.gap_to_ours:.1e}** (max |difference| on 8 random inputs):")
-            show_code(LoRALinear, label="LoRA from scratch (core/lora.py)")
+            show_code(LoRALinear, label="LoRA from scratch (core/llm/lora.py)")
     elif view == views[3]:
         if result.config.method == "lora":
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
@@ -230,7 +230,7 @@ elif result is not None:
             st.download_button(f"Download the adapter ({len(cached_zip[1]) / 1e6:.1f} MB zip)", cached_zip[1], "lora-adapter.zip",
                                "application/zip", key="lora.download")
             st.caption("The zip is peft's adapter folder: `adapter_config.json`, `adapter_model.safetensors` (A and B of every "
-                       "layer, and the head) and `labels.json`. Reload it with `core.finetune.load_adapter(bytes, base)` or "
+                       "layer, and the head) and `labels.json`. Reload it with `core.llm.finetune.load_adapter(bytes, base)` or "
                        "`PeftModel.from_pretrained`.")
 
 # ----------------------------------------------------------------------------- 4. compare

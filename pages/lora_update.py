@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import lora_toy
-from core.lora import LoRALinear
+from core.llm import lora_toy
+from core.llm.lora import LoRALinear
 from ui import state
 from ui.heatmaps import heatmap
 from ui.page import header, show_code

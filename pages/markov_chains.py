@@ -1,8 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import data
-from core.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
+from core.infra import data
+from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
 from ui import state
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field, table_heatmap

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import mlp, optim, playground
+from core.nn import mlp, optim, playground
 from ui import live, state
 from ui.page import friendly_errors, header, show_code
 

@@ -2,8 +2,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.markov_source import MarkovSource, SourceConfig
-from core.ngram import LearningCurveConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
+from core.lm.markov_source import MarkovSource, SourceConfig
+from core.lm.ngram import LearningCurveConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
 from ui import state
 from ui.page import friendly_errors, header, show_code
 

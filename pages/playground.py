@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import data, mlp, optim, playground
+from core.infra import data
+from core.nn import mlp, optim, playground
 from ui import state
 from ui.page import friendly_errors, header, show_code
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import positional
+from core.transformers import positional
 from ui import state
 from ui.heatmaps import heatmap
 from ui.page import friendly_errors, header, show_code

@@ -2,8 +2,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import data, prompting
-from core.prompting import FewShotTask
+from core.infra import data
+from core.llm import prompting
+from core.llm.prompting import FewShotTask
 from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
 from ui.tokens import heat_chips, visible

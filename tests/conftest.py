@@ -15,7 +15,7 @@ def tiny_gpt2_dir(tmp_path):
     """(folder, model): a tiny GPT-2 saved where a Hub id would be read, with MiniLM's tokenizer from disk."""
     from transformers import AutoTokenizer
 
-    from core import models
+    from core.infra import models
     from tests.stand_ins import save, tiny_gpt2
 
     model = tiny_gpt2(AutoTokenizer.from_pretrained(models.minilm_path()).vocab_size, heads=2, width=16, positions=32)

@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import torch
-from core import network
+from core.infra import network
 from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config, GPT2LMHeadModel
 
 

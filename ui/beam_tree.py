@@ -5,7 +5,7 @@ kept beams are blue, finished hypotheses green, dropped candidates grey, and the
 is drawn in bold red.
 """
 
-from core.generation import BeamSearch
+from core.llm.generation import BeamSearch
 from ui.tokens import visible
 
 FILL = {"kept": "#cfe2ff", "finished": "#c7efcf", "dropped": "#f0f0f0"}

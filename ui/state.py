@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 
 import streamlit as st
 
-from core import data, models, network
+from core.infra import data, models, network
 
 F = TypeVar("F", bound=Callable)
 

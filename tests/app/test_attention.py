@@ -121,7 +121,7 @@ def heads_page_on_a_folder(model, folder: Path) -> AppTest:
     """The heads page's online option, given a tiny local stand-in saved where a Hub id would be read."""
     from transformers import AutoTokenizer
 
-    from core import models
+    from core.infra import models
 
     save(model, AutoTokenizer.from_pretrained(models.minilm_path()), folder)
     at = page("pages/attention_heads.py")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import autograd
+from core.nn import autograd
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import data, generation, models, prompting
+from core.infra import data, models
+from core.llm import generation, prompting
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 pytestmark = pytest.mark.slow  # loads a 135 M model and decodes with it

@@ -1,11 +1,11 @@
-"""The LoRA-from-scratch page: the numbers it shows match core.lora_toy, extremes don't break it."""
+"""The LoRA-from-scratch page: the numbers it shows match core.llm.lora_toy, extremes don't break it."""
 
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import lora_toy
+from core.llm import lora_toy
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 

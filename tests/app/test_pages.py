@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import information, models
+from core.foundations import information
+from core.infra import models
 from tests.stand_ins import OFFLINE, ONLINE, hide_packages
 from ui import state
 from ui.curriculum import all_pages

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import mutual_info_score
 from streamlit.testing.v1 import AppTest
 
-from core.joint import table_from_dataset
+from core.foundations.joint import table_from_dataset
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import models
-from core.attention import MultiHeadAttention, attention_steps, merge_heads, scaled_dot_product_attention, split_heads
+from core.infra import models
+from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads, scaled_dot_product_attention, split_heads
 
 TOL = dict(atol=1e-6, rtol=0)
 
@@ -145,7 +145,7 @@ def test_multihead_matches_torch(case):
 @pytest.mark.slow
 def test_pretrained_layers_attention_reproduced(minilm):
     """Each MiniLM layer's own Q/K/V, fed that layer's input, gives the weights transformers reports (eager)."""
-    from core.attention_demo import layer_attention
+    from core.transformers.attention_demo import layer_attention
 
     batch = minilm.tokenizer(["Attention is all you need.", "Short one"], return_tensors="pt", padding=True)
     with torch.no_grad():

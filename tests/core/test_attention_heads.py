@@ -7,11 +7,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from core import attention_heads as ah
-from core import bertviz_offline, models
-from core.attention_demo import StepConfig, equivariance, multi_head, step_by_step
+from core.transformers import attention_heads as ah
+from core.infra import bertviz_offline, models
+from core.transformers.attention_demo import StepConfig, equivariance, multi_head, step_by_step
 from core.errors import LabError
-from core.models import LoadedModel
+from core.infra.models import LoadedModel
 from tests.stand_ins import save, tiny_encoder
 
 
@@ -115,7 +115,7 @@ def test_head_stats_on_hand_made_patterns():
 
 def test_head_mask_equals_zeroing_the_head_by_hand(tiny_bert):
     """Switching head 2 of layer 1 off = its slice of the concatenated heads is zero before W_o."""
-    from core.attention import MultiHeadAttention
+    from core.transformers.attention import MultiHeadAttention
 
     lm = tiny_bert
     batch = lm.tokenizer("heads can be switched off", return_tensors="pt")

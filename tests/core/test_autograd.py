@@ -1,4 +1,4 @@
-"""core.autograd against torch.autograd: same expressions, same values and gradients.
+"""core.nn.autograd against torch.autograd: same expressions, same values and gradients.
 
 Both sides compute in float64, so they agree to rounding: 1e-9, relative or absolute.
 """
@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from core.autograd import (Value, backward_steps, expression, neuron, operations, to_dot, topological_order,
+from core.nn.autograd import (Value, backward_steps, expression, neuron, operations, to_dot, topological_order,
                            torch_check, torch_gradients)
 from core.errors import LabError
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from core import data
+from core.infra import data
 from core.errors import LabError, Unavailable
-from core.markov_source import MarkovSource, SourceConfig
+from core.lm.markov_source import MarkovSource, SourceConfig
 
 CONFIGS = [SourceConfig(), SourceConfig(vocab_size=6, order=1, branching=2, seed=3),
            SourceConfig(vocab_size=10, order=3, branching=2, concentration=0.3, seed=7)]

@@ -1,4 +1,4 @@
-"""core.finetune on a tiny random BERT (fast): parameter counts against peft, the head saved with the
+"""core.llm.finetune on a tiny random BERT (fast): parameter counts against peft, the head saved with the
 adapter, merging, isolation of the base model, reproducibility and bad input. The real MiniLM run
 is in tests/app/test_lora_finetune.py and benchmarks/bench_lora.py."""
 
@@ -15,12 +15,12 @@ import transformers
 from safetensors.torch import load as load_safetensors
 from transformers import BertConfig, BertModel
 
-from core import finetune as ft
-from core import models
-from core.data import sentiment
+from core.llm import finetune as ft
+from core.infra import models
+from core.infra.data import sentiment
 from core.errors import LabError, Unavailable
-from core.models import LoadedModel
-from core.network import Reachability
+from core.infra.models import LoadedModel
+from core.infra.network import Reachability
 from core.training import History
 
 VOCAB = 200

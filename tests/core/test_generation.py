@@ -1,4 +1,4 @@
-"""core.generation against transformers: the logits processors, and generate() itself.
+"""core.llm.generation against transformers: the logits processors, and generate() itself.
 
 The filters are compared with transformers' LogitsProcessors on random logits, including logits
 full of ties; the decoding loops with `model.generate` on a tiny random GPT-2 (no download).
@@ -12,7 +12,7 @@ from transformers import (GPT2Config, GPT2LMHeadModel, LogitsProcessorList, MinP
                           RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper,
                           TopPLogitsWarper)
 
-from core import generation as g
+from core.llm import generation as g
 from core.errors import LabError
 
 VOCAB = 61

@@ -1,4 +1,4 @@
-"""core.information against scipy (entropy, KL, JS) and torch.nn.functional.cross_entropy (the loss)."""
+"""core.foundations.information against scipy (entropy, KL, JS) and torch.nn.functional.cross_entropy (the loss)."""
 
 import itertools
 
@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy as scipy_entropy
 
-from core import information as info
+from core.foundations import information as info
 from core.errors import LabError
 
 

@@ -1,4 +1,4 @@
-"""core.lora.LoRALinear against peft's LoRA Linear: same A, B and scaling → same outputs, grads, merge."""
+"""core.llm.lora.LoRALinear against peft's LoRA Linear: same A, B and scaling → same outputs, grads, merge."""
 
 import copy
 
@@ -7,7 +7,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
-from core.lora import LoRALinear
+from core.llm.lora import LoRALinear
 
 IN, OUT = 48, 40
 

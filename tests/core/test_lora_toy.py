@@ -1,12 +1,12 @@
-"""core.lora_toy: the Eckart–Young bound against scipy's SVD, and LoRA training reaching it."""
+"""core.llm.lora_toy: the Eckart–Young bound against scipy's SVD, and LoRA training reaching it."""
 
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
 
-from core import lora_toy
-from core.lora_toy import ToyConfig
+from core.llm import lora_toy
+from core.llm.lora_toy import ToyConfig
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,11 +1,11 @@
-"""core.loss_race: squared-error and cross-entropy gradients against their closed forms; a tiny race."""
+"""core.foundations.loss_race: squared-error and cross-entropy gradients against their closed forms; a tiny race."""
 
 import numpy as np
 import pytest
 import torch
 
 from core.errors import LabError
-from core.loss_race import RaceConfig, fit, saturation_gradients, squared_error_loss
+from core.foundations.loss_race import RaceConfig, fit, saturation_gradients, squared_error_loss
 
 
 def test_saturation_gradients_match_closed_forms():

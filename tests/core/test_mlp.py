@@ -1,4 +1,4 @@
-"""core.mlp against torch: the same weights give the same loss and gradients (1e-6), and the
+"""core.nn.mlp against torch: the same weights give the same loss and gradients (1e-6), and the
 softmax + cross-entropy gradient p − y against torch and finite differences."""
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import data, mlp
+from core.infra import data
+from core.nn import mlp
 from core.errors import LabError
 
 TORCH_ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda t: t}

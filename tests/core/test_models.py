@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from core import models
+from core.infra import models
 from core.errors import Unavailable
 from tests.stand_ins import OFFLINE, ONLINE, hide_packages, save, tiny_encoder
 

@@ -1,7 +1,7 @@
 import socket
 import time
 
-from core import network
+from core.infra import network
 
 
 def test_unresolvable_host_fails_fast_with_a_reason(monkeypatch):

@@ -1,4 +1,4 @@
-"""core.ngram against nltk.lm.Lidstone and a direct count computation; the entropy-rate bound."""
+"""core.lm.ngram against nltk.lm.Lidstone and a direct count computation; the entropy-rate bound."""
 
 import itertools
 import math
@@ -11,8 +11,8 @@ from nltk.util import everygrams
 from scipy.stats import entropy as scipy_entropy
 
 from core.errors import LabError
-from core.markov_source import MAX_CONTEXTS, MarkovSource, SourceConfig
-from core.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
+from core.lm.markov_source import MAX_CONTEXTS, MarkovSource, SourceConfig
+from core.lm.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
 
 SOURCE = MarkovSource(SourceConfig(vocab_size=10, order=2, branching=3, seed=3))
 TRAIN = SOURCE.sample(3000, seed=0).split()

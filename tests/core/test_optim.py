@@ -1,10 +1,10 @@
-"""core.optim against torch.optim: the same trajectory on the same function for 100 steps (1e-6)."""
+"""core.nn.optim against torch.optim: the same trajectory on the same function for 100 steps (1e-6)."""
 
 import numpy as np
 import pytest
 import torch
 
-from core import optim
+from core.nn import optim
 
 STEPS = 100
 

@@ -1,9 +1,9 @@
-"""core.playground: CSV uploads (good and bad), layer widths, the decision-boundary grid."""
+"""core.nn.playground: CSV uploads (good and bad), layer widths, the decision-boundary grid."""
 
 import numpy as np
 import pytest
 
-from core import mlp, playground
+from core.nn import mlp, playground
 from core.errors import LabError
 
 

@@ -8,8 +8,8 @@ from transformers.models.bloom.modeling_bloom import build_alibi_tensor
 from transformers.models.distilbert.modeling_distilbert import create_sinusoidal_embeddings
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
-from core import positional
-from core.attention import scaled_dot_product_attention
+from core.transformers import positional
+from core.transformers.attention import scaled_dot_product_attention
 
 
 @pytest.mark.parametrize("n, d", [(50, 64), (7, 10)])

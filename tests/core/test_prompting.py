@@ -1,4 +1,4 @@
-"""core.prompting against references: tokenizers' byte alphabet and decode, transformers' own loss,
+"""core.llm.prompting against references: tokenizers' byte alphabet and decode, transformers' own loss,
 hidden states and logits, and unbatched scoring."""
 
 import math
@@ -8,7 +8,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from core import models, prompting as p
+from core.infra import models
+from core.llm import prompting as p
 from core.errors import LabError
 
 TEXT = "Héllo wörld! 😀 Tabs\tand\nnew lines, naïve café. " * 3

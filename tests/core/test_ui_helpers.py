@@ -10,8 +10,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from core import generation as g
-from core.prompting import token_pieces
+from core.llm import generation as g
+from core.llm.prompting import token_pieces
 from ui import beam_tree
 from ui.tokens import chips, heat, heat_chips, visible
 

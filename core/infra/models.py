@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from core.errors import Unavailable
-from core.network import hub_reachable
+from core.infra.network import hub_reachable
 
 Kind = Literal["encoder", "causal-lm"]
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.errors import LabError
-from core.information import cross_entropy_loss
+from core.foundations.information import cross_entropy_loss
 from core.training import History, OnStep, run_steps, seed_everything
 
 
@@ -119,7 +119,7 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray,
     """scikit-learn's 8x8 digits, pixels scaled to [0, 1], split into train and test."""
     from sklearn.model_selection import train_test_split
 
-    from core.data import sklearn_table
+    from core.infra.data import sklearn_table
 
     x, y, _, _ = sklearn_table("digits")
     x_train, x_test, y_train, y_test = train_test_split(x / 16.0, y, test_size=test_fraction, random_state=seed, stratify=y)

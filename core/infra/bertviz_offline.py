@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from core.errors import Unavailable
-from core.models import package_dir
+from core.infra.models import package_dir
 
 _CDN_SCRIPT = re.compile(r'<script src="https://cdnjs[^"]*require[^"]*"></script>')
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\s*\}\);", re.DOTALL)

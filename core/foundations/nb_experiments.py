@@ -1,7 +1,7 @@
 """The naive Bayes experiments the lab runs: text sentiment (multinomial) and two numeric features (Gaussian).
 
 Each is a config dataclass and one function returning plain results. The words are counted by
-scikit-learn's CountVectorizer (tokenising is not the lesson); the model is core.naive_bayes.
+scikit-learn's CountVectorizer (tokenising is not the lesson); the model is core.foundations.naive_bayes.
 
 >>> result = fit_text(TextNBConfig(alpha=1.0), data.sentiment())
 >>> result.classes, result.n_train, result.n_test
@@ -18,9 +18,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.model_selection import train_test_split
 
-from core import data
+from core.infra import data
 from core.errors import LabError
-from core.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
+from core.foundations.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
 
 
 def split(df: pd.DataFrame, test_size: float | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

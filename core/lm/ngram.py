@@ -6,7 +6,7 @@ An n-gram model predicts each token from the n-1 tokens before it, by counting:
 
 where V is the vocabulary size (the training words plus <UNK> for words never seen). Adding k to
 every count keeps unseen n-grams possible: without it, one unseen n-gram in held-out text would
-make the cross-entropy infinite (see core.information.cross_entropy).
+make the cross-entropy infinite (see core.foundations.information.cross_entropy).
 
 Its per-token cross-entropy on held-out text, H = -mean log2 q(token | context), is the language
 model's loss, and perplexity = 2 ** H: the model is as unsure as if it picked uniformly among
@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from core.errors import LabError
-from core.markov_source import MarkovSource
+from core.lm.markov_source import MarkovSource
 
 UNK = "<UNK>"  # stands for every word the training text never showed (nltk.lm's spelling)
 
@@ -164,7 +164,7 @@ def learning_curve(train: Sequence[str], heldout: Sequence[str], config: Learnin
     `source` that wrote the text, each row also has the exact expected cross-entropy, the entropy
     rate, and how far above the rate the expectation lies (never below: see expected_cross_entropy).
 
-    >>> from core.markov_source import SourceConfig
+    >>> from core.lm.markov_source import SourceConfig
     >>> src = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=2))
     >>> rows = learning_curve(src.sample(5000).split(), src.sample(2000, seed=1).split(),
     ...                       LearningCurveConfig(orders=(1, 2), train_sizes=(50, 5000)), source=src)

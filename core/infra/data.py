@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError, Unavailable
-from core.markov_source import MarkovSource, SourceConfig
-from core.network import hub_reachable
+from core.lm.markov_source import MarkovSource, SourceConfig
+from core.infra.network import hub_reachable
 
 ASSETS = Path(__file__).parent / "assets"
 # An upload bigger than this is refused with a message, not loaded. .streamlit/config.toml's
@@ -51,7 +51,7 @@ class DataEntry:
 
 
 def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig = SourceConfig()) -> str:
-    """Text from the lab's synthetic Markov source (see core.markov_source); its entropy rate is exact."""
+    """Text from the lab's synthetic Markov source (see core.lm.markov_source); its entropy rate is exact."""
     return MarkovSource(config).sample(n_tokens, seed)
 
 
@@ -129,7 +129,7 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     """Read an uploaded CSV with `text` and `label` columns (any number of classes).
 
     An optional `split` column (train/test, any case) is kept, so a learner's own held-out rows
-    stay held out (core.finetune.split_upload and core.nb_experiments.split use it).
+    stay held out (core.llm.finetune.split_upload and core.foundations.nb_experiments.split use it).
     """
     text = text_from_upload(data, name)
     try:
@@ -266,7 +266,7 @@ def availability(key: str) -> tuple[bool, str]:
         reach = hub_reachable()
         return reach.ok, reach.reason
     if key == "sentiment" and not (ASSETS / "sentiment.csv").exists():
-        return False, "core/assets/sentiment.csv is missing"
+        return False, "core/infra/assets/sentiment.csv is missing"
     if key == "python-docs":
         try:
             python_docs_text()

@@ -2,7 +2,7 @@
 
 One call, from a page or a notebook:
 
-    from core.data import sentiment
+    from core.infra.data import sentiment
     result = fit(FinetuneConfig(method="lora", r=8), sentiment("train"), sentiment("test"))
     result.test_acc, result.trainable, result.total
     predict(result, ["Not bad at all, actually."])          # class probabilities
@@ -21,7 +21,7 @@ The base model handed in is never touched: `fit` trains a deep copy (or a fresh 
 
 >>> FinetuneConfig().method, FinetuneConfig().targets
 ('lora', ('query', 'value', 'dense'))
->>> from core.data import sentiment
+>>> from core.infra.data import sentiment
 >>> result = fit(FinetuneConfig(epochs=1), sentiment("train"), sentiment("test"))  # doctest: +SKIP
 """
 
@@ -40,9 +40,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from core import models
+from core.infra import models
 from core.errors import LabError
-from core.memory import PeakMemory
+from core.infra.memory import PeakMemory
 from core.training import History, OnStep, run_steps, seed_everything
 
 Method = Literal["probe", "lora", "full"]
@@ -60,7 +60,7 @@ MAX_ROWS = 50_000  # more than this would take hours on a CPU; the page says so 
 @dataclass
 class FinetuneConfig:
     method: Method = "lora"
-    model: str = "minilm"  # a core.models key, or a Hub id / local folder of a BERT-family encoder
+    model: str = "minilm"  # a core.infra.models key, or a Hub id / local folder of a BERT-family encoder
     r: int = 8  # rank of the LoRA update B·A
     alpha: float = 16.0  # the update is scaled by alpha/r, so changing r keeps its size comparable
     dropout: float = 0.1  # LoRA dropout on the adapter's input
@@ -106,7 +106,7 @@ class FinetuneResult:
     total: int  # parameters of the classifier (encoder + adapters + head)
     train_s: float  # seconds spent training (feature extraction of the probe included, evaluation not)
     wall_s: float  # seconds for the whole call
-    peak_memory: int  # bytes above the level before training (see core.memory)
+    peak_memory: int  # bytes above the level before training (see core.infra.memory)
     test: pd.DataFrame = field(repr=False)  # held-out rows: text, label, predicted, confidence
 
     @property
@@ -450,7 +450,7 @@ class LayerUpdate:
     relative_norm: float  # ‖ΔW‖_F / ‖W0‖_F: how far training moved the layer
     directions_90: int  # singular directions holding 90% of ΔW's energy (energy_rank)
     stored: int  # numbers the adapter keeps for it, r·(in + out), against in·out for a full ΔW
-    gap_to_ours: float  # max |peft's layer(x) − core.lora.LoRALinear(x)| on 8 random inputs
+    gap_to_ours: float  # max |peft's layer(x) − core.llm.lora.LoRALinear(x)| on 8 random inputs
 
 
 def lora_update(result: FinetuneResult, layer: str) -> LayerUpdate:
@@ -470,8 +470,8 @@ def lora_update(result: FinetuneResult, layer: str) -> LayerUpdate:
 
 
 def as_lora_linear(result: FinetuneResult, layer: str):
-    """One adapted layer rebuilt as the lab's from-scratch `core.lora.LoRALinear` (same W0, A, B, alpha/r)."""
-    from core.lora import LoRALinear
+    """One adapted layer rebuilt as the lab's from-scratch `core.llm.lora.LoRALinear` (same W0, A, B, alpha/r)."""
+    from core.llm.lora import LoRALinear
 
     module = result.model.base_model.model.get_submodule(layer)
     config = result.config

@@ -118,7 +118,7 @@ class MarkovSource:
     @cached_property
     def entropy_rate(self) -> float:
         """Exact entropy rate in bits per token: sum_s pi(s) H(next | s)."""
-        # vectorised over all contexts (not core.information.entropy in a loop: that module imports
+        # vectorised over all contexts (not core.foundations.information.entropy in a loop: that module imports
         # torch, which the data registry should not need); 0·log 0 counts as 0
         with np.errstate(divide="ignore", invalid="ignore"):
             h = -np.nansum(self.next_probs * np.log2(self.next_probs), axis=1)

@@ -2,7 +2,7 @@
 
 A frozen layer W0 (d_out × d_in) must become W* = W0 + ΔW*, where the lab picks ΔW* with a chosen
 `true_rank` (singular values decaying geometrically, plus optional full-rank noise). We train the
-from-scratch `core.lora.LoRALinear` on (x, W*·x) pairs, x ~ N(0, I). With white inputs the loss is
+from-scratch `core.llm.lora.LoRALinear` on (x, W*·x) pairs, x ~ N(0, I). With white inputs the loss is
 
     E‖(ΔW* − ΔW)x‖² / d_out = ‖ΔW* − ΔW‖²_F / d_out,
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.lora import LoRALinear
+from core.llm.lora import LoRALinear
 from core.training import History, OnStep, run_steps, seed_everything
 
 

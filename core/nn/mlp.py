@@ -1,6 +1,6 @@
 """A multilayer perceptron from scratch in NumPy: forward, backward by hand, and its training loop.
 
-The backward pass is the chain rule written out layer by layer (what core.autograd does one
+The backward pass is the chain rule written out layer by layer (what core.nn.autograd does one
 scalar at a time, here one matrix at a time). With softmax + cross-entropy the gradient at the
 logits is simply (p − y)/N, derived on the digits page and checked below.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core import optim
+from core.nn import optim
 from core.errors import LabError
 from core.training import History, OnStep, run_steps, seed_everything
 
@@ -37,7 +37,7 @@ class MLPConfig:
     hidden: tuple[int, ...] = (8, 8)  # widths of the hidden layers; () is logistic regression
     activation: str = "tanh"  # tanh | relu | sigmoid | linear
     loss: str = "cross_entropy"  # cross_entropy (softmax + NLL) | mse (squared error of the softmax output)
-    optimizer: str = "Adam"  # any name in core.optim.OPTIMIZERS
+    optimizer: str = "Adam"  # any name in core.nn.optim.OPTIMIZERS
     lr: float = 0.03
     batch_size: int = 16
     l1: float = 0.0  # λ₁·Σ|W|: pushes weights to exactly zero (sparse)
@@ -371,7 +371,7 @@ def digits(n_train: int | None = None, seed: int = 0) -> Split:
     """scikit-learn's 1,797 handwritten 8×8 digits, pixels scaled to [0, 1]: 20% test, 20% validation
     (for early stopping), the rest for training, of which only the first `n_train` are kept if given
     (few training digits + a big network = overfitting on purpose)."""
-    from core.data import sklearn_table
+    from core.infra.data import sklearn_table
 
     X, y, _, _ = sklearn_table("digits")
     s = split(X / 16.0, y, test_fraction=0.2, val_fraction=0.2, seed=seed)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError
-from core.mlp import MLP
+from core.nn.mlp import MLP
 
 MIN_ROWS = 10  # fewer leaves nothing to hold out for testing
 MAX_ROWS = 20_000  # the playground retrains live: more points than this would make every tick slow

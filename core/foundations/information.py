@@ -322,7 +322,7 @@ COMPARISONS = ("uniform", "flatter (p^0.5)", "sharper (p^2)", "reversed", "missi
 def next_token_distribution(lm, prompt: str, top_k: int = 10) -> tuple[list[str], np.ndarray]:
     """A causal LM's next-token distribution after `prompt`: its top_k tokens plus one "(other)" bucket.
 
-    `lm` is a core.models.LoadedModel. The bucket holds the remaining probability of the other
+    `lm` is a core.infra.models.LoadedModel. The bucket holds the remaining probability of the other
     ~49,000 tokens, so the result is a complete distribution whose entropy is a lower bound
     on the model's full next-token entropy (merging outcomes can only lower entropy).
     """

@@ -123,7 +123,7 @@ def table_from_dataset(name: str, feature: int = 2, bins: int = 3) -> tuple[np.n
     iris / wine: the class against one feature cut into `bins` equal-width bins;
     sentiment: the label against whether the text contains a negation word.
     """
-    from core import data
+    from core.infra import data
 
     if name == "sentiment":
         df = data.sentiment()

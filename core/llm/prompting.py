@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from core.errors import LabError
-from core.generation import check_prompt, context_window
+from core.llm.generation import check_prompt, context_window
 
 # ----------------------------------------------------------------------------- tokens as text
 

@@ -1,0 +1,1 @@
+"""Foundations: probability, Bayes, naive Bayes, joint distributions, information theory, the cross-entropy loss."""

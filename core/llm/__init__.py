@@ -1,0 +1,1 @@
+"""LLMs: decoding, prompting, LoRA and fine-tuning."""

@@ -1,0 +1,1 @@
+"""Language models: Markov chains and n-gram models."""

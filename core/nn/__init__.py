@@ -1,0 +1,1 @@
+"""Neural networks: autograd, optimizers, MLPs and the playground's networks."""

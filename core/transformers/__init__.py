@@ -1,0 +1,1 @@
+"""Transformers: attention, positional encodings, the heads of a pretrained model."""
