@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core.transformers import attention_heads as ah  # noqa: E402
 from core.infra import bertviz_offline, models  # noqa: E402
+from core.transformers import attention_heads as ah  # noqa: E402
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven happy birds sing softly in tall green trees near "
          "an old stone bridge today and the river runs slowly past the quiet little town at night").split()

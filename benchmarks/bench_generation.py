@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core.llm import generation as g  # noqa: E402
 from core.infra import models  # noqa: E402
+from core.llm import generation as g  # noqa: E402
 from core.llm.prompting import tokenize  # noqa: E402
 
 PROMPT = "The best thing about learning a new language is"

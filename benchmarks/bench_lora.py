@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.llm import finetune as ft  # noqa: E402
 from core.infra.data import sentiment  # noqa: E402
 from core.infra.models import load  # noqa: E402
+from core.llm import finetune as ft  # noqa: E402
 
 TARGETS = (0.80, 0.85)
 

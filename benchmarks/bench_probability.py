@@ -30,16 +30,16 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
 from nltk import ConditionalFreqDist  # noqa: E402
 from nltk.util import ngrams  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
-import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 from core.infra import data  # noqa: E402
 from core.lm.markov_chain import MarkovChain, _encoded, tokenize  # noqa: E402
-from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 
 N_DOCS, REPEATS, TRIALS = 10_000, 7, 3  # TRIALS: cold runs of the page reruns
 RERUN_TARGET_S, RATIO_TARGET = 0.3, 2.0

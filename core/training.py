@@ -26,8 +26,8 @@ progress bar and a live loss chart. Returning False stops the run early; the His
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -3,9 +3,9 @@ from functools import partial
 import altair as alt
 import streamlit as st
 
-from core.transformers import attention_heads as ah
-from core.infra import bertviz_offline
 from core.errors import Unavailable
+from core.infra import bertviz_offline
+from core.transformers import attention_heads as ah
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code

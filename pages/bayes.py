@@ -1,8 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.foundations.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
 from core.errors import LabError
+from core.foundations.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field
 

@@ -5,8 +5,8 @@ import streamlit as st
 import torch
 import transformers
 
-from core.infra import data, models
 from core.errors import Unavailable
+from core.infra import data, models
 from ui import model_picker, state
 from ui.curriculum import SECTIONS, TOPICS, all_pages
 from ui.page import header

@@ -1,11 +1,11 @@
 import pandas as pd
 import streamlit as st
 
-from core.infra import data
 from core.foundations.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
+from core.infra import data
 from ui import state
-from ui.vega import draw, field, table_heatmap
 from ui.page import friendly_errors, header, show_code
+from ui.vega import draw, field, table_heatmap
 
 header(
     "🔲 Joint, marginal and conditional distributions",

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.errors import Unavailable
 from core.infra import data
 from core.llm import finetune as ft
-from core.errors import Unavailable
 from core.llm.lora import LoRALinear
 from ui import live, model_picker, state, vega
 from ui.heatmaps import heatmap

@@ -3,9 +3,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.infra import data
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
+from core.infra import data
 from ui import state
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field, table_heatmap, values

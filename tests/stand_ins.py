@@ -9,8 +9,9 @@ import importlib.util
 from pathlib import Path
 
 import torch
-from core.infra import network
 from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, GPT2Config, GPT2LMHeadModel
+
+from core.infra import network
 
 
 def tiny_encoder(family: str, vocab_size: int, layers: int = 2, heads: int = 4, **config):

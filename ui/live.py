@@ -10,7 +10,8 @@ that the loop never finished and says where it stopped.
 """
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import altair as alt
 import streamlit as st

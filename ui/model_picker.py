@@ -13,8 +13,8 @@ is one registry line away.
 
 import streamlit as st
 
-from core.infra import models
 from core.errors import Unavailable
+from core.infra import models
 from ui import state
 
 KIND_NAMES = {"causal-lm": "causal LM", "encoder": "encoder"}

@@ -8,7 +8,8 @@
 - `remember` / `recall`: results of training this user asked for, kept in their session only.
 """
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 

@@ -24,8 +24,9 @@ divided by their sum; negative, NaN or all-zero entries raise LabError with a pl
 import heapq
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 import torch

@@ -17,8 +17,8 @@ while cross-entropy's stays near -1: the more wrong, the harder it pushes.
 """
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -18,9 +18,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.model_selection import train_test_split
 
-from core.infra import data
 from core.errors import LabError
 from core.foundations.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
+from core.infra import data
 
 
 def split(df: pd.DataFrame, test_size: float | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,17 +14,18 @@ probe, so offline they fail in seconds with a clear message.
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from core.errors import LabError, Unavailable
-from core.lm.markov_source import MarkovSource, SourceConfig
 from core.infra.network import hub_reachable
+from core.lm.markov_source import MarkovSource, SourceConfig
 
 ASSETS = Path(__file__).parent / "assets"
 # An upload bigger than this is refused with a message, not loaded. .streamlit/config.toml's

@@ -28,9 +28,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from core.errors import Unavailable
 from core.infra.network import hub_reachable

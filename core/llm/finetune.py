@@ -40,8 +40,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from core.infra import models
 from core.errors import LabError
+from core.infra import models
 from core.infra.memory import PeakMemory
 from core.training import History, OnStep, run_steps, seed_everything
 

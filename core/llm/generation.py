@@ -24,8 +24,8 @@ tensor([[2.0000, 1.0000, 0.5000,   -inf]])
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 import torch

@@ -32,9 +32,10 @@ enumerated over the vocabulary, only over the positions of the corpus.
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 

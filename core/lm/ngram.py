@@ -22,8 +22,8 @@ that many words. No model can beat the entropy rate of the source that wrote the
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

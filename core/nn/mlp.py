@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.nn import optim
 from core.errors import LabError
+from core.nn import optim
 from core.training import History, OnStep, run_steps, seed_everything
 
 # activation and its derivative written in terms of (pre-activation z, output h): whichever is cheaper

@@ -12,8 +12,8 @@ trajectories step for step. The surfaces carry their own analytic gradient.
 1.0
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from core.errors import LabError
 from core.transformers.attention import AttentionSteps, MultiHeadAttention, MultiHeadSteps, attention_steps
 from core.transformers.attention_heads import token_ids
-from core.errors import LabError
 
 MAX_TOKENS = 24  # beyond this the step-by-step heatmaps stop being readable
 

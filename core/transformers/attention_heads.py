@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.transformers.attention import bert_projections, scaled_dot_product_attention, split_heads
 from core.errors import LabError
+from core.transformers.attention import bert_projections, scaled_dot_product_attention, split_heads
 
 MAX_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
 

@@ -8,9 +8,9 @@ import torch
 import transformers
 from streamlit.testing.v1 import AppTest
 
-from core.llm import finetune as ft
 from core.infra import models
 from core.infra.network import Reachability
+from core.llm import finetune as ft
 from ui import state
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")

@@ -7,11 +7,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from core.transformers import attention_heads as ah
-from core.infra import bertviz_offline, models
-from core.transformers.attention_demo import StepConfig, equivariance, multi_head, step_by_step
 from core.errors import LabError
+from core.infra import bertviz_offline, models
 from core.infra.models import LoadedModel
+from core.transformers import attention_heads as ah
+from core.transformers.attention_demo import StepConfig, equivariance, multi_head, step_by_step
 from tests.stand_ins import save, tiny_encoder
 
 

@@ -9,9 +9,8 @@ import random
 import pytest
 import torch
 
-from core.nn.autograd import (Value, backward_steps, expression, neuron, operations, to_dot, topological_order,
-                           torch_check, torch_gradients)
 from core.errors import LabError
+from core.nn.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order, torch_check, torch_gradients
 
 TOL = 1e-9
 

@@ -5,11 +5,22 @@ import pytest
 from scipy import stats
 from sklearn.metrics import mutual_info_score
 
-from core.infra import data
-from core.foundations.bayes import (BetaPrior, DiagnosticTest, belief_path, coin_densities, coin_posterior, coin_trajectory,
-                        counted_positives, flip_coins, natural_frequencies, posterior, sequential_posteriors)
 from core.errors import LabError
+from core.foundations.bayes import (
+    BetaPrior,
+    DiagnosticTest,
+    belief_path,
+    coin_densities,
+    coin_posterior,
+    coin_trajectory,
+    counted_positives,
+    flip_coins,
+    natural_frequencies,
+    posterior,
+    sequential_posteriors,
+)
 from core.foundations.joint import count_pairs, joint_table, labels_from_text
+from core.infra import data
 
 TESTS = [DiagnosticTest(0.01, 0.9, 0.95), DiagnosticTest(0.3, 0.6, 0.99), DiagnosticTest(0.5, 0.5, 0.5),
          DiagnosticTest(1e-4, 0.999, 0.999), DiagnosticTest(0.0, 0.9, 0.9), DiagnosticTest(1.0, 0.9, 0.9)]

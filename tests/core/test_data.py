@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from core.infra import data
 from core.errors import LabError, Unavailable
+from core.infra import data
 from core.lm.markov_source import MarkovSource, SourceConfig
 
 CONFIGS = [SourceConfig(), SourceConfig(vocab_size=6, order=1, branching=2, seed=3),

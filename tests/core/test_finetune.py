@@ -15,12 +15,12 @@ import transformers
 from safetensors.torch import load as load_safetensors
 from transformers import BertConfig, BertModel
 
-from core.llm import finetune as ft
+from core.errors import LabError, Unavailable
 from core.infra import models
 from core.infra.data import sentiment
-from core.errors import LabError, Unavailable
 from core.infra.models import LoadedModel
 from core.infra.network import Reachability
+from core.llm import finetune as ft
 from core.training import History
 
 VOCAB = 200

@@ -8,12 +8,19 @@ import itertools
 
 import pytest
 import torch
-from transformers import (GPT2Config, GPT2LMHeadModel, LogitsProcessorList, MinPLogitsWarper,
-                          RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper,
-                          TopPLogitsWarper)
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LogitsProcessorList,
+    MinPLogitsWarper,
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
 
-from core.llm import generation as g
 from core.errors import LabError
+from core.llm import generation as g
 
 VOCAB = 61
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy as scipy_entropy
 
-from core.foundations import information as info
 from core.errors import LabError
+from core.foundations import information as info
 
 
 def random_distributions(n_pairs=400, seed=0):

@@ -9,10 +9,21 @@ import scipy.linalg
 from nltk import ConditionalFreqDist
 from nltk.util import ngrams
 
-from core.infra import data
 from core.errors import LabError
-from core.lm.markov_chain import (LETTERS, MAX_ORDER, MAX_STATES, MarkovChain, fit_chain, letter_chain, letter_ids, simulate,
-                               stationary_distribution, tokenize, transition_matrix)
+from core.infra import data
+from core.lm.markov_chain import (
+    LETTERS,
+    MAX_ORDER,
+    MAX_STATES,
+    MarkovChain,
+    fit_chain,
+    letter_chain,
+    letter_ids,
+    simulate,
+    stationary_distribution,
+    tokenize,
+    transition_matrix,
+)
 
 
 @pytest.mark.parametrize("level", ["char", "word"])

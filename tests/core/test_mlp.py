@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.errors import LabError
 from core.infra import data
 from core.nn import mlp
-from core.errors import LabError
 
 TORCH_ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda t: t}
 

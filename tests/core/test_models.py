@@ -4,9 +4,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from core.infra import models
 from core.errors import Unavailable
+from core.infra import models
 from tests.stand_ins import OFFLINE, ONLINE, hide_packages, save, tiny_encoder
+
 
 def must_not_convert(*args):
     raise AssertionError("tried to convert the GGUF although something it needs is missing")

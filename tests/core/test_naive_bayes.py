@@ -8,10 +8,10 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.naive_bayes import GaussianNB, MultinomialNB
 
-from core.infra import data
 from core.errors import LabError
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
+from core.infra import data
 
 TOL = 1e-9
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.nn import mlp, playground
 from core.errors import LabError
+from core.nn import mlp, playground
 
 
 def csv(rows: list[str], header: str = "x1,x2,label") -> bytes:

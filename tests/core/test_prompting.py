@@ -5,12 +5,13 @@ import math
 
 import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models as tok_models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers import models as tok_models
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from core.errors import LabError
 from core.infra import models
 from core.llm import prompting as p
-from core.errors import LabError
 
 TEXT = "Héllo wörld! 😀 Tabs\tand\nnew lines, naïve café. " * 3
 
