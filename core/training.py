@@ -3,8 +3,9 @@
 A model module defines
 
 1. a config dataclass with commented defaults, including an explicit `seed`;
-2. `fit(config, data, on_step=None) -> Result`, which calls `seed_everything(config.seed)`, builds
-   the model, and hands one step of training to `run_steps`;
+2. `fit(config, data, on_step=None) -> Result`, which makes the run's own random generators
+   (`generators(config.seed)`), builds the model from them (`init_parameters`, `Dropout`), and hands
+   one step of training to `run_steps`;
 3. a Result dataclass holding the trained model (or its numbers) and the `History`.
 
 `on_step(step, metrics)` is how the outside world watches: a notebook prints, a page draws a
@@ -24,6 +25,7 @@ progress bar and a live loss chart. Returning False stops the run early; the His
 2.97
 """
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 OnStep = Callable[[int, dict[str, float]], bool | None]
 
@@ -41,6 +44,77 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def generators(seed: int) -> tuple[np.random.Generator, torch.Generator]:
+    """The run's own random generators, one for NumPy and one for torch, both from `seed`.
+
+    Never seed the process-wide generators (`torch.manual_seed`, `np.random.seed`): one server
+    trains for many learners at once, in threads that share those, so two runs with the same seed
+    would interleave their draws and both differ from a run alone. A run that owns its generators
+    repeats bit for bit, whoever else is training.
+
+    >>> rng, g = generators(0)
+    >>> int(rng.integers(10)), round(torch.rand(1, generator=g).item(), 4)
+    (8, 0.4963)
+    """
+    return np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+
+
+def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Draw every parameter of `module` afresh from `generator`, with torch's default distributions.
+
+    Layers draw their initial weights from the process-wide generator when they are built; this
+    redraws them from the run's own one, in the same order and from the same distributions, so a
+    model built and then initialised here equals the one `torch.manual_seed(seed)` would have built.
+
+        Linear, RNN/GRU/LSTM   U(-b, b), b = 1/sqrt(fan_in) (Linear) or 1/sqrt(hidden_size) (recurrent)
+        Embedding              N(0, 1)
+        LayerNorm              weight 1, bias 0
+
+    A module of the lab with its own scheme (GPT's N(0, 0.02)) draws from the generator itself.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            bound = 1 / math.sqrt(m.in_features) if m.in_features else 0.0
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)  # = U(-bound, bound)
+            if m.bias is not None:
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, generator=generator)
+        elif isinstance(m, nn.RNNBase):
+            bound = 1 / math.sqrt(m.hidden_size)
+            for w in m.parameters():
+                nn.init.uniform_(w, -bound, bound, generator=generator)
+        elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+            nn.init.ones_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
+class Dropout(nn.Module):
+    """Dropout whose random mask comes from the run's own generator (torch's draws process-wide).
+
+    In training, each element is zeroed with probability p and the survivors are scaled by 1/(1-p),
+    so the expected output equals the input; in eval mode it is the identity. Same mask as
+    `F.dropout` would draw from a process generator in the same state.
+    """
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1), not {p}")
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * keep.div_(1 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 @dataclass

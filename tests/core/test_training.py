@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.training import History, run_steps, seed_everything
+from core.training import Dropout, History, generators, init_parameters, run_steps, seed_everything
 
 
 def test_run_steps_records_every_step_and_speed():
@@ -67,3 +67,45 @@ def test_same_seed_same_run():
 
     assert train(3) == train(3)
     assert train(3) != train(4)
+
+
+def test_init_parameters_equals_torch_defaults_drawn_from_the_same_seed():
+    def build():
+        return torch.nn.Sequential(torch.nn.Embedding(7, 5), torch.nn.Linear(5, 3), torch.nn.LayerNorm(3),
+                                   torch.nn.LSTM(3, 4), torch.nn.GRU(4, 2), torch.nn.RNN(2, 2))
+
+    torch.manual_seed(11)
+    reference = build()  # torch's own reset_parameters, from the process-wide generator
+    ours = init_parameters(build(), torch.Generator().manual_seed(11))
+    for (name, a), (_, b) in zip(reference.named_parameters(), ours.named_parameters()):
+        assert torch.equal(a, b), name
+
+
+def test_dropout_draws_the_mask_f_dropout_would_draw_and_is_the_identity_in_eval():
+    x = torch.randn(6, 9, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(4)
+    reference = torch.nn.functional.dropout(x, p=0.3)
+    layer = Dropout(0.3, torch.Generator().manual_seed(4))
+    assert torch.equal(layer(x), reference)
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_runs_that_own_their_generators_repeat_bit_for_bit_while_others_train():
+    def run(seed):
+        rng, g = generators(seed)
+        model = init_parameters(torch.nn.Sequential(torch.nn.Linear(8, 16), Dropout(0.2, g), torch.nn.Linear(16, 1)), g)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        x, y = torch.from_numpy(rng.normal(size=(32, 8))).float(), torch.randn(32, 1, generator=g)
+        for _ in range(20):
+            torch.rand(1000)  # someone else drawing from the process-wide generator meanwhile
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    from concurrent.futures import ThreadPoolExecutor
+    alone = run(5)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, [5, 5, 5, 5]))
+    assert all(torch.equal(a, b) for other in together for a, b in zip(alone, other))
