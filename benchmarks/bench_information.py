@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from core.foundations import cross_entropy_loss, prefix_codes  # noqa: E402
 from core.foundations import information as info  # noqa: E402
 from core.lm.markov_source import MarkovSource, SourceConfig  # noqa: E402
 from core.lm.ngram import LearningCurveConfig, NGramConfig, NGramLM, learning_curve  # noqa: E402
@@ -71,8 +72,8 @@ def entropy_race(n=1_000_000) -> dict:
 
 def huffman_timing(n=100_000) -> dict:
     p = np.random.default_rng(0).dirichlet(np.ones(n))
-    code = info.huffman_code(p)
-    return {"outcomes": n, "seconds": best_of(lambda: info.huffman_code(p), repeat=1),
+    code = prefix_codes.huffman_code(p)
+    return {"outcomes": n, "seconds": best_of(lambda: prefix_codes.huffman_code(p), repeat=1),
             "entropy_bits": info.entropy(p), "average_length_bits": code.average_length(p)}
 
 
@@ -84,7 +85,7 @@ def loss_race(batch=256, classes=32_000) -> dict:
     def run(fn):
         return lambda: torch.autograd.grad(fn(logits, target, label_smoothing=0.1), logits)
 
-    return {"batch": batch, "classes": classes, "ours_s": best_of(run(info.cross_entropy_loss)), "torch_s": best_of(run(F.cross_entropy))}
+    return {"batch": batch, "classes": classes, "ours_s": best_of(run(cross_entropy_loss.cross_entropy_from_logits)), "torch_s": best_of(run(F.cross_entropy))}
 
 
 def learning_curve_figures() -> dict:

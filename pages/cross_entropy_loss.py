@@ -4,8 +4,7 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from core.foundations import information as info
-from core.foundations import loss_race
+from core.foundations import cross_entropy_loss, loss_race
 from ui import live, state
 from ui.page import friendly_errors, header, show_code
 
@@ -30,9 +29,9 @@ scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 3
                          help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
 z = None
 with friendly_errors():
-    z = info.parse_logits(text, scale)
+    z = cross_entropy_loss.parse_logits(text, scale)
 if z is not None:
-    naive, stable = info.log_softmax_naive(z), info.log_softmax(z)
+    naive, stable = cross_entropy_loss.log_softmax_naive(z), cross_entropy_loss.log_softmax(z)
     columns = {"logit z": z, "exp(z) in float32": torch.exp(z), "naive log softmax": naive, "stable log softmax": stable,
                "torch.log_softmax": F.log_softmax(z, -1)}
     st.dataframe(pd.DataFrame({name: [f"{v:.6g}" for v in col.tolist()] for name, col in columns.items()}),  # text: shows inf and nan as they are
@@ -55,10 +54,10 @@ eps = c3.slider("Label smoothing ε", 0.0, 1.0, 0.1, step=0.05,
                 help="Spread ε of the target's mass evenly over all classes: the model is never asked for 100% certainty")
 logits = None
 with friendly_errors():
-    logits = info.parse_logits(one_text)
+    logits = cross_entropy_loss.parse_logits(one_text)
 if logits is not None:
     target = c2.selectbox("Right answer (class)", range(len(logits)), index=0)
-    loss = info.loss_breakdown(logits, target, label_smoothing=eps)
+    loss = cross_entropy_loss.loss_breakdown(logits, target, label_smoothing=eps)
     m1, m2, m3 = st.columns(3)
     m1.metric("Our loss (nats)", f"{loss.loss:.6f}")
     m2.metric("torch.nn.functional.cross_entropy", f"{loss.reference:.6f}")
@@ -144,4 +143,4 @@ else:
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
     st.caption(f"{last.get('steps_per_s', 0):.0f} steps/s · {last.get('examples_per_s', 0):,.0f} examples/s per model pair")
 
-show_code(info.log_softmax, info.smoothed_target, info.cross_entropy_loss, loss_race.squared_error_loss, loss_race.fit)
+show_code(cross_entropy_loss.log_softmax, cross_entropy_loss.smoothed_target, cross_entropy_loss.cross_entropy_from_logits, loss_race.squared_error_loss, loss_race.fit)

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.foundations import information as info
+from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
 from ui.page import friendly_errors, header, show_code
@@ -27,7 +28,7 @@ def fmt(x: float, unit: str = "bits") -> str:
 
 
 def lm_next_token(model_key: str, prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
-    return info.next_token_distribution(model_picker.load(model_key), prompt, top_k)
+    return information_demo.next_token_distribution(model_picker.load(model_key), prompt, top_k)
 
 
 def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
@@ -42,7 +43,7 @@ def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **en
 st.header("1 · Shape a distribution p")
 c1, c2 = st.columns([1, 2])
 with c1:
-    kind = st.selectbox("Start from", (*info.PRESETS, "typed by you"), index=3)
+    kind = st.selectbox("Start from", (*information_demo.PRESETS, "typed by you"), index=3)
     n, bias = 8, 0.5
     if kind in ("uniform", "peaked"):
         n = st.slider("Outcomes", 1, 4096 if kind == "uniform" else 64, 8)
@@ -69,7 +70,7 @@ with friendly_errors():
                    "Try a prompt with one obvious continuation, then an open one.")
         base = state.cached(lm_next_token)(lm.key, prompt, top_k)
     else:
-        base = info.preset(kind, n, bias)
+        base = information_demo.preset(kind, n, bias)
 
 if base is None:
     st.stop()
@@ -128,8 +129,8 @@ st.header("2 · A second distribution q: cross-entropy, KL and Jensen–Shannon"
 st.markdown("Now suppose the data comes from **p** but a model believes **q**. Every outcome *x* then costs "
             "−log q(x) instead of −log p(x). Start q from p in some way, then edit it.")
 c1, c2 = st.columns([1, 2])
-how = c1.selectbox("q starts as", info.COMPARISONS, index=1)
-q_start = info.compare_with(p, how)
+how = c1.selectbox("q starts as", information_demo.COMPARISONS, index=1)
+q_start = information_demo.compare_with(p, how)
 q_weights = q_start
 with c2:
     if len(p) <= MAX_EDITABLE:
@@ -206,7 +207,7 @@ st.markdown("Entropy is not just a formula: it is the length of the shortest cod
             "best prefix code for p by merging the two least likely outcomes again and again. Its average length "
             "always lies in [H(p), H(p) + 1). Build the code for the wrong distribution q and every symbol from p "
             "costs more: about KL(p ‖ q) extra bits (exactly KL with ideal code lengths −log₂ q).")
-costs = info.code_costs(p, q)
+costs = prefix_codes.code_costs(p, q)
 code_p, code_q = costs.code_p, costs.code_q
 a, b, c, d, e = st.columns(5)
 a.metric("H(p)", fmt(costs.entropy))
@@ -230,10 +231,10 @@ st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
 leaves = int((p > 0).sum())
 if leaves <= MAX_TREE:
     middle = st.columns([1, 2, 1])[1] if leaves <= 8 else st.container()  # a small tree drawn full width is all circles
-    middle.graphviz_chart(info.huffman_dot(code_p, p, labels), width="stretch")
+    middle.graphviz_chart(prefix_codes.huffman_dot(code_p, p, labels), width="stretch")
     st.caption("The code tree for p: a codeword is the path from the root (0 = left, 1 = right); circles hold the "
                "probability below them. Likely outcomes sit near the top, so they get short codewords.")
 else:
     st.caption(f"The tree has {leaves:,} leaves; it is drawn for up to {MAX_TREE}.")
 
-show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code, info.shannon_lengths)
+show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, prefix_codes.huffman_code, prefix_codes.shannon_lengths)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.errors import LabError
-from core.foundations.information import cross_entropy_loss
+from core.foundations.cross_entropy_loss import cross_entropy_from_logits
 from core.training import History, OnStep, run_steps, seed_everything
 
 
@@ -36,7 +36,7 @@ def squared_error_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return ((p - y) ** 2).sum(-1).mean()
 
 
-LOSSES = {"cross-entropy": cross_entropy_loss, "squared error": squared_error_loss}
+LOSSES = {"cross-entropy": cross_entropy_from_logits, "squared error": squared_error_loss}
 
 
 def saturation_gradients(margins: Sequence[float] = tuple(np.linspace(-12, 12, 97))) -> dict[str, list[float]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.foundations import information
+from core.foundations import information_demo
 from core.infra import models
 from tests.stand_ins import OFFLINE, ONLINE, hide_packages
 from ui import state
@@ -113,7 +113,7 @@ def test_next_token_preset_uses_the_hub_model_when_smollm2_is_missing(cloud):
     next(w for w in at.selectbox if w.label == "Start from").select("next token of a language model").run()
     next(w for w in at.text_input if w.label == "Prompt").input(prompt).run()
     assert not at.exception and not at.warning, [w.value for w in [*at.exception, *at.warning]]
-    _, p = information.next_token_distribution(cloud, prompt, 10)
+    _, p = information_demo.next_token_distribution(cloud, prompt, 10)
     entropy = -sum(x * math.log2(x) for x in p if x > 0)
     assert next(m for m in at.metric if m.label.startswith("Entropy H(p)")).value == f"{entropy:.3f} bits"
     assert any(c.value.startswith("GPT-2") and "from the Hub" in c.value for c in at.caption)
