@@ -2,7 +2,8 @@ import pandas as pd
 import streamlit as st
 
 from core.infra import data
-from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
+from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain
+from core.lm.markov_matrix import letter_chain, stationary_distribution
 from ui import state
 from ui.page import friendly_errors, header, show_code
 from ui.vega import draw, field, table_heatmap

@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from core.errors import LabError
 from core.foundations.information import entropy
+from core.lm.markov_matrix import stationary_distribution
 
 # The stationary distribution is solved exactly, as a dense linear system over the contexts:
 # 4,096 of them (16 words, order 3) take ~3 s and a few hundred MB; 26 words of order 3 make
@@ -103,17 +104,10 @@ class MarkovSource:
 
     @cached_property
     def stationary(self) -> np.ndarray:
-        """pi over all contexts (zero outside the recurrent class), from the linear system pi P = pi, sum pi = 1."""
+        """pi over all contexts: solved on the recurrent class (core.lm.markov_matrix), zero outside it."""
         states = self.recurrent_states
-        p = self.transition[states][:, states].toarray()
-        n = len(states)
-        # (P^T - I) pi = 0 has a one-dimensional solution space; replace one equation by sum(pi) = 1
-        a = p.T - np.eye(n)
-        a[-1] = 1.0
-        b = np.zeros(n)
-        b[-1] = 1.0
         pi = np.zeros(self.transition.shape[0])
-        pi[states] = np.linalg.solve(a, b)
+        pi[states] = stationary_distribution(self.transition[states][:, states].toarray())
         return pi
 
     @cached_property
