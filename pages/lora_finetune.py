@@ -6,6 +6,7 @@ import streamlit as st
 from core.errors import Unavailable
 from core.infra import data
 from core.llm import finetune as ft
+from core.llm import finetune_analysis, finetune_data
 from core.llm.lora import LoRALinear
 from ui import live, model_picker, state, vega
 from ui.heatmaps import heatmap
@@ -39,11 +40,11 @@ with friendly_errors():
                    "A `split` column with `train`/`test` values is used if present; otherwise 20% is held out.")
         upload = st.file_uploader("Your CSV", type=["csv"], key="lora.upload")
         if upload is not None:
-            train, test = ft.split_upload(data.labelled_from_upload(upload.getvalue(), upload.name))
+            train, test = finetune_data.split_upload(data.labelled_from_upload(upload.getvalue(), upload.name))
     elif source in ("sst2", "imdb"):
         try:
             rows = state.cached(online_set)(source)
-            train, test = rows[rows.split == "train"], ft.sample_rows(rows[rows.split == "test"], ONLINE_TEST_ROWS)
+            train, test = rows[rows.split == "train"], finetune_data.sample_rows(rows[rows.split == "test"], ONLINE_TEST_ROWS)
         except Unavailable as e:
             st.info(f"{e}. Using the lab's own sentiment set instead.", icon="📴")
             source = "sentiment"
@@ -109,7 +110,7 @@ with st.form("lora.form"):
     batch = c[2].select_slider("Batch size", [4, 8, 16, 32, 64], 32, key="lora.batch")
     max_length = c[3].select_slider("Max length (tokens)", [16, 32, 64, 128, 256], 64, key="lora.maxlen")
     c = st.columns(4)
-    n_rows = c[0].number_input("Training rows (at most)", 8, ft.MAX_ROWS, min(len(train), 2000), key="lora.rows",
+    n_rows = c[0].number_input("Training rows (at most)", 8, finetune_data.MAX_ROWS, min(len(train), 2000), key="lora.rows",
                                help="A random sample when the data has more; SST-2 has 67k rows, too many for a CPU.")
     pooling = c[1].radio("Pooling", ["mean", "cls"], horizontal=True, key="lora.pool",
                          help="Average all token vectors (how MiniLM was trained) or take the [CLS] one")
@@ -124,7 +125,7 @@ with st.form("lora.form"):
 
 config = ft.FinetuneConfig(method="lora", model=base.key, r=r, alpha=float(alpha), dropout=dropout, targets=tuple(targets),
                            lr=lr, epochs=epochs, batch_size=batch, max_length=max_length, pooling=pooling, seed=int(seed))
-train_rows = ft.sample_rows(train, int(n_rows), int(seed))
+train_rows = finetune_data.sample_rows(train, int(n_rows), int(seed))
 steps = epochs * -(-len(train_rows) // batch)
 st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM runs about 1 step/s at batch 32 on 2 idle CPU cores "
            "(benchmarks/bench_lora.py), so the default 32-step run takes about 30 s and reaches about 0.9 held-out accuracy.")
@@ -164,7 +165,7 @@ elif result is not None:
     if view == views[0]:
         c = st.columns([1, 2])
         with c[0]:
-            vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion (held-out)", fmt="d",
+            vega.draw(vega.table_heatmap(finetune_analysis.confusion(result), "Confusion (held-out)", fmt="d",
                                          x_title="predicted", y_title="true"))
         with c[1]:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
@@ -181,14 +182,14 @@ elif result is not None:
                                            tooltip=["class", alt.Tooltip("probability:Q", format=".3f")]), width="stretch")
         st.caption(f"Prediction: **{probs.idxmax()}** ({probs.max():.1%}).")
     elif view == views[2]:
-        layers = ft.lora_layers(result)
+        layers = finetune_analysis.lora_layers(result)
         if not layers:
             st.info("This run has no LoRA layers.")
         else:
             values = [i for i, name in enumerate(layers) if name.endswith("attention.self.value")]
             default = values[-1] if values else 0  # the last block's value projection
             layer = st.selectbox("Layer", layers, index=default, key="lora.layer")
-            update = ft.lora_update(result, layer)
+            update = finetune_analysis.lora_update(result, layer)
             delta = update.delta
             st.latex(r"\Delta W = \frac{\alpha}{r} B A = \frac{%g}{%d}\,B_{%d\times%d}\,A_{%d\times%d}" % (
                 result.config.alpha, result.config.r, *delta.shape[:1], result.config.r, result.config.r, delta.shape[1]))
@@ -216,7 +217,7 @@ elif result is not None:
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
             if st.button("Merge the adapter and compare predictions", key="lora.merge"):
                 with st.spinner("Merging a copy and predicting the held-out rows…"):
-                    state.remember("lora.merged", (run_no, ft.merge_check(result, result.test.text.tolist())))
+                    state.remember("lora.merged", (run_no, finetune_analysis.merge_check(result, result.test.text.tolist())))
             merged = state.recall("lora.merged")
             if merged and merged[0] == run_no:
                 c = st.columns(3)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError, Unavailable
+from core.foundations.evaluation import split_indices
 from core.infra.network import hub_reachable
 from core.lm.markov_source import MarkovSource, SourceConfig
 
@@ -126,11 +127,39 @@ def sentiment(split: Literal["train", "test", "all"] = "all") -> pd.DataFrame:
     return (df if split == "all" else df[df.split == split]).reset_index(drop=True).copy()
 
 
+def usable_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows with both a label and a text that is not blank, as strings (what a classifier learns from).
+
+    >>> usable_rows(pd.DataFrame({"text": ["good", " ", None, "bad"], "label": ["pos", "neg", "pos", None]}))
+       text label
+    0  good   pos
+    """
+    df = df.dropna(subset=["text", "label"])
+    df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
+    return df[df.text.str.strip() != ""].reset_index(drop=True)
+
+
+def train_test_rows(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0,
+                    own_split: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and test rows of a labelled frame: its own `split` column when it has one (and
+    `own_split`), else a random split stratified by label (core.foundations.evaluation.split_indices).
+
+    >>> df = pd.DataFrame({"text": list("abcdefgh"), "label": ["x", "y"] * 4})
+    >>> train, test = train_test_rows(df, test_fraction=0.25)
+    >>> len(train), sorted(test.label)                   # each class keeps its share
+    (6, ['x', 'y'])
+    """
+    if own_split and "split" in df.columns:  # labelled_from_upload checked it holds both train and test rows
+        return df[df.split == "train"], df[df.split == "test"]
+    parts = split_indices(len(df), test_fraction, seed=seed, stratify=df.label.to_numpy())
+    return df.iloc[np.sort(parts.train)], df.iloc[np.sort(parts.test)]
+
+
 def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     """Read an uploaded CSV with `text` and `label` columns (any number of classes).
 
     An optional `split` column (train/test, any case) is kept, so a learner's own held-out rows
-    stay held out (core.llm.finetune.split_upload and core.foundations.nb_experiments.split use it).
+    stay held out (train_test_rows uses it).
     """
     text = text_from_upload(data, name)
     try:
@@ -141,9 +170,7 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     missing = {"text", "label"} - set(df.columns)
     if missing:
         raise LabError(f"{name} needs columns 'text' and 'label'; it has {', '.join(df.columns) or 'none'}")
-    df = df.dropna(subset=["text", "label"])
-    df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
-    df = df[df.text.str.strip() != ""]  # blank rows go before the split check, so a marked split survives as marked
+    df = usable_rows(df)  # blank rows go before the split check, so a marked split survives as marked
     if df.empty:
         raise LabError(f"{name} has no rows with both text and label")
     if "split" not in df.columns:

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.infra import models
 from core.infra.network import Reachability
 from core.llm import finetune as ft
+from core.llm import finetune_analysis
 from ui import state
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
@@ -108,7 +109,7 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     layer = "encoder.encoder.layer.0.intermediate.dense"
     at.selectbox(key="lora.layer").set_value(layer).run()
     clean(at)
-    update = ft.lora_update(result, layer)  # the numbers shown are core's, for the layer picked
+    update = finetune_analysis.lora_update(result, layer)  # the numbers shown are core's, for the layer picked
     assert metric(at, "‖ΔW‖ / ‖W₀‖ (Frobenius)") == f"{update.relative_norm:.4f}" != "0.0000"
     assert metric(at, "Directions holding 90% of ΔW") == f"{update.directions_90} of r = 8"
     assert metric(at, "Numbers stored (full ΔW: 589,824)") == f"{8 * (384 + 1536):,}"
