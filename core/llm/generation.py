@@ -282,6 +282,19 @@ def draw(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.
     return torch.multinomial(probs, 1, generator=generator).item()
 
 
+def sampled_token(logits: torch.Tensor, ids: list[int], s: Sampling, seed: int, step: int) -> int:
+    """The sampler's draw for the next token of a text written one step at a time (logits (V,)).
+
+    Each (seed, step) pair seeds a generator of its own, so the same seed at the same step draws
+    the same token, and each step draws a fresh number rather than the first one again.
+
+    >>> sampled_token(torch.tensor([0.0, 0.0, 5.0]), [0], Sampling(top_k=1), seed=3, step=0)
+    2
+    """
+    generator = torch.Generator().manual_seed(seed * 100_003 + step)  # a prime stride: no two (seed, step < 100,003) collide
+    return draw(logits[None], torch.tensor([ids]), s, generator)
+
+
 def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed: int = 0,
            eos_token_id: int | None = None) -> Generation:
     """Draw each token from what survives `s`; the same seed draws the same text."""
@@ -356,7 +369,8 @@ def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: in
         for rank in range(min(n, len(token))):  # only the best n may finish, as in transformers
             if ends[rank]:
                 status[rank] = "finished"
-                hyps.append(((top_scores[rank] / normaliser).item(), seqs[parent[rank]].tolist()[len(prompt_ids):] + [token[rank].item()], len(nodes) + rank))
+                text = seqs[parent[rank]].tolist()[len(prompt_ids):] + [token[rank].item()]
+                hyps.append(((top_scores[rank] / normaliser).item(), text, len(nodes) + rank))
         hyps = sorted(hyps, key=lambda h: -h[0])[:n]
         for rank in range(len(token)):
             p, t = parent[rank].item(), token[rank].item()
@@ -401,10 +415,16 @@ def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
     return {
         "greedy": lambda model, ids, eos: greedy(model, ids, n, eos),
         f"beam search, width {cfg.num_beams}": lambda model, ids, eos: beam_search(model, ids, n, cfg.num_beams, eos_token_id=eos),
-        f"sampling, T = {cfg.temperature:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
+        f"sampling, T = {cfg.temperature:g}":
+            lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
         f"top-k, k = {cfg.top_k}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
         f"top-p, p = {cfg.top_p:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
     }
+
+
+def run_strategy(model, tokenizer, prompt_ids: tuple[int, ...], cfg: CompareConfig, name: str) -> Generation:
+    """The strategy called `name` in `strategies(cfg)` on one prompt; the tokenizer's EOS ends a text."""
+    return strategies(cfg)[name](model, list(prompt_ids), tokenizer.eos_token_id)
 
 
 def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:

@@ -18,6 +18,7 @@ Review: Dull.
 Sentiment:
 """
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,6 +228,30 @@ def answer_probabilities(model, tokenizer, prompt: str, answers: list[str]) -> p
 def label_answers(task: FewShotTask, chat: bool) -> list[str]:
     """How each label is written as a continuation: ' positive' after 'Sentiment:', 'positive' as a chat reply."""
     return [label if chat else " " + label for label in task.labels]
+
+
+CHAT = "chat template"  # the style that wraps the question in the instruct model's chat format
+SHOT_COUNTS = {"zero-shot": 0, "one-shot": 1, "few-shot (4)": 4}
+
+
+def prompt_styles(task: FewShotTask, tokenizer) -> dict[str, Callable[[str], str]]:
+    """Every way to ask: zero-, one- and few-shot (SHOT_COUNTS), and CHAT when the model has a chat template.
+
+    Each maps a query to its prompt: `prompt_styles(task, tokenizer)["one-shot"]("Great film!")`.
+    """
+    styles = {name: functools.partial(few_shot_prompt, task, shots=k) for name, k in SHOT_COUNTS.items()}
+    if getattr(tokenizer, "chat_template", None):
+        styles[CHAT] = functools.partial(chat_prompt, tokenizer, task)
+    return styles
+
+
+def compare_prompts(model, tokenizer, task: FewShotTask, query: str) -> tuple[dict[str, str], pd.DataFrame]:
+    """Classify `query` with every style of `prompt_styles`: the prompts by style, and one row per
+    (prompt, label) with the answer's probability and its share of the labels' probability."""
+    prompts = {name: make(query) for name, make in prompt_styles(task, tokenizer).items()}
+    frames = [answer_probabilities(model, tokenizer, prompt, label_answers(task, chat=name == CHAT))
+              .assign(prompt=name, label=list(task.labels)) for name, prompt in prompts.items()]
+    return prompts, pd.concat(frames, ignore_index=True)
 
 
 def accuracy(model, tokenizer, task: FewShotTask, rows: list[tuple[str, str]], make_prompt: Callable[[str], str],

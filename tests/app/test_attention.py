@@ -103,7 +103,7 @@ def test_heads_page_default_hub_fallback_and_ablation():
     assert any("at least one head" in i.value for i in at.info)
     at.radio[0].set_value("A Hugging Face Hub model (online)").run()  # tests run offline
     assert_clean(at)
-    assert any("Showing the offline MiniLM" in w.value for w in at.warning)
+    assert any("Staying with minilm" in w.value for w in at.warning)
 
 
 def test_heads_page_odd_input():
