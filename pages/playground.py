@@ -119,7 +119,7 @@ if trainer is not None:
         back = alt.Chart(grid).mark_rect().encode(
             x=alt.X("x:Q", scale=axis, title="x₁"), x2="x2", y=alt.Y("y:Q", scale=axis, title="x₂"), y2="y2",
             color=alt.Color("class:N", scale=classes, legend=None),
-            opacity=alt.Opacity("confidence:Q", scale=alt.Scale(domain=[1 / d.n_classes, 1], range=[0.0, 0.55]), legend=None))
+            opacity=alt.Opacity("probability:Q", scale=alt.Scale(domain=[1 / d.n_classes, 1], range=[0.0, 0.55]), legend=None))
         dots = alt.Chart(pts).mark_circle(size=28, opacity=0.95).encode(
             x="x:Q", y="y:Q", color=alt.Color("class:N", scale=classes, title="class"),
             stroke=alt.Stroke("set:N", scale=alt.Scale(domain=["train", "test"], range=["white", "black"]), title="points"),

@@ -26,7 +26,8 @@ from torch import nn
 
 from core.errors import LabError
 from core.foundations.cross_entropy_loss import cross_entropy_from_logits
-from core.training import History, OnStep, run_steps, seed_everything
+from core.foundations.evaluation import split_indices
+from core.training import History, OnStep, generators, init_parameters, run_steps
 
 
 def squared_error_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -68,11 +69,13 @@ class RaceResult:
     history: History  # per step: each model's own loss, accuracy and gradient norm
 
 
-def make_model(n_features: int, n_classes: int, config: RaceConfig) -> nn.Module:
+def make_model(n_features: int, n_classes: int, config: RaceConfig, g: torch.Generator) -> nn.Module:
+    """The classifier both losses train, its weights drawn from the run's generator g."""
     if config.hidden > 0:
         model = nn.Sequential(nn.Linear(n_features, config.hidden), nn.Tanh(), nn.Linear(config.hidden, n_classes))
     else:
         model = nn.Sequential(nn.Linear(n_features, n_classes))
+    init_parameters(model, g)
     with torch.no_grad():
         model[-1].weight.mul_(config.init_scale)
         model[-1].bias.mul_(config.init_scale)
@@ -86,11 +89,11 @@ def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     """
     if config.steps < 1 or not config.lr > 0:
         raise LabError("need at least one step and a positive learning rate")
-    seed_everything(config.seed)
+    _, g = generators(config.seed)
     x, y, x_test, y_test = (torch.as_tensor(a) for a in data)
     x, x_test = x.float(), x_test.float()
     n_classes = int(max(y.max(), y_test.max())) + 1
-    start = make_model(x.shape[1], n_classes, config)
+    start = make_model(x.shape[1], n_classes, config, g)
     models = {name: copy.deepcopy(start) for name in LOSSES}
     optimisers = {name: torch.optim.SGD(m.parameters(), lr=config.lr) for name, m in models.items()}
 
@@ -116,11 +119,9 @@ def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def digits_split(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's 8x8 digits, pixels scaled to [0, 1], split into train and test."""
-    from sklearn.model_selection import train_test_split
-
+    """scikit-learn's 8x8 digits, pixels scaled to [0, 1], split into train and test (stratified: each digit keeps its share)."""
     from core.infra.data import sklearn_table
 
     x, y, _, _ = sklearn_table("digits")
-    x_train, x_test, y_train, y_test = train_test_split(x / 16.0, y, test_size=test_fraction, random_state=seed, stratify=y)
-    return x_train, y_train, x_test, y_test
+    parts = split_indices(len(x), test_fraction, seed=seed, stratify=y)
+    return x[parts.train] / 16.0, y[parts.train], x[parts.test] / 16.0, y[parts.test]

@@ -83,7 +83,7 @@ def as_lora_linear(result: FinetuneResult, layer: str):
 
     module = result.model.base_model.model.get_submodule(layer)
     config = result.config
-    ours = LoRALinear(copy.deepcopy(module.base_layer), config.r, config.alpha).eval()
+    ours = LoRALinear(copy.deepcopy(module.base_layer), config.r, config.alpha, torch.Generator()).eval()  # A, B copied below
     with torch.no_grad():
         ours.A.copy_(module.lora_A["default"].weight)
         ours.B.copy_(module.lora_B["default"].weight)

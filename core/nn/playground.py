@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError
+from core.foundations.evaluation import decision_regions
 from core.nn.mlp import MLP
 
 MIN_ROWS = 10  # fewer leaves nothing to hold out for testing
@@ -70,13 +71,7 @@ def parse_widths(text: str, max_width: int = MAX_WIDTH) -> tuple[int, ...]:
 
 
 def boundary(model: MLP, lim: float = 1.3, n: int = 50) -> pd.DataFrame:
-    """The model's prediction on an n×n grid over [-lim, lim]²: one rectangle per cell with the
-    winning class and its probability, the shape altair's mark_rect wants."""
-    edges = np.linspace(-lim, lim, n + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    gx, gy = np.meshgrid(centres, centres)
-    with np.errstate(all="ignore"):
-        p = model.predict_proba(np.stack([gx.ravel(), gy.ravel()], 1))
-    i, j = np.meshgrid(np.arange(n), np.arange(n))
-    return pd.DataFrame({"x": edges[i.ravel()], "x2": edges[i.ravel() + 1], "y": edges[j.ravel()], "y2": edges[j.ravel() + 1],
-                         "class": p.argmax(1).astype(str), "confidence": np.nan_to_num(p.max(1), nan=0.0)})
+    """The model's decision regions on an n×n grid over [-lim, lim]² (core.foundations.evaluation.decision_regions),
+    the class as text: a class name for the chart's colour legend."""
+    tiles = decision_regions(model.predict_proba, (-lim, lim), (-lim, lim), n)
+    return tiles.assign(**{"class": tiles["class"].astype(str)})
