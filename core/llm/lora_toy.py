@@ -60,6 +60,12 @@ class ToyResult:
         """Did training get (within a factor 2, or 1e-4) to the least loss rank r allows?"""
         return not self.history.diverged and self.final_loss <= 2 * self.bound + 1e-4
 
+    @property
+    def reachable_rank(self) -> int:
+        """How many of ΔW*'s directions a rank-r update can copy: r, or ΔW*'s own rank if smaller
+        (with noise, ΔW* is full rank)."""
+        return min(self.config.r, numerical_rank(self.true_singular))
+
 
 def task(config: ToyConfig, g: torch.Generator | None = None) -> tuple[nn.Linear, torch.Tensor]:
     """The frozen layer W0 and the change ΔW* = U·diag(decay^i)·Vᵀ (+ noise) the task needs, drawn from
@@ -81,6 +87,15 @@ def eckart_young(delta: np.ndarray, r: int) -> float:
     """The least ‖ΔW* − M‖²_F / d_out over matrices M of rank ≤ r: the tail of the squared singular values."""
     s = np.linalg.svd(delta, compute_uv=False)
     return float((s[r:] ** 2).sum() / delta.shape[0])
+
+
+def least_losses(delta: np.ndarray, ranks) -> np.ndarray:
+    """`eckart_young` at each rank in `ranks`: how low the loss can go as r grows.
+
+    >>> least_losses(np.diag([2.0, 1.0, 0.0]), [0, 1, 2]).tolist()
+    [1.6666666666666667, 0.3333333333333333, 0.0]
+    """
+    return np.array([eckart_young(delta, int(r)) for r in ranks])
 
 
 def numerical_rank(singular: np.ndarray, rtol: float = 1e-4) -> int:
