@@ -65,7 +65,7 @@ def reference_forward(lm, text):
 
 def one_at_a_time(lm, text):
     layers, heads = ah.shape(lm.model)
-    batch, _ = ah.encode(lm, text)
+    batch, _ = ah.model_inputs(lm, text)
     for layer in range(layers):
         for head in range(heads):
             mask = torch.ones(layers, heads)

@@ -30,7 +30,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core.infra import models  # noqa: E402
 from core.llm import generation as g  # noqa: E402
-from core.llm.prompting import tokenize  # noqa: E402
+from core.llm.prompting import prompt_token_ids  # noqa: E402
 
 PROMPT = "The best thing about learning a new language is"
 NEW_TOKENS = 32
@@ -117,7 +117,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = models.load("smollm2")
-    ids = tokenize(lm.tokenizer, PROMPT)
+    ids = prompt_token_ids(lm.tokenizer, PROMPT)
     load_before = os.getloadavg()[0]
     result = {
         "model": "SmolLM2-135M-Instruct (offline, float32)", "prompt_tokens": len(ids), "new_tokens": NEW_TOKENS,

@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads
-from core.transformers.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
+from core.transformers.attention_demo import MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code
@@ -30,7 +30,7 @@ with friendly_errors():
     encoder = state.model("minilm")
     sent, steps = step_by_step(encoder, text, cfg)
     if sent.truncated:
-        st.info(f"Your text has {sent.n_tokens} word pieces; this walk-through uses the first {MAX_TOKENS} "
+        st.info(f"Your text has {sent.n_tokens} word pieces; this walk-through uses the first {MAX_STEP_TOKENS} "
                 "so every heatmap stays readable.")
     names = labels(sent.tokens)
     L, d = steps.q.shape

@@ -33,7 +33,7 @@ with friendly_errors():
     att = state.cached(ah.attentions)(lm, text)
     n_layers, n_heads, L, _ = att.weights.shape
     if att.truncated:
-        st.info(f"Your text has {att.n_tokens} tokens; the page reads the first {L} (the most {ah.MAX_TOKENS} "
+        st.info(f"Your text has {att.n_tokens} tokens; the page reads the first {L} (the most {ah.MAX_ATTENTION_TOKENS} "
                 "this page draws, or the model's own limit if smaller). The rest was cut off.")
     st.caption(f"{L} tokens · {n_layers} layers × {n_heads} heads · weights recomputed from each layer's own "
                f"Q and K by the lab's `scaled_dot_product_attention`" + (" · causal: no head may look ahead" if att.causal else ""))
@@ -54,8 +54,8 @@ with friendly_errors():
         small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
                         value_title="weight", size=130)
 
-    if L > bertviz_offline.MAX_TOKENS:
-        bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_TOKENS} of the {L} tokens (more would crawl)."
+    if L > bertviz_offline.MAX_BERTVIZ_TOKENS:
+        bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_BERTVIZ_TOKENS} of the {L} tokens (more would crawl)."
     else:
         bertviz_note = ""
     with tab_head:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.llm import generation
 from core.llm.generation import CompareConfig, Sampling
-from core.llm.prompting import token_pieces, tokenize
+from core.llm.prompting import prompt_token_ids, token_pieces
 from ui import beam_tree, model_picker, state
 from ui.page import friendly_errors, header, show_code
 from ui.tokens import chips, visible
@@ -29,7 +29,7 @@ prompt = st.text_area("Prompt", "The best thing about learning a new language is
 
 
 with friendly_errors():
-    typed = tokenize(lm.tokenizer, prompt)
+    typed = prompt_token_ids(lm.tokenizer, prompt)
     ids = generation.fit_prompt(lm.model, typed, MAX_PROMPT_TOKENS, room=MAX_NEW_TOKENS)  # a long prompt keeps its end
     generation.check_prompt(lm.model, len(ids))  # so only an empty one stops here, with a message
     if len(ids) < len(typed):

@@ -59,7 +59,7 @@ with friendly_errors():
             bar = st.progress(0.0, text="Scoring…")
             styles = prompting.prompt_styles(task, lm.tokenizer)
             for i, (name, make) in enumerate(styles.items()):
-                scores[name] = prompting.accuracy(
+                scores[name] = prompting.few_shot_accuracy(
                     lm.model, lm.tokenizer, task, rows, make, chat=name == prompting.CHAT,
                     on_step=lambda j, m, i=i, name=name: bar.progress((i + j / len(rows)) / len(styles), text=f"{name}: {j}/{len(rows)}"))
             bar.empty()
@@ -75,7 +75,7 @@ st.subheader("2 · The logit lens: what each layer would say next")
 st.latex(r"\text{lens}_\ell = \operatorname{softmax}\big(W_U \,\operatorname{norm}(h_\ell)\big),\quad \ell = 0 \ldots L")
 lens_prompt = st.text_input("Prompt for the lens", "The Eiffel Tower is in the city of", max_chars=2000)
 with friendly_errors():
-    ids = prompting.tokenize(lm.tokenizer, lens_prompt)
+    ids = prompting.prompt_token_ids(lm.tokenizer, lens_prompt)
     if not ids:
         st.info("Type a prompt to look inside the model.")
     else:

@@ -70,7 +70,7 @@ def token_pieces(tokenizer, ids: list[int]) -> list[str]:
     return pieces
 
 
-def tokenize(tokenizer, text: str) -> list[int]:
+def prompt_token_ids(tokenizer, text: str) -> list[int]:
     """The ids of `text` with no special tokens added (what the model is asked to continue)."""
     return tokenizer(text, add_special_tokens=False).input_ids
 
@@ -101,7 +101,7 @@ def surprisal(model, tokenizer, text: str, max_tokens: int | None = None) -> Sur
     """
     if not text.strip():
         raise LabError("Paste some text to score: the box is empty.")
-    ids = tokenize(tokenizer, text)
+    ids = prompt_token_ids(tokenizer, text)
     limit = min(max_tokens or context_window(model), context_window(model))
     truncated = max(0, len(ids) - limit)
     ids = ids[:limit]
@@ -204,8 +204,8 @@ def answer_logprobs(model, tokenizer, prompt: str, answers: list[str]) -> list[f
     Prompt and answer are tokenized apart and joined as ids, so every answer follows the same
     prompt tokens. Right padding is harmless: a causal model never looks ahead.
     """
-    prompt_ids = tokenize(tokenizer, prompt)
-    answer_ids = [tokenize(tokenizer, a) for a in answers]
+    prompt_ids = prompt_token_ids(tokenizer, prompt)
+    answer_ids = [prompt_token_ids(tokenizer, a) for a in answers]
     if not prompt_ids or not all(answer_ids):
         raise LabError("the prompt and every answer need at least one token")
     rows = [prompt_ids + a for a in answer_ids]
@@ -254,7 +254,7 @@ def compare_prompts(model, tokenizer, task: FewShotTask, query: str) -> tuple[di
     return prompts, pd.concat(frames, ignore_index=True)
 
 
-def accuracy(model, tokenizer, task: FewShotTask, rows: list[tuple[str, str]], make_prompt: Callable[[str], str],
+def few_shot_accuracy(model, tokenizer, task: FewShotTask, rows: list[tuple[str, str]], make_prompt: Callable[[str], str],
              chat: bool = False, on_step: Callable[[int, dict[str, float]], bool | None] | None = None) -> float:
     """The share of `rows` (text, label) whose label the model finds most likely after make_prompt(text)."""
     if not rows:

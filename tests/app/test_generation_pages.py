@@ -51,7 +51,7 @@ def red_edges(at: AppTest) -> int:
 def test_decoding_page_controls_and_bad_prompts(smollm2):
     at = open_page("pages/decoding.py")
     clean(at)
-    prompt_ids = prompting.tokenize(smollm2.tokenizer, widget(at.text_area, "Prompt").value)
+    prompt_ids = prompting.prompt_token_ids(smollm2.tokenizer, widget(at.text_area, "Prompt").value)
     kept, vocab = survivors(at)
     assert kept == vocab == 49_152  # no filter on by default: the whole vocabulary survives
 
@@ -101,7 +101,7 @@ def test_decoding_page_controls_and_bad_prompts(smollm2):
 
     window = generation.context_window(smollm2.model)
     for text in ["word " * 3000, "🦜" * 3000]:  # 3,000 tokens (under the window), then 9,000 (over it)
-        n_tokens = len(prompting.tokenize(smollm2.tokenizer, text))
+        n_tokens = len(prompting.prompt_token_ids(smollm2.tokenizer, text))
         widget(at.text_area, "Prompt").set_value(text).run()
         clean(at)
         (note,) = [i.value for i in at.info if "keeps the last 512" in i.value]
