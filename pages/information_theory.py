@@ -1,4 +1,3 @@
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -7,7 +6,8 @@ from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, quantity, show_code
+from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
 MAX_BARS = 60  # a chart of thousands of bars says nothing; show the most likely outcomes
@@ -21,21 +21,6 @@ header(
     "belief costs. With logs in base 2 all of these are **bits**: lengths of the best possible code. "
     "Shape the distributions below and watch every number move.",
 )
-
-
-def fmt(x: float, unit: str = "bits") -> str:
-    return "∞" if np.isinf(x) else f"{x:.3f} {unit}"
-
-
-def lm_next_token(model_key: str, prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
-    return information_demo.next_token_distribution(model_picker.load(model_key), prompt, top_k)
-
-
-def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
-    """Bars per outcome, in the table's own order, with the exact numbers in the tooltip."""
-    chart = alt.Chart(frame, height=230, title=title).mark_bar(color=color) if color else alt.Chart(frame, height=230, title=title).mark_bar()
-    return chart.encode(x=alt.X("outcome:N", sort=None, title=None), y=alt.Y(f"{y}:Q"),
-                        tooltip=["outcome", alt.Tooltip(f"{y}:Q", format=".4f")], **encode)
 
 
 # ----------------------------------------------------------------------------- 1. one distribution
@@ -68,7 +53,7 @@ with friendly_errors():
         entry = models.REGISTRY[lm.key]
         c1.caption(f"{entry.title}, {entry.params} parameters, {'offline' if entry.offline else 'from the Hub'}. "
                    "Try a prompt with one obvious continuation, then an open one.")
-        base = state.cached(lm_next_token)(lm.key, prompt, top_k)
+        base = state.cached(information_demo.next_token_distribution)(lm, prompt, top_k)
     else:
         base = information_demo.preset(kind, n, bias)
 
@@ -96,9 +81,9 @@ if abs(total - 1) > 1e-6:
 
 h_bits, h_nats = info.entropy(p, 2), info.entropy(p, np.e)
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Entropy H(p)", fmt(h_bits))
-m2.metric("… in nats (log base e)", fmt(h_nats, "nats"))
-m3.metric("Maximum, log₂ n", fmt(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
+m1.metric("Entropy H(p)", quantity(h_bits))
+m2.metric("… in nats (log base e)", quantity(h_nats, "nats"))
+m3.metric("Maximum, log₂ n", quantity(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
 m4.metric("Perplexity 2^H", f"{2 ** h_bits:,.2f}", help="As uncertain as a fair choice among this many outcomes")
 st.latex(r"H(p) = -\sum_x p(x)\,\log_2 p(x) \;\text{bits} \qquad 1\text{ nat} = \log_2 e \approx 1.4427\text{ bits}")
 if kind == "next token of a language model":
@@ -110,9 +95,11 @@ surprise = info.surprisal(p)
 table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": info.entropy_terms(p)})
 shown = table.nlargest(MAX_BARS, "p").sort_index() if len(table) > MAX_BARS else table
 left, right = st.columns(2)
-left.altair_chart(bars(shown, "p", "Probability p(x)"), width="stretch")
+outcome = field("outcome:N", sort=None, title=None)
+draw(bars(shown, outcome, "p:Q", title="Probability p(x)", height=230, tooltip=["outcome:N", field("p:Q", format=".4f")]), left)
 finite = shown.assign(surprisal=np.minimum(shown["surprisal −log₂ p"], 64))  # −log 0 = ∞ drawn as a tall bar
-right.altair_chart(bars(finite, "surprisal", "Surprisal −log₂ p(x) in bits (rare = surprising)", color="#d62728"), width="stretch")
+draw(chart(finite, {"type": "bar", "color": "#d62728"}, "Surprisal −log₂ p(x) in bits (rare = surprising)", 230, x=outcome,
+           y="surprisal:Q", tooltip=["outcome:N", field("surprisal:Q", format=".4f")]), right)
 st.caption("Entropy is the average of the red bars, each weighted by its blue bar: likely outcomes are cheap, "
            "rare ones expensive but seldom paid for. Outcomes with p = 0 add nothing (p·log p → 0).")
 groups = info.grouped(p)
@@ -150,15 +137,15 @@ div = info.divergences(p, q)
 a, b, c = st.columns(3)
 with a:
     st.markdown("**Data from p, model q**")
-    st.metric("Cross-entropy H(p, q)", fmt(div.cross_pq))
-    st.metric("KL(p ‖ q) = H(p, q) − H(p)", fmt(div.kl_pq))
+    st.metric("Cross-entropy H(p, q)", quantity(div.cross_pq))
+    st.metric("KL(p ‖ q) = H(p, q) − H(p)", quantity(div.kl_pq))
 with b:
     st.markdown("**Data from q, model p**")
-    st.metric("Cross-entropy H(q, p)", fmt(div.cross_qp))
-    st.metric("KL(q ‖ p) = H(q, p) − H(q)", fmt(div.kl_qp))
+    st.metric("Cross-entropy H(q, p)", quantity(div.cross_qp))
+    st.metric("KL(q ‖ p) = H(q, p) − H(q)", quantity(div.kl_qp))
 with c:
     st.markdown("**Symmetric**")
-    st.metric("Jensen–Shannon JS(p, q)", fmt(div.js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
+    st.metric("Jensen–Shannon JS(p, q)", quantity(div.js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
     st.metric("√JS (a true distance; scipy's jensenshannon)", f"{div.js_distance:.4f}")
 st.latex(r"H(p,q) = -\sum_x p(x)\log_2 q(x) \qquad D_{KL}(p\,\|\,q) = \sum_x p(x)\log_2\frac{p(x)}{q(x)} = H(p,q) - H(p) \ge 0")
 st.latex(r"JS(p, q) = \tfrac12 D_{KL}(p\,\|\,m) + \tfrac12 D_{KL}(q\,\|\,m), \quad m = \tfrac12 (p + q)")
@@ -180,25 +167,23 @@ if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
     parts = pd.DataFrame({"direction": ["data p, model q"] * 2 + ["data q, model p"] * 2,
                           "part": ["entropy of the data", "KL: cost of the wrong model"] * 2,
                           "bits": [div.entropy_p, div.kl_pq, div.entropy_q, div.kl_qp], "order": [0, 1, 0, 1]})
-    st.altair_chart(alt.Chart(parts, height=alt.Step(32), title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
-        x=alt.X("bits:Q", stack="zero", title="bits"), y=alt.Y("direction:N", title=None), order="order:Q",
-        color=alt.Color("part:N", scale=alt.Scale(domain=["entropy of the data", "KL: cost of the wrong model"], range=["#9ecae1", "#d62728"]), title=None),
-        tooltip=["direction", "part", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+    parts_colours = {"domain": ["entropy of the data", "KL: cost of the wrong model"], "range": ["#9ecae1", "#d62728"]}
+    draw(bars(parts, field("bits:Q", stack="zero", title="bits"), field("direction:N", title=None),
+              field("part:N", scale=parts_colours, title=None), "Cross-entropy = entropy + KL, in both directions", {"step": 32},
+              order="order:Q", tooltip=["direction:N", "part:N", field("bits:Q", format=".4f")]))
 
 path = pd.DataFrame(info.blend_path(p, q)).melt("t", var_name="divergence", value_name="bits")
 path = path[np.isfinite(path.bits)]  # KL(p ‖ q) at t = 0 may be ∞
-st.altair_chart(alt.Chart(path, height=230, title="Slide q over to p: q_t = (1 − t)·q + t·p").mark_line(point=True).encode(
-    x=alt.X("t:Q", title="t (0: q as edited, 1: q = p)"), y=alt.Y("bits:Q", title="bits"), color=alt.Color("divergence:N", title=None),
-    tooltip=[alt.Tooltip("t:Q", format=".3f"), "divergence", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+draw(lines(path, field("t:Q", title="t (0: q as edited, 1: q = p)"), field("bits:Q", title="bits"), field("divergence:N", title=None),
+           "Slide q over to p: q_t = (1 − t)·q + t·p", 230, point=True,
+           tooltip=[field("t:Q", format=".3f"), "divergence:N", field("bits:Q", format=".4f")]))
 st.caption("Both KLs reach 0 only when q = p, along different curves. If q gives an outcome of p zero mass, KL(p ‖ q_t) "
            "shoots up as t → 0: any sliver of probability keeps it finite, which is what smoothing buys.")
 
 both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
 long = both.melt("outcome", var_name="distribution", value_name="probability")
-st.altair_chart(alt.Chart(long, height=230, title="p and q side by side").mark_bar().encode(
-    x=alt.X("outcome:N", sort=None, title=None), xOffset="distribution:N", y="probability:Q",
-    color=alt.Color("distribution:N", scale=alt.Scale(range=["#1f77b4", "#ff7f0e"])),
-    tooltip=["outcome", "distribution", alt.Tooltip("probability:Q", format=".4f")]), width="stretch")
+draw(bars(long, outcome, "probability:Q", field("distribution:N", scale={"range": ["#1f77b4", "#ff7f0e"]}), "p and q side by side", 230,
+          xOffset="distribution:N", tooltip=["outcome:N", "distribution:N", field("probability:Q", format=".4f")]))
 
 # ----------------------------------------------------------------------------- 3. codes
 
@@ -210,14 +195,15 @@ st.markdown("Entropy is not just a formula: it is the length of the shortest cod
 costs = prefix_codes.code_costs(p, q)
 code_p, code_q = costs.code_p, costs.code_q
 a, b, c, d, e = st.columns(5)
-a.metric("H(p)", fmt(costs.entropy))
-b.metric("Huffman code for p", fmt(costs.huffman_p), delta=f"{costs.huffman_overhead:+.4f} above H(p)", delta_color="off")
-c.metric("Huffman code for q", fmt(costs.huffman_q), delta=None if np.isinf(costs.huffman_q) else f"{costs.huffman_extra:+.4f} extra bits",
-         delta_color="inverse")
-d.metric("KL(p ‖ q)", fmt(costs.kl), help="The extra cost of q's code with ideal (fractional) code lengths")
-e.metric("Shannon code for q", fmt(costs.shannon), delta=None if np.isinf(costs.shannon) else f"{costs.shannon_extra:+.4f} above H(p)",
+a.metric("H(p)", quantity(costs.entropy))
+b.metric("Huffman code for p", quantity(costs.huffman_p), delta=f"{costs.huffman_overhead:+.4f} above H(p)", delta_color="off")
+c.metric("Huffman code for q", quantity(costs.huffman_q),
+         delta=None if np.isinf(costs.huffman_q) else f"{costs.huffman_extra:+.4f} extra bits", delta_color="inverse")
+d.metric("KL(p ‖ q)", quantity(costs.kl), help="The extra cost of q's code with ideal (fractional) code lengths")
+e.metric("Shannon code for q", quantity(costs.shannon), delta=None if np.isinf(costs.shannon) else f"{costs.shannon_extra:+.4f} above H(p)",
          delta_color="off", help="Lengths ⌈−log₂ q⌉: its bits above H(p) always lie in [KL, KL + 1)")
-st.caption("Every code encodes data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
+st.caption("Every code encodes data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly "
+           "H(p, q) = H(p) + KL(p ‖ q) bits; "
            "Shannon's code rounds each up to whole bits, so it pays between KL and KL + 1 above H(p), always; Huffman's code for q "
            "is the best for q, usually near that on p but with no such guarantee. An outcome q thinks impossible gets no codeword "
            "at all, so q's codes cannot send it: that is the infinite KL again.")

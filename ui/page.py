@@ -1,6 +1,8 @@
 """What every page shares: its header, the source of the core function it runs, friendly errors."""
 
+import html
 import inspect
+import math
 from contextlib import contextmanager
 
 import streamlit as st
@@ -19,6 +21,22 @@ def show_code(*objects, label: str = "The code this page runs") -> None:
         for obj in objects:
             st.caption(f"`{obj.__module__}.{obj.__qualname__}`")
             st.code(inspect.getsource(obj), language="python")
+
+
+def scroll_box(text: str, height_rem: float = 16) -> None:
+    """Long generated or typed text as it is (monospace, line breaks kept, never read as Markdown or HTML),
+    in a box of fixed height that scrolls."""
+    st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:{height_rem}rem;overflow:auto'>"
+                f"{html.escape(text).replace(chr(10), '&#10;')}</div>", unsafe_allow_html=True)  # &#10;: a blank line would end the HTML
+
+
+def quantity(x: float, unit: str = "bits") -> str:
+    """A measured amount for a metric: three decimals and its unit, or ∞ (an infinite KL is an answer, not an error).
+
+    >>> quantity(1.5), quantity(float("inf")), quantity(0.25, "nats")
+    ('1.500 bits', '∞', '0.250 nats')
+    """
+    return "∞" if math.isinf(x) else f"{x:.3f} {unit}"
 
 
 @contextmanager

@@ -73,13 +73,14 @@ def bars(data, x, y, color=None, title: str = "", height=None, **encoding) -> di
     return chart(data, "bar", title, height, x=x, y=y, color=color, **encoding)
 
 
-def curves(named: dict, x_title: str, y_title: str, title: str = "", height=240, log_y: bool = False, start: int = 0) -> dict:
+def curves(named: dict, x_title: str, y_title: str, title: str = "", height=240, log_y: bool = False, start: int = 0,
+           point: bool = False) -> dict:
     """A line per named array, against its index (from `start`): {"head 0": [...], "head 1": [...]}."""
     data = pd.concat([pd.DataFrame({"x": np.arange(start, start + len(v)), "y": np.asarray(v, dtype=float), "curve": name})
                       for name, v in named.items()], ignore_index=True)
     y = field("y:Q", title=y_title, **({"scale": {"type": "log"}} if log_y else {}))
     return lines(data, field("x:Q", title=x_title), y, field("curve:N", title=None, sort=list(named), scale={"scheme": "category10"}),
-                 title=title, height=height, tooltip=[field("curve:N", title="curve"), field("x:Q", title=x_title),
+                 title=title, height=height, point=point, tooltip=[field("curve:N", title="curve"), field("x:Q", title=x_title),
                                                       field("y:Q", title=y_title, format=".4g")])
 
 

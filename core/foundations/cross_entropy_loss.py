@@ -59,6 +59,26 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     return shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))
 
 
+@dataclass
+class LogSoftmaxRace:
+    """The naive and the stable log-softmax of the same logits, beside torch's."""
+
+    columns: dict[str, torch.Tensor]  # logit z, exp(z) in float32, naive, stable, torch.log_softmax
+    naive_broke: bool  # the naive formula gave inf or NaN somewhere (exp overflowed)
+
+
+def log_softmax_race(logits: torch.Tensor) -> LogSoftmaxRace:
+    """Both formulas, and torch.log_softmax as the reference, on the same float32 logits.
+
+    >>> log_softmax_race(torch.tensor([1000.0, 0.0])).naive_broke
+    True
+    """
+    naive = log_softmax_naive(logits)
+    columns = {"logit z": logits, "exp(z) in float32": torch.exp(logits), "naive log softmax": naive,
+               "stable log softmax": log_softmax(logits), "torch.log_softmax": F.log_softmax(logits, -1)}
+    return LogSoftmaxRace(columns, not bool(torch.isfinite(naive).all()))
+
+
 def smoothed_target(target: torch.Tensor, classes: int, label_smoothing: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(1 - eps) * one_hot(target) + eps / C: the target distribution label smoothing trains toward.
 

@@ -287,6 +287,14 @@ def load_text(key: str, **kwargs) -> str:
     return entry.loader(**kwargs)
 
 
+def load_labelled(key: str) -> pd.DataFrame:
+    """Rows (text, label, split) of a built-in labelled-text entry (online ones raise Unavailable when out of reach)."""
+    entry = DATASETS[key]
+    if entry.kind != "labelled-text" or key == "upload-csv":
+        raise LabError(f"'{key}' is not a built-in labelled set")
+    return entry.loader()
+
+
 def availability(key: str) -> tuple[bool, str]:
     """Can `key` be loaded here, and why (not)? Probes the network for online entries, loads nothing."""
     entry = DATASETS[key]

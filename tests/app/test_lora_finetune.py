@@ -190,7 +190,7 @@ def test_a_model_id_the_hub_does_not_know_is_explained(monkeypatch):
     at = open_page()
     at.text_input(key="lora.hub").set_value("no-such-org/no-such-bert").run()
     clean(at)
-    message = next(i.value for i in at.info if "no-such-org/no-such-bert" in i.value)
+    message = next(w.value for w in at.warning if "no-such-org/no-such-bert" in w.value)
     assert "not a valid model identifier" in message and "Staying with minilm" in message
     assert metric(at, "Trainable parameters")  # the page goes on with the offline encoder
 
@@ -200,7 +200,7 @@ def test_the_three_way_comparison_and_bad_input():
     at = open_page()
     at.text_input(key="lora.hub").set_value("no-such-org/no-such-bert").run()  # offline in tests
     clean(at)
-    assert any("no-such-org/no-such-bert" in i.value for i in at.info)
+    assert any("no-such-org/no-such-bert" in w.value for w in at.warning)
     at.radio(key="lora.source").set_value("sst2").run()  # online only: falls back to the bundled set
     clean(at)
     assert any("sentiment set instead" in i.value for i in at.info)
