@@ -22,9 +22,7 @@ Writes benchmarks/results/probability.json.
 
 import argparse
 import json
-import statistics
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -39,21 +37,13 @@ from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import Timing, measure, race  # noqa: E402
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 from core.infra import data  # noqa: E402
 from core.lm.markov_chain import MAX_ORDER, MarkovChain, _encoded, corpus_tokens  # noqa: E402
 
 N_DOCS, REPEATS, TRIALS = 10_000, 7, 3  # TRIALS: cold runs of the page reruns
 RERUN_TARGET_S, RATIO_TARGET = 0.3, 2.0
-
-
-def median_time(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def ten_thousand_documents() -> tuple[list[str], np.ndarray]:
@@ -76,8 +66,9 @@ def naive_bayes_race() -> list[dict]:
         ("Gaussian NB, 10,000 x 20 numbers", GaussianNaiveBayes(1e-9), GaussianNB(var_smoothing=1e-9),
          np.random.default_rng(1).normal(size=(N_DOCS, 20)) + (y == "positive")[:, None] * 0.3),
     ]:
-        t_ours = median_time(lambda: ours.fit(Xs[train], y[train]).predict_proba(Xs[test]))
-        t_ref = median_time(lambda: ref.fit(Xs[train], y[train]).predict_proba(Xs[test]))
+        times = race({"ours": lambda ours=ours, Xs=Xs: ours.fit(Xs[train], y[train]).predict_proba(Xs[test]),
+                      "reference": lambda ref=ref, Xs=Xs: ref.fit(Xs[train], y[train]).predict_proba(Xs[test])}, REPEATS)
+        t_ours, t_ref = times["ours"].wall_s, times["reference"].wall_s
         gap = float(np.abs(ours.predict_proba(Xs[test]) - ref.predict_proba(Xs[test])).max())
         rows.append({"task": name + " (fit 8,000 + predict 2,000)", "ours_s": t_ours, "reference_s": t_ref,
                      "ratio": t_ours / t_ref, "max_abs_proba_gap": gap, "meets_target": t_ours <= RATIO_TARGET * t_ref})
@@ -89,8 +80,9 @@ def markov_race() -> list[dict]:
     rows = []
     for level, k in (("char", 5), ("word", 3)):
         tokens = corpus_tokens(text, level)
-        t_ours = median_time(lambda: MarkovChain(k).fit(tokens), 3)
-        t_ref = median_time(lambda: ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), k + 1)), 3)
+        times = race({"ours": lambda k=k, tokens=tokens: MarkovChain(k).fit(tokens),
+                      "nltk": lambda k=k, tokens=tokens: ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), k + 1))}, 3)
+        t_ours, t_ref = times["ours"].wall_s, times["nltk"].wall_s
         rows.append({"task": f"count order-{k} {level} chain, {len(tokens):,} tokens", "ours_s": t_ours,
                      "reference_s": t_ref, "ratio": t_ours / t_ref})
     return rows
@@ -191,7 +183,7 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
     """Each trial starts with every cache empty, so each control's new value is computed from scratch
     (the cost of the first click on it). The target is judged on the median of the trials, not the
     best: a click's cost is what a learner typically waits, and the machine may be shared."""
-    times: dict[tuple, list[float]] = {}
+    times: dict[tuple, Timing] = {}
     errors: dict[tuple, list[str]] = {}
     for _ in range(trials):
         st.cache_data.clear()
@@ -203,14 +195,13 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
                 apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
             at = apps[page]
             move(at, kind, which, value)
-            start = time.perf_counter()
-            at.run()
+            wall, cpu, _ = measure(at.run)
             key = (page, f"{number:2}. {label(kind, which, value)}")
-            times.setdefault(key, []).append(time.perf_counter() - start)
+            times.setdefault(key, Timing()).add(wall, cpu)
             errors.setdefault(key, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
-    return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t),
-             "rerun_worst_s": max(t), "meets_target": statistics.median(t) < RERUN_TARGET_S and not errors[(page, control)],
-             "errors": errors[(page, control)]}
+    return [{"page": page, "control": control, "rerun_best_s": t.best_wall_s, "rerun_median_s": t.wall_s,
+             "rerun_worst_s": max(t.walls), "rerun_median_cpu_s": t.cpu_s,
+             "meets_target": t.wall_s < RERUN_TARGET_S and not errors[(page, control)], "errors": errors[(page, control)]}
             for (page, control), t in times.items()]
 
 
