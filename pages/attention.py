@@ -5,7 +5,7 @@ from core.transformers.attention import MultiHeadAttention, attention_steps, mer
 from core.transformers.attention_demo import MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import bars, draw, field
 
 header(
@@ -18,7 +18,7 @@ header(
 st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + M\right)V")
 st.latex(r"Q = XW_Q,\quad K = XW_K,\quad V = XW_V")
 
-text = st.text_input("Your sentence", "The animal didn't cross the street because it was too tired.", max_chars=500)
+text = text_box("Your sentence", "The animal didn't cross the street because it was too tired.", limit=500)
 head = st.slider("Head of MiniLM's first layer", 0, 11, 4)
 t1, t2, t3 = st.columns(3)
 causal = t1.toggle("Causal mask", False, help="GPT-style: each word may only look at itself and earlier words")

@@ -4,7 +4,7 @@ from core.infra import bertviz_offline
 from core.transformers import attention_heads as ah
 from ui import model_picker, state
 from ui.heatmaps import heatmap, labels, small_multiples
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import chart, draw, field
 
 header(
@@ -27,7 +27,7 @@ if source.startswith("A Hugging"):
     lm = model_picker.typed(lm, "Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
                             kinds=("encoder", "causal-lm"))
 
-text = st.text_area("Your sentence", DEFAULT_TEXT, max_chars=2000, height=80)
+text = text_box("Your sentence", DEFAULT_TEXT, area=True, height=80)
 
 with friendly_errors():
     att = state.cached(ah.attentions)(lm, text)
@@ -91,7 +91,7 @@ with friendly_errors():
         previous = head_label.index[head_label == "previous token"]
         off = st.multiselect("Heads to switch off", list(head_label.index), default=[(previous if len(previous) else head_label.index)[0]],
                              format_func=lambda lh: f"L{lh[0]} H{lh[1]} · {head_label[lh]}")
-        other = None if att.causal else st.text_input("Compare with (sentence similarity)", "A tired cat lay on the rug.", max_chars=2000)
+        other = None if att.causal else text_box("Compare with (sentence similarity)", "A tired cat lay on the rug.")
         if not off:
             st.info("Pick at least one head to switch off.")
         else:

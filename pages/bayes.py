@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.errors import LabError
 from core.foundations.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import draw, field, share_bars
 
 header(
@@ -58,7 +58,7 @@ with friendly_errors():
 
 st.subheader("Test again: today's posterior is tomorrow's prior")
 st.markdown("Type the results of repeated, independent tests in order (`+` positive, `-` negative).")
-typed = st.text_input("Results", "+ + - +", max_chars=60)
+typed = text_box("Results", "+ + - +", limit=60)
 results = [ch == "+" for ch in typed if ch in "+-−"]
 with friendly_errors():
     if not results:

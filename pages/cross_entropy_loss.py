@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.foundations import cross_entropy_loss, loss_race
 from ui import live, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import bars, draw, field, lines
 
 header(
@@ -22,7 +22,7 @@ st.page_link("pages/ngram_perplexity.py", label="n-gram models: the same loss on
 st.header("1 · Log-softmax, naive and stable")
 st.latex(r"\log \operatorname{softmax}(z)_i = z_i - \log\sum_j e^{z_j} = (z_i - m) - \log\sum_j e^{z_j - m}, \qquad m = \max_j z_j")
 c1, c2 = st.columns([2, 1])
-text = c1.text_input("Logits z (comma separated)", "2, 1, 0.1, -1")
+text = text_box("Logits z (comma separated)", "2, 1, 0.1, -1", container=c1)
 scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 300, 1000], value=100,
                          help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
 z = None
@@ -46,7 +46,7 @@ st.header("2 · The loss of one prediction, with label smoothing")
 st.latex(r"y^{\text{smooth}} = (1-\varepsilon)\,\text{onehot}(y) + \tfrac{\varepsilon}{C} \qquad "
          r"L = -\sum_i y^{\text{smooth}}_i \log q_i \qquad \frac{\partial L}{\partial z_i} = q_i - y^{\text{smooth}}_i")
 c1, c2, c3 = st.columns(3)
-one_text = c1.text_input("This prediction's logits", "3, 1, 0.2, -1, -2")
+one_text = text_box("This prediction's logits", "3, 1, 0.2, -1, -2", container=c1)
 eps = c3.slider("Label smoothing ε", 0.0, 1.0, 0.1, step=0.05,
                 help="Spread ε of the target's mass evenly over all classes: the model is never asked for 100% certainty")
 logits = None

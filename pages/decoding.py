@@ -7,7 +7,7 @@ from core.llm import generation
 from core.llm.generation import CompareConfig, Sampling
 from core.llm.prompting import prompt_token_ids, token_pieces
 from ui import beam_tree, model_picker, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.tokens import chips, visible
 from ui.vega import bars, chart, draw, field, layers
 
@@ -25,7 +25,7 @@ header(
 )
 
 lm = model_picker.pick("causal-lm", key="decoding.model")
-prompt = st.text_area("Prompt", "The best thing about learning a new language is", max_chars=20_000, height=80)
+prompt = text_box("Prompt", "The best thing about learning a new language is", limit=20_000, area=True, height=80)
 
 
 with friendly_errors():

@@ -6,7 +6,7 @@ from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
-from ui.page import friendly_errors, header, quantity, show_code
+from ui.page import friendly_errors, header, quantity, show_code, text_box
 from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
@@ -36,9 +36,9 @@ with c1:
         label = {"biased coin": "P(heads)", "loaded die": "P(six)", "peaked": "P(most likely outcome)"}[kind]
         bias = st.slider(label, 0.0, 1.0, 0.8 if kind == "biased coin" else 0.5, step=0.01)
     if kind == "typed by you":
-        typed = st.text_area("Weights, separated by commas or spaces (they need not sum to 1)", "5, 3, 1, 1")
+        typed = text_box("Weights, separated by commas or spaces (they need not sum to 1)", "5, 3, 1, 1", limit=20_000, area=True)
     if kind == "next token of a language model":
-        prompt = st.text_input("Prompt", "The capital of France is")
+        prompt = text_box("Prompt", "The capital of France is")
         top_k = st.slider("Top tokens shown (the rest go into “(other)”)", 2, 50, 10)
 
 base: tuple[list[str], np.ndarray] | None = None

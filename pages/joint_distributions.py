@@ -4,7 +4,7 @@ import streamlit as st
 from core.foundations.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import draw, share_bars, table_heatmap
 
 header(
@@ -29,8 +29,8 @@ source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurem
 with friendly_errors():
     if source == "Edit your own counts":
         st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
-        typed = st.text_input(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
-                              ", ".join(EXAMPLE.columns[1:]), on_change=state.carry, args=(EDITED, TABLE, EXAMPLE), key="joint.columns")
+        typed = text_box(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
+                         ", ".join(EXAMPLE.columns[1:]), on_change=state.carry, args=(EDITED, TABLE, EXAMPLE), key="joint.columns")
         columns = distinct_labels([EXAMPLE.columns[0], *labels_from_text(typed, "column")], "column")
         table = state.recall(TABLE, EXAMPLE).reindex(columns=columns, fill_value=0)
         edited = st.data_editor(table, num_rows="dynamic", hide_index=True, key="joint.editor")

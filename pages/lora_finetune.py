@@ -9,7 +9,7 @@ from core.llm import finetune_analysis, finetune_data
 from core.llm.lora import LoRALinear
 from ui import live, model_picker, state
 from ui.heatmaps import heatmap
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import confusion, curves, draw, field, lines, share_bars
 
 header(
@@ -166,7 +166,7 @@ elif result is not None:
                                                                                        format="%.2f", width="small"),
                                         "text": st.column_config.TextColumn("text", width="large")})
     elif view == views[1]:
-        sentence = st.text_input("A sentence", "Not bad at all, actually.", max_chars=1000, key="lora.try")
+        sentence = text_box("A sentence", "Not bad at all, actually.", limit=1000, key="lora.try")
         probs = ft.predict(result, [sentence]).iloc[0]
         draw(share_bars(probs.index, probs.to_numpy(), value_title="probability", whole=True))
         st.caption(f"Prediction: **{probs.idxmax()}** ({probs.max():.1%}).")
@@ -244,11 +244,11 @@ if runs:
     histories = pd.concat([r.history.frame().assign(method=m) for m, r in runs.items()])
     c = st.columns(2)
     loss = histories[histories.metric == "loss"]
-    draw(lines(loss, "step:Q", field("value:Q", title="loss"), "method:N", "Training loss per step"), c[0])
+    draw(lines(loss, "step:Q", field("value:Q", title="loss"), "method:N", "Training loss per step", 300), c[0])
     acc = pd.concat([pd.DataFrame({"train s": r.history.metrics["train_s"], "held-out accuracy": r.history.metrics["test_acc"]})
                      .dropna().assign(method=m) for m, r in runs.items()])
     draw(lines(acc, "train s:Q", field("held-out accuracy:Q", scale={"zero": False}), "method:N",
-               "Held-out accuracy against training time", point=True), c[1])
+               "Held-out accuracy against training time", 300, point=True), c[1])
     st.caption("Peak memory is measured (bytes allocated above the level before training, sampled every 2 ms). On a CPU, "
                "LoRA saves the gradients and Adam moments of 22 M frozen weights (memory, and a 1 MB adapter to save instead "
                "of a 90 MB model) but still runs the whole backward pass, so its steps take about as long as full "

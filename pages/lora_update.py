@@ -56,12 +56,12 @@ c = st.columns(2)
 loss = result.history.frame().query("metric == 'loss'")
 draw(layers(lines(loss, "step:Q", field("value:Q", title="loss", scale={"type": "log"})),
             rule(y=max(result.bound, 1e-12), strokeDash=[6, 4], color="gray"),
-            title="Training loss (log scale); dashed: the Eckart–Young bound"), c[0])
+            title="Training loss (log scale); dashed: the Eckart–Young bound", height=300), c[0])
 k = 24
 sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "σ": np.maximum(s[:k], 1e-9), "matrix": name})
                 for s, name in ((result.true_singular, "ΔW* (needed)"), (result.learned_singular, "learned (α/r)·B·A"))])
 draw(lines(sv, field("i:Q", title="index"), field("σ:Q", scale={"type": "log"}), "matrix:N", point=True,
-           title="Singular values (first 24, log scale)", tooltip=["matrix:N", "i:Q", field("σ:Q", format=".3g")]), c[1])
+           title="Singular values (first 24, log scale)", height=300, tooltip=["matrix:N", "i:Q", field("σ:Q", format=".3g")]), c[1])
 if result.converged:
     st.caption(f"The learned update copies the top {result.reachable_rank} singular values of ΔW* and has nothing beyond r = {r}: "
                "gradient descent on B·A finds the best rank-r approximation, which the SVD would give in one step.")
@@ -74,7 +74,7 @@ bounds = pd.DataFrame({"r": ranks, "least loss": np.maximum(lora_toy.least_losse
 draw(layers(lines(bounds, "r:Q", field("least loss:Q", scale={"type": "log"}), point=True,
                   tooltip=["r:Q", field("least loss:Q", format=".3g")]),
             rule(x=r, color="orange"),
-            title="The least loss at each rank r (Eckart–Young) for this ΔW*; orange: your r; zero drawn at 1e-12"))
+            title="The least loss at each rank r (Eckart–Young) for this ΔW*; orange: your r; zero drawn at 1e-12", height=300))
 
 c = st.columns(2)
 scale = float(np.abs(result.true_delta).max())  # one colour scale for both: the same colour is the same number

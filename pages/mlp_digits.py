@@ -5,7 +5,7 @@ import streamlit as st
 from core.foundations.evaluation import confusion_matrix
 from core.nn import mlp, optim, playground
 from ui import live, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.pixels import pixels
 from ui.vega import confusion, draw, field, layers, lines, rule
 
@@ -33,7 +33,7 @@ p = PRESETS[preset_name]
 with st.form("dg.form"):
     c = st.columns(4)
     n_train = c[0].slider("Training digits", 20, 1079, p["n_train"], key=f"dg.n.{preset_name}")
-    widths = c[1].text_input("Hidden layers (widths)", p["widths"], key=f"dg.w.{preset_name}")
+    widths = text_box("Hidden layers (widths)", p["widths"], limit=100, container=c[1], key=f"dg.w.{preset_name}")
     activation = c[2].selectbox("Activation", list(mlp.ACTIVATIONS), key=f"dg.act.{preset_name}")
     optimizer = c[3].selectbox("Optimizer", list(optim.OPTIMIZERS), index=4, key=f"dg.opt.{preset_name}")
     c = st.columns(4)

@@ -6,7 +6,7 @@ from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBay
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import confusion, draw, field, share_bars, values
 
 header(
@@ -72,7 +72,7 @@ with friendly_errors():
                    "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
 
         st.subheader("Why this prediction?")
-        sentence = st.text_input("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", max_chars=500)
+        sentence = text_box("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", limit=500)
         with friendly_errors():
             why = explain(result, sentence)
             probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())

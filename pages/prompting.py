@@ -4,7 +4,7 @@ from core.infra import data
 from core.llm import prompting
 from core.llm.prompting import FewShotTask
 from ui import model_picker, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.tokens import heat_chips, visible
 from ui.vega import bars, chart, draw, field, share_bars
 
@@ -27,8 +27,7 @@ lm = model_picker.pick("causal-lm", key="prompting.model")
 st.subheader("1 · Zero-, one-, few-shot, and the chat template")
 train = data.sentiment("train")
 task = FewShotTask(examples=tuple(zip(train.text[:4], train.label[:4])))
-query = st.text_input("A review to classify", "The plot dragged, but the acting was superb and I'd watch it again.",
-                      max_chars=1000)
+query = text_box("A review to classify", "The plot dragged, but the acting was superb and I'd watch it again.", limit=1000)
 with friendly_errors():
     if not query.strip():
         st.info("Type a review to see how each prompt classifies it.")
@@ -73,7 +72,7 @@ with friendly_errors():
 # ---------------------------------------------------------------------- logit lens
 st.subheader("2 · The logit lens: what each layer would say next")
 st.latex(r"\text{lens}_\ell = \operatorname{softmax}\big(W_U \,\operatorname{norm}(h_\ell)\big),\quad \ell = 0 \ldots L")
-lens_prompt = st.text_input("Prompt for the lens", "The Eiffel Tower is in the city of", max_chars=2000)
+lens_prompt = text_box("Prompt for the lens", "The Eiffel Tower is in the city of")
 with friendly_errors():
     ids = prompting.prompt_token_ids(lm.tokenizer, lens_prompt)
     if not ids:
@@ -107,8 +106,8 @@ with friendly_errors():
 st.subheader("3 · How surprised is the model? Perplexity of any text")
 st.latex(r"\text{surprisal}(t_i) = -\log_2 p(t_i \mid t_{<i})\ \text{bits},\qquad "
          r"\mathrm{PPL} = 2^{\frac{1}{n-1}\sum_{i=2}^{n} \text{surprisal}(t_i)}")
-text = st.text_area("Text to score", "Water boils at 100 degrees Celsius at sea level. Water boils at 100 degrees "
-                    "Celsius at sea level. The purple elephant negotiated a mortgage with the moon.", max_chars=20_000, height=100)
+text = text_box("Text to score", "Water boils at 100 degrees Celsius at sea level. Water boils at 100 degrees "
+                "Celsius at sea level. The purple elephant negotiated a mortgage with the moon.", limit=20_000, area=True, height=100)
 with friendly_errors():
     result = state.cached_with_model(prompting.surprisal, 16)(lm, text, MAX_TEXT_TOKENS)
     if result.truncated:

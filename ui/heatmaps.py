@@ -64,16 +64,20 @@ def heatmap(matrix, rows: list[str] | None = None, cols: list[str] | None = None
     draw(spec(matrix, rows, cols, title, **kw))
 
 
-def small_multiples(matrices, names: list[str], rows: list[str], cols: list[str], columns: int = 6,
-                    size: int = 140, scheme: str = "blues", domain=None, value_title: str = "value") -> None:
-    """One small heatmap per matrix (e.g. every head of a layer), sharing one colour scale."""
+def small_multiples_spec(matrices, names: list[str], rows: list[str], cols: list[str], columns: int = 6, size: int = 140,
+                         scheme: str = "blues", domain=None, value_title: str = "value") -> dict:
+    """One small heatmap per matrix (e.g. every head of a layer) in a grid of `columns`, sharing one colour scale."""
     df = frame(matrices, rows, cols, panels=names)
     hidden = {"labels": False, "ticks": False}
-    draw({"data": df, "columns": columns,
-          "facet": field("panel:N", sort=names, title=None),
-          "spec": {"width": size, "height": size, "mark": "rect", "encoding": {
-              "x": field("col:N", sort=cols, title=None, axis=hidden), "y": field("row:N", sort=rows, title=None, axis=hidden),
-              "color": field("value:Q", scale=colour_scale(scheme, domain, df["value"]), title=value_title),
-              "tooltip": [field("panel:N", title="panel"), field("row:N", title="query"), field("col:N", title="key"),
-                        field("value:Q", format=".3f", title=value_title)]}}},
-         width="content")
+    return {"data": df, "columns": columns,
+            "facet": field("panel:N", sort=names, title=None),
+            "spec": {"width": size, "height": size, "mark": "rect", "encoding": {
+                "x": field("col:N", sort=cols, title=None, axis=hidden), "y": field("row:N", sort=rows, title=None, axis=hidden),
+                "color": field("value:Q", scale=colour_scale(scheme, domain, df["value"]), title=value_title),
+                "tooltip": [field("panel:N", title="panel"), field("row:N", title="query"), field("col:N", title="key"),
+                            field("value:Q", format=".3f", title=value_title)]}}}
+
+
+def small_multiples(matrices, names: list[str], rows: list[str], cols: list[str], **kw) -> None:
+    """Draw `small_multiples_spec` at its own size (each panel `size` pixels square)."""
+    draw(small_multiples_spec(matrices, names, rows, cols, **kw), width="content")

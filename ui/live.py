@@ -68,6 +68,39 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
     return result
 
 
+def play(key: str, view: Callable, tick_s: float, budget_s: float) -> None:
+    """Play / Pause, Step and Reset for the trainer the page keeps under `key + '.trainer'` (one that
+    trains a few epochs at a time: core.nn.mlp.Trainer's run, run_for, history), and `view(trainer)`,
+    redrawn every `tick_s` seconds while it plays, after about `budget_s` seconds of training.
+
+    Reset forgets the trainer: the page builds a fresh one (same seed) on the rerun. Training that
+    diverges stops the playing and reruns the whole page, so it can say why.
+    """
+    trainer, playing = f"{key}.trainer", f"{key}.playing"
+    on = bool(recall(playing))
+    c = st.columns([1, 1, 1, 5])
+    c[0].button("⏸ Pause" if on else "▶ Play", on_click=remember, args=(playing, not on), key=f"{key}.play", type="primary")
+    c[1].button("Step", on_click=_step, args=(key,), key=f"{key}.step", help="One epoch: one pass over the training points.")
+    c[2].button("Reset", on_click=remember, args=(trainer, None), key=f"{key}.reset", help="New random weights (same seed), epoch 0.")
+
+    @st.fragment(run_every=tick_s if on else None)
+    def ticking():  # a fragment: each tick reruns only this, not the whole page
+        t = recall(trainer)
+        if t is None:
+            return
+        if recall(playing) and t.run_for(budget_s).diverged:
+            remember(playing, False)
+            st.rerun(scope="app")  # stop the ticking, and let the whole page say why
+        view(t)
+
+    ticking()
+
+
+def _step(key: str) -> None:
+    remember(f"{key}.playing", False)
+    recall(f"{key}.trainer").run(1)
+
+
 def last(key: str):
     """The result of this user's last finished run under `key`, or None.
 

@@ -23,6 +23,14 @@ def show_code(*objects, label: str = "The code this page runs") -> None:
             st.code(inspect.getsource(obj), language="python")
 
 
+def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:
+    """The one way a page takes typed text: a text input (or a text `area`) that refuses more than `limit`
+    characters, and says so in its help. Read what comes back as literal text, never as Markdown."""
+    box = container.text_area if area else container.text_input
+    kw.setdefault("help", f"Up to {limit:,} characters.")
+    return box(label, value, max_chars=limit, **kw)
+
+
 def scroll_box(text: str, height_rem: float = 16) -> None:
     """Long generated or typed text as it is (monospace, line breaks kept, never read as Markdown or HTML),
     in a box of fixed height that scrolls."""

@@ -105,8 +105,9 @@ def rule(x: float | None = None, y: float | None = None, **mark) -> dict:
 
 
 def layers(*parts: dict, title: str = "", height=None, width=None, **props) -> dict:
-    """Draw `parts` on top of each other on shared axes."""
-    return _sized({"layer": list(parts), **props}, title, height, width)
+    """Draw `parts` on top of each other on shared axes (the whole chart's size and title are set here)."""
+    inner = [{k: v for k, v in part.items() if k not in ("height", "width")} for part in parts]
+    return _sized({"layer": inner, **props}, title, height, width)
 
 
 def _sized(spec: dict, title: str, height, width) -> dict:
@@ -142,10 +143,10 @@ def heatmap(data: pd.DataFrame, x: str | dict, y: str | dict, color: str = "valu
     pixels (a fixed height would squeeze long matrices until labels vanish); a diverging `scheme`
     is centred on 0."""
     x, y = channel(x), channel(y)
-    return {"data": data, "mark": "rect", "height": {"step": step}, "encoding": {
+    return _sized({"data": data, "mark": "rect", "encoding": {
         "x": x, "y": y,
         "color": field(f"{color}:Q", scale=colour_scale(scheme, domain, data[color]), title=legend_title or color),
-        "tooltip": [_tip(y), _tip(x), field(f"{color}:Q", format=fmt, title=legend_title or color)]}}
+        "tooltip": [_tip(y), _tip(x), field(f"{color}:Q", format=fmt, title=legend_title or color)]}}, title, {"step": step}, None)
 
 
 def _tip(channel_def: dict) -> dict:
@@ -185,10 +186,11 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
 
 
 def confusion(matrix, labels: Sequence | None = None, title: str = "Confusion (held-out)") -> dict:
-    """A confusion matrix, true class down, predicted across, counts in the cells (log colours, so the
-    few mistakes off the diagonal still show). `matrix` may be a DataFrame labelled both ways."""
+    """A confusion matrix, true class down, predicted across, counts in the cells. Past 3 classes the colours
+    are logarithmic, so the few mistakes off a large diagonal still show. `matrix` may be a DataFrame labelled both ways."""
     frame = matrix if isinstance(matrix, pd.DataFrame) else pd.DataFrame(matrix, index=list(labels), columns=list(labels))
-    return table_heatmap(frame, title, ".0f", "predicted", "true", cell=max(24, min(42, 330 // max(len(frame), 1))), log_colours=True)
+    return table_heatmap(frame, title, ".0f", "predicted", "true", cell=max(24, min(42, 330 // max(len(frame), 1))),
+                         log_colours=len(frame) > 3)
 
 
 def _ship_frames(spec, datasets: dict) -> object:

@@ -311,6 +311,16 @@ class Trainer:
         self.history.stopped, self.history.diverged = run.stopped, self.history.diverged or run.diverged
         return run
 
+    def latest(self) -> dict[str, float]:
+        """The metrics after the last epoch trained (before any: those of the untrained network)."""
+        return {k: v[-1] for k, v in self.history.metrics.items()} if self.history.steps else self.metrics()
+
+    def run_for(self, seconds: float, most: int = 200) -> History:
+        """Train for about `seconds`: as many epochs as the speed measured so far allows (1 to `most`;
+        one epoch at first, to measure it). The playground calls this on every tick of Play."""
+        rate = self.history.last("steps_per_s") if self.history.steps else 1.0 / seconds
+        return self.run(int(np.clip(rate * seconds, 1, most)))
+
 
 def why_diverged(history: History, n_classes: int) -> str:
     """In words, why a diverged run was stopped (what the pages say).
