@@ -6,7 +6,7 @@ from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
-from ui.page import friendly_errors, header, quantity, show_code, text_box
+from ui.page import friendly_errors, header, or_stop, quantity, show_code, text_box
 from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
@@ -71,11 +71,7 @@ with c2:
     else:
         st.caption(f"{len(labels):,} outcomes: too many to edit one by one; the table below shows the first {MAX_BARS}.")
 
-p = None
-with friendly_errors():
-    p, total = info.check_distribution(info.cell_weights(weights), "p")
-if p is None:
-    st.stop()
+p, total = or_stop(info.check_distribution, info.cell_weights(weights), "p")
 if abs(total - 1) > 1e-6:
     st.info(f"The entries sum to {total:.4g}, not 1, so every one was divided by {total:.4g} to make a distribution.", icon="➗")
 
@@ -125,11 +121,7 @@ with c2:
                                  key=f"q.{how}.{hash(p.tobytes())}", disabled=["outcome"],
                                  column_config={"q": st.column_config.NumberColumn(format="%.4f")})
         q_weights = q_frame.q.tolist()
-q = None
-with friendly_errors():
-    q, q_total = info.check_distribution(info.cell_weights(q_weights), "q")
-if q is None:
-    st.stop()
+q, q_total = or_stop(info.check_distribution, info.cell_weights(q_weights), "q")
 if abs(q_total - 1) > 1e-6:
     st.info(f"q's entries sum to {q_total:.4g}; divided by it.", icon="➗")
 

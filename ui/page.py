@@ -57,3 +57,13 @@ def friendly_errors():
         yield
     except LabError as e:
         st.warning(str(e), icon="⚠️")
+
+
+def or_stop(fn, *args, **kwargs):
+    """fn(*args, **kwargs), or, when the input is bad (a LabError), its message as a warning and the page stops there:
+    for a result everything below needs."""
+    try:
+        return fn(*args, **kwargs)
+    except LabError as e:
+        st.warning(str(e), icon="⚠️")
+        st.stop()
