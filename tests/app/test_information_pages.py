@@ -2,51 +2,29 @@
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page(path).run()
-
-
-def widget(elements, label: str):
-    return next(w for w in elements if w.label.startswith(label))
-
-
-def metric(at: AppTest, label: str) -> str:
-    return widget(at.metric, label).value
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
+from tests.app.conftest import assert_clean, metric, open_page, widget
 
 # ----------------------------------------------------------------------------- information_theory.py
 
 
 def test_information_page_defaults_to_a_loaded_die():
+    """A die with P(six) = 0.5 and 0.1 for each other face, worked by hand."""
     at = open_page("pages/information_theory.py")
     assert_clean(at)
-    p = [0.1] * 5 + [0.5]
-    h = -sum(x * math.log2(x) for x in p)
-    assert metric(at, "Entropy H(p)") == f"{h:.3f} bits"
-    assert metric(at, "Maximum") == f"{math.log2(6):.3f} bits"
+    assert metric(at, "Entropy H(p)") == "2.161 bits"  # 0.5·1 + 5·0.1·log2 10 = 0.5 + 0.5·3.3219
+    assert metric(at, "Maximum") == "2.585 bits"  # log2 6
     assert metric(at, "Huffman code for p") == "2.200 bits"  # lengths 1, 3, 3, 3, 4, 4
-    # q starts as p^0.5, normalised; Shannon's code for it has lengths ceil(-log2 q)
-    q = [math.sqrt(x) / sum(math.sqrt(y) for y in p) for x in p]
-    shannon = sum(x * math.ceil(-math.log2(y)) for x, y in zip(p, q))
-    assert metric(at, "Shannon code for q") == f"{shannon:.3f} bits"
+    # q starts as p^0.5 normalised: 0.1382 for faces 1-5, 0.3090 for the six; Shannon lengths ceil(-log2 q) = 3 and 2
+    assert metric(at, "Shannon code for q") == "2.500 bits"  # 0.5·3 + 0.5·2
     assert any("blank cell counts as 0" in c.value for c in at.caption)  # the page says how it reads a new row
 
 
-@pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")])
+@pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"),
+                                          ("", "no outcomes")])
 def test_bad_typed_distributions_give_a_warning_not_a_traceback(typed, shown):
     at = open_page("pages/information_theory.py")
     widget(at.selectbox, "Start from").select("typed by you").run()

@@ -44,8 +44,16 @@ def test_cross_entropy_matches_direct_count_computation(order):
         context_count = sum(c for g, c in grams.items() if g[:-1] == gram[:-1])
         total -= math.log2((grams[gram] + k) / (context_count + k * v))
     assert lm.cross_entropy(HELDOUT) == pytest.approx(total / (len(HELDOUT) - order + 1), rel=1e-12)
-    assert lm.perplexity(HELDOUT) == pytest.approx(2 ** lm.cross_entropy(HELDOUT))
-    assert np.mean(lm.surprisals(HELDOUT)) == pytest.approx(lm.cross_entropy(HELDOUT), rel=1e-12)
+
+
+def test_surprisals_cross_entropy_and_perplexity_by_hand():
+    """Bigrams of "the cat sat on the mat", k = 0.5, V = 6 (5 words + <UNK>): q(cat | the) = (1 + 0.5) / (2 + 3) = 0.3,
+    q(sat | cat) = (1 + 0.5) / (1 + 3) = 0.375."""
+    lm = NGramLM(NGramConfig(order=2, k=0.5)).fit("the cat sat on the mat".split())
+    text = "the cat sat".split()
+    assert lm.surprisals(text) == pytest.approx([1.7369655941662063, 1.4150374992788437], rel=1e-12)  # -log2 0.3, -log2 0.375
+    assert lm.cross_entropy(text) == pytest.approx(1.5760015467225250, rel=1e-12)  # their mean
+    assert lm.perplexity(text) == pytest.approx(2.9814239699997196, rel=1e-12)  # (0.3 · 0.375) ** -1/2
 
 
 def test_a_fixed_vocabulary_matches_nltk_with_the_same_vocabulary():
@@ -118,12 +126,19 @@ def test_model_snapshots_score_the_same_tokens_as_the_models_of_the_learning_cur
     for order in (1, 2, 3):
         mine = [r for r in rows if r["order"] == order]
         assert [r["token"] for r in mine] == heldout[2:14] and [r["position"] for r in mine] == list(range(12))
-        lm = NGramLM(NGramConfig(order=order, k=0.2)).fit(train, sorted(set(train)))
-        expected = [-math.log2(lm.prob(heldout[i], heldout[i - order + 1 : i])) for i in range(2, 14)]
+        ref = nltk_model(train, order, 0.2)
+        expected = [-ref.logscore(heldout[i], heldout[i - order + 1 : i]) for i in range(2, 14)]
         assert [r["bits"] for r in mine] == pytest.approx(expected, rel=1e-12)
     rows = learning_curve(train, heldout, LearningCurveConfig(train_sizes=(len(train),), k=0.2))
-    trigram = NGramLM(NGramConfig(order=3, k=0.2)).fit(train, sorted(set(train)))
-    assert rows[-1]["measured_bits"] == pytest.approx(trigram.cross_entropy(heldout), rel=1e-12)  # the same models
+    trigrams = [tuple(heldout[i - 2 : i + 1]) for i in range(2, len(heldout))]
+    assert rows[-1]["measured_bits"] == pytest.approx(nltk_model(train, 3, 0.2).entropy(trigrams), rel=1e-12)
+
+
+def nltk_model(train: list[str], order: int, k: float) -> Lidstone:
+    """nltk's add-k model of the same order on the same text (its vocabulary gets <UNK> too)."""
+    ref = Lidstone(k, order)
+    ref.fit([everygrams(train, max_len=order)], vocabulary_text=train)
+    return ref
 
 
 def test_source_entropy_rate_matches_scipy_and_huge_sources_are_refused():
