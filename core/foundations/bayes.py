@@ -68,7 +68,8 @@ def belief_path(test: DiagnosticTest, results: list[bool]) -> tuple[list[float],
         except LabError as e:
             where = "at the prior" if n == 1 else f"after test {n - 1}"
             reason = str(e)
-            return beliefs, f"Test {n} ({'+' if positive else '−'}) is impossible: the beliefs stop {where}. {reason[0].upper()}{reason[1:]}."
+            sign = "+" if positive else "−"
+            return beliefs, f"Test {n} ({sign}) is impossible: the beliefs stop {where}. {reason[0].upper()}{reason[1:]}."
     return beliefs, ""
 
 

@@ -162,7 +162,10 @@ def explain(result: TextNBResult, sentence: str) -> Explanation:
                        float(model.class_log_prior_[best] - model.class_log_prior_[second]), not frame.known.any())
 
 
-def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=tuple(np.logspace(-4, 1.5, 23))) -> pd.DataFrame:
+SWEEP_ALPHAS = tuple(np.logspace(-4, 1.5, 23))  # 1e-4 … ~32, evenly spaced on a log scale
+
+
+def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=SWEEP_ALPHAS) -> pd.DataFrame:
     """Train and held-out accuracy for each smoothing alpha (config.alpha unused): words counted once, one model per alpha."""
     counts = count_words(config, df)
     rows = []

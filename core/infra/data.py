@@ -52,9 +52,10 @@ class DataEntry:
 # ----------------------------------------------------------------------------- text
 
 
-def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig = SourceConfig()) -> str:
-    """Text from the lab's synthetic Markov source (see core.lm.markov_source); its entropy rate is exact."""
-    return MarkovSource(config).sample(n_tokens, seed)
+def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig | None = None) -> str:
+    """Text from the lab's synthetic Markov source (see core.lm.markov_source; the default SourceConfig
+    unless `config`); its entropy rate is exact."""
+    return MarkovSource(config or SourceConfig()).sample(n_tokens, seed)
 
 
 @lru_cache(maxsize=1)
@@ -255,9 +256,11 @@ DATASETS: dict[str, DataEntry] = {
     e.key: e
     for e in [
         DataEntry("markov", "Synthetic Markov text", "text",
-                  "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False, markov_text),
+                  "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False,
+                  markov_text),
         DataEntry("python-docs", "Python reference manual (English)", "text",
-                  "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False, python_docs_text),
+                  "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False,
+                  python_docs_text),
         DataEntry("upload", "Your own text file", "text",
                   f"A UTF-8 text file you upload (up to {MAX_UPLOAD_MB} MB).", False, text_from_upload),
         DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",
@@ -265,15 +268,19 @@ DATASETS: dict[str, DataEntry] = {
         DataEntry("upload-csv", "Your own labelled CSV", "labelled-text",
                   "A CSV you upload with 'text' and 'label' columns (any number of classes) and an optional "
                   f"'split' column (train/test), up to {MAX_UPLOAD_MB} MB.", False, labelled_from_upload),
-        DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False, lambda: sklearn_table("iris")),
-        DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False, lambda: sklearn_table("wine")),
-        DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False, lambda: sklearn_table("digits")),
+        DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False,
+                  lambda: sklearn_table("iris")),
+        DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False,
+                  lambda: sklearn_table("wine")),
+        DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False,
+                  lambda: sklearn_table("digits")),
         DataEntry("points", "2-D point sets", "points", "Generated circle, XOR, gaussians, spiral and moons, with noise.", False, points),
         DataEntry("tiny-shakespeare", "Tiny Shakespeare", "text",
                   "1 MB of Shakespeare's plays (Karpathy's char-rnn corpus), via datasets. Online only.", True, tiny_shakespeare_text),
         DataEntry("wikitext-2", "WikiText-2", "text",
                   "Good and featured Wikipedia articles, ~11 MB, via datasets. Online only.", True, wikitext2_text),
-        DataEntry("sst2", "SST-2", "labelled-text", "Stanford Sentiment Treebank, movie-review phrases, via datasets. Online only.", True, sst2),
+        DataEntry("sst2", "SST-2", "labelled-text", "Stanford Sentiment Treebank, movie-review phrases, via datasets. Online only.",
+                  True, sst2),
         DataEntry("imdb", "IMDB reviews", "labelled-text", "50,000 movie reviews, via datasets. Online only.", True, imdb),
     ]
 }

@@ -78,7 +78,8 @@ def token_ids(tokenizer, text: str, **kwargs) -> list[int]:
 def model_inputs(lm, text: str, max_tokens: int = MAX_ATTENTION_TOKENS):
     """Tokenize `text` for the model (with its special tokens), truncated to what it (and we) allow."""
     n_full = len(token_ids(lm.tokenizer, text))
-    limit = min(max_tokens, getattr(lm.model.config, "max_position_embeddings", None) or getattr(lm.model.config, "n_positions", max_tokens))
+    config = lm.model.config
+    limit = min(max_tokens, getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", max_tokens))
     return lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=limit), n_full
 
 

@@ -57,7 +57,8 @@ def test_optimizers_match_torch_on_several_arrays():
         ref = TORCH_OPTIMIZERS[name](theirs, 0.03)
         for _ in range(50):
             loss = sum(((t ** 2).sum() * 0.5 + t.sin().sum()) for t in theirs)
-            ref.zero_grad(); loss.backward()
+            ref.zero_grad()
+            loss.backward()
             opt.step([p + np.cos(p) for p in ours])  # the same loss's gradient, by hand
             ref.step()
         for p, t in zip(ours, theirs):

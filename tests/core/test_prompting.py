@@ -134,7 +134,8 @@ def test_prompts_and_their_errors(byte_bpe):
         p.few_shot_prompt(task, "x", 3)
     with pytest.raises(LabError, match="chat template"):
         p.chat_prompt(byte_bpe, task, "x")
-    byte_bpe.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
+    byte_bpe.chat_template = ("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
+                              "{% if add_generation_prompt %}<assistant>{% endif %}")
     chat = p.chat_prompt(byte_bpe, task, "fine")
     assert chat.startswith("<user>") and chat.endswith("<assistant>") and "Review: fine" in chat
 
