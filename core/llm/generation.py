@@ -152,12 +152,6 @@ def step(model, input_ids: torch.Tensor, cache=None) -> tuple[torch.Tensor, obje
     return out.logits[:, -1, :].float(), out.past_key_values
 
 
-@torch.no_grad()
-def next_logits(model, ids: list[int]) -> torch.Tensor:
-    """The raw next-token logits (V,) after the whole of `ids` (no cache: one call, one answer)."""
-    check_prompt(model, len(ids))
-    return step(model, torch.tensor([ids]))[0][0]
-
 
 @dataclass
 class NextTokens:
@@ -425,11 +419,3 @@ def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
 def run_strategy(model, tokenizer, prompt_ids: tuple[int, ...], cfg: CompareConfig, name: str) -> Generation:
     """The strategy called `name` in `strategies(cfg)` on one prompt; the tokenizer's EOS ends a text."""
     return strategies(cfg)[name](model, list(prompt_ids), tokenizer.eos_token_id)
-
-
-def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
-    """Every strategy of `strategies(cfg)` on the same prompt: {name: Generation}.
-
-    (The decoding page runs `strategies(cfg)` one by one instead, so its progress bar moves.)
-    """
-    return {name: run(model, prompt_ids, eos_token_id) for name, run in strategies(cfg).items()}

@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from core.infra import data, models
@@ -62,7 +63,8 @@ def test_decoding_page_controls_and_bad_prompts(smollm2):
     widget(at.number_input, "top-k (0 = off)").set_value(1_000_000).run()  # more than the vocabulary: no cut
     assert survivors(at)[0] == vocab
     widget(at.number_input, "top-k (0 = off)").set_value(5).run()
-    logits = generation.next_logits(smollm2.model, prompt_ids)
+    with torch.no_grad():  # the model's own next-token logits after the prompt
+        logits = smollm2.model(torch.tensor([prompt_ids])).logits[0, -1]
     fifth = logits.topk(5).values[-1]
     assert survivors(at)[0] == int((logits >= fifth).sum()) < vocab  # the 5 likeliest and any tied with the 5th
     widget(at.slider, "Repetition penalty").set_value(3.0).run()

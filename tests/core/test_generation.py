@@ -196,7 +196,7 @@ def test_step_view_agrees_with_the_sampler():
 
 def test_five_strategies_side_by_side(tiny_gpt2):
     cfg = g.CompareConfig(max_new_tokens=6, num_beams=2, temperature=0.8, top_k=7, top_p=0.6, seed=3)
-    results = g.compare_strategies(tiny_gpt2, PROMPTS[0], cfg)
+    results = {name: run(tiny_gpt2, PROMPTS[0], None) for name, run in g.strategies(cfg).items()}
     assert list(results) == ["greedy", "beam search, width 2", "sampling, T = 0.8", "top-k, k = 7", "top-p, p = 0.6"]
     assert all(len(r.new_ids) == 6 and r.total_logprob < 0 and r.perplexity > 1 for r in results.values())
     # each row is the strategy it names, with the config's settings and the shared seed
@@ -226,7 +226,9 @@ def test_stepper_reuses_its_cache_and_matches_a_full_forward_pass(tiny_gpt2):
     stepper = g.Stepper(tiny_gpt2)
     texts = [PROMPTS[2], PROMPTS[2] + [4], PROMPTS[2] + [4, 9], PROMPTS[2] + [4], PROMPTS[2] + [4, 11, 12], [1, 2, 3], [1]]
     for ids in texts:  # prefill, add, add, undo (crop), add two, a new text, a one-token text
-        torch.testing.assert_close(stepper(ids), g.next_logits(tiny_gpt2, ids), rtol=1e-4, atol=1e-4)
+        with torch.no_grad():  # transformers' own full forward pass, no cache
+            full = tiny_gpt2(torch.tensor([ids])).logits[0, -1]
+        torch.testing.assert_close(stepper(ids), full, rtol=1e-4, atol=1e-4)
         assert stepper.cache.get_seq_length() == len(ids)
     with pytest.raises(LabError):
         stepper([])
