@@ -161,7 +161,8 @@ if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
                           "bits": [div.entropy_p, div.kl_pq, div.entropy_q, div.kl_qp], "order": [0, 1, 0, 1]})
     parts_colours = {"domain": ["entropy of the data", "KL: cost of the wrong model"], "range": ["#9ecae1", "#d62728"]}
     draw(bars(parts, field("bits:Q", stack="zero", title="bits"), field("direction:N", title=None),
-              field("part:N", scale=parts_colours, title=None), "Cross-entropy = entropy + KL, in both directions", {"step": 32},
+              field("part:N", scale=parts_colours, title=None, legend={"orient": "bottom"}),
+              "Cross-entropy = entropy + KL, in both directions", {"step": 32},
               order="order:Q", tooltip=["direction:N", "part:N", field("bits:Q", format=".4f")]))
 
 path = pd.DataFrame(info.blend_path(p, q)).melt("t", var_name="divergence", value_name="bits")

@@ -7,7 +7,7 @@ from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alph
 from core.infra import data
 from ui import state
 from ui.page import friendly_errors, header, show_code, text_box
-from ui.vega import confusion, draw, field, share_bars, values
+from ui.vega import chart, confusion, draw, field, layers, lines, rule, share_bars
 
 header(
     "🧮 Naive Bayes",
@@ -62,12 +62,9 @@ with friendly_errors():
                            "tooltip": [field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]}}, right)
 
         sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
-        draw({"title": "Smoothing against accuracy", "height": 220, "layer": [
-            {"data": values(sweep), "mark": {"type": "line", "point": True}, "encoding": {
-                "x": field("alpha:Q", scale={"type": "log"}), "y": field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
-                "color": field("split:N"), "tooltip": [field("alpha:Q"), field("split:N"), field("accuracy:Q", format=".1%")]}},
-            {"data": {"values": [{"alpha": alpha}]}, "mark": {"type": "rule", "strokeDash": [4, 3]}, "encoding": {"x": field("alpha:Q")}},
-        ]})
+        draw(layers(lines(sweep, field("alpha:Q", scale={"type": "log"}), field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
+                          "split:N", point=True, tooltip=["alpha:Q", "split:N", field("accuracy:Q", format=".1%")]),
+                    rule(x=alpha, strokeDash=[4, 3]), title="Smoothing against accuracy", height=220))
         st.caption("Tiny alpha: a word never seen with a class all but rules that class out, so the model memorises "
                    "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
 
@@ -118,15 +115,15 @@ with friendly_errors():
         left, right = st.columns([2, 1])
         x = field("x:Q", title=result.feature_names[0], scale={"zero": False})
         y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
-        draw({"title": "Decision regions", "height": 420, "data": result.surface, "layer": [
-            {"mark": "rect", "encoding": {
-                "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N", scale={"scheme": "category10"}),
-                "opacity": field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)}},
-            {"data": values(result.points), "mark": {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6},
-             "encoding": {"x": x, "y": y, "color": field("class:N", scale={"scheme": "category10"}),
-                          "shape": field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
-                          "tooltip": [field("class:N"), field("predicted:N"), field("split:N")]}},
-        ]}, left)
+        classes = {"scheme": "category10"}  # one colour per class in both layers
+        draw(layers(
+            chart(result.surface, "rect", x=x, x2="x2:Q", y=y, y2="y2:Q", color=field("class:N", scale=classes),
+                  opacity=field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)),
+            chart(result.points, {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6}, x=x, y=y,
+                  color=field("class:N", scale=classes),
+                  shape=field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
+                  tooltip=["class:N", "predicted:N", "split:N"]),
+            title="Decision regions", height=420), left)
         draw(confusion(result.confusion, result.classes, "Confusion (held-out rows)"), right)
         right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
                       "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")

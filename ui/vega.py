@@ -57,10 +57,17 @@ def values(frame: pd.DataFrame) -> dict:
 
 def chart(data, mark: str | dict, title: str = "", height=None, width=None, **encoding) -> dict:
     """One mark over one table. Encodings by channel name: shorthand strings or `field(...)` dicts."""
-    spec = {"data": data, "mark": mark, "encoding": {k: channel(v) for k, v in encoding.items() if v is not None}}
+    spec = {"data": data, "mark": mark, "encoding": {k: _secondary(k, channel(v)) for k, v in encoding.items() if v is not None}}
     if data is None:
         del spec["data"]  # a layer that draws its parent's data
     return _sized(spec, title, height, width)
+
+
+def _secondary(name: str, definition):
+    """x2 and y2 (the other end of a bar or a tile) share x's and y's type: Vega-Lite allows none of their own."""
+    if name in ("x2", "y2") and isinstance(definition, dict):
+        return {k: v for k, v in definition.items() if k != "type"}
+    return definition
 
 
 def lines(data, x, y, color=None, title: str = "", height=240, point: bool = False, **encoding) -> dict:
@@ -155,10 +162,11 @@ def _tip(channel_def: dict) -> dict:
 
 
 def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_title: str = "", y_title: str = "",
-                  scheme: str = "blues", text: bool = True, cell: int = 42, log_colours: bool = False) -> dict:
+                  scheme: str = "blues", text: bool = True, cell: int = 42, log_colours: bool = False, blank_zeros: bool = False) -> dict:
     """A small table with each value written in its cell: rows down, columns across, in the frame's order.
 
-    `log_colours`: a symmetric-log colour scale, so small counts beside a large diagonal still show.
+    `log_colours`: a symmetric-log colour scale, so small counts beside a large diagonal still show;
+    `blank_zeros`: no number written in a cell holding 0 (counts: the few non-zero cells stand out).
     For big unlabelled matrices (attention maps) see ui/heatmaps.py; `text=False` for medium ones.
     """
     n_rows, n_cols = frame.shape
@@ -172,7 +180,8 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
     scale = {"scheme": scheme, "zero": True} | ({"type": "symlog"} if log_colours else {})  # 0 is the lightest
     layered = [{"mark": "rect", "encoding": {"color": field("value:Q", scale=scale, legend=None)}}]
     if text:
-        layered.append({"mark": {"type": "text", "fontSize": 13}, "encoding": {
+        blanks = {"transform": [{"filter": "datum.value != 0"}]} if blank_zeros else {}
+        layered.append({"mark": {"type": "text", "fontSize": 13}, **blanks, "encoding": {
             "text": field("value:Q", format=fmt),
             "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"}}})
     return {
@@ -190,12 +199,13 @@ def confusion(matrix, labels: Sequence | None = None, title: str = "Confusion (h
     are logarithmic, so the few mistakes off a large diagonal still show. `matrix` may be a DataFrame labelled both ways."""
     frame = matrix if isinstance(matrix, pd.DataFrame) else pd.DataFrame(matrix, index=list(labels), columns=list(labels))
     return table_heatmap(frame, title, ".0f", "predicted", "true", cell=max(24, min(42, 330 // max(len(frame), 1))),
-                         log_colours=len(frame) > 3)
+                         log_colours=len(frame) > 3, blank_zeros=True)
 
 
 def _ship_frames(spec, datasets: dict) -> object:
-    """A copy of `spec` with every DataFrame under a "data" key replaced by a named dataset, and
-    NumPy numbers and arrays (a sort order from .unique(), a datum) as plain JSON values."""
+    """A copy of `spec` with every DataFrame under a "data" key replaced by a named dataset, shorthand
+    channels ("x:Q") as field definitions, and NumPy numbers and arrays (a sort order from .unique(),
+    a datum) as plain JSON values."""
     if isinstance(spec, (list, tuple)):
         return [_ship_frames(s, datasets) for s in spec]
     if isinstance(spec, (np.generic, np.ndarray)):
@@ -208,6 +218,8 @@ def _ship_frames(spec, datasets: dict) -> object:
             name = f"data{len(datasets)}"
             datasets[name] = value
             out[key] = {"name": name}
+        elif key == "encoding" and isinstance(value, dict):  # shorthand ("bits:Q") allowed anywhere in an encoding
+            out[key] = {k: _ship_frames(_secondary(k, channel(v)), datasets) for k, v in value.items()}
         else:
             out[key] = _ship_frames(value, datasets)
     return out
