@@ -1,4 +1,6 @@
 
+import dataclasses
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -133,3 +135,19 @@ def test_converted_smollm2_gives_the_logits_of_the_gguf_original(tmp_path, monke
         torch.testing.assert_close(converted.model(ids).logits, original(ids).logits, rtol=0, atol=1e-5)
     monkeypatch.setattr(models, "convert_gguf", must_not_convert)
     models.load("smollm2")  # second load: from the cache, no conversion
+
+
+def test_self_check_names_the_greedy_next_token_of_a_causal_lm(tiny_gpt2_dir):
+    folder, _ = tiny_gpt2_dir
+    lm = dataclasses.replace(models.load_hub(str(folder), "causal-lm"), key="gpt2")  # as the registry's GPT-2 would be
+    ids = lm.tokenizer(models.CAUSAL_LM_CHECK, return_tensors="pt").input_ids
+    greedy = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, do_sample=False)[0, -1]  # transformers' own
+    assert models.self_check(lm) == f"GPT-2 small: “{models.CAUSAL_LM_CHECK}” → “{lm.tokenizer.decode(greedy).strip()}”"
+
+
+def test_self_check_reports_an_encoders_hidden_states(tmp_path):
+    tok = AutoTokenizer.from_pretrained(models.minilm_path())
+    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, tmp_path)  # 32 wide
+    lm = dataclasses.replace(models.load_hub(str(tmp_path), "encoder"), key="bert-base-uncased")
+    n = len(tok(models.ENCODER_CHECK).input_ids)  # [CLS] the lab runs offline . [SEP]
+    assert models.self_check(lm) == f"BERT base, uncased: {n} tokens → hidden states of shape (1, {n}, 32)"
