@@ -162,3 +162,15 @@ def test_early_stopping_keeps_the_best_validation_epoch():
 def test_zero_hidden_units_is_a_lab_error():
     with pytest.raises(LabError):
         mlp.MLP([2, 0, 2])
+
+
+def test_run_for_measures_with_one_epoch_then_fills_the_time_it_is_given():
+    X, y = data.points("circle", 120, 0.1, seed=0)
+    t = mlp.Trainer(mlp.MLPConfig(hidden=(4,), epochs=1, seed=0), mlp.split(X, y, 0.3, seed=0))
+    assert t.latest() == t.metrics()  # before any epoch: the untrained network
+    t.run_for(0.05)
+    assert t.epoch == 1  # no speed known yet: one epoch, to measure it
+    rate = t.history.last("steps_per_s")
+    t.run_for(0.05)
+    assert t.epoch - 1 == int(np.clip(rate * 0.05, 1, 200))
+    assert t.latest()["loss"] == t.history.metrics["loss"][-1]

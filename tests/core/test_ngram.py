@@ -172,3 +172,21 @@ def test_no_ngram_model_beats_the_entropy_rate_on_random_sources(seed):
         for k in (0.01, 1.0):
             lm = NGramLM(NGramConfig(order=order, k=k)).fit(text, vocab=source.words)
             assert expected_cross_entropy(lm, source) >= source.entropy_rate - 1e-12
+
+
+def test_heldout_split_keeps_the_text_in_order():
+    from core.lm.ngram import heldout_split
+
+    train, heldout = heldout_split(list("abcdefghij"), 0.3)
+    assert train == list("abcdefg") and heldout == list("hij")
+    with pytest.raises(LabError):
+        heldout_split(["a"], 0.5)
+
+
+def test_text_experiment_grows_every_model_up_to_the_whole_training_part():
+    from core.lm.ngram import ExperimentConfig, text_experiment
+
+    text = "the cat sat on the mat . " * 300  # 7 tokens × 300 = 2,100: the first 1,890 train, the last 210 are held out
+    curve = text_experiment(text, ExperimentConfig(train_sizes=(100, 1_000, 100_000)))
+    assert curve.model.unique().tolist() == ["unigram", "bigram", "trigram"]
+    assert sorted(set(curve.train_tokens)) == [100, 1_000, 1_890]
