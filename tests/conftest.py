@@ -10,18 +10,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402 (after the environment is set)
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """For a module of tiny models: they gain nothing from threads, and on a busy 2-core machine threads
-    fight (~10x slower). Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def tiny_gpt2_dir(tmp_path):
     """(folder, model): a tiny GPT-2 saved where a Hub id would be read, with MiniLM's tokenizer from disk."""

@@ -9,8 +9,10 @@ APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 
 
 def open_page(path: str, timeout: float = 180) -> AppTest:
-    """The app after its first run, switched to `path` (a page the navigation registers) and run."""
-    return AppTest.from_file(APP, default_timeout=timeout).run().switch_page(path).run()
+    """The app opened straight at `path` (found by its file name), without drawing Home first: Home's
+    self-check costs more than most pages. (tests/app/test_pages.py opens Home first, so a page the
+    navigation does not register fails there.)"""
+    return AppTest.from_file(APP, default_timeout=timeout).switch_page(path).run()
 
 
 def assert_clean(at: AppTest) -> None:

@@ -47,6 +47,7 @@ def test_autograd_graph_shows_every_value_and_gradient_once_fully_stepped():
     assert "grad ?" in at.get("graphviz_chart")[0].proto.spec
 
 
+@pytest.mark.slow  # a learning-rate sweep over every optimizer
 def test_gradient_descent_reports_divergence_and_handles_extremes():
     at = open_page("pages/gradient_descent.py")
     assert_clean(at)

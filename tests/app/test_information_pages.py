@@ -23,14 +23,13 @@ def test_information_page_defaults_to_a_loaded_die():
     assert any("blank cell counts as 0" in c.value for c in at.caption)  # the page says how it reads a new row
 
 
-@pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"),
-                                          ("", "no outcomes")])
-def test_bad_typed_distributions_give_a_warning_not_a_traceback(typed, shown):
+def test_bad_typed_distributions_give_a_warning_not_a_traceback():
     at = open_page("pages/information_theory.py")
     widget(at.selectbox, "Start from").select("typed by you").run()
-    widget(at.text_area, "Weights").input(typed).run()
-    assert_clean(at)
-    assert any(shown in w.value for w in at.warning), [w.value for w in at.warning]
+    for typed, shown in [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")]:
+        widget(at.text_area, "Weights").input(typed).run()
+        assert_clean(at)
+        assert any(shown in w.value for w in at.warning), (typed, [w.value for w in at.warning])
 
 
 def test_typed_extremes_unnormalised_single_outcome_and_thousands():
@@ -98,12 +97,12 @@ def test_loss_page_shows_the_overflow_and_matches_torch():
     assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
 
 
-@pytest.mark.parametrize("typed", ["a, b", "3", "", "1e39, 0", "nan, 1", "1e37, 0"])  # 1e37 x 100 overflows float32
-def test_loss_page_bad_logits(typed):
+def test_loss_page_bad_logits():
     at = open_page("pages/cross_entropy_loss.py")
-    widget(at.text_input, "Logits z").input(typed).run()
-    assert_clean(at)
-    assert at.warning
+    for typed in ["a, b", "3", "", "1e39, 0", "nan, 1", "1e37, 0"]:  # 1e37 x 100 overflows float32
+        widget(at.text_input, "Logits z").input(typed).run()
+        assert_clean(at)
+        assert at.warning, typed
 
 
 @pytest.mark.slow
@@ -119,6 +118,7 @@ def test_loss_race_trains_and_reports_both_models():
 # ----------------------------------------------------------------------------- ngram_perplexity.py
 
 
+@pytest.mark.slow  # trains n-grams on growing corpora, several seconds
 def test_ngram_page_never_beats_the_entropy_rate():
     at = open_page("pages/ngram_perplexity.py")
     assert_clean(at)
@@ -132,6 +132,7 @@ def measured_trigram(at: AppTest) -> float:
     return float(re.search(r"trigram (\d+\.\d+)", caption).group(1))
 
 
+@pytest.mark.slow  # each case solves a source and trains its n-grams
 @pytest.mark.parametrize("order, concentration, k", [(2, 0.1, 0.001), (1, 1.0, 0.1), (1, 0.1, 0.001)])
 def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concentration, k):
     """At these settings the measured held-out trigram lands below the entropy rate (a lucky
@@ -148,6 +149,7 @@ def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concen
     assert any("can land a little below the floor by chance" in c.value for c in at.caption)
 
 
+@pytest.mark.slow  # builds a 4,096-context source before refusing the next size
 def test_ngram_page_refuses_a_source_too_large_to_solve():
     at = open_page("pages/ngram_perplexity.py")
     widget(at.slider, "Source order").set_value(3)

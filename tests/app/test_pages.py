@@ -28,7 +28,12 @@ def run_page(path: str) -> AppTest:
     return at.switch_page(path).run()
 
 
-@pytest.mark.parametrize("path", [p.path for p in all_pages()])
+# pages whose first view loads MiniLM or SmolLM2, or trains for seconds: in the slow suite
+SLOW_PAGES = {"pages/attention.py", "pages/positional_encodings.py", "pages/attention_heads.py", "pages/decoding.py",
+              "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p.path, marks=pytest.mark.slow) if p.path in SLOW_PAGES else p.path for p in all_pages()])
 def test_page_runs_without_exception(path):
     at = run_page(path)
     assert not at.exception, [e.value for e in at.exception]

@@ -28,9 +28,6 @@ from core.training import Dropout, History
 VOCAB = 200
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
 class CharTokenizer:
     """A stand-in tokenizer with the call signature the lab uses (ids from characters)."""
 

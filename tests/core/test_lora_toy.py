@@ -8,8 +8,6 @@ import torch
 from core.llm import lora_toy
 from core.llm.lora_toy import ToyConfig
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # 64 × 64 matrices
-
 
 @pytest.mark.parametrize("r", [1, 3, 10])
 def test_bound_equals_the_error_of_the_truncated_svd(r):

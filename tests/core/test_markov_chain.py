@@ -61,7 +61,7 @@ def test_order_one_sample_reproduces_the_transition_probabilities():
     np.testing.assert_allclose(transition_matrix(ids, 2), P, atol=0.03)  # ~3 standard errors
 
 
-@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1), ("word", 2), ("char", 3)])
+@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1), ("word", 2), pytest.param("char", 3, marks=pytest.mark.slow)])
 def test_chain_transition_matrix_and_stationary_distribution(level, order):
     tokens = corpus_tokens(data.load_text("markov", n_tokens=2000), level)
     chain = MarkovChain(order).fit(tokens)
@@ -81,6 +81,7 @@ def test_chain_transition_matrix_and_stationary_distribution(level, order):
     np.testing.assert_allclose(pi @ P, pi, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow  # 60,000 sampled tokens and a 2,000-step simulation each
 @pytest.mark.parametrize("level,order", [("word", 1), ("char", 2)])
 def test_a_long_sample_spends_the_stationary_share_of_its_time_in_each_state(level, order):
     chain = MarkovChain(order).fit(corpus_tokens(data.load_text("markov", n_tokens=2000), level))

@@ -85,6 +85,7 @@ def test_exact_expected_cross_entropy_agrees_with_a_long_sample_and_never_beats_
         expected_cross_entropy(NGramLM(NGramConfig(order=4)).fit(TRAIN), SOURCE, max_histories=50)
 
 
+@pytest.mark.slow
 def test_exact_expectation_when_the_model_remembers_more_than_the_source():
     """A trigram on an order-1 source: its context (a, b) has probability pi(a) p(b | a)."""
     source = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=3, concentration=0.5, seed=5))
