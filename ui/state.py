@@ -44,12 +44,14 @@ def hub_model(model_id: str, kind: models.Kind) -> models.LoadedModel:
 HASH_MODELS = {models.LoadedModel: lambda lm: lm.key}  # a pretrained model is its registry key or Hub id
 
 
+@functools.cache  # one wrapper per function: pages call cached(fn)(...) on every rerun
 def cached(fn: F, max_entries: int = MAX_RESULTS) -> F:
     """`fn` with its results cached by argument values (arguments must be hashable by Streamlit;
     a LoadedModel counts by its key, so `cached(attentions)(lm, text)` never hashes the weights)."""
     return st.cache_data(max_entries=max_entries, show_spinner=False, hash_funcs=HASH_MODELS)(fn)
 
 
+@functools.cache
 def cached_with_model(fn: Callable, max_entries: int = MAX_RESULTS) -> Callable:
     """`cached` for a core function of `(model, tokenizer, *args)`: call the result with the
     LoadedModel instead, `cached_with_model(surprisal)(lm, text)`; the cache counts the model by its key."""
