@@ -103,7 +103,7 @@ with st.form("race"):
     seed = c3.number_input("Seed", 0, 10_000, 0)
     go = st.form_submit_button("Train both", type="primary")
 
-config = loss_race.RaceConfig(hidden=hidden, steps=steps, lr=lr, init_scale=init_scale, seed=int(seed))
+config = loss_race.LossRaceConfig(hidden=hidden, steps=steps, lr=lr, init_scale=init_scale, seed=int(seed))
 data = state.cached(loss_race.digits_split)()
 watch = ("cross-entropy: train accuracy", "squared error: train accuracy")
 with friendly_errors():

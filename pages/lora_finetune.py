@@ -156,7 +156,7 @@ elif result is not None:
     if view == views[0]:
         c = st.columns([1, 2])
         with c[0]:
-            draw(confusion(finetune_analysis.confusion(result)))
+            draw(confusion(finetune_analysis.confusion_table(result)))
         with c[1]:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
             wrong = wrong[["label", "predicted", "confidence", "text"]]

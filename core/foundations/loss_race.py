@@ -55,7 +55,7 @@ def saturation_gradients(margins: Sequence[float] = tuple(np.linspace(-12, 12, 9
 
 
 @dataclass(frozen=True)
-class RaceConfig:
+class LossRaceConfig:
     hidden: int = 32  # hidden units of the one-hidden-layer MLP (0: a linear softmax classifier)
     steps: int = 300  # full-batch gradient-descent steps
     lr: float = 0.5  # plain gradient descent, same rate for both losses
@@ -64,12 +64,12 @@ class RaceConfig:
 
 
 @dataclass
-class RaceResult:
+class LossRaceResult:
     models: dict[str, nn.Module]  # one per loss, from the same initial weights
     history: History  # per step: each model's own loss, accuracy and gradient norm
 
 
-def make_model(n_features: int, n_classes: int, config: RaceConfig, g: torch.Generator) -> nn.Module:
+def make_model(n_features: int, n_classes: int, config: LossRaceConfig, g: torch.Generator) -> nn.Module:
     """The classifier both losses train, its weights drawn from the run's generator g."""
     if config.hidden > 0:
         model = nn.Sequential(nn.Linear(n_features, config.hidden), nn.Tanh(), nn.Linear(config.hidden, n_classes))
@@ -82,7 +82,8 @@ def make_model(n_features: int, n_classes: int, config: RaceConfig, g: torch.Gen
     return model
 
 
-def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], on_step: OnStep | None = None) -> RaceResult:
+def fit(config: LossRaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        on_step: OnStep | None = None) -> LossRaceResult:
     """Train one model copy per loss in lockstep on (x_train, y_train, x_test, y_test).
 
     Each step is one full-batch gradient step for both, so their curves share an x-axis.
@@ -115,7 +116,7 @@ def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         return metrics
 
     history = run_steps(step, config.steps, on_step, items_per_step=len(x), item_name="examples")
-    return RaceResult(models, history)
+    return LossRaceResult(models, history)
 
 
 def digits_split(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -93,10 +93,10 @@ def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) ->
     lines = ['digraph { node [fontname="Helvetica", fontsize=10]; edge [fontsize=9];']
     ids = itertools.count()
 
-    def draw(node: Tree) -> tuple[str, float]:
+    def add_node(node: Tree) -> tuple[str, float]:
         name = f"n{next(ids)}"
         if isinstance(node, tuple):
-            (left, wl), (right, wr) = draw(node[0]), draw(node[1])
+            (left, wl), (right, wr) = add_node(node[0]), add_node(node[1])
             lines.append(f'{name} [shape=circle, label="{wl + wr:.3g}"];')
             lines.append(f'{name} -> {left} [label="0"]; {name} -> {right} [label="1"];')
             return name, wl + wr
@@ -104,7 +104,7 @@ def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) ->
         lines.append(f'{name} [shape=box, style=rounded, label="{label}\\n{p[node]:.3g} · {code.codes[node] or "(empty)"}"];')
         return name, p[node]
 
-    draw(code.tree)
+    add_node(code.tree)
     return "\n".join(lines + ["}"])
 
 

@@ -1,6 +1,6 @@
 """What a fine-tuning run did, looked at afterwards: its mistakes, and the low-rank update LoRA learned.
 
-- `confusion`: held-out counts of (true label, predicted label).
+- `confusion_table`: held-out counts of (true label, predicted label).
 - `lora_update`: one adapted layer's ΔW = (alpha/r)·B·A, its singular values beside the pretrained
   weight's (at most r are non-zero), and the lab's from-scratch LoRALinear checked against peft's layer.
 - `merge` / `merge_check`: B·A folded into the weights, a plain model with the same predictions.
@@ -21,7 +21,7 @@ from core.foundations.evaluation import confusion_matrix
 from core.llm.finetune import FinetuneResult, probabilities
 
 
-def confusion(result: FinetuneResult) -> pd.DataFrame:
+def confusion_table(result: FinetuneResult) -> pd.DataFrame:
     """Counts of (true label, predicted label) on the held-out rows, every pair present: rows the truth."""
     counts = confusion_matrix(result.test.label, result.test.predicted, result.labels)
     return pd.DataFrame(counts, index=pd.Index(result.labels, name="label"), columns=pd.Index(result.labels, name="predicted"))

@@ -270,7 +270,7 @@ def greedy(model, prompt_ids: list[int], max_new_tokens: int, eos_token_id: int 
                         lambda logits, ids: penalise_repetition(logits, ids, repetition_penalty).argmax(-1).item())
 
 
-def draw(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.Generator) -> int:
+def draw_token(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.Generator) -> int:
     """One token drawn from the filtered distribution. logits (1, V), ids (1, T)."""
     probs = process(logits, ids, s).softmax(-1)
     return torch.multinomial(probs, 1, generator=generator).item()
@@ -286,7 +286,7 @@ def sampled_token(logits: torch.Tensor, ids: list[int], s: Sampling, seed: int, 
     2
     """
     generator = torch.Generator().manual_seed(seed * 100_003 + step)  # a prime stride: no two (seed, step < 100,003) collide
-    return draw(logits[None], torch.tensor([ids]), s, generator)
+    return draw_token(logits[None], torch.tensor([ids]), s, generator)
 
 
 def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed: int = 0,
@@ -294,7 +294,7 @@ def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed:
     """Draw each token from what survives `s`; the same seed draws the same text."""
     check_sampling(s)
     generator = torch.Generator().manual_seed(seed)
-    return _autoregress(model, prompt_ids, max_new_tokens, eos_token_id, lambda logits, ids: draw(logits, ids, s, generator))
+    return _autoregress(model, prompt_ids, max_new_tokens, eos_token_id, lambda logits, ids: draw_token(logits, ids, s, generator))
 
 
 # ----------------------------------------------------------------------------- beam search

@@ -16,8 +16,8 @@ from core.errors import LabError
 from core.foundations.evaluation import decision_regions
 from core.nn.mlp import MLP
 
-MIN_ROWS = 10  # fewer leaves nothing to hold out for testing
-MAX_ROWS = 20_000  # the playground retrains live: more points than this would make every tick slow
+MIN_POINTS = 10  # fewer leaves nothing to hold out for testing
+MAX_POINTS = 20_000  # the playground retrains live: more points than this would make every tick slow
 MAX_CLASSES = 10
 MAX_WIDTH, MAX_LAYERS = 64, 6
 
@@ -45,8 +45,8 @@ def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     infinite = ~np.isfinite(coords.to_numpy(dtype=np.float64)).all(axis=1)
     if infinite.any():  # 'inf', or a number too large for a float: scaling into [-1, 1] would turn it into NaN
         raise LabError(f"x1 and x2 must be finite numbers; row {int(np.flatnonzero(infinite)[0]) + 2} of the file is infinite")
-    if len(frame) < MIN_ROWS or len(frame) > MAX_ROWS:
-        raise LabError(f"the playground needs between {MIN_ROWS} and {MAX_ROWS:,} points; this file has {len(frame):,}")
+    if len(frame) < MIN_POINTS or len(frame) > MAX_POINTS:
+        raise LabError(f"the playground needs between {MIN_POINTS} and {MAX_POINTS:,} points; this file has {len(frame):,}")
     codes, names = pd.factorize(frame["label"].astype(str), sort=True)
     if not 2 <= len(names) <= MAX_CLASSES:
         raise LabError(f"need between 2 and {MAX_CLASSES} classes in 'label'; found {len(names)}")

@@ -175,7 +175,7 @@ def test_same_seed_same_run_and_metrics_are_reported(base, data):
     predicted = ft.predict(a, a.test.text.tolist()).idxmax(axis=1).to_numpy()
     assert (predicted == a.test.predicted.to_numpy()).all()
     assert a.test_acc == (predicted == a.test.label.to_numpy()).mean()
-    assert finetune_analysis.confusion(a).to_numpy().sum() == 32
+    assert finetune_analysis.confusion_table(a).to_numpy().sum() == 32
 
 
 def run_fingerprint(result: ft.FinetuneResult) -> tuple:
