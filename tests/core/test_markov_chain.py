@@ -61,7 +61,8 @@ def test_order_one_sample_reproduces_the_transition_probabilities():
     np.testing.assert_allclose(transition_matrix(ids, 2), P, atol=0.03)  # ~3 standard errors
 
 
-@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1), *(pytest.param(*c, marks=pytest.mark.slow) for c in [("word", 2), ("char", 3)])])
+@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1),
+                                         *(pytest.param(*c, marks=pytest.mark.slow) for c in [("word", 2), ("char", 3)])])
 def test_chain_transition_matrix_and_stationary_distribution(level, order):
     tokens = corpus_tokens(data.load_text("markov", n_tokens=2000), level)
     chain = MarkovChain(order).fit(tokens)
