@@ -132,7 +132,7 @@ else:
         sub = frame[frame.metric == metric]
         sub = sub[sub.value > 0] if scale_type == "log" else sub
         draw(lines(sub, "step:Q", field("value:Q", title=None, scale={"type": scale_type}),
-                   field("loss:N", title=None, legend={"orient": "bottom"}),
+                   field("loss:N", title=None, legend={"orient": "bottom", "columns": 1}),  # one per line: a narrow column cuts none off
                    title, 240, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
     st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")

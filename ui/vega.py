@@ -233,4 +233,6 @@ def draw(spec: dict, container=st, width: str = "stretch") -> None:
     spec = _ship_frames(spec, datasets)
     if datasets:
         spec["datasets"] = datasets  # Streamlit sends each as Arrow, not JSON
+    if width == "stretch":  # fit the width only: a title, axis titles and a legend add to the height, not squeeze the plot into it
+        spec.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
     container.vega_lite_chart(spec=spec, width=width)
