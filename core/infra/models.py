@@ -269,3 +269,37 @@ def load(key: str) -> LoadedModel:
     if key in REGISTRY:
         return REGISTRY[key].loader()
     raise Unavailable(f"unknown model '{key}'; known: {', '.join(REGISTRY)}")
+
+
+def guess_kind(model_id: str) -> Kind:
+    """A Hub id's likely kind from its name: GPT-style names are causal LMs, the others encoders.
+
+    >>> guess_kind("distilgpt2"), guess_kind("bert-base-uncased")
+    ('causal-lm', 'encoder')
+    """
+    return "causal-lm" if "gpt" in model_id.lower() else "encoder"
+
+
+ENCODER_CHECK = "The lab runs offline."
+CAUSAL_LM_CHECK = "The capital of France is"
+
+
+def self_check(lm: LoadedModel) -> str:
+    """Run a loaded model once on a fixed sentence and say what came out (Home's live check).
+
+    An encoder turns ENCODER_CHECK into hidden states (their shape is reported); a causal LM
+    names its likeliest next token after CAUSAL_LM_CHECK.
+    """
+    import torch
+
+    entry = REGISTRY.get(lm.key)
+    title = entry.title if entry else lm.key
+    kind = entry.kind if entry else guess_kind(lm.key)
+    with torch.no_grad():
+        if kind == "encoder":
+            batch = lm.tokenizer(ENCODER_CHECK, return_tensors="pt")
+            hidden = lm.model(**batch).last_hidden_state
+            return f"{title}: {batch.input_ids.shape[1]} tokens → hidden states of shape {tuple(hidden.shape)}"
+        ids = lm.tokenizer(CAUSAL_LM_CHECK, return_tensors="pt").input_ids
+        next_id = lm.model(ids).logits[0, -1].argmax().item()
+    return f"{title}: “{CAUSAL_LM_CHECK}” → “{lm.tokenizer.decode(next_id).strip()}”"
