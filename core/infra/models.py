@@ -269,3 +269,40 @@ def load(key: str) -> LoadedModel:
     if key in REGISTRY:
         return REGISTRY[key].loader()
     raise Unavailable(f"unknown model '{key}'; known: {', '.join(REGISTRY)}")
+
+
+def load_tokenizer(key: str):
+    """Only the tokenizer of a registry entry or a Hub id, as a `tokenizers.Tokenizer` (no model weights,
+    no transformers import for the offline ones: SmolLM2's and MiniLM's tokenizer.json load in well under a second).
+
+    Padding and truncation are switched off, so encoding a text gives exactly its tokens.
+    """
+    from tokenizers import Tokenizer
+
+    if key == "minilm":
+        tokenizer = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    elif key == "smollm2":
+        smollm2_gguf()
+        if not smollm2_converted():
+            load_smollm2()  # converts the GGUF once (tokenizer.json included); later calls read the folder
+        tokenizer = Tokenizer.from_file(str(smollm2_cache() / "tokenizer.json"))
+    else:
+        tokenizer = load_hub_tokenizer(key)
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def load_hub_tokenizer(model_id: str):
+    """A Hub model's fast tokenizer (after the network probe, so offline this fails in about a second)."""
+    from transformers import AutoTokenizer
+
+    if not _HUB_ID.match(model_id):
+        raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
+    reach = hub_reachable()
+    if not reach.ok:
+        raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
+    try:
+        return AutoTokenizer.from_pretrained(model_id).backend_tokenizer
+    except (OSError, ValueError, AttributeError) as e:
+        raise Unavailable(f"could not load the tokenizer of '{model_id}': {str(e).splitlines()[0]}") from e

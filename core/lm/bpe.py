@@ -319,10 +319,11 @@ class BPETokenizer:
     """A byte-level BPE tokenizer: merges in the order they were learned, a split pattern, special tokens.
 
     `byte_ids[b]` is the id of the single byte b (b itself when trained here; a real model's
-    vocabulary numbers its bytes its own way), `merges` the list of (a, b, new_id) in rank order.
+    vocabulary numbers its bytes its own way, and may lack a few: None, and such bytes are dropped
+    when encoding, as tokenizers drops them), `merges` the list of (a, b, new_id) in rank order.
     """
 
-    def __init__(self, merges: list[tuple[int, int, int]], byte_ids: list[int] | None = None, pattern: str | None = None,
+    def __init__(self, merges: list[tuple[int, int, int]], byte_ids: list[int | None] | None = None, pattern: str | None = None,
                  special_tokens: dict[str, int] | None = None, add_prefix_space: bool = False, ignore_merges: bool = False,
                  name: str = "our BPE"):
         self.byte_ids = list(range(256)) if byte_ids is None else list(byte_ids)
@@ -330,7 +331,7 @@ class BPETokenizer:
         self.pattern = pattern
         self.special_tokens = dict(special_tokens or {})
         self.add_prefix_space, self.ignore_merges, self.name = add_prefix_space, ignore_merges, name
-        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids)}
+        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids) if i is not None}
         self.ranks: dict[tuple[int, int], tuple[int, int]] = {}  # (a, b) -> (rank, new id)
         for rank, (a, b, new) in enumerate(self.merges):
             self.vocab[new] = self.vocab[a] + self.vocab[b]
@@ -385,7 +386,7 @@ class BPETokenizer:
             return cached
         raw = chunk.encode("utf-8")
         whole = self.ids_of.get(raw) if self.ignore_merges else None
-        ids = [whole] if whole is not None else self.apply_merges([self.byte_ids[b] for b in raw])
+        ids = [whole] if whole is not None else self.apply_merges([i for i in map(self.byte_ids.__getitem__, raw) if i is not None])
         if len(chunk) <= 64:
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -495,9 +496,10 @@ def _check_saved(d: dict) -> None:
         return LabError(f"the tokenizer file is malformed: {why}")
 
     byte_ids, merges, specials = d.get("byte_ids"), d.get("merges"), d.get("special_tokens", {})
-    if not isinstance(byte_ids, list) or len(byte_ids) != 256 or not all(type(i) is int and i >= 0 for i in byte_ids):
-        raise bad("'byte_ids' must list 256 ids, one per byte value")
-    if len(set(byte_ids)) != 256:
+    if not isinstance(byte_ids, list) or len(byte_ids) != 256 or not all(i is None or (type(i) is int and i >= 0) for i in byte_ids):
+        raise bad("'byte_ids' must list 256 ids (or null for a byte the vocabulary lacks), one per byte value")
+    byte_ids = [i for i in byte_ids if i is not None]
+    if len(set(byte_ids)) != len(byte_ids):
         raise bad("two bytes share an id in 'byte_ids'")
     if not isinstance(merges, list) or not all(isinstance(m, list) and len(m) == 3 and all(type(x) is int for x in m) for m in merges):
         raise bad("'merges' must be a list of [left id, right id, new id]")
@@ -505,7 +507,7 @@ def _check_saved(d: dict) -> None:
     for rank, (a, b, new) in enumerate(merges):
         if a not in known or b not in known:
             raise bad(f"merge {rank} uses id {a if a not in known else b}, which no earlier merge or byte made")
-        if new < 0 or (new in set(byte_ids)):
+        if new < 0 or new in byte_ids:
             raise bad(f"merge {rank} gives its token the id {new}, already a byte's")
         known.add(new)
     if not isinstance(specials, dict) or not all(isinstance(s, str) and s and type(i) is int and i >= 0 for s, i in specials.items()):
@@ -527,14 +529,14 @@ def _from_hf_json(d: dict) -> tuple:
         raise LabError(f"this tokenizer normalizes text first ({d['normalizer'].get('type')}), which the lab's encoder does not do")
     pattern, prefix = _hf_pattern(d.get("pre_tokenizer") or {})
     vocab = model["vocab"]
+    byte_ids = [vocab.get(bytes_to_unicode()[b]) for b in range(256)]  # a few may be missing (bytes never seen in training)
     try:
-        byte_ids = [vocab[bytes_to_unicode()[b]] for b in range(256)]
         merges = []
         for m in model["merges"]:
             left, right = m.split(" ") if isinstance(m, str) else m
             merges.append((vocab[left], vocab[right], vocab[left + right]))
     except KeyError as e:
-        raise LabError(f"this tokenizer's vocabulary lacks {e}, which a byte-level BPE must have") from e
+        raise LabError(f"this tokenizer's merges use {e}, which is not in its vocabulary") from e
     specials = {}
     for t in d.get("added_tokens", []):
         if t.get("lstrip") or t.get("rstrip") or t.get("single_word"):
