@@ -262,6 +262,14 @@ class BPETrainer:
         self.heap = [(-c, tie_key(a), tie_key(b), a, b) for (a, b), c in self.counts.items()]
         heapq.heapify(self.heap)
 
+    def has_pairs(self) -> bool:
+        """Is any pair left to merge (some chunk still longer than one token)?"""
+        best = self.best_pair()
+        if best is not None:  # put it back
+            (a, b), count = best
+            heapq.heappush(self.heap, (-count, tie_key(a), tie_key(b), a, b))
+        return best is not None
+
     def best_pair(self) -> tuple[tuple[int, int], int] | None:
         """The most frequent pair and its count (ties: earlier tokens first), or None when none is left."""
         while self.heap:
@@ -352,7 +360,10 @@ class BPETokenizer:
     @classmethod
     def train(cls, text: str, vocab_size: int, pattern: str | None = None, special_tokens: Iterable[str] = ()) -> "BPETokenizer":
         """Learn vocab_size - 256 - len(special_tokens) merges from `text` (the fast trainer; see `fit`)."""
-        return fit(BPEConfig(vocab_size, pattern, tuple(special_tokens)), text).tokenizer
+        result = fit(BPEConfig(vocab_size, pattern, tuple(special_tokens)), text)
+        if result.ran_out:
+            raise LabError(result.ran_out_message())
+        return result.tokenizer
 
     def after(self, n_merges: int) -> "BPETokenizer":
         """This tokenizer as it was after its first `n_merges` merges (the page steps through them)."""
@@ -596,14 +607,20 @@ class BPEResult:
     corpus_chars: int  # characters trained on (fewer than given when the text was cut)
     cut: bool = False  # the text was longer than config.max_corpus_chars
     stopped: bool = False  # on_step asked to stop before the last merge
+    ran_out: bool = False  # the text had no pair left before the vocabulary was full: fewer merges than asked for
+
+    def ran_out_message(self) -> str:
+        return str(_too_few_pairs(len(self.steps), len(self.tokenizer.special_tokens)))
 
 
 def fit(config: BPEConfig, text: str, on_step: OnStep | None = None) -> BPEResult:
     """Train a byte-level BPE on `text`, one merge per step of `core.training.run_steps`.
 
     on_step(step, {"count", "bytes_per_token", "steps_per_s"}) after each merge; returning False stops
-    (the tokenizer keeps the merges made so far). Raises LabError for an empty text, a vocabulary
-    smaller than 256 + special tokens, or one larger than the text can give (saying how many merges it can).
+    (the tokenizer keeps the merges made so far). Raises LabError for an empty text or a vocabulary
+    smaller than 256 + special tokens. A vocabulary larger than the text can give stops when no pair
+    is left: `ran_out` is set and `ran_out_message()` says how many merges the text allowed
+    (`BPETokenizer.train` raises that message as a LabError).
 
     >>> result = fit(BPEConfig(vocab_size=258, pattern=None), "abababab")
     >>> [(s.count, s.tokens, s.bytes_per_token) for s in result.steps]
@@ -618,17 +635,20 @@ def fit(config: BPEConfig, text: str, on_step: OnStep | None = None) -> BPEResul
     steps: list[MergeStep] = []
 
     def step(i: int) -> dict[str, float]:
-        best = trainer.best_pair()
-        if best is None:
-            raise _too_few_pairs(len(steps), len(specials))
-        pair, count = best
+        pair, count = trainer.best_pair()
         new = trainer.merge(pair)
         steps.append(MergeStep(i - 1, *pair, new, count, trainer.n_tokens, trainer.n_bytes / trainer.n_tokens))
         return {"count": count, "bytes_per_token": steps[-1].bytes_per_token}
 
-    history = run_steps(step, n_merges, on_step, items_per_step=None)
+    def report(i: int, metrics: dict[str, float]) -> bool:
+        going = on_step is None or on_step(i, metrics) is not False
+        return going and (i == n_merges or trainer.has_pairs())
+
+    ran_out = n_merges > 0 and not trainer.has_pairs()
+    history = run_steps(step, 0 if ran_out else n_merges, report)
+    ran_out = ran_out or (len(steps) < n_merges and not trainer.has_pairs())
     tokenizer = BPETokenizer.from_merges([(s.left, s.right, s.new_id) for s in steps], config.pattern, specials)
-    return BPEResult(tokenizer, steps, history, trainer.n_bytes, len(text), cut, history.stopped)
+    return BPEResult(tokenizer, steps, history, trainer.n_bytes, len(text), cut, history.stopped and not ran_out, ran_out)
 
 
 def merges_of(tokenizer: BPETokenizer) -> list[tuple[bytes, bytes]]:

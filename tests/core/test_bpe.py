@@ -311,3 +311,13 @@ def test_bad_patterns_and_unknown_ids():
     tok = BPETokenizer.train("hello", 257)
     with pytest.raises(LabError, match="not in this tokenizer's vocabulary"):
         tok.decode([257])
+
+
+def test_fit_stops_where_the_text_runs_out_of_pairs_and_says_so():
+    result = fit(BPEConfig(vocab_size=300, pattern="gpt2"), "hello hello")
+    assert result.ran_out and not result.stopped and len(result.steps) == 5 == len(result.history.steps)
+    assert "allows only 5 merges" in result.ran_out_message() and "at most 261" in result.ran_out_message()
+    nothing = fit(BPEConfig(vocab_size=300, pattern="gpt2"), "a")  # one byte: no pair at all
+    assert nothing.ran_out and nothing.steps == [] and "allows only 0 merges" in nothing.ran_out_message()
+    stopped = fit(BPEConfig(vocab_size=300, pattern=None), "hello hello" * 50, on_step=lambda i, m: i < 3)
+    assert stopped.stopped and not stopped.ran_out and len(stopped.tokenizer.merges) == 3
