@@ -176,7 +176,7 @@ def train_naive(text: str, vocab_size: int, pattern: str | None = None, special_
     The reference the fast trainer is tested and raced against (benchmarks/bench_bpe.py): each merge
     costs a pass over the corpus, so 1,000 merges on half a megabyte take minutes.
     """
-    specials, n_merges = _check_training(text, vocab_size, special_tokens)
+    specials, n_merges = check_training(text, vocab_size, special_tokens)
     split = compile_pattern(pattern)
     ids = [list(c.encode("utf-8")) for piece, special in split_specials(text, specials) if not special for c in chunks(piece, split)]
     vocab = {i: bytes([i]) for i in range(256)}
@@ -203,7 +203,8 @@ def _new_id(vocab: dict[int, bytes], token: bytes) -> int:
     return len(vocab) - 1
 
 
-def _check_training(text: str, vocab_size: int, special_tokens: Iterable[str]) -> tuple[list[str], int]:
+def check_training(text: str, vocab_size: int, special_tokens: Iterable[str]) -> tuple[list[str], int]:
+    """(the special tokens, the number of merges to learn), or a LabError for a text or vocabulary size training can't use."""
     specials = list(dict.fromkeys(special_tokens))
     if any(not s for s in specials):
         raise LabError("a special token cannot be empty")
@@ -586,6 +587,10 @@ class BPEConfig:
     special_tokens: tuple[str, ...] = ()  # strings kept whole and never merged, e.g. "<|endoftext|>"; ids after the merges
     max_corpus_chars: int = 2_000_000  # longer text is cut here (the trainer holds ~100 bytes of lists per character)
 
+    @property
+    def n_merges(self) -> int:
+        return self.vocab_size - 256 - len(set(self.special_tokens))
+
 
 @dataclass(frozen=True)
 class MergeStep:
@@ -609,6 +614,11 @@ class BPEResult:
     stopped: bool = False  # on_step asked to stop before the last merge
     ran_out: bool = False  # the text had no pair left before the vocabulary was full: fewer merges than asked for
 
+    @property
+    def bytes_per_token(self) -> float:
+        """Compression of the training text by the whole tokenizer (1.0 with no merges)."""
+        return self.steps[-1].bytes_per_token if self.steps else 1.0
+
     def ran_out_message(self) -> str:
         return str(_too_few_pairs(len(self.steps), len(self.tokenizer.special_tokens)))
 
@@ -626,7 +636,7 @@ def fit(config: BPEConfig, text: str, on_step: OnStep | None = None) -> BPEResul
     >>> [(s.count, s.tokens, s.bytes_per_token) for s in result.steps]
     [(4, 4, 2.0), (3, 2, 4.0)]
     """
-    specials, n_merges = _check_training(text, config.vocab_size, config.special_tokens)
+    specials, n_merges = check_training(text, config.vocab_size, config.special_tokens)
     cut = len(text) > config.max_corpus_chars
     text = text[: config.max_corpus_chars]
     split = compile_pattern(config.pattern)

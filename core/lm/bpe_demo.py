@@ -16,6 +16,7 @@ import pandas as pd
 import regex
 
 from core.errors import LabError
+from core.infra import models
 from core.lm import bpe
 
 MAX_SPECIAL_TOKENS = 64
@@ -76,6 +77,16 @@ def compression_curve(result: bpe.BPEResult) -> pd.DataFrame:
     return pd.concat([start, table[["vocab_size", "bytes_per_token", "step"]]], ignore_index=True)
 
 
+def compression_caption(result: bpe.BPEResult, at_step: int) -> str:
+    """How much the first and the last tenth of the merges compress the training text (diminishing returns)."""
+    steps = result.steps
+    tenth = max(1, len(steps) // 10)
+    first = steps[tenth - 1].bytes_per_token
+    last = steps[-1].bytes_per_token - (steps[-tenth - 1].bytes_per_token if len(steps) > tenth else 1.0)
+    return (f"The dot is merge {at_step:,}. The first {tenth:,} merge{'s' * (tenth != 1)} take the text from 1.00 to {first:.2f} "
+            f"bytes per token; the last {tenth:,} add {last:.3f}: each new token is rarer than the one before, so it saves less.")
+
+
 @dataclass
 class Cut:
     """A text as one tokenizer cuts it."""
@@ -121,6 +132,20 @@ def _readable(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return "".join(f"<0x{b:02X}>" for b in raw)
+
+
+REAL_TOKENIZERS = {  # registry key: what the page calls it
+    "smollm2": "SmolLM2-135M (byte-level BPE, 49,152)",
+    "minilm": "MiniLM / BERT (WordPiece, 30,522)",
+    "gpt2": "GPT-2 (byte-level BPE, 50,257)",
+}
+
+
+def load_real(key: str) -> tuple["bpe.BPETokenizer | None", object]:
+    """(our encoder with the model's vocabulary and merges, or None for WordPiece; the model's own tokenizers.Tokenizer)."""
+    reference = models.load_tokenizer(key)
+    ours = None if key == "minilm" else bpe.BPETokenizer.from_hf(reference, name=REAL_TOKENIZERS[key])
+    return ours, reference
 
 
 def same_ids(ours: bpe.BPETokenizer, reference, text: str) -> bool:
