@@ -4,7 +4,7 @@ from core.infra import data
 from core.lm import bpe, bpe_demo
 from ui import live, state, vega
 from ui.page import friendly_errors, header, show_code
-from ui.tokens import chips, visible
+from ui.tokens import chips, merge_chips, visible
 
 CORPORA = {"Python's reference manual": "python-docs", "Synthetic Markov text": "markov", "Text you type": "typed",
            "A file you upload": "upload", "Tiny Shakespeare (online)": "tiny-shakespeare"}
@@ -103,8 +103,7 @@ if result is not None:
             row = table.iloc[k - 1]
             st.markdown(f"**Merge {k:,}** of {len(steps):,}: this pair occurred **{row['count']:,}** times in the training text "
                         f"and becomes token **{row['id']}**.")
-            st.markdown(chips([row["left"], row["right"]]) + "<div style='font-size:1.3em;margin:-4px 0 -4px 8px'>↓</div>"
-                        + chips([row["token"]], [int(row["id"])]), unsafe_allow_html=True)
+            st.markdown(merge_chips(row["left"], row["right"], row["token"], int(row["id"])), unsafe_allow_html=True)
             newest = f"; the newest token, {visible(row['token'])}, appears {len(view.new_positions)} times (outlined in red)"
         st.markdown(chips(view.pieces, view.ids, highlight=view.new_positions), unsafe_allow_html=True)
         st.caption(f"The start of the training text after {k:,} merge{'s' * (k != 1)}: {view.n_bytes:,} bytes in {len(view.ids):,} tokens "
@@ -125,7 +124,8 @@ if result is not None:
         st.caption(bpe_demo.compression_caption(result, k))
         shown = table.assign(left=table.left.map(visible), right=table.right.map(visible), token=table.token.map(visible))
         st.dataframe(shown.iloc[max(0, k - 6): k + 5], hide_index=True, width="stretch",
-                     column_config={"bytes_per_token": st.column_config.NumberColumn("bytes per token", format="%.3f")})
+                     column_config={"bytes_per_token": st.column_config.NumberColumn("bytes per token", format="%.3f"),
+                                    "vocab_size": st.column_config.NumberColumn("vocabulary")})
         with st.expander(f"All {len(steps):,} merges"):
             st.dataframe(shown, hide_index=True, width="stretch")
 

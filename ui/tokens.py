@@ -51,3 +51,12 @@ def heat_chips(pieces: list[str], values: list[float], max_value: float, unit: s
     out = [_chip(p, heat(v, max_value), f"{v:.2f} {unit}" if not math.isnan(v) else "no context to predict it")
            for p, v in zip(pieces, values)]
     return "<div style='line-height:2.0'>" + "".join(out) + "</div>"
+
+
+def merge_chips(left: str, right: str, new: str, new_id: int) -> str:
+    """One BPE merge on one line: the two chips of the pair, then the chip of the token they become (outlined)."""
+    arrow = "<span style='margin:0 8px;font-size:1.2em'>{}</span>"
+    made = _chip(new, PASTELS[2], f"new token · id {new_id}", str(new_id))
+    made = made.replace("border-radius:4px", "border-radius:4px;outline:2px solid #e4572e")
+    return ("<div style='line-height:2.2'>" + _chip(left, PASTELS[0], "left token") + arrow.format("+")
+            + _chip(right, PASTELS[1], "right token") + arrow.format("→") + made + "</div>")

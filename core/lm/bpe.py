@@ -94,6 +94,27 @@ def tie_key(token_id: int) -> int:
     return byte_tie_order()[token_id] if token_id < 256 else token_id
 
 
+def readable(raw: bytes) -> str:
+    """A token's bytes as text, each byte that is not part of a whole UTF-8 character written <0xE2>.
+
+    >>> readable(" é".encode()), readable(" é".encode()[:2]), readable("€".encode()[1:])
+    (' é', ' <0xC3>', '<0x82><0xAC>')
+    """
+    out, i = [], 0
+    while i < len(raw):
+        for j in range(min(len(raw), i + 4), i, -1):  # the longest whole character starting at byte i
+            try:
+                out.append(raw[i:j].decode("utf-8"))
+                i = j
+                break
+            except UnicodeDecodeError:
+                pass
+        else:
+            out.append(f"<0x{raw[i]:02X}>")
+            i += 1
+    return "".join(out)
+
+
 # ----------------------------------------------------------------------------- cutting text before BPE
 
 
@@ -449,14 +470,7 @@ class BPETokenizer:
 
     def pieces(self, ids: Iterable[int]) -> list[str]:
         """Each token's text, for display; a byte that is only part of a character shows as <0xE2>."""
-        out = []
-        for i in ids:
-            raw = self.token_bytes(int(i))
-            try:
-                out.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                out.append("".join(f"<0x{b:02X}>" for b in raw))
-        return out
+        return [readable(self.token_bytes(int(i))) for i in ids]
 
     # -- saving and loading
 

@@ -121,17 +121,10 @@ def cut(tokenizer, text: str, name: str) -> Cut:
     if type(tokenizer.model).__name__ == "BPE" and type(tokenizer.decoder).__name__ == "ByteLevel":
         table = {c: b for b, c in bpe.bytes_to_unicode().items()}
         special = {t.content for t in tokenizer.get_added_tokens_decoder().values()}
-        pieces = [_readable(t.encode() if t in special else bytes(table[c] for c in t)) for t in encoding.tokens]
+        pieces = [bpe.readable(t.encode() if t in special else bytes(table[c] for c in t)) for t in encoding.tokens]
     else:  # WordPiece and others: their own token strings (lower-cased, ## for a word's continuation, [UNK])
         pieces = list(encoding.tokens)
     return Cut(name, list(encoding.ids), pieces, n_bytes, tokenizer.get_vocab_size())
-
-
-def _readable(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "".join(f"<0x{b:02X}>" for b in raw)
 
 
 REAL_TOKENIZERS = {  # registry key: what the page calls it

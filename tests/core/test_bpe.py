@@ -321,3 +321,16 @@ def test_fit_stops_where_the_text_runs_out_of_pairs_and_says_so():
     assert nothing.ran_out and nothing.steps == [] and "allows only 0 merges" in nothing.ran_out_message()
     stopped = fit(BPEConfig(vocab_size=300, pattern=None), "hello hello" * 50, on_step=lambda i, m: i < 3)
     assert stopped.stopped and not stopped.ran_out and len(stopped.tokenizer.merges) == 3
+
+
+def test_the_pages_view_of_real_tokenizers(smollm2):
+    from core.lm import bpe_demo
+
+    ours, reference = smollm2
+    text = "Hello, naïve wörld 🙂 tokenization"
+    mine, theirs = bpe_demo.cut(ours, text, "ours"), bpe_demo.cut(reference, text, "hf")
+    assert mine.ids == theirs.ids and mine.pieces == theirs.pieces
+    assert "".join(mine.pieces) == text  # no character split here: the pieces spell the text
+    wordpiece = bpe_demo.cut(registry.load_tokenizer("minilm"), text, "minilm")
+    assert wordpiece.pieces == ["hello", ",", "naive", "world", "[UNK]", "token", "##ization"]
+    assert wordpiece.bytes_per_token == len(text.encode()) / 7
