@@ -261,22 +261,22 @@ class BPETrainer:
     """
 
     def __init__(self, chunk_counts: dict[bytes, int]):
-        self.tok, self.nxt, self.prv, self.weight = [], [], [], []
+        self.tok, self.nxt, self.prv, self.weight = tok, nxt, prv, weight = [], [], [], []
         self.counts: Counter = Counter()
         self.where: dict[tuple[int, int], list[int]] = {}
+        counts, where = self.counts, self.where
         for chunk, freq in chunk_counts.items():
-            start = len(self.tok)
+            start = len(tok)
             n = len(chunk)
-            self.tok.extend(chunk)
-            self.nxt.extend(range(start + 1, start + n + 1))
-            self.nxt[-1] = -1
-            self.prv.extend(range(start - 1, start + n - 1))
-            self.prv[start] = -1
-            self.weight.extend([freq] * n)
-            for i in range(start, start + n - 1):
-                pair = (chunk[i - start], chunk[i - start + 1])
-                self.counts[pair] += freq
-                self.where.setdefault(pair, []).append(i)
+            tok.extend(chunk)
+            nxt.extend(range(start + 1, start + n + 1))
+            nxt[-1] = -1
+            prv.extend(range(start - 1, start + n - 1))
+            prv[start] = -1
+            weight.extend([freq] * n)
+            for i, pair in enumerate(zip(chunk, chunk[1:]), start):
+                counts[pair] += freq
+                where.setdefault(pair, []).append(i)
         self.vocab = {i: bytes([i]) for i in range(256)}
         self.ids_of = {b: i for i, b in self.vocab.items()}
         self.n_bytes = sum(len(c) * f for c, f in chunk_counts.items())
@@ -311,29 +311,29 @@ class BPETrainer:
         if new is None:
             new = self.ids_of[token] = len(self.vocab)
             self.vocab[new] = token
-        tok, nxt, prv, weight, counts = self.tok, self.nxt, self.prv, self.weight, self.counts
-        grown = set()
-
-        def add(p: tuple[int, int], at: int, w: int) -> None:
-            counts[p] += w
-            self.where.setdefault(p, []).append(at)
-            grown.add(p)
-
-        positions = self.where.pop(pair)
+        tok, nxt, prv, weight, counts, where = self.tok, self.nxt, self.prv, self.weight, self.counts, self.where
+        grown = set()  # pairs that gained occurrences: they go on the heap with their new counts
+        positions = where.pop(pair)
         positions.sort()  # left to right, as a merge reads each chunk
         for i in positions:
             j = nxt[i]
             if tok[i] != a or j < 0 or tok[j] != b:
                 continue  # an occurrence an earlier merge (or an overlap, as in 'aaa') already used
             w, p, n = weight[i], prv[i], nxt[j]
-            if p >= 0:
-                counts[(tok[p], a)] -= w
-                add((tok[p], new), p, w)
-            if n >= 0:
-                counts[(b, tok[n])] -= w
-                add((new, tok[n]), i, w)
+            if p >= 0:  # (prev, a) becomes (prev, new)
+                old, made = (tok[p], a), (tok[p], new)
+                counts[old] -= w
+                counts[made] += w
+                where.setdefault(made, []).append(p)
+                grown.add(made)
+            if n >= 0:  # (b, next) becomes (new, next)
+                old, made = (b, tok[n]), (new, tok[n])
+                counts[old] -= w
+                counts[made] += w
+                where.setdefault(made, []).append(i)
+                grown.add(made)
                 prv[n] = i
-            tok[i], tok[j], nxt[i] = new, -1, n
+            tok[i], tok[j], nxt[i] = new, -1, n  # position j is gone
             self.n_tokens -= w
         del counts[pair]
         for p in grown:
@@ -599,7 +599,8 @@ class BPEConfig:
     vocab_size: int = 512  # 256 single bytes + the merges + the special tokens
     pattern: str | None = "gpt4"  # split first: "gpt2", "gpt4", a regex of your own, or None (merges may cross words)
     special_tokens: tuple[str, ...] = ()  # strings kept whole and never merged, e.g. "<|endoftext|>"; ids after the merges
-    max_corpus_chars: int = 2_000_000  # longer text is cut here (the trainer holds ~100 bytes of lists per character)
+    max_corpus_chars: int = 2_000_000  # longer text is cut here (a split text's distinct chunks are a fraction of it)
+    max_chars_no_split: int = 500_000  # with no pattern every character is a linked-list node: ~150 bytes and ~4 µs each
 
     @property
     def n_merges(self) -> int:
@@ -624,7 +625,7 @@ class BPEResult:
     history: History
     corpus_bytes: int  # UTF-8 bytes of the text trained on, special tokens left out
     corpus_chars: int  # characters trained on (fewer than given when the text was cut)
-    cut: bool = False  # the text was longer than config.max_corpus_chars
+    cut: bool = False  # the text was longer than config.max_corpus_chars (max_chars_no_split with no pattern)
     stopped: bool = False  # on_step asked to stop before the last merge
     ran_out: bool = False  # the text had no pair left before the vocabulary was full: fewer merges than asked for
 
@@ -651,8 +652,9 @@ def fit(config: BPEConfig, text: str, on_step: OnStep | None = None) -> BPEResul
     [(4, 4, 2.0), (3, 2, 4.0)]
     """
     specials, n_merges = check_training(text, config.vocab_size, config.special_tokens)
-    cut = len(text) > config.max_corpus_chars
-    text = text[: config.max_corpus_chars]
+    limit = config.max_corpus_chars if config.pattern is not None else min(config.max_corpus_chars, config.max_chars_no_split)
+    cut = len(text) > limit
+    text = text[:limit]
     split = compile_pattern(config.pattern)
     counts = Counter(c.encode("utf-8") for piece, special in split_specials(text, specials) if not special for c in chunks(piece, split))
     trainer = BPETrainer(counts)

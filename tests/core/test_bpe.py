@@ -284,6 +284,8 @@ def test_a_5_mb_upload_is_cut_to_the_training_limit():
     text = data.text_from_upload(raw, "big.txt")
     result = fit(BPEConfig(vocab_size=260, pattern="gpt2", max_corpus_chars=1_000_000), text)
     assert result.cut and result.corpus_chars == 1_000_000 and len(result.steps) == 4
+    one_sequence = fit(BPEConfig(vocab_size=260, pattern=None, max_corpus_chars=1_000_000, max_chars_no_split=100_000), text)
+    assert one_sequence.cut and one_sequence.corpus_chars == 100_000 and one_sequence.corpus_bytes == 100_000
 
 
 @pytest.mark.parametrize("edit, message", [
