@@ -294,14 +294,15 @@ def load_tokenizer(key: str):
 
 
 def load_hub_tokenizer(model_id: str):
-    """A Hub model's fast tokenizer (after the network probe, so offline this fails in about a second)."""
+    """A Hub model's fast tokenizer, or a local folder's (the Hub after the network probe, so offline this fails in about a second)."""
     from transformers import AutoTokenizer
 
-    if not _HUB_ID.match(model_id):
-        raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
-    reach = hub_reachable()
-    if not reach.ok:
-        raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
+    if not (model_id and Path(model_id).is_dir()):
+        if not _HUB_ID.match(model_id):
+            raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
+        reach = hub_reachable()
+        if not reach.ok:
+            raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
     try:
         return AutoTokenizer.from_pretrained(model_id).backend_tokenizer
     except (OSError, ValueError, AttributeError) as e:

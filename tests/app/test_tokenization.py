@@ -219,3 +219,31 @@ def test_odd_text_to_encode():
         if "<script>" in text:
             assert not any("<script>" in m.value for m in at.markdown)  # chips escape HTML: shown as text, never run
             assert any("&lt;" in m.value and "script" in m.value for m in at.markdown)
+
+
+def test_gpt2_joins_when_the_hub_answers(monkeypatch, tmp_path):
+    """Online, GPT-2's tokenizer comes through models.load_hub_tokenizer; here a small byte-level BPE saved where
+    the Hub's "gpt2" would be read stands in for it (same loading code, from_pretrained on a folder)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from core.infra import models as registry
+    from tests.stand_ins import ONLINE
+    from ui import state
+
+    stand_in = Tokenizer(models.BPE())
+    stand_in.pre_tokenizer, stand_in.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
+    stand_in.train_from_iterator([data.python_docs_text()[:20_000]], trainers.BpeTrainer(
+        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"], show_progress=False))
+    PreTrainedTokenizerFast(tokenizer_object=stand_in).save_pretrained(tmp_path)
+    real = registry.load_hub_tokenizer
+    monkeypatch.setattr(registry, "load_hub_tokenizer", lambda model_id: real(str(tmp_path)))
+    monkeypatch.setattr(registry, "hub_reachable", lambda: ONLINE)
+    monkeypatch.setattr(state, "hub_reachability", lambda: ONLINE)
+    monkeypatch.setattr(state, "shared", lambda fn, max_entries=10: fn)  # no tokenizer cached by an earlier test
+    at = open_page()
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "bytes per token" in d.value.columns)
+    assert list(table.tokenizer) == ["yours", *bpe_demo.REAL_TOKENIZERS.values()]
+    assert table.tokens.iloc[3] == len(stand_in.encode(bpe_demo.PRESETS["Numbers and arithmetic"]).ids)
+    assert any(c.value.startswith("GPT-2") and "exactly the ids" in c.value for c in at.caption)
