@@ -107,7 +107,7 @@ if result is not None:
             newest = f"; the newest token, {visible(row['token'])}, appears {len(view.new_positions)} times (outlined in red)"
         st.markdown(chips(view.pieces, view.ids, highlight=view.new_positions), unsafe_allow_html=True)
         st.caption(f"The start of the training text after {k:,} merge{'s' * (k != 1)}: {view.n_bytes:,} bytes in {len(view.ids):,} tokens "
-                   f"({view.n_bytes / max(len(view.ids), 1):.2f} bytes per token){newest}. ␣ is a space, ↵ a new line.")
+                   f"({view.bytes_per_token:.2f} bytes per token){newest}. ␣ is a space, ↵ a new line.")
 
         curve = bpe_demo.compression_curve(result)
         tip = [vega.field("step:Q", title="merge"), vega.field("vocab_size:Q", title="vocabulary"),

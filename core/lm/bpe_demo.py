@@ -176,6 +176,10 @@ class SampleAfter:
     new_positions: list[int]  # where it occurs in the sample
     n_bytes: int
 
+    @property
+    def bytes_per_token(self) -> float:
+        return self.n_bytes / max(len(self.ids), 1)
+
 
 def sample_after(result: bpe.BPEResult, sample: str, step: int) -> SampleAfter:
     """`sample` encoded with the first `step` merges only, and where the newest token sits in it."""
