@@ -125,8 +125,8 @@ class Vocab:
 @dataclass(frozen=True)
 class TaskConfig:
     direction: str = "words → digits"  # which side is the source: one of DIRECTIONS
-    max_digits: int = 6  # numbers from 0 up to 10^max_digits - 1 (1 … 9)
-    train_max_chars: int = 48  # training (and test) pairs have sources of at most this many characters
+    max_digits: int = 4  # numbers from 0 up to 10^max_digits - 1 (1 … 9)
+    train_max_chars: int = 34  # training (and test) pairs have sources of at most this many characters
     pool: int = 12_000  # distinct numbers drawn (fewer if the range holds fewer); test and longer sets come from them too
     test_fraction: float = 0.1  # share of the short pairs held out as the test set
     seed: int = 0  # which numbers are drawn and how they are split
