@@ -34,7 +34,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from core.errors import LabError
 from core.llm import generation
@@ -275,6 +274,25 @@ def accuracy_by_length(scores: dict[str, pd.DataFrame], width: int, cap: int) ->
     return pd.DataFrame(rows)
 
 
+def score_runs(runs: dict[str, "Run"], task: Task) -> dict[str, pd.DataFrame]:
+    """Every model's scores on the held-out pairs: the test set (lengths seen in training) and the longer set."""
+    return {name: score(run.model, task.test + task.longer, task.vocab) for name, run in runs.items()}
+
+
+def summary_table(runs: dict[str, "Run"], scores: dict[str, pd.DataFrame], cap: int) -> pd.DataFrame:
+    """One row per model: size, budget spent, held-out exact match at trained lengths and beyond."""
+    rows = []
+    for name, run in runs.items():
+        frame = scores[name]
+        test, longer = frame[frame.length <= cap], frame[frame.length > cap]
+        rows.append({"model": name, "parameters": count_parameters(run.model), "steps": run.steps, "seconds": run.seconds,
+                     "test exact match": test.exact.mean() if len(test) else float("nan"),
+                     "longer exact match": longer.exact.mean() if len(longer) else float("nan"),
+                     "test loss (nats/char)": test.loss.mean() if len(test) else float("nan"),
+                     "stopped": run.stop_reason or ""})
+    return pd.DataFrame(rows)
+
+
 def degradation(scores: dict[str, pd.DataFrame], train_max_chars: int) -> pd.DataFrame:
     """Per model: exact match on the shorter and the longer half of the test pairs (split at the median
     source length), and on the held-out longer-than-training pairs. What the caption reports."""
@@ -290,6 +308,97 @@ def degradation(scores: dict[str, pd.DataFrame], train_max_chars: int) -> pd.Dat
     table = pd.DataFrame(rows).set_index("model")
     table["drop"] = table.short - table.long
     return table
+
+
+def describe_degradation(table: pd.DataFrame) -> str:
+    """The caption of the accuracy-by-length chart, from the numbers of `degradation` (nothing hard-coded).
+
+    >>> t = pd.DataFrame({"short": [1.0, 0.9], "long": [0.6, 0.9], "cut": [20, 20], "longer_than_training": [0.1, 0.8]},
+    ...                  index=pd.Index(["fixed context", "transformer"], name="model"))
+    >>> t["drop"] = t.short - t.long
+    >>> print(describe_degradation(t).replace("; ", ";\n"))
+    From test sources of up to 20 characters to longer test sources, fixed context drops the most: 100% → 60% exact (40 points);
+    transformer: 90% → 90%. On sources longer than any in training: fixed context 10%, transformer 80%.
+    """
+    known = table.dropna(subset=["drop"])
+    if known.empty:
+        return "Too few held-out pairs of different lengths to compare."
+    worst = known["drop"].idxmax()
+    cut = int(known.cut.iloc[0])
+    others = "; ".join(f"{m}: {r.short:.0%} → {r.long:.0%}" for m, r in known.iterrows() if m != worst)
+    w = known.loc[worst]
+    verb = "drops the most" if w["drop"] > 0 else "drops no more than the others"
+    text = (f"From test sources of up to {cut} characters to longer test sources, {worst} {verb}: {w.short:.0%} → {w.long:.0%} exact "
+            f"({100 * w['drop']:.0f} points)" + (f"; {others}." if others else "."))
+    beyond = table.longer_than_training.dropna()
+    if len(beyond):
+        text += " On sources longer than any in training: " + ", ".join(f"{m} {v:.0%}" for m, v in beyond.items()) + "."
+    return text
+
+
+def schedule_frame(tc: TrainConfig, d_model: int | None = None) -> pd.DataFrame:
+    """lr at every step of the run, with and without warmup: step, lr, schedule."""
+    d = d_model or tc.n_embd
+    steps = np.unique(np.linspace(1, tc.steps, min(tc.steps, 400)).astype(int))
+    return pd.concat([pd.DataFrame({"step": steps, "lr": [learning_rate(int(s), replace(tc, warmup_on=on), d) for s in steps],
+                                    "schedule": f"warmup {tc.warmup} steps" if on else "no warmup"}) for on in (True, False)])
+
+
+def alignment_table(translation: "Translation", vocab: Vocab) -> pd.DataFrame:
+    """The alignment as a long table for a heatmap: layer, head, output (row label), source (column label), weight.
+
+    Labels carry their position ("3 t") so a repeated character keeps its own row or column."""
+    rows = [f"{i} {vocab.token(t)}" for i, t in enumerate(translation.ids)]
+    cols = [f"{j} {'␣' if c == ' ' else c}" for j, c in enumerate(translation.source)]
+    parts = []
+    for layer, w in enumerate(translation.alignment):
+        heads, n_rows, n_cols = w.shape
+        parts.append(pd.DataFrame({"layer": layer + 1, "head": np.repeat(np.arange(1, heads + 1), n_rows * n_cols),
+                                   "output": np.tile(np.repeat(rows, n_cols), heads), "source": np.tile(cols, heads * n_rows),
+                                   "weight": w.ravel()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["layer", "head", "output", "source", "weight"])
+
+
+def smoothing_table(runs: dict[str, "Run"], task: Task) -> pd.DataFrame:
+    """Held-out loss, exact match and confidence of runs that differ in label smoothing (rows: ε)."""
+    rows = []
+    for run in runs.values():
+        frame = score(run.model, task.test, task.vocab)
+        rows.append({"label smoothing ε": run.config.label_smoothing, "test loss (nats/char)": frame.loss.mean(),
+                     "exact match": frame.exact.mean(), "confidence": frame.confidence.mean(),
+                     "confidence when wrong": frame[~frame.exact].confidence.mean() if (~frame.exact).any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def example_pairs(task: Task, n_test: int = 6, n_longer: int = 4) -> list[Pair]:
+    """A spread of held-out pairs for the page's picker: test pairs from shorter to the longest trained length, then longer ones."""
+    ordered = sorted(task.test, key=lambda p: (len(p.source), p.number))
+    picks = [ordered[round(i * (len(ordered) - 1) / max(n_test - 1, 1))] for i in range(n_test)] if ordered else []
+    return list(dict.fromkeys(picks)) + task.longer[:n_longer]
+
+
+def describe_pair(runs: dict[str, "Run"], task: Task) -> str:
+    """A caption comparing runs of one model that differ in one setting: test exact match, loss at the end, divergence."""
+    parts = []
+    for name, run in runs.items():
+        exact = score(run.model, task.test, task.vocab).exact.mean()
+        loss = run.history.metrics["loss"][-1] if run.history.steps else float("nan")
+        note = f", stopped at step {run.steps:,} ({run.stop_reason})" if run.stop_reason else ""
+        parts.append(f"{name}: {exact:.0%} exact on the test pairs, final training loss {loss:.3f}{note}")
+    best = max(runs, key=lambda n: score(runs[n].model, task.test, task.vocab).exact.mean())
+    return "; ".join(parts) + f". Higher exact match here: {best}."
+
+
+def describe_smoothing(table: pd.DataFrame) -> str:
+    """What the smoothing table shows, in words (each claim from its numbers)."""
+    if len(table) < 2:
+        return ""
+    low, high = table.sort_values("label smoothing ε").iloc[[0, -1]].itertuples(index=False)
+    row = lambda r: dict(zip(table.columns, r))
+    a, b = row(low), row(high)
+    return (f"With ε = {b['label smoothing ε']:g} instead of {a['label smoothing ε']:g}: mean confidence {a['confidence']:.1%} → "
+            f"{b['confidence']:.1%}, test cross-entropy {a['test loss (nats/char)']:.3f} → {b['test loss (nats/char)']:.3f} nats/char, "
+            f"exact match {a['exact match']:.1%} → {b['exact match']:.1%}.")
 
 
 class Translator(torch.nn.Module):

@@ -77,6 +77,38 @@ def number_to_words(n: int) -> str:
     return " ".join(words + group_to_words(n))
 
 
+def words_to_number(text: str) -> int | None:
+    """The number these words name, if they are exactly how this task writes one; otherwise None.
+
+    >>> words_to_number("forty two"), words_to_number("fourty two"), words_to_number("two forty")
+    (42, None, None)
+    """
+    value = {w: i for i, w in enumerate(ONES)} | {w: 10 * i for i, w in enumerate(TENS) if i >= 2}
+    total, group = 0, 0
+    for word in text.split(" "):
+        if word in value:
+            group += value[word]
+        elif word == "hundred":
+            group *= 100
+        elif word in dict((name, scale) for scale, name in SCALES):
+            total += group * dict((name, scale) for scale, name in SCALES)[word]
+            group = 0
+        else:
+            return None
+    n = total + group
+    return n if n < 10**MAX_DIGITS and number_to_words(n) == text else None  # only the canonical spelling counts
+
+
+def true_translation(text: str, direction: str) -> str | None:
+    """What the task's rule says `text` translates to, or None when `text` is not a number the rule writes."""
+    if direction == "words → digits":
+        n = words_to_number(text)
+        return None if n is None else str(n)
+    if text.isascii() and text.isdigit() and str(int(text)) == text and len(text) <= MAX_DIGITS:
+        return number_to_words(int(text))
+    return None
+
+
 # ----------------------------------------------------------------------------- the vocabulary
 
 

@@ -223,7 +223,8 @@ def test_alignment_rows_are_distributions_over_the_real_source(task):
 
 
 def test_training_lowers_the_loss_and_a_huge_learning_rate_stops_with_a_reason(task):
-    tc = s2s.TrainConfig(model="transformer", steps=12, batch_size=16, n_embd=16, n_head=2, n_layer=1, warmup=4, eval_every=6, eval_pairs=16)
+    tc = s2s.TrainConfig(model="transformer", steps=12, batch_size=16, n_embd=16, n_head=2, n_layer=1, warmup=4, eval_every=6,
+                         eval_pairs=16)
     run = s2s.fit(tc, task)
     assert run.stop_reason is None and not run.history.stopped and run.steps == 12
     assert run.history.metrics["loss"][-1] < run.history.metrics["loss"][0]
@@ -239,7 +240,8 @@ def test_a_time_budget_ends_the_run_without_calling_it_stopped(task):
     assert run.steps < 10_000 and not run.history.stopped and run.stop_reason is None
 
 
-@pytest.mark.parametrize("change, message", [(dict(model="lstm"), "one of"), (dict(steps=0), "steps"), (dict(peak_lr=float("nan")), "positive"),
+@pytest.mark.parametrize("change, message", [(dict(model="lstm"), "one of"), (dict(steps=0), "steps"),
+                                             (dict(peak_lr=float("nan")), "positive"),
                                              (dict(label_smoothing=1.0), "smoothing"), (dict(seconds=-1), "time budget")])
 def test_bad_training_settings_are_refused(task, change, message):
     with pytest.raises(LabError, match=message):

@@ -86,7 +86,8 @@ def test_decoder_layer_equals_torch(norm_first):
         reference = theirs(y, x, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(T), tgt_is_causal=True,
                            memory_key_padding_mask=~real)
     assert torch.allclose(mine, reference, atol=1e-6), (mine - reference).abs().max()
-    assert weights.shape == (3, HEADS, T, S) and torch.all(weights[1, :, :, 4:] == 0) and torch.allclose(weights.sum(-1), torch.ones(3, HEADS, T))
+    assert weights.shape == (3, HEADS, T, S) and torch.all(weights[1, :, :, 4:] == 0)
+    assert torch.allclose(weights.sum(-1), torch.ones(3, HEADS, T))
 
 
 def test_the_fast_path_and_the_weights_path_agree():
@@ -112,12 +113,14 @@ def test_whole_model_equals_torch_layers_stacked(norm_first):
     with torch.no_grad():
         for mine, their in zip(model.encoder, enc):
             copy_attention(mine.attn, their.self_attn)
-            for a, b in ((mine.mlp.c_fc, their.linear1), (mine.mlp.c_proj, their.linear2), (mine.ln_1, their.norm1), (mine.ln_2, their.norm2)):
+            for a, b in ((mine.mlp.c_fc, their.linear1), (mine.mlp.c_proj, their.linear2), (mine.ln_1, their.norm1),
+                         (mine.ln_2, their.norm2)):
                 copy_linear(a, b)
         for mine, their in zip(model.decoder, dec):
             copy_attention(mine.attn, their.self_attn)
             copy_attention(mine.cross, their.multihead_attn)
-            for a, b in ((mine.mlp.c_fc, their.linear1), (mine.mlp.c_proj, their.linear2), (mine.ln_1, their.norm1), (mine.ln_2, their.norm2),
+            for a, b in ((mine.mlp.c_fc, their.linear1), (mine.mlp.c_proj, their.linear2), (mine.ln_1, their.norm1),
+                         (mine.ln_2, their.norm2),
                          (mine.ln_3, their.norm3)):
                 copy_linear(a, b)
         pad = src == 0
@@ -127,7 +130,8 @@ def test_whole_model_equals_torch_layers_stacked(norm_first):
         h = model.ln_enc(h)
         y = model.tgt_embed(tgt) + model.positions(0, T)
         for layer in dec:
-            y = layer(y, h, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(T), tgt_is_causal=True, memory_key_padding_mask=pad)
+            y = layer(y, h, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(T), tgt_is_causal=True,
+                      memory_key_padding_mask=pad)
         reference = model.head(model.ln_dec(y))
         mine = model(src, tgt)
     assert torch.allclose(mine, reference, atol=1e-5), (mine - reference).abs().max()
