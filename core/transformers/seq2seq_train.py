@@ -50,7 +50,7 @@ MAX_SECONDS = 600.0
 @dataclass(frozen=True)
 class TrainConfig:
     model: str = "transformer"  # one of MODELS
-    steps: int = 400  # optimiser steps (the budget, unless `seconds` is set)
+    steps: int = 300  # optimiser steps (the budget, unless `seconds` is set)
     seconds: float = 0.0  # > 0: train for this many seconds instead (an equal-time race); steps is then the upper limit
     batch_size: int = 32  # pairs per step
     peak_lr: float = 3e-3  # the learning rate at the end of the warmup

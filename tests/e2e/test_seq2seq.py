@@ -1,0 +1,21 @@
+"""The seq2seq page in a real browser: the first visit trains the three models, then a translation of the
+learner's own input by beam search; screenshots of the results and the alignments."""
+
+from tests.e2e.browser import error_boxes, page_url, wait_idle
+
+
+def test_seq2seq_trains_translates_and_draws_alignments(app_server, page, screenshots):
+    page.goto(page_url(app_server, "pages/seq2seq.py"))
+    wait_idle(page, timeout_s=900)  # the first visit trains the three models with the defaults
+    assert not error_boxes(page), error_boxes(page)
+    page.get_by_text("Exact match against source length").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "seq2seq.png"), full_page=True)
+    box = page.get_by_label("Source (words)")
+    box.fill("seven thousand three hundred eighty four")
+    box.press("Enter")
+    page.get_by_text("beam", exact=True).click()
+    wait_idle(page)
+    assert not error_boxes(page), error_boxes(page)
+    assert page.get_by_text("The rule's answer: '7384'.").count() == 1
+    page.get_by_text("Where each model looks").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "seq2seq_alignment.png"), full_page=True)
