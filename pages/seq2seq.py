@@ -67,7 +67,7 @@ with friendly_errors():
     new_task = state.cached(tt.make_task)(task_config)
     first_visit = all(state.recall(k) is None and state.recall(f"{k}.history") is None for k in KEYS.values())
     if submitted or first_visit:  # train the defaults on the first visit, so the page shows something at once
-        for key in KEYS.values():  # a new comparison: no model of an older one may be shown beside it
+        for key in [*KEYS.values(), "s2s.nowarm", "s2s.smooth"]:  # a new comparison: no model of an older one is shown beside it
             state.remember(key, None)
             state.remember(f"{key}.history", None)
         state.remember("s2s.task", new_task)
@@ -155,10 +155,12 @@ st.caption(f"The transformer's schedule (d = {transformer.config.n_embd}, w = {t
            f"{transformer.config.peak_lr:g} at step {transformer.config.warmup}, then ∝ 1/√step. Without warmup the first steps take the "
            "peak at once, from random weights, where Adam's first updates are the largest they will ever be.")
 if st.button("Train the transformer again without warmup", key="s2s.nowarm.go"):
-    live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
-               total_steps=transformer.config.steps, metrics=("loss",))
+    no_warm = live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
+                         total_steps=transformer.config.steps, metrics=("loss",))
+    compared = {f"warmup {transformer.config.warmup}": transformer, "no warmup": no_warm}
+    state.remember("s2s.nowarm.caption", s2s.describe_pair(compared, task))
 no_warm = live.last("s2s.nowarm")
-if no_warm is not None and no_warm.config == replace(transformer.config, warmup_on=False):
+if no_warm is not None:
     pair = {f"warmup {transformer.config.warmup}": transformer, "no warmup": no_warm}
     curves = pd.concat([r.history.frame().assign(run=name) for name, r in pair.items()])
     left, right = st.columns(2)
@@ -166,7 +168,7 @@ if no_warm is not None and no_warm.config == replace(transformer.config, warmup_
         draw(charts.lines(curves[curves.metric == "loss"], "value", "training loss (nats/char)", "run", log=True))
     with right:
         draw(charts.lines(curves[curves.metric == "test_exact"], "value", "test exact match", "run"))
-    st.caption(s2s.describe_pair(pair, task))
+    st.caption(state.recall("s2s.nowarm.caption", ""))
 
 # ----------------------------------------------------------------------------- label smoothing
 
@@ -174,11 +176,12 @@ st.subheader("Label smoothing")
 st.latex(r"L = -(1-\varepsilon)\log p_y \;-\; \frac{\varepsilon}{V}\sum_{k=1}^{V}\log p_k")
 eps = st.slider("ε for the comparison run", 0.0, 0.5, 0.1 if transformer.config.label_smoothing == 0 else 0.0, 0.05, key="s2s.eps2")
 if st.button("Train the transformer again with this ε", key="s2s.smooth.go"):
-    live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
-               total_steps=transformer.config.steps, metrics=("loss",))
+    smooth = live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
+                        total_steps=transformer.config.steps, metrics=("loss",))
+    state.remember("s2s.smooth.table", s2s.smoothing_table({"main": transformer, "smoothed": smooth}, task))
 smooth = live.last("s2s.smooth")
-if smooth is not None and replace(smooth.config, label_smoothing=transformer.config.label_smoothing) == transformer.config:
-    table = s2s.smoothing_table({"main": transformer, "smoothed": smooth}, task)
+if smooth is not None:
+    table = state.recall("s2s.smooth.table")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         c: st.column_config.NumberColumn(format="percent") for c in ("exact match", "confidence", "confidence when wrong")})
     st.caption("Test loss is the plain cross-entropy of the right character (no smoothing), so the two runs are scored alike; confidence "

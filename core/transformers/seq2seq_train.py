@@ -379,14 +379,15 @@ def example_pairs(task: Task, n_test: int = 6, n_longer: int = 4) -> list[Pair]:
 
 def describe_pair(runs: dict[str, "Run"], task: Task) -> str:
     """A caption comparing runs of one model that differ in one setting: test exact match, loss at the end, divergence."""
-    parts = []
+    parts, exact = [], {}
     for name, run in runs.items():
-        exact = score(run.model, task.test, task.vocab).exact.mean()
+        exact[name] = score(run.model, task.test, task.vocab).exact.mean()
         loss = run.history.metrics["loss"][-1] if run.history.steps else float("nan")
         note = f", stopped at step {run.steps:,} ({run.stop_reason})" if run.stop_reason else ""
-        parts.append(f"{name}: {exact:.0%} exact on the test pairs, final training loss {loss:.3f}{note}")
-    best = max(runs, key=lambda n: score(runs[n].model, task.test, task.vocab).exact.mean())
-    return "; ".join(parts) + f". Higher exact match here: {best}."
+        parts.append(f"{name}: {exact[name]:.0%} exact on the test pairs, final training loss {loss:.3f}{note}")
+    best = max(exact, key=exact.get)
+    tie = sum(v == exact[best] for v in exact.values()) > 1
+    return "; ".join(parts) + (". The same exact match." if tie else f". Higher exact match: {best}.")
 
 
 def describe_smoothing(table: pd.DataFrame) -> str:
