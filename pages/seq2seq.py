@@ -73,9 +73,12 @@ with friendly_errors():
         state.remember("s2s.task", new_task)
         state.remember("s2s.scores", None)
         for name in MODELS:
-            st.markdown(f"Training **{name}**…")
-            live.train(KEYS[name], lambda on_step, name=name: s2s.fit(replace(tc, model=name), new_task, on_step), total_steps=tc.steps,
-                       metrics=("loss",))
+            training = st.empty()  # progress, live loss and Stop, cleared once this model is done
+            with training.container():
+                st.markdown(f"Training **{name}** ({MODELS.index(name) + 1} of {len(MODELS)})…")
+                live.train(KEYS[name], lambda on_step, name=name: s2s.fit(replace(tc, model=name), new_task, on_step),
+                           total_steps=tc.steps, metrics=("loss",))
+            training.empty()
     task = state.recall("s2s.task")
     runs = {name: live.last(KEYS[name]) for name in MODELS}
 
@@ -111,7 +114,9 @@ st.subheader("Where each model looks: translate any number")
 examples = s2s.example_pairs(task)
 labels = [f"{p.source}  →  {p.target}" + ("   (longer than training)" if len(p.source) > cap else "") for p in examples]
 c = st.columns([3, 1, 1])
-choice = c[0].selectbox("Start from a held-out pair", range(len(examples)), format_func=lambda i: labels[i], key="s2s.example")
+longest_test = max(sum(len(p.source) <= cap for p in examples) - 1, 0)  # the default: the longest trained length
+choice = c[0].selectbox("Start from a held-out pair", range(len(examples)), index=longest_test, format_func=lambda i: labels[i],
+                        key="s2s.example")
 strategy = c[1].radio("Decoding", ["greedy", "beam"], horizontal=True, key="s2s.strategy")
 beams = c[2].slider("Beam width", 1, 8, 4, key="s2s.beams", disabled=strategy == "greedy")
 text = st.text_input(f"Source ({task.config.direction.split(' → ')[0]})", examples[choice].source if examples else "", max_chars=20_000,
@@ -127,23 +132,22 @@ with friendly_errors():
     st.caption(f"{'Greedy decoding' if strategy == 'greedy' else f'Beam search (width {beams})'} by the lab's decoding code "
                "(core/llm/generation.py): the encoder reads the source once, the decoder then speaks the causal-LM call convention "
                "with that memory fixed.")
-    left, right = st.columns([2, 3])
-    attention = outs["additive attention"]
-    rows = [f"{i} {task.vocab.token(t)}" for i, t in enumerate(attention.ids)]
+    attention, out = outs["additive attention"], outs["transformer"]
     cols = [f"{j} {'␣' if ch == ' ' else ch}" for j, ch in enumerate(text)]
-    with left:
-        st.markdown("**Additive attention: α**")
-        draw(charts.alignment(s2s.alignment_table(attention, task.vocab), "RNN decoder → source", rows, cols))
-        st.caption("Row t: the weights α_t the decoder gave each source character while writing output t (each row sums to 1). "
-                   "The fixed-context model has no such row: it sees one vector, the same at every step.")
-    with right:
-        out = outs["transformer"]
-        frame = s2s.alignment_table(out, task.vocab)
-        t_rows = [f"{i} {task.vocab.token(t)}" for i, t in enumerate(out.ids)]
-        layer = st.radio("Transformer layer", sorted(frame.layer.unique()), horizontal=True, key="s2s.layer",
-                         format_func=lambda v: f"decoder layer {v}")
-        st.markdown(f"**Transformer cross-attention, decoder layer {layer}, every head**")
-        draw(charts.alignment(frame[frame.layer == layer], f"layer {layer}", t_rows, cols))
+    cell = max(6, min(16, 900 // max(len(cols), 1)))  # every source character keeps a column, however long the source
+    st.markdown("**Additive attention: α**")
+    draw(charts.alignment(s2s.alignment_table(attention, task.vocab), "RNN decoder → source",
+                          [f"{i} {task.vocab.token(t)}" for i, t in enumerate(attention.ids)], cols, cell))
+    st.caption("Row t: the weights α_t the decoder gave each source character while writing output t (each row sums to 1). "
+               "The fixed-context model has no such row: it sees one vector, the same at every step.")
+    frame = s2s.alignment_table(out, task.vocab)
+    layer = st.radio("Transformer layer", sorted(frame.layer.unique()), horizontal=True, key="s2s.layer",
+                     format_func=lambda v: f"decoder layer {v}")
+    st.markdown(f"**Transformer cross-attention, decoder layer {layer}, every head**")
+    draw(charts.alignment(frame[frame.layer == layer], f"decoder layer {layer} → source",
+                          [f"{i} {task.vocab.token(t)}" for i, t in enumerate(out.ids)], cols, cell))
+    st.caption("Each head's weights over the encoder's output (the source characters, in context) while the decoder wrote each "
+               "output character: queries from the decoder, keys and values from the encoder.")
 
 # ----------------------------------------------------------------------------- warmup
 

@@ -49,6 +49,6 @@ def lines(frame: pd.DataFrame, y: str, y_title: str, colour: str, colour_title: 
     """A line per `colour` value against the step."""
     scale = {"type": "log"} if log else {"zero": False}
     return {"data": frame, "height": height, "mark": "line",
-            "encoding": {"x": field("step:Q"), "y": field(f"{y}:Q", title=y_title, scale=scale),
+            "encoding": {"x": field("step:Q"), "y": field(f"{y}:Q", title=y_title, scale=scale, axis={"format": "~g"}),
                          "color": field(f"{colour}:N", title=colour_title, legend={"orient": "bottom"}),
                          "tooltip": [field("step:Q"), field(f"{colour}:N"), field(f"{y}:Q", format=".4g")]}}

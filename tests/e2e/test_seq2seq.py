@@ -8,14 +8,21 @@ def test_seq2seq_trains_translates_and_draws_alignments(app_server, page, screen
     page.goto(page_url(app_server, "pages/seq2seq.py"))
     wait_idle(page, timeout_s=900)  # the first visit trains the three models with the defaults
     assert not error_boxes(page), error_boxes(page)
-    page.get_by_text("Exact match against source length").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "seq2seq.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 4200})  # Streamlit scrolls inside its own container: a tall window shows it all
+    wait_idle(page)
+    page.screenshot(path=str(screenshots / "seq2seq.png"))
     box = page.get_by_label("Source (words)")
     box.fill("seven thousand three hundred eighty four")
     box.press("Enter")
+    wait_idle(page)
     page.get_by_text("beam", exact=True).click()
     wait_idle(page)
     assert not error_boxes(page), error_boxes(page)
     assert page.get_by_text("The rule's answer: '7384'.").count() == 1
-    page.get_by_text("Where each model looks").scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshots / "seq2seq_alignment.png"), full_page=True)
+    page.get_by_role("heading", name="Where each model looks: translate any number").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "seq2seq_alignment.png"))
+    box.fill("seven thousand three hundred eighty four 🙂")
+    box.press("Enter")
+    wait_idle(page)
+    assert page.get_by_text("outside the task's vocabulary").count() >= 1
+    assert not error_boxes(page), error_boxes(page)
