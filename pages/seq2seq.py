@@ -159,8 +159,11 @@ st.caption(f"The transformer's schedule (d = {transformer.config.n_embd}, w = {t
            f"{transformer.config.peak_lr:g} at step {transformer.config.warmup}, then ∝ 1/√step. Without warmup the first steps take the "
            "peak at once, from random weights, where Adam's first updates are the largest they will ever be.")
 if st.button("Train the transformer again without warmup", key="s2s.nowarm.go"):
-    no_warm = live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
-                         total_steps=transformer.config.steps, metrics=("loss",))
+    training = st.empty()
+    with training.container():
+        no_warm = live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
+                             total_steps=transformer.config.steps, metrics=("loss",))
+    training.empty()
     compared = {f"warmup {transformer.config.warmup}": transformer, "no warmup": no_warm}
     state.remember("s2s.nowarm.caption", s2s.describe_pair(compared, task))
 no_warm = live.last("s2s.nowarm")
@@ -180,8 +183,11 @@ st.subheader("Label smoothing")
 st.latex(r"L = -(1-\varepsilon)\log p_y \;-\; \frac{\varepsilon}{V}\sum_{k=1}^{V}\log p_k")
 eps = st.slider("ε for the comparison run", 0.0, 0.5, 0.1 if transformer.config.label_smoothing == 0 else 0.0, 0.05, key="s2s.eps2")
 if st.button("Train the transformer again with this ε", key="s2s.smooth.go"):
-    smooth = live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
-                        total_steps=transformer.config.steps, metrics=("loss",))
+    training = st.empty()
+    with training.container():
+        smooth = live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
+                            total_steps=transformer.config.steps, metrics=("loss",))
+    training.empty()
     state.remember("s2s.smooth.table", s2s.smoothing_table({"main": transformer, "smoothed": smooth}, task))
 smooth = live.last("s2s.smooth")
 if smooth is not None:

@@ -21,23 +21,26 @@ def accuracy_by_length(table: pd.DataFrame, cap: int) -> dict:
                        "encoding": {"x": field("x:Q"), "y": {"value": 0}, "text": field("label:N")}})
     layers.append({"data": values(table), "mark": {"type": "line", "point": True},
                    "encoding": {"x": field("mid:Q", title="source length (characters)", scale={"domain": [0, top + 0.5], "nice": False}),
-                                "y": field("accuracy:Q", title="exact match (held-out pairs)", scale={"domain": [0, 1]},
+                                "y": field("accuracy:Q", title="exact match", scale={"domain": [0, 1]},
                                            axis={"format": "%"}),
                                 "color": field("model:N", scale={"domain": list(MODEL_COLOURS), "range": list(MODEL_COLOURS.values())},
                                                legend={"orient": "bottom", "title": None}),
                                 "tooltip": [field("model:N"), field("bin:N", title="source length"), field("accuracy:Q", format=".1%"),
                                             field("pairs:Q", title="pairs")]}})
-    return {"height": 280, "layer": layers}
+    return {"height": 320, "layer": layers}
 
 
-def alignment(frame: pd.DataFrame, title: str, rows: list[str], cols: list[str], cell: int = 15) -> dict:
-    """One heatmap per head, stacked: rows = output characters, columns = source characters, colour = attention weight."""
+def alignment(frame: pd.DataFrame, title: str, rows: list[str], cols: list[str], cell: int = 15, row_height: int = 18) -> dict:
+    """One heatmap per head, stacked: rows = output characters, columns = source characters, colour = attention weight.
+
+    Every row and column keeps its label (no overlap culling): rows are `row_height` pixels, columns `cell`."""
     return {
-        "title": title, "data": frame,
-        "facet": {"row": field("head:O", title=None, header={"labelExpr": "'head ' + datum.label", "labelAngle": 0, "labelAlign": "left"})},
-        "spec": {"width": {"step": cell}, "height": {"step": cell}, "mark": "rect",
-                 "encoding": {"x": field("source:N", sort=cols, title="source character", axis={"labelExpr": ONLY_CHAR, "labelAngle": 0}),
-                              "y": field("output:N", sort=rows, title="output", axis={"labelExpr": ONLY_CHAR}),
+        "title": title, "data": frame, "transform": [{"calculate": "'head ' + datum.head", "as": "head_name"}],
+        "facet": {"row": field("head_name:N", title=None, header={"labelAngle": 0, "labelAlign": "left"})},
+        "spec": {"width": {"step": cell}, "height": {"step": row_height}, "mark": "rect",
+                 "encoding": {"x": field("source:N", sort=cols, title="source character",
+                                         axis={"labelExpr": ONLY_CHAR, "labelAngle": 0, "labelOverlap": False}),
+                              "y": field("output:N", sort=rows, title="output", axis={"labelExpr": ONLY_CHAR, "labelOverlap": False}),
                               "color": field("weight:Q", title="attention weight", scale={"scheme": "blues", "domain": [0, 1]}),
                               "tooltip": [field("output:N"), field("source:N"), field("weight:Q", format=".3f")]}},
         "resolve": {"scale": {"x": "shared", "y": "shared"}},
@@ -45,7 +48,7 @@ def alignment(frame: pd.DataFrame, title: str, rows: list[str], cols: list[str],
 
 
 def lines(frame: pd.DataFrame, y: str, y_title: str, colour: str, colour_title: str | None = None, log: bool = False,
-          height: int = 230) -> dict:
+          height: int = 300) -> dict:
     """A line per `colour` value against the step."""
     scale = {"type": "log"} if log else {"zero": False}
     return {"data": frame, "height": height, "mark": "line",
