@@ -316,7 +316,7 @@ def describe_degradation(table: pd.DataFrame) -> str:
     >>> t = pd.DataFrame({"short": [1.0, 0.9], "long": [0.6, 0.9], "cut": [20, 20], "longer_than_training": [0.1, 0.8]},
     ...                  index=pd.Index(["fixed context", "transformer"], name="model"))
     >>> t["drop"] = t.short - t.long
-    >>> print(describe_degradation(t).replace("; ", ";\n"))
+    >>> print(describe_degradation(t).replace("; ", ";\\n"))
     From test sources of up to 20 characters to longer test sources, fixed context drops the most: 100% → 60% exact (40 points);
     transformer: 90% → 90%. On sources longer than any in training: fixed context 10%, transformer 80%.
     """
