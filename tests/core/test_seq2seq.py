@@ -234,6 +234,13 @@ def test_training_lowers_the_loss_and_a_huge_learning_rate_stops_with_a_reason(t
     assert "learning rate" in wild.stop_reason
 
 
+def test_the_same_config_trains_the_same_model_bit_for_bit(task):
+    """Every weight comes from the run's own generator (the GRU cell's too): two runs give identical losses."""
+    for name in s2s.MODELS:
+        tc = s2s.TrainConfig(model=name, steps=4, batch_size=8, hidden=8, n_embd=16, n_head=2, n_layer=1, eval_every=100)
+        assert s2s.fit(tc, task).history.metrics["loss"] == s2s.fit(tc, task).history.metrics["loss"], name
+
+
 def test_a_time_budget_ends_the_run_without_calling_it_stopped(task):
     tc = s2s.TrainConfig(model="fixed context", steps=100_00, seconds=0.3, batch_size=8, hidden=8, eval_every=10_000)
     run = s2s.fit(tc, task)
