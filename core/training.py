@@ -60,7 +60,7 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
     redraws them from the run's own one, in the same order and from the same distributions, so a
     model built and then initialised here equals the one `torch.manual_seed(seed)` would have built.
 
-        Linear, RNN/GRU/LSTM   U(-b, b), b = 1/sqrt(fan_in) (Linear) or 1/sqrt(hidden_size) (recurrent)
+        Linear, RNN/GRU/LSTM (and their Cells)   U(-b, b), b = 1/sqrt(fan_in) (Linear) or 1/sqrt(hidden_size) (recurrent)
         Embedding              N(0, 1)
         LayerNorm              weight 1, bias 0
 
@@ -74,7 +74,7 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, generator=generator)
-        elif isinstance(m, nn.RNNBase):
+        elif isinstance(m, (nn.RNNBase, nn.RNNCellBase)):  # layers and single cells (GRUCell, LSTMCell): U(-1/√H, 1/√H)
             bound = 1 / math.sqrt(m.hidden_size)
             for w in m.parameters():
                 nn.init.uniform_(w, -bound, bound, generator=generator)
