@@ -1,0 +1,59 @@
+"""k-nearest neighbours: no training at all, just remembering, then a vote among the closest examples.
+
+To classify a point, find the k training points nearest to it (straight-line distance) and let
+them vote; the share of votes is the predicted probability of each class.
+
+    p(c | x) = (1/k) · #{ i among the k nearest to x : yᵢ = c }
+
+Small k follows every noisy point (a jagged boundary, overfitting); large k smooths everything
+out (k = n predicts the majority class everywhere). Ties: at equal distance the earlier training
+row counts as nearer; at equal votes the lower class index wins (as in scikit-learn).
+
+>>> model = KNearestNeighbours(k=3).fit(np.array([[0.0], [1.0], [2.0], [10.0]]), np.array([0, 0, 1, 1]))
+>>> model.predict_proba(np.array([[0.5], [9.0]])).round(3).tolist()
+[[0.667, 0.333], [0.333, 0.667]]
+"""
+
+import numpy as np
+
+from core.errors import LabError
+
+CHUNK = 2048  # query rows per block: a block's distance table stays a few MB
+
+
+class KNearestNeighbours:
+    def __init__(self, k: int = 5):
+        self.k = int(k)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int | None = None) -> "KNearestNeighbours":
+        """Remember the training set (labels 0..n_classes−1)."""
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+        if X.ndim != 2 or len(X) != len(y) or len(y) == 0:
+            raise LabError(f"need a table X with one row per label; got X of shape {X.shape} and {len(y)} labels")
+        if not 1 <= self.k <= len(X):
+            raise LabError(f"k = {self.k} neighbours, but there are only {len(X)} training points: choose k between 1 and {len(X)}")
+        self.X, self.y = X, y
+        self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
+        return self
+
+    def kneighbors(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distances, indices) of the k nearest training rows to each query row, nearest first."""
+        Xq = np.asarray(Xq, dtype=np.float64)
+        dist, idx = [], []
+        for start in range(0, len(Xq), CHUNK):
+            block = Xq[start:start + CHUNK]
+            d2 = ((block[:, None, :] - self.X[None, :, :]) ** 2).sum(-1)  # (queries, training rows)
+            order = np.argsort(d2, axis=1, kind="stable")[:, : self.k]  # stable: equal distances keep the row order
+            idx.append(order)
+            dist.append(np.sqrt(np.take_along_axis(d2, order, axis=1)))
+        return np.concatenate(dist), np.concatenate(idx)
+
+    def predict_proba(self, Xq: np.ndarray) -> np.ndarray:
+        """(queries, classes): the share of the k neighbours in each class."""
+        _, idx = self.kneighbors(Xq)
+        votes = np.zeros((len(idx), self.n_classes))
+        np.add.at(votes, (np.repeat(np.arange(len(idx)), self.k), self.y[idx].ravel()), 1.0)
+        return votes / self.k
+
+    def predict(self, Xq: np.ndarray) -> np.ndarray:
+        return self.predict_proba(Xq).argmax(axis=1)  # argmax: the lowest class wins a tied vote
