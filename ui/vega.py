@@ -31,14 +31,15 @@ def values(frame: pd.DataFrame) -> dict:
     return {"values": frame.astype(object).where(frame.notna(), None).to_dict("records")}
 
 
-def draw(spec: dict, container=st) -> None:
-    """Draw a spec full width in `container` (a column, a tab, or the page)."""
+def draw(spec: dict, container=st, width: str = "stretch") -> None:
+    """Draw a spec full width in `container` (a column, a tab, or the page); width="content" keeps the
+    spec's own width (a square plot whose x and y units must look the same length)."""
     data = spec.get("data")
     if isinstance(data, pd.DataFrame):
         spec = {k: v for k, v in spec.items() if k != "data"}
-        container.vega_lite_chart(data, spec, width="stretch")
+        container.vega_lite_chart(data, spec, width=width)
     else:
-        container.vega_lite_chart(spec=spec, width="stretch")
+        container.vega_lite_chart(spec=spec, width=width)
 
 
 def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_title: str = "", y_title: str = "",

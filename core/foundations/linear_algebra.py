@@ -35,6 +35,7 @@ TOL = 1e-12  # below this (relative to the matrix's size) a number counts as zer
 
 # Starting points for the learner: each preset is a matrix [[a, b], [c, d]] that shows one idea.
 PRESETS: dict[str, tuple[float, float, float, float]] = {
+    "stretch and lean (two real eigenvectors)": (1.5, 0.8, 0.3, 1.0),
     "identity": (1.0, 0.0, 0.0, 1.0),
     "rotation by 30°": (np.cos(np.pi / 6), -np.sin(np.pi / 6), np.sin(np.pi / 6), np.cos(np.pi / 6)),
     "rotation by 90° (no real eigenvectors)": (0.0, -1.0, 1.0, 0.0),
@@ -263,3 +264,61 @@ def svd_steps(A: np.ndarray, n: int = 121) -> tuple[pd.DataFrame, pd.DataFrame, 
         curves.append(pd.DataFrame({"step": name, "t": np.arange(n), "x": pts[0], "y": pts[1]}))
         arrows.append(pd.DataFrame({"step": name, "arrow": ["v₁ (→ σ₁u₁)", "v₂ (→ σ₂u₂)"], "x": tips[0], "y": tips[1]}))
     return pd.concat(curves, ignore_index=True), pd.concat(arrows, ignore_index=True), svd
+
+
+# ----------------------------------------------------------------------------- everything about one matrix
+
+
+@dataclass(frozen=True)
+class Analysis:
+    A: np.ndarray
+    det: float
+    rank: int
+    eigen: Eigen
+    svd: SVD2
+    inverse: np.ndarray | None  # None when singular
+    area: str  # the determinant in words
+
+
+def analyse(A: np.ndarray) -> Analysis:
+    """Determinant, rank, eigenvalues, SVD and inverse of a 2 × 2 matrix, with the determinant in words.
+
+    The rank is the number of singular values that are not (numerically) zero: 2 keeps the plane,
+    1 flattens it onto a line, 0 sends everything to the origin.
+    """
+    det = determinant(A)
+    eig, svd = eigen(A), svd_2x2(A)
+    s1, s2 = svd.singular_values
+    zero = TOL * max(s1, 1e-300)
+    rank = int(s1 > 1e-300) + int(s2 > zero)
+    inverse = None if rank < 2 else np.array([[A[1, 1], -A[0, 1]], [-A[1, 0], A[0, 0]]]) / det
+    if rank == 2:
+        area = (f"The unit square becomes a parallelogram of area |det A| = {abs(det):.3g}"
+                + (", flipped over (det < 0: the order of e₁ and e₂ is reversed, like a mirror)." if det < 0 else "."))
+    elif rank == 1:
+        area = "det A = 0: the unit square is squashed flat onto a line. Area 0: the plane loses a dimension."
+    else:
+        area = "A is the zero matrix: every point lands on the origin."
+    return Analysis(A, det, rank, eig, svd, inverse, area)
+
+
+def arrows(tips: dict[str, np.ndarray], tails: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per arrow: name, tail (x0, y0) (the origin unless given), tip (x, y), and the heading
+    in degrees clockwise from straight up (how a chart turns a triangle into an arrowhead)."""
+    rows = []
+    for name, tip in tips.items():
+        tail = (tails or {}).get(name, np.zeros(2))
+        dx, dy = tip[0] - tail[0], tip[1] - tail[1]
+        rows.append({"name": name, "x0": float(tail[0]), "y0": float(tail[1]), "x": float(tip[0]), "y": float(tip[1]),
+                     "heading": float(90 - np.degrees(np.arctan2(dy, dx)))})
+    return pd.DataFrame(rows)
+
+
+def latex_matrix(M: np.ndarray, fmt: str = ".3g") -> str:
+    r"""A matrix as LaTeX: \begin{pmatrix} … \end{pmatrix}.
+
+    >>> latex_matrix(np.eye(2))
+    '\\begin{pmatrix} 1 & 0 \\\\ 0 & 1 \\end{pmatrix}'
+    """
+    rows = r" \\ ".join(" & ".join(format(float(x), fmt) for x in row) for row in np.atleast_2d(M))
+    return rf"\begin{{pmatrix}} {rows} \end{{pmatrix}}"
