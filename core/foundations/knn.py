@@ -42,11 +42,27 @@ class KNearestNeighbours:
         dist, idx = [], []
         for start in range(0, len(Xq), CHUNK):
             block = Xq[start:start + CHUNK]
-            d2 = ((block[:, None, :] - self.X[None, :, :]) ** 2).sum(-1)  # (queries, training rows)
-            order = np.argsort(d2, axis=1, kind="stable")[:, : self.k]  # stable: equal distances keep the row order
+            d2 = sum((block[:, j, None] - self.X[None, :, j]) ** 2 for j in range(self.X.shape[1]))  # (queries, training rows)
+            order = self._k_smallest(d2)
             idx.append(order)
             dist.append(np.sqrt(np.take_along_axis(d2, order, axis=1)))
         return np.concatenate(dist), np.concatenate(idx)
+
+    def _k_smallest(self, d2: np.ndarray) -> np.ndarray:
+        """Column indices of the k smallest entries of each row, smallest first; equal distances in row order.
+
+        A partial sort (argpartition) finds the k nearest without sorting all n; the rare rows where a
+        distance equal to the k-th one was left out are redone with a full stable sort.
+        """
+        k = self.k
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(d2, part, axis=1)
+        order = np.take_along_axis(part, np.lexsort((part, vals), axis=1), axis=1)
+        kth = vals.max(axis=1, keepdims=True)
+        tied = (d2 <= kth).sum(axis=1) > k  # more candidates than places: which ones count depends on the row order
+        if tied.any():
+            order[tied] = np.argsort(d2[tied], axis=1, kind="stable")[:, :k]
+        return order
 
     def predict_proba(self, Xq: np.ndarray) -> np.ndarray:
         """(queries, classes): the share of the k neighbours in each class."""

@@ -44,6 +44,7 @@ class LinearRegressionResult:
     weights: np.ndarray  # w, one per feature
     bias: float  # b
     history: History  # the training loss per step (one step for the closed form)
+    path: np.ndarray  # (steps + 1, d + 1): θ = (w, b) at the start and after each step
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ self.weights + self.bias
@@ -82,21 +83,23 @@ def fit(config: LinearRegressionConfig, X: np.ndarray, y: np.ndarray, on_step: O
         w, b = closed_form(X, y)
         theta = np.r_[w, b]
         history = run_steps(lambda _: {"loss": mse(X, y, theta)}, 1, on_step, items_per_step=len(y), item_name="examples")
-        return LinearRegressionResult(w, b, history)
+        return LinearRegressionResult(w, b, history, np.stack([theta, theta]))
     if config.method != "gradient descent":
         raise LabError(f"method must be 'closed form' or 'gradient descent', not {config.method!r}")
     A = with_ones(X)
     theta = np.zeros(A.shape[1])
+    path = [theta]
 
     def step(_: int) -> dict[str, float]:
         nonlocal theta
         residual = A @ theta - y
         theta = theta - config.lr * (2 / len(y)) * (A.T @ residual)  # ∇L = (2/n) Aᵀ(Aθ − y)
+        path.append(theta)
         return {"loss": mse(X, y, theta)}
 
     with np.errstate(over="ignore", invalid="ignore"):  # a too-large learning rate diverges: run_steps stops on inf/NaN
         history = run_steps(step, config.steps, on_step, items_per_step=len(y), item_name="examples")
-    return LinearRegressionResult(theta[:-1], float(theta[-1]), history)
+    return LinearRegressionResult(theta[:-1], float(theta[-1]), history, np.array(path))
 
 
 def polynomial_features(x: np.ndarray, degree: int) -> np.ndarray:

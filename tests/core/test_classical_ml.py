@@ -119,6 +119,9 @@ def test_knn_ties_go_to_the_lower_class_and_the_earlier_row():
     model = KNearestNeighbours(2).fit(np.array([[1.0], [-1.0], [3.0]]), np.array([1, 0, 1]))
     assert model.kneighbors(np.array([[0.0]]))[1].tolist() == [[0, 1]]  # rows 0 and 1 are equally near: row order
     assert model.predict(np.array([[0.0]])).tolist() == [0]  # a 1-1 vote: the lower class
+    three = np.array([[1.0], [-1.0], [1.0], [-1.0], [5.0]])  # four rows at distance 1 from the query, one farther
+    for k, nearest in ((1, [0]), (2, [0, 1]), (3, [0, 1, 2])):
+        assert KNearestNeighbours(k).fit(three, np.array([1, 0, 1, 0, 1])).kneighbors(np.array([[0.0]]))[1].tolist() == [nearest]
 
 
 def test_k_larger_than_the_data_is_refused():
@@ -158,7 +161,8 @@ def same_tree(ours: DecisionTree, ref: DecisionTreeClassifier) -> bool:
 def split_cost(X: np.ndarray, y: np.ndarray, feature: int, threshold: float) -> float:
     """n_L·Gini(L) + n_R·Gini(R), computed directly (not through core)."""
     left = X[:, feature] <= threshold
-    return sum(len(part) * (1 - ((np.bincount(part, minlength=int(y.max()) + 1) / len(part)) ** 2).sum()) for part in (y[left], y[~left]) if len(part))
+    classes = int(y.max()) + 1
+    return sum(len(part) * (1 - ((np.bincount(part, minlength=classes) / len(part)) ** 2).sum()) for part in (y[left], y[~left]) if len(part))
 
 
 def compare_allowing_ties(ours: DecisionTree, ref: DecisionTreeClassifier, X: np.ndarray, y: np.ndarray) -> int:
