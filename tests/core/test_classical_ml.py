@@ -162,7 +162,8 @@ def split_cost(X: np.ndarray, y: np.ndarray, feature: int, threshold: float) -> 
     """n_L·Gini(L) + n_R·Gini(R), computed directly (not through core)."""
     left = X[:, feature] <= threshold
     classes = int(y.max()) + 1
-    return sum(len(part) * (1 - ((np.bincount(part, minlength=classes) / len(part)) ** 2).sum()) for part in (y[left], y[~left]) if len(part))
+    parts = [part for part in (y[left], y[~left]) if len(part)]
+    return sum(len(part) * (1 - ((np.bincount(part, minlength=classes) / len(part)) ** 2).sum()) for part in parts)
 
 
 def compare_allowing_ties(ours: DecisionTree, ref: DecisionTreeClassifier, X: np.ndarray, y: np.ndarray) -> int:
