@@ -194,6 +194,7 @@ class LineResult:
     lines: pd.DataFrame  # x, y, fit: the two fitted lines over the data's range
     surface: pd.DataFrame  # w..w2, b..b2, loss: the mean squared error over a (w, b) grid
     path: pd.DataFrame  # step, w, b, loss: gradient descent's way down (finite steps only)
+    max_stable_lr: float  # 2 / the largest eigenvalue of the loss's Hessian (2/n)AᵀA: larger learning rates diverge
 
 
 def line(config: LineConfig, grid: int = 50) -> LineResult:
@@ -224,4 +225,6 @@ def line(config: LineConfig, grid: int = 50) -> LineResult:
     keep = np.isfinite(descent.path).all(1) & np.isfinite(losses)
     path = pd.DataFrame({"step": np.arange(len(descent.path))[keep], "w": descent.path[keep, 0], "b": descent.path[keep, 1],
                          "loss": losses[keep]})
-    return LineResult(config, pd.DataFrame({"x": x, "y": y}), closed, descent, lines, surface, path)
+    A = linear_regression.with_ones(X)
+    curvature = float(np.linalg.eigvalsh(2 / config.n * A.T @ A).max())
+    return LineResult(config, pd.DataFrame({"x": x, "y": y}), closed, descent, lines, surface, path, 2 / curvature)
