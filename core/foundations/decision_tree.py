@@ -116,23 +116,28 @@ class DecisionTree:
         node.right = self._grow(X[~go_left], y[~go_left], depth + 1)
         return node
 
-    def _leaf_counts(self, X: np.ndarray, node: Node, out: np.ndarray, rows: np.ndarray) -> None:
-        if node.is_leaf:
+    def _leaf_counts(self, X: np.ndarray, node: Node, out: np.ndarray, rows: np.ndarray, depth: int) -> None:
+        if node.is_leaf or node.depth >= depth:
             out[rows] = node.counts
             return
         go_left = X[rows, node.feature] <= node.threshold
-        self._leaf_counts(X, node.left, out, rows[go_left])
-        self._leaf_counts(X, node.right, out, rows[~go_left])
+        self._leaf_counts(X, node.left, out, rows[go_left], depth)
+        self._leaf_counts(X, node.right, out, rows[~go_left], depth)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """(rows, classes): the class shares of the training examples in the leaf each row lands in."""
+    def predict_proba(self, X: np.ndarray, depth: int | None = None) -> np.ndarray:
+        """(rows, classes): the class shares of the training examples in the leaf each row lands in.
+
+        With `depth`, answer as the tree grown only to that depth would: growing is greedy, each
+        node's question never depends on how deep the tree may go, so a depth-d tree is exactly
+        the top d levels of a deeper one (cross-validating every depth needs one tree per fold).
+        """
         X = np.asarray(X, dtype=np.float64)
         counts = np.zeros((len(X), self.n_classes))
-        self._leaf_counts(X, self.root, counts, np.arange(len(X)))
+        self._leaf_counts(X, self.root, counts, np.arange(len(X)), self.max_depth if depth is None else depth)
         return counts / counts.sum(1, keepdims=True)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_proba(X).argmax(axis=1)
+    def predict(self, X: np.ndarray, depth: int | None = None) -> np.ndarray:
+        return self.predict_proba(X, depth).argmax(axis=1)
 
     def nodes(self) -> list[Node]:
         """Every node, depth first (root, left subtree, right subtree)."""

@@ -73,3 +73,11 @@ class KNearestNeighbours:
 
     def predict(self, Xq: np.ndarray) -> np.ndarray:
         return self.predict_proba(Xq).argmax(axis=1)  # argmax: the lowest class wins a tied vote
+
+    def predict_each_k(self, Xq: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+        """Predictions for several k ≤ self.k from one neighbour search: the k nearest are the first k
+        of the self.k nearest (the order breaks ties the same way), so only the vote changes."""
+        _, idx = self.kneighbors(Xq)
+        labels = self.y[idx]  # (queries, self.k), nearest first
+        votes = np.cumsum(labels[:, :, None] == np.arange(self.n_classes), axis=1)  # votes among the first j + 1
+        return {k: votes[:, k - 1].argmax(axis=1) for k in ks}

@@ -124,6 +124,14 @@ def test_knn_ties_go_to_the_lower_class_and_the_earlier_row():
         assert KNearestNeighbours(k).fit(three, np.array([1, 0, 1, 0, 1])).kneighbors(np.array([[0.0]]))[1].tolist() == [nearest]
 
 
+def test_predictions_for_each_k_from_one_search_equal_separate_models():
+    X, y = points("xor", 200, 0.3, seed=2)
+    grid = np.random.default_rng(1).uniform(-1.3, 1.3, size=(300, 2))
+    each = KNearestNeighbours(40).fit(X, y).predict_each_k(grid, [1, 2, 7, 40])
+    for k, predicted in each.items():
+        assert np.array_equal(predicted, KNeighborsClassifier(k, algorithm="brute").fit(X, y).predict(grid))
+
+
 def test_k_larger_than_the_data_is_refused():
     with pytest.raises(LabError, match="only 3 training points"):
         KNearestNeighbours(4).fit(np.zeros((3, 2)), np.array([0, 1, 0]))
@@ -230,6 +238,14 @@ def test_decision_tree_on_iris_with_four_features_and_many_ties():
     for depth in (2, 3, 5):
         ours, ref = DecisionTree(depth).fit(X, y), DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y)
         compare_allowing_ties(ours, ref, X, y)  # fails on any difference that is not a tie
+
+
+def test_a_shallow_tree_is_the_top_of_a_deep_one():
+    X, y = points("spiral", 300, 0.2, seed=1)
+    deep = DecisionTree(12).fit(X, y)
+    grid = np.random.default_rng(0).uniform(-1.3, 1.3, size=(500, 2))
+    for depth in (1, 3, 6):
+        assert np.array_equal(deep.predict_proba(grid, depth=depth), DecisionTree(depth).fit(X, y).predict_proba(grid))
 
 
 def test_a_tie_between_features_goes_to_the_first_feature():
