@@ -74,7 +74,7 @@ def classifiers(model: str) -> None:
     draw(regions_chart(result.surface, result.points, CLASSES, "class", f"{model}: predicted class regions"), left, width="content")
     left.caption("Shade: the predicted class, stronger where the model is more sure. Circles: training points; triangles: test points.")
     draw(table_heatmap(pd.DataFrame(result.confusion, index=["0", "1"], columns=["0", "1"]), "Test points: truth × prediction", ".0f",
-                       "predicted class", "true class"), right)
+                       "predicted class", "true class", scheme="greys"), right)
     gap = result.train_accuracy - result.test_accuracy
     right.caption(f"Training accuracy is {abs(gap):.1%} {'above' if gap >= 0 else 'below'} test accuracy"
                   + (": the model has learnt its training points better than the rule (overfitting)." if gap > 0.05 else "."))
@@ -139,7 +139,7 @@ def clustering() -> None:
     history = result.result.history
     inertia_steps = pd.DataFrame({"step": history.steps, "inertia": history.metrics["inertia"]})
     draw({"title": "Inertia Σ‖xᵢ − μ(cᵢ)‖² after each step", "height": 250, "layer": [
-        {"data": values(inertia_steps), "mark": {"type": "line", "point": True},
+        {"data": values(inertia_steps), "mark": {"type": "line", "point": {"color": "#222222"}, "color": "#222222"},
          "encoding": {"x": field("step:Q", axis={"tickMinStep": 1}), "y": field("inertia:Q", scale={"zero": False})}},
         {"data": {"values": [{"step": max(step, 1)}]}, "mark": {"type": "rule", "strokeDash": [4, 3]},
          "encoding": {"x": field("step:Q")}}]}, right)
@@ -178,14 +178,15 @@ def regression() -> None:
                     f"{descent.history.last('loss') - closed.history.last('loss'):+.2g} vs closed form", delta_color="inverse")
     left, right = st.columns(2)
     fits = field("fit:N", scale={"range": ["#222222", "#e45756"]}, title=None, legend={"orient": "bottom", "labelLimit": 0})
-    draw({"title": "Points and the two fitted lines", "height": 360, "layer": [
+    draw({"title": "Points and the two fitted lines", "height": 360, "padding": {"right": 20}, "layer": [
         {"data": values(result.points), "mark": {"type": "point", "filled": True, "color": "#4c78a8", "opacity": 0.7},
          "encoding": {"x": field("x:Q"), "y": field("y:Q")}},
         {"data": values(result.lines), "mark": {"type": "line", "strokeWidth": 2.5},
          "encoding": {"x": field("x:Q"), "y": field("y:Q"), "color": fits, "strokeDash": field("fit:N", legend=None)}}]}, left)
     free = {"nice": False, "zero": False}
     w, b = field("w:Q", title="slope w", scale=free), field("b:Q", title="intercept b", scale=free)
-    draw({"title": "Mean squared error over (w, b); red: gradient descent's path", "height": 360, "data": result.surface, "layer": [
+    draw({"title": {"text": "Mean squared error over (w, b)", "subtitle": "red: gradient descent's path"}, "height": 360,
+          "data": result.surface, "layer": [
         {"mark": "rect", "encoding": {
             "x": w, "x2": field("w2:Q"), "y": b, "y2": field("b2:Q"),
             "color": field("loss:Q", scale={"type": "log", "scheme": "viridis", "reverse": True}, title="MSE")}},

@@ -71,8 +71,8 @@ with friendly_errors():
     square = la.unit_square(A).assign(what=WHAT[3] if info.det >= 0 else WHAT[4])
     columns = la.arrows({"Ae₁": A[:, 0], "Ae₂": A[:, 1]}).assign(what="Ae₁ and Ae₂ (the columns)")
     layers = [
-        {"data": values(square), "mark": {"type": "area", "opacity": 0.35, "line": True},
-         "encoding": {**axes, "order": field("t:Q"), "color": colour}},
+        {"data": values(square), "mark": {"type": "line", "fillOpacity": 0.3, "strokeWidth": 1.5},  # a closed path, filled: a polygon
+         "encoding": {**axes, "order": field("t:Q"), "color": colour, "fill": colour}},
         {"data": values(lines), "mark": {"type": "line", "clip": True},
          "encoding": {**axes, "detail": field("line:N"), "order": field("t:Q"), "color": colour,
                       "strokeWidth": {"condition": {"test": "datum.axis", "value": 2.2}, "value": 0.9}}},

@@ -130,7 +130,7 @@ class Scored:
     config: ScoringConfig
     y: np.ndarray  # test labels, 1 = positive
     scores: np.ndarray  # the model's P(positive) for each test row
-    roc: pd.DataFrame  # fpr, tpr, threshold (scikit-learn's points)
+    roc: pd.DataFrame  # fpr, tpr, threshold (scikit-learn's points; its first threshold, +∞, is NaN here: JSON has no ∞)
     pr: pd.DataFrame  # recall, precision, threshold
     roc_auc: float
     average_precision: float
@@ -164,7 +164,7 @@ def score_test_set(config: ScoringConfig) -> Scored:
     fpr, tpr, roc_t = evaluation.roc_curve(y_test, scores)
     precision, recall, pr_t = evaluation.precision_recall_curve(y_test, scores)
     return Scored(config, y_test, scores,
-                  pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_t}),
+                  pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.where(np.isfinite(roc_t), roc_t, np.nan)}),
                   pd.DataFrame({"recall": recall, "precision": precision, "threshold": np.r_[pr_t, np.nan]}),
                   evaluation.auc(fpr, tpr), evaluation.average_precision(y_test, scores), float(y_test.mean()))
 

@@ -73,6 +73,13 @@ def variance_table(result: PCAResult) -> pd.DataFrame:
     return pd.DataFrame({"component": np.arange(1, len(r) + 1), "share": r, "cumulative": np.cumsum(r)})
 
 
+def as_pictures(vectors: np.ndarray, names: list[str], side: int = 8) -> pd.DataFrame:
+    """Vectors of side² numbers (a digit, a component) as (picture, row, col, value) rows, one square picture each."""
+    rows, cols = np.repeat(np.arange(side), side), np.tile(np.arange(side), side)
+    return pd.concat([pd.DataFrame({"picture": name, "row": rows, "col": cols, "value": np.asarray(v, dtype=float)})
+                      for name, v in zip(names, vectors)], ignore_index=True)
+
+
 def sentence_vectors(encoder, texts: list[str], batch: int = 64) -> np.ndarray:
     """Sentence embeddings from a BERT-style encoder (a LoadedModel from core.infra.models): the mean of
     the last layer's token vectors over the real tokens, as all-MiniLM-L6-v2 was trained to be used."""
