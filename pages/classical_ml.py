@@ -167,11 +167,12 @@ def regression() -> None:
     m = st.columns(4)
     m[0].metric("Closed form: w, b", f"{closed.weights[0]:.3f}, {closed.bias:.3f}")
     m[1].metric("Its mean squared error", f"{closed.history.last('loss'):.4f}")
-    if descent.history.diverged:
-        m[2].metric("Gradient descent", f"diverged at step {descent.history.steps[-1]}")
-        st.warning(f"Gradient descent diverged: each step overshoots the valley. On these points any learning rate above "
-                   f"{result.max_stable_lr:.3g} (2 / the steepest curvature of the loss) does; lower it, or narrow the spread of x.",
-                   icon="💥")
+    if result.diverging:
+        m[2].metric("Gradient descent", f"diverged at step {descent.history.steps[-1]}" if descent.history.diverged else "diverging",
+                    help=None if descent.history.diverged else f"after {steps} steps: w = {descent.weights[0]:.3g}, b = {descent.bias:.3g}")
+        st.warning(f"Gradient descent diverged: each step overshoots the valley by more than the last. On these points any learning "
+                   f"rate above {result.max_stable_lr:.3g} (2 / the steepest curvature of the loss) does; lower it, or narrow the "
+                   "spread of x.", icon="💥")
     else:
         m[2].metric("Gradient descent: w, b", f"{descent.weights[0]:.3f}, {descent.bias:.3f}")
         m[3].metric("Its mean squared error", f"{descent.history.last('loss'):.4f}",

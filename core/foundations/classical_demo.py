@@ -196,6 +196,11 @@ class LineResult:
     path: pd.DataFrame  # step, w, b, loss: gradient descent's way down (finite steps only)
     max_stable_lr: float  # 2 / the largest eigenvalue of the loss's Hessian (2/n)AᵀA: larger learning rates diverge
 
+    @property
+    def diverging(self) -> bool:
+        """Each step overshoots the minimum by more than it gains: the distance to it grows geometrically."""
+        return self.config.lr > self.max_stable_lr or self.descent.history.diverged
+
 
 def line(config: LineConfig, grid: int = 50) -> LineResult:
     if not (2 <= config.n <= 5000 and config.x_spread > 0 and config.steps >= 1 and config.lr > 0):
