@@ -112,21 +112,20 @@ def determinant(A: np.ndarray) -> float:
     return float(a * d - b * c)
 
 
-def grid_lines(A: np.ndarray, extent: int = 2, points: int = 2) -> pd.DataFrame:
-    """The lines x = i and y = i (|i| ≤ extent) before and after A, as (line, t, x, y, stage) rows.
+def grid_lines(A: np.ndarray, extent: int = 2) -> pd.DataFrame:
+    """The lines x = i and y = i (|i| ≤ extent) before and after A, as (line, t, x, y, stage, axis) rows.
 
     Two points per line are enough: a linear map sends straight lines to straight lines.
     """
-    rows = []
     ticks = np.arange(-extent, extent + 1, dtype=np.float64)
-    t = np.linspace(-extent, extent, points)
-    for direction in ("vertical", "horizontal"):
-        for i in ticks:
-            xy = np.stack([np.full_like(t, i), t]) if direction == "vertical" else np.stack([t, np.full_like(t, i)])
-            for stage, pts in (("before", xy), ("after", A @ xy)):
-                rows.append(pd.DataFrame({"line": f"{direction} {i:+.0f}", "t": np.arange(points), "x": pts[0], "y": pts[1],
-                                          "stage": stage, "axis": i == 0}))
-    return pd.concat(rows, ignore_index=True)
+    ends = np.array([-extent, extent], dtype=np.float64)
+    vertical = np.stack([np.repeat(ticks, 2), np.tile(ends, len(ticks))])  # (2, 2 · lines): x fixed, y from −extent to extent
+    before = np.hstack([vertical, vertical[::-1]])  # then the horizontal lines: the same points with x and y swapped
+    names = [f"{d} {i:+.0f}" for d in ("vertical", "horizontal") for i in ticks]
+    n = before.shape[1]
+    return pd.DataFrame({"line": np.tile(np.repeat(names, 2), 2), "t": np.tile([0, 1], n), "x": np.r_[before[0], (A @ before)[0]],
+                         "y": np.r_[before[1], (A @ before)[1]], "stage": np.repeat(["before", "after"], n),
+                         "axis": np.tile(np.repeat(np.r_[ticks, ticks] == 0, 2), 2)})
 
 
 def unit_circle(n: int = 121) -> np.ndarray:
