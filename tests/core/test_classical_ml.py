@@ -18,8 +18,9 @@ from core.infra.data import POINT_SETS, points, sklearn_table
 
 
 @pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):
+def one_thread():
+    """BLAS and OpenMP (scikit-learn's k-means and neighbours) on one thread: on a busy 2-core machine more only wait."""
+    with threadpool_limits(limits=1):
         yield
 
 

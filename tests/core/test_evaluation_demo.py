@@ -9,12 +9,20 @@ from sklearn.model_selection import KFold
 from sklearn.model_selection import cross_validate as sk_cross_validate
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import PolynomialFeatures
+from threadpoolctl import threadpool_limits
 
 from core.errors import LabError
 from core.foundations import evaluation
 from core.foundations.evaluation_demo import CVConfig, ScoringConfig, at_threshold, cross_validate, score_test_set
 from core.foundations.logistic_regression import sklearn_C
 from core.infra.data import points
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """scikit-learn's neighbours on one thread: on a busy 2-core machine more threads only wait."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 def test_cross_validation_of_knn_equals_scikit_learn():

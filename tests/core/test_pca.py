@@ -15,7 +15,7 @@ TOL = 1e-10
 @pytest.fixture(autouse=True)
 def one_blas_thread():
     """As core runs its SVDs: many BLAS threads on a busy 2-core machine wait on each other for seconds."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1):
         yield
 
 
