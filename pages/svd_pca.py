@@ -123,14 +123,18 @@ with tab_pca, friendly_errors():
         limit = float(np.abs(tiles.value).max())
         pixel = {"x": field("col:O", axis=None), "y": field("row:O", axis=None)}
         c = st.columns([1, 5])
-        draw({"data": mean_tiles, "mark": "rect", "width": 90, "height": 90, "title": "The mean digit",
-              "encoding": {**pixel, "color": field("value:Q", scale={"scheme": "greys", "domain": [0, 16]}, title="ink")}}, c[0])
-        draw({"data": tiles, "mark": "rect", "width": 90, "height": 90,
+        square = {"autosize": {"type": "pad"}, "width": 90, "height": 90}  # pixels stay square
+        draw({"data": mean_tiles, "mark": "rect", "title": "The mean digit", **square,
+              "encoding": {**pixel, "color": field("value:Q", scale={"scheme": "greys", "domain": [0, 16]}, legend=None)}}, c[0],
+             width="content")
+        draw({"data": tiles, "mark": "rect", **square,
               "title": "The first components as 8 × 8 pictures",
               "encoding": {**pixel, "column": field("picture:N", sort=None, title=None),
                            "color": field("value:Q", title="weight",
-                                          scale={"scheme": "redblue", "reverse": True, "domain": [-limit, limit], "domainMid": 0})}}, c[1])
-        st.caption("A digit is the mean digit plus some amount of each component: a component adds ink where it is red and removes "
+                                          scale={"scheme": "redblue", "reverse": True, "domain": [-limit, limit], "domainMid": 0})}}, c[1],
+             width="content")
+        st.caption("The mean digit: black = 16, the most ink a pixel holds. A digit is the mean digit plus some amount of each "
+                   "component: a component adds ink where it is red and removes "
                    "it where it is blue (a negative amount does the opposite).")
     st.latex(r"X - \mu = U\Sigma V^\top,\qquad \text{coordinates} = (X-\mu)V_k = U_k\Sigma_k,\qquad "
              r"\text{share}_i = \frac{\sigma_i^2}{\sum_j \sigma_j^2}")

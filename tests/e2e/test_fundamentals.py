@@ -32,6 +32,8 @@ INTERACTIONS = [
     ("pages/evaluation.py", lambda p: (p.get_by_role("tab", name="Scores at a threshold").click(),
                                        slide_to_end(p, "Threshold: positive when score ≥", "End")), "evaluation-threshold-1"),
     ("pages/evaluation.py", lambda p: p.get_by_role("tab", name="Under- and overfitting").click(), "evaluation-overfitting"),
+    ("pages/evaluation.py", lambda p: (p.get_by_role("tab", name="Under- and overfitting").click(),
+                                       p.get_by_role("tab", name="Bias² + variance").click()), "evaluation-bias-variance"),
     ("pages/svd_pca.py", lambda p: slide_to_end(p, "Singular values kept, k", "Home"), "svd_pca-k1"),
     ("pages/svd_pca.py", lambda p: p.get_by_role("tab", name="PCA: the widest directions of a dataset").click(), "svd_pca-pca"),
     ("pages/svd_pca.py", lambda p: p.get_by_role("tab", name="Why LoRA works").click(), "svd_pca-lora"),
