@@ -93,7 +93,8 @@ with tab_scores, friendly_errors():
     draw(table_heatmap(confusion, f"Test rows at threshold {threshold:.2f}", ".0f", "predicted", "true", scheme="greys"), left)
     left.caption(f"{len(scored.y):,} test rows, {scored.base_rate:.1%} positive: a model that says \"positive\" at random has "
                  f"precision {scored.base_rate:.1%}.")
-    draw({"title": "Scores of the test rows", "height": 200, "autosize": {"type": "fit-x", "contains": "padding"}, "layer": [
+    draw({"title": "Scores of the test rows", "height": 200, "autosize": {"type": "fit-x", "contains": "padding"}, "padding": {"right": 12},
+          "layer": [
         {"data": values(now.histogram), "mark": {"type": "rect", "opacity": 0.6},
          "encoding": {"x": field("start:Q", title="the model's P(positive)", scale={"domain": [0, 1]}), "x2": field("end:Q"),
                       "y": field("count:Q", title="test rows"), "y2": {"datum": 0}, "color": CLASS,
