@@ -47,9 +47,10 @@ with tab_image, friendly_errors():
     if source == UPLOAD:
         upload = c[1].file_uploader(f"Any picture up to {MAX_UPLOAD_MB} MB (it is turned gray)", key="svd.upload")
         if upload is None:
-            st.info("Upload a picture to decompose it; until then, here is nothing to show.", icon="🖼️")
-            st.stop()
-        image, svd = state.shared(upload_svd)(upload.getvalue(), upload.name)
+            st.info(f"Upload a picture to decompose it; until then, this is {low_rank.SAMPLE_IMAGES[0]}.", icon="🖼️")
+            image, svd = state.shared(sample_svd)(low_rank.SAMPLE_IMAGES[0])
+        else:
+            image, svd = state.shared(upload_svd)(upload.getvalue(), upload.name)
     else:
         image, svd = state.shared(sample_svd)(source)
     m, n = image.shape

@@ -98,6 +98,7 @@ def test_svd_page_images_k_at_both_ends_and_bad_uploads():
     at.radio(key="svd.source").set_value("your own image").run()
     ok(at)
     assert any("Upload a picture" in i.value for i in at.info)
+    assert metric(at, "Rows × columns") == "1,797 × 64"  # the other tabs still draw while the upload is missing
     for name, content, expected in [
         ("notes.txt", "שלום 👋 <b>bold</b>\x00".encode(), "not an image"),
         ("huge.png", b"\x89PNG" + b"\0" * MAX_UPLOAD_BYTES, "the limit is 5 MB"),
