@@ -153,8 +153,9 @@ with tab_fit, friendly_errors():
     curves = ["true f(x) = sin(πx)", "fit to these points", "average of all fits", "fits to other training sets"]
     curve_colour = field("curve:N", scale={"domain": curves, "range": ["#222222", "#4c78a8", "#f58518", "#c6dbef"]}, title=None,
                          legend={"orient": "bottom", "columns": 2, "labelLimit": 0})
-    draw({"title": f"Degree {degree}: the fit, and {min(20, poly.resamples - 1)} fits to other noisy draws", "height": 360, "layer": [
-        {"data": values(view.curves), "mark": {"type": "line", "clip": True},
+    draw({"title": f"Degree {degree}: the fit, and {min(20, poly.resamples - 1)} fits to other noisy draws", "height": 360,
+          "data": view.curves, "layer": [  # ~3,000 rows: shipped as Arrow, not inline JSON
+        {"mark": {"type": "line", "clip": True},
          "encoding": {"x": field("x:Q"), "y": field("y:Q", scale={"domain": [-2.2, 2.2]}), "detail": field("fit:N"), "color": curve_colour,
                       "strokeWidth": {"condition": {"test": "datum.fit < 0", "value": 2.5}, "value": 1}}},
         {"data": values(view.points), "mark": {"type": "point", "filled": True, "color": "#4c78a8", "size": 50},
