@@ -4,7 +4,7 @@
 
 1. Image SVD: decompose scikit-learn's china.jpg in gray (427 × 640) as the page does (numpy, one BLAS
    thread), beside scipy's SVD of the same matrix, and rebuild it from k = 20, 100 and 427 layers.
-   Median of 7, wall and CPU seconds. Target: decompose + rebuild < 0.5 s.
+   Median of 7, interleaved (benchmarks/timing.race), wall and CPU seconds. Target: decompose + rebuild < 0.5 s.
 2. The classical models fitted and predicted on the same 2-D points as scikit-learn's, interleaved,
    median of 7 (for scale, not a race: ours are written to be read).
 3. Page reruns: every control of the four pages is moved to a new value in AppTest and the rerun that
@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -40,6 +39,7 @@ from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from benchmarks.timing import measure, race  # noqa: E402
 from core.foundations import kmeans, logistic_regression, low_rank  # noqa: E402
 from core.foundations.decision_tree import DecisionTree  # noqa: E402
 from core.foundations.knn import KNearestNeighbours  # noqa: E402
@@ -50,28 +50,15 @@ SVD_TARGET_S, RERUN_TARGET_S = 0.5, 0.3
 APP = str(ROOT / "streamlit_app.py")
 
 
-def timed(fn, repeats: int = REPEATS) -> tuple[float, float]:
-    """(median wall seconds, median CPU seconds of this process) of fn()."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def image_svd() -> list[dict]:
     image = low_rank.sample_image("china.jpg")
-    rows = []
-    for name, fn in [("ours: numpy SVD, one BLAS thread (what the page runs)", lambda: low_rank.decompose(image)),
-                     ("scipy.linalg.svd (all BLAS threads)", lambda: scipy.linalg.svd(image, full_matrices=False))]:
-        wall, cpu = timed(fn)
-        rows.append({"task": f"decompose 427 × 640, {name}", "wall_s": wall, "cpu_s": cpu})
     svd = low_rank.decompose(image)
-    for k in (20, 100, 427):
-        wall, cpu = timed(lambda k=k: low_rank.compress(svd, k))
-        rows.append({"task": f"rebuild from top {k} (a k-slider move)", "wall_s": wall, "cpu_s": cpu})
+    times = race({"ours: numpy SVD, one BLAS thread (what the page runs)": lambda: low_rank.decompose(image),
+                  "scipy.linalg.svd (all BLAS threads)": lambda: scipy.linalg.svd(image, full_matrices=False),
+                  **{f"rebuild from top {k} (a k-slider move)": (lambda k=k: low_rank.compress(svd, k)) for k in (20, 100, 427)}},
+                 repeats=REPEATS)
+    rows = [{"task": name if name.startswith("rebuild") else f"decompose 427 × 640, {name}", "wall_s": t.wall_s, "cpu_s": t.cpu_s}
+            for name, t in times.items()]
     total = rows[0]["wall_s"] + max(r["wall_s"] for r in rows[2:])
     rows.append({"task": "decompose + slowest rebuild (target < 0.5 s)", "wall_s": total, "meets_target": total < SVD_TARGET_S})
     return rows
@@ -94,12 +81,9 @@ def classical_models() -> list[dict]:
     ]
     rows = []
     for name, ours, ref in pairs:
-        t_ours, t_ref = [], []
-        for _ in range(REPEATS):  # interleaved, so a busy moment hits both
-            t_ours.append(timed(ours, 1)[0])
-            t_ref.append(timed(ref, 1)[0])
-        rows.append({"task": name + " (1,000 points)", "ours_s": statistics.median(t_ours), "sklearn_s": statistics.median(t_ref),
-                     "ratio": statistics.median(t_ours) / statistics.median(t_ref)})
+        t = race({"ours": ours, "sklearn": ref}, repeats=REPEATS)  # interleaved, so a busy moment hits both
+        rows.append({"task": name + " (1,000 points)", "ours_s": t["ours"].wall_s, "sklearn_s": t["sklearn"].wall_s,
+                     "ratio": t["ours"].wall_s / t["sklearn"].wall_s})
     return rows
 
 
@@ -156,12 +140,11 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
                 apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
             at = apps[page]
             move(at, kind, key, value)
-            w, c = time.perf_counter(), time.process_time()
-            at.run()
+            w, c, _ = measure(at.run)
             shown = value[0] if kind == "file_uploader" else value
             name = (page, f"{number:2}. {kind} {key} → {shown}")
-            wall.setdefault(name, []).append(time.perf_counter() - w)
-            cpu.setdefault(name, []).append(time.process_time() - c)
+            wall.setdefault(name, []).append(w)
+            cpu.setdefault(name, []).append(c)
             errors.setdefault(name, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
     return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t), "rerun_worst_s": max(t),
              "cpu_median_s": statistics.median(cpu[(page, control)]), "errors": errors[(page, control)]}

@@ -26,7 +26,6 @@ progress bar and a live loss chart. Returning False stops the run early; the His
 """
 
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,13 +36,6 @@ import torch
 from torch import nn
 
 OnStep = Callable[[int, dict[str, float]], bool | None]
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, so the same config gives the same run."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def generators(seed: int) -> tuple[np.random.Generator, torch.Generator]:

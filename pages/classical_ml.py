@@ -30,7 +30,7 @@ def regions_chart(surface: pd.DataFrame, points: pd.DataFrame, colour: dict, col
     back = {**colour, "field": colour_field, "legend": None}
     layers = [{"mark": "rect", "encoding": {
         "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": back,
-        "opacity": field("confidence:Q", scale={"domain": [0.5, 1], "range": [0.05, 0.45]}, legend=None)}}]
+        "opacity": field("probability:Q", scale={"domain": [0.5, 1], "range": [0.05, 0.45]}, legend=None)}}]
     shape = (field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle-up"]}, title="points",
                    legend={"orient": "bottom"}) if "split" in points else {"value": "circle"})
     size = field("split:N", scale={"domain": ["train", "test"], "range": [36, 90]}, legend=None) if "split" in points else {"value": 36}

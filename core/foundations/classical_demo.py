@@ -1,7 +1,8 @@
 """The classical models of core.foundations on 2-D data a learner can see: one call per model family.
 
 - `classify(ClassifierConfig)`: logistic regression, k-nearest neighbours or a decision tree on one of
-  the lab's 2-D point sets, split into training and test points, with its decision regions;
+  the lab's 2-D point sets, split into training and test points, with its decision regions
+  (core.foundations.evaluation.decision_regions, the lab's one grid helper);
 - `cluster(ClusterConfig)`: k-means, every Lloyd step kept so a page can replay them;
 - `line(LineConfig)`: a straight line through noisy points by the closed form and by gradient descent,
   with descent's path over the loss surface.
@@ -20,10 +21,9 @@ import pandas as pd
 from core.errors import LabError
 from core.foundations import kmeans, linear_regression, logistic_regression
 from core.foundations.decision_tree import DecisionTree
-from core.foundations.evaluation import confusion_matrix, split_indices
+from core.foundations.evaluation import confusion_matrix, decision_regions, split_indices
 from core.foundations.knn import KNearestNeighbours
 from core.infra import data
-from core.nn.playground import boundary
 
 MODELS = ("logistic regression", "k-nearest neighbours", "decision tree")
 LIM = 1.3  # the point sets live in about [−1, 1]²; regions are drawn over [−LIM, LIM]²
@@ -49,7 +49,7 @@ class ClassifierConfig:
 class ClassifierResult:
     config: ClassifierConfig
     points: pd.DataFrame  # x, y, class, split (train/test), predicted, correct
-    surface: pd.DataFrame  # the decision regions: x..x2, y..y2, class, confidence
+    surface: pd.DataFrame  # the decision regions: x..x2, y..y2, class (as text), probability
     train_accuracy: float
     test_accuracy: float
     confusion: np.ndarray  # on the test points; rows = truth
@@ -58,6 +58,13 @@ class ClassifierResult:
     history: object = None  # logistic regression's training history
     tree_dot: str | None = None  # the decision tree as Graphviz DOT (small trees only)
     weights: pd.DataFrame = field(default_factory=pd.DataFrame)  # logistic regression's weight per feature
+
+
+def regions(predict_proba, grid: int) -> pd.DataFrame:
+    """The decision regions over [−LIM, LIM]² (core.foundations.evaluation.decision_regions), the class as
+    text: a class name for the chart's colour legend."""
+    tiles = decision_regions(predict_proba, (-LIM, LIM), (-LIM, LIM), grid)
+    return tiles.assign(**{"class": tiles["class"].astype(str)})
 
 
 class OnFeatures:
@@ -111,7 +118,7 @@ def classify(config: ClassifierConfig) -> ClassifierResult:
     points = pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "class": y.astype(str), "split": split,
                            "predicted": predicted.astype(str), "correct": predicted == y})
     return ClassifierResult(
-        config, points, boundary(model, LIM, config.grid),
+        config, points, regions(model.predict_proba, config.grid),
         float((predicted[train] == y[train]).mean()), float((predicted[test] == y[test]).mean()),
         confusion_matrix(y[test], predicted[test], [0, 1]), ["0", "1"], model, **extras)
 
@@ -152,8 +159,8 @@ class ClusterResult:
         k = len(centres)
         path = pd.DataFrame({"step": np.repeat(np.arange(step + 1), k), "cluster": np.tile(np.arange(k), step + 1).astype(str),
                              "x": self.result.path[: step + 1, :, 0].ravel(), "y": self.result.path[: step + 1, :, 1].ravel()})
-        regions = boundary(_Centres(centres), LIM, self.config.grid).rename(columns={"class": "cluster"})
-        return points, path, regions, float(d2.sum())
+        tiles = regions(_Centres(centres).predict_proba, self.config.grid).rename(columns={"class": "cluster"})
+        return points, path, tiles, float(d2.sum())
 
 
 class _Centres:

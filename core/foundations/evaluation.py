@@ -1,5 +1,5 @@
-"""Judging a model on data it never saw: splits, k-fold cross-validation, the confusion matrix,
-and the scores read off it (accuracy, precision, recall, F1, ROC and precision-recall curves).
+"""Judging a model on data it never saw: splits, k-fold cross-validation, the confusion matrix, decision
+regions, and the scores read off a classifier (accuracy, precision, recall, F1, ROC and precision-recall curves).
 
 A model's score on its own training data says how well it memorised; only held-out data says how
 well it will do on the next example. So every experiment in the lab cuts its data once, with a
@@ -40,10 +40,11 @@ the area under the ROC curve is the chance that a random positive scores above a
 0.75
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from core.errors import LabError
 
@@ -104,6 +105,25 @@ def confusion_matrix(y_true: Sequence, y_pred: Sequence, labels: Sequence) -> np
     counts = np.zeros((len(index), len(index)), dtype=np.int64)
     np.add.at(counts, (rows, cols), 1)
     return counts
+
+
+def decision_regions(predict_proba: Callable[[np.ndarray], np.ndarray], x_range: tuple[float, float],
+                     y_range: tuple[float, float], n: int = 50) -> pd.DataFrame:
+    """Where a classifier of two features picks each class: the plane x_range × y_range cut into n × n
+    tiles (x..x2, y..y2), each with the class predicted at its centre (a column of predict_proba) and
+    that class's probability. A rect mark coloured by class and shaded by probability draws the regions.
+
+    >>> tiles = decision_regions(lambda X: np.stack([X[:, 0] < 0, X[:, 0] >= 0], 1) * 1.0, (-1, 1), (0, 1), n=2)
+    >>> tiles[["x", "x2", "y", "class", "probability"]].values.tolist()
+    [[-1.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0, 1.0], [-1.0, 0.0, 0.5, 0.0, 1.0], [0.0, 1.0, 0.5, 1.0, 1.0]]
+    """
+    xs, ys = np.linspace(*x_range, n + 1), np.linspace(*y_range, n + 1)
+    i, j = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n)))  # tile (i, j): column i, row j
+    centres = np.stack([(xs[i] + xs[i + 1]) / 2, (ys[j] + ys[j + 1]) / 2], 1)
+    with np.errstate(all="ignore"):  # a diverged model's NaN probabilities draw as blank tiles, not warnings
+        p = np.asarray(predict_proba(centres))
+    return pd.DataFrame({"x": xs[i], "x2": xs[i + 1], "y": ys[j], "y2": ys[j + 1],
+                         "class": p.argmax(1), "probability": np.nan_to_num(p.max(1), nan=0.0)})
 
 
 # ----------------------------------------------------------------------------- k-fold cross-validation

@@ -2,7 +2,6 @@
 bad uploads, and the numbers they show against the core functions (themselves tested against numpy/scikit-learn)."""
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,27 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.foundations import classical_demo, evaluation_demo, linear_algebra
 from core.infra.data import MAX_UPLOAD_BYTES
+from tests.app.conftest import assert_clean as ok
+from tests.app.conftest import metric, open_page, widget
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times
-
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    return AppTest.from_file(APP, default_timeout=180).run().switch_page(path).run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
-
-
-def widget(at: AppTest, kind: str, label_start: str):
-    return next(w for w in getattr(at, kind) if w.label.startswith(label_start))
 
 
 def warnings(at: AppTest) -> str:
@@ -86,11 +68,11 @@ def test_svd_page_images_k_at_both_ends_and_bad_uploads():
     at = open_page("pages/svd_pca.py")
     ok(at)
     assert metric(at, "Energy kept").endswith("%")
-    k = widget(at, "slider", "Singular values kept")
+    k = widget(at.slider, "Singular values kept")
     k.set_value(1).run()
     ok(at)
     assert metric(at, "Storage saved") == f"{1 - (427 + 640 + 1) / (427 * 640):.1%}"
-    widget(at, "slider", "Singular values kept").set_value(427).run()
+    widget(at.slider, "Singular values kept").set_value(427).run()
     ok(at)
     assert metric(at, "Relative error") == "0.00%" and metric(at, "Storage saved").startswith("none")
     at.radio(key="svd.source").set_value("flower.jpg").run()
@@ -109,7 +91,7 @@ def test_svd_page_images_k_at_both_ends_and_bad_uploads():
         assert expected in warnings(at), (name, warnings(at))
     at.file_uploader(key="svd.upload").set_value(("tiny.png", png(np.arange(12).reshape(3, 4) * 20), "image/png")).run()
     ok(at)
-    assert widget(at, "slider", "Singular values kept").max == 3
+    assert widget(at.slider, "Singular values kept").max == 3
 
 
 def test_pca_and_lora_controls_at_their_ends():
