@@ -34,7 +34,7 @@ colour = field("what:N", scale={"domain": WHAT, "range": COLOURS}, title=None, l
 PLOT = {"autosize": {"type": "pad"}}  # width and height are the plot itself, so one unit looks as long on x as on y
 
 
-def square_axes(limit: float, title_x: str = "x", title_y: str = "y") -> dict:
+def square_axes(limit: float, title_x: str | None = "x", title_y: str | None = "y") -> dict:
     scale = {"domain": [-limit, limit], "nice": False}
     return {"x": field("x:Q", scale=scale, title=title_x), "y": field("y:Q", scale=scale, title=title_y)}
 
@@ -115,19 +115,20 @@ with friendly_errors():
                 "into place. Follow the circle and the two arrows v₁, v₂ through each step.")
     steps, tips, svd = state.cached(la.svd_steps)(A)
     reach = float(max(1.2, svd.singular_values[0] * 1.1))
-    small_axes = square_axes(reach)
-    arrow_colour = field("arrow:N", scale={"domain": ["v₁ (→ σ₁u₁)", "v₂ (→ σ₂u₂)"], "range": ["#e45756", "#4c78a8"]},
-                         title=None, legend={"orient": "bottom"})
+    small_axes = square_axes(reach, title_x=None, title_y=None)  # four panels side by side: no room for axis titles or legends
+    arrow_colour = field("arrow:N", scale={"domain": ["v₁ (→ σ₁u₁)", "v₂ (→ σ₂u₂)"], "range": ["#e45756", "#4c78a8"]}, legend=None)
     panels = st.columns(4)
     for panel, name in zip(panels, steps.step.unique()):
         arrows = la.arrows({r.arrow: np.array([r.x, r.y]) for r in tips[tips.step == name].itertuples()}).rename(columns={"name": "arrow"})
         layers = [{"data": values(steps[steps.step == name]), "mark": {"type": "line", "color": COLOURS[2], "strokeWidth": 2},
                    "encoding": {**small_axes, "order": field("t:Q")}}]
         layers += arrow_layers(arrows, small_axes, arrow_colour, size=60)
-        draw({"title": name, "width": 190, "height": 190, "layer": layers, **PLOT}, panel, width="content")
+        draw({"title": name, "width": 180, "height": 180, "layer": layers, **PLOT}, panel, width="content")
     U, S, Vt = svd.U, svd.singular_values, svd.Vt
     st.latex(rf"A = \underbrace{{{la.latex_matrix(U, '.3f')}}}_{{U}}\underbrace{{{la.latex_matrix(svd.S, '.3f')}}}_{{\Sigma}}"
              rf"\underbrace{{{la.latex_matrix(Vt, '.3f')}}}_{{V^\top}}")
+    st.caption("Red arrow: v₁, the input direction A stretches most (it ends as σ₁u₁). Blue arrow: v₂, the one it stretches "
+               "least (it ends as σ₂u₂).")
     if svd.reflection:
         st.caption("det A < 0, so one of the turns must be a mirror: here U is a rotation followed by a reflection (det U = −1).")
     if S[1] == 0 or info.rank < 2:
