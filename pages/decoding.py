@@ -131,7 +131,7 @@ with friendly_errors():
     results, runs = {}, generation.strategies(cfg)
     for i, name in enumerate(runs):  # one cached call per strategy, so the bar moves
         progress.progress(i / len(runs), text=f"Decoding: {name}…")
-        results[name] = state.cached_with_model(generation.run_strategy)(lm, tuple(ids), cfg, name)
+        results[name] = state.cached_with_model(generation.run_strategy, heavy=True)(lm, tuple(ids), cfg, name)
     progress.empty()
     rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),
              "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}

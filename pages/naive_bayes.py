@@ -6,7 +6,7 @@ from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBay
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import chart, confusion, draw, field, layers, lines, rule, share_bars
 
 header(
@@ -72,8 +72,9 @@ with friendly_errors():
         sentence = text_box("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", limit=500)
         with friendly_errors():
             why = explain(result, sentence)
-            probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
-            verdict = f"**{why.predicted}**" if why.predicted else f"**a tie** between {why.leader} and {why.runner_up}"
+            probs = ", ".join(f"{literal(c)}: {p:.1%}" for c, p in why.probabilities.items())
+            verdict = (f"**{literal(why.predicted)}**" if why.predicted
+                       else f"**a tie** between {literal(why.leader)} and {literal(why.runner_up)}")
             st.markdown(f"Prediction: {verdict} ({probs})")
             if why.all_unknown:
                 st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone"
@@ -85,7 +86,7 @@ with friendly_errors():
                 "y": field("word:N", sort=None, title=None),
                 "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
                 "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
-            st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
+            st.caption(f"Log-odds of {literal(why.leader)} against {literal(why.runner_up)} = prior log-odds {why.prior_log_ratio:+.2f} "
                        f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
                        "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
                        "\"not\" plus \"bad\": try the word-pair features.")

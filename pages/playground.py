@@ -3,7 +3,7 @@ import streamlit as st
 from core.infra import data
 from core.nn import mlp, optim, playground
 from ui import decision_boundary, live, state
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 
 header(
     "🧠 Neural-network playground",
@@ -51,7 +51,7 @@ with friendly_errors():
         source = "spiral"
     if source == UPLOAD:
         X, y, names = state.cached(playground.points_from_csv)(upload.getvalue())
-        st.caption("Classes in your file: " + ", ".join(f"{k} = {name}" for k, name in enumerate(names)))
+        st.caption("Classes in your file: " + ", ".join(f"{k} = {literal(name)}" for k, name in enumerate(names)))
     else:
         X, y = state.cached(data.points)(source, n_points, noise, int(seed), n_classes)
     config = mlp.MLPConfig(hidden=playground.parse_widths(widths), activation=activation, loss=loss, optimizer=optimizer,

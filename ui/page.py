@@ -3,6 +3,7 @@
 import html
 import inspect
 import math
+import re
 from contextlib import contextmanager
 
 import streamlit as st
@@ -21,6 +22,23 @@ def show_code(*objects, label: str = "The code this page runs") -> None:
         for obj in objects:
             st.caption(f"`{obj.__module__}.{obj.__qualname__}`")
             st.code(inspect.getsource(obj), language="python")
+
+
+# every character that Markdown, LaTeX ($) or Streamlit's own syntax (:red[..], :emoji:) reads
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^])")
+
+
+def literal(text) -> str:
+    """Text the learner typed or uploaded, made safe to put inside a message (st.markdown, st.info, st.warning,
+    st.caption …): every Markdown character escaped, so it shows exactly as written, never as a link, an
+    image that fetches a remote URL, a heading, a formula or a coloured span. Line breaks become spaces
+    (a message is one paragraph) and NUL characters are dropped.
+
+    >>> print(literal("![p](http://x.example/i.png) **bold** $x$ :red[hi]"))
+    \\!\\[p\\]\\(http\\://x\\.example/i\\.png\\) \\*\\*bold\\*\\* \\$x\\$ \\:red\\[hi\\]
+    """
+    text = str(text).replace("\x00", "").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:
@@ -56,7 +74,7 @@ def friendly_errors():
     try:
         yield
     except LabError as e:
-        st.warning(str(e), icon="⚠️")
+        st.warning(literal(e), icon="⚠️")  # messages quote the input (a file name, a label): shown as written
 
 
 def or_stop(fn, *args, **kwargs):
@@ -65,5 +83,5 @@ def or_stop(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except LabError as e:
-        st.warning(str(e), icon="⚠️")
+        st.warning(literal(e), icon="⚠️")
         st.stop()
