@@ -3,6 +3,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from core.infra.data import csv_safe
 from core.llm import generation
 from core.llm.generation import CompareConfig, Sampling
 from core.llm.prompting import prompt_token_ids, token_pieces
@@ -136,7 +137,7 @@ with friendly_errors():
     rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),
              "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}
             for name, r in results.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+    st.dataframe(csv_safe(pd.DataFrame(rows)), hide_index=True, width="stretch",
                  column_config={"total log-prob": st.column_config.NumberColumn(format="%.2f"),
                                 "perplexity": st.column_config.NumberColumn(format="%.2f"),
                                 "tokens/s": st.column_config.NumberColumn(format="%.1f")})

@@ -5,6 +5,7 @@ import streamlit as st
 from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
+from core.infra.data import csv_safe
 from ui import model_picker, state
 from ui.page import friendly_errors, header, literal, or_stop, quantity, show_code, text_box
 from ui.vega import bars, chart, draw, field, lines
@@ -104,7 +105,7 @@ if len(groups) <= 5:  # equal probabilities grouped: 5 × 0.1 log 0.1, as one wo
     st.markdown("**By hand** (equal probabilities grouped):")
     st.latex(rf"H = -\left({' + '.join(terms)}\right) = {h_bits:.4f}\ \text{{bits}}")
 with st.expander("Every outcome's numbers"):
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(csv_safe(table), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 2. two distributions
 

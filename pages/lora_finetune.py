@@ -33,7 +33,7 @@ source = st.radio("Labelled text", SOURCES, format_func=lambda k: data.DATASETS[
 train = test = None
 with friendly_errors():
     if source == "upload-csv":
-        st.caption("A CSV with a `text` and a `label` column (any labels, any number of classes, up to 5 MB). "
+        st.caption(f"A CSV with a `text` and a `label` column (any labels; {data.LABELLED_LIMITS}). "
                    "A `split` column with `train`/`test` values is used if present; otherwise 20% is held out.")
         upload = st.file_uploader("Your CSV", type=["csv"], key="lora.upload")
         if upload is not None:
@@ -60,7 +60,7 @@ if train is None:
 st.caption(f"{data.DATASETS[source].description} · {len(train):,} training rows, {len(test):,} held-out rows · "
            + ", ".join(f"{literal(k)}: {v:,}" for k, v in train.label.astype(str).value_counts().sort_index().items()))
 with st.expander("Look at some rows"):
-    st.dataframe(train.head(12)[["text", "label"]], hide_index=True, width="stretch")
+    st.dataframe(data.csv_safe(train.head(12)[["text", "label"]]), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 2. model and adapter
 st.subheader("2 · The model and the adapter")
@@ -161,7 +161,7 @@ elif result is not None:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
             wrong = wrong[["label", "predicted", "confidence", "text"]]
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
-            st.dataframe(wrong, hide_index=True, width="stretch",
+            st.dataframe(data.csv_safe(wrong), hide_index=True, width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
                                                                                        format="%.2f", width="small"),
                                         "text": st.column_config.TextColumn("text", width="large")})

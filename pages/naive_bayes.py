@@ -28,9 +28,10 @@ with friendly_errors():
         source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True,
                           key="nb.source")
         if source.startswith("Upload"):
-            upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload")
+            upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload",
+                                      help=f"{data.LABELLED_LIMITS}; the {data.MAX_VOCABULARY:,} most frequent words are counted.")
             if upload is None:
-                st.info("Upload a CSV to train on it; any number of classes.")
+                st.info(f"Upload a CSV to train on it: {data.LABELLED_LIMITS}.")
                 st.stop()
             df = data.labelled_from_upload(upload.getvalue(), upload.name)
         else:
@@ -91,7 +92,7 @@ with friendly_errors():
                        "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
                        "\"not\" plus \"bad\": try the word-pair features.")
         with st.expander("Held-out rows and their predictions"):
-            st.dataframe(result.test_rows, hide_index=True, width="stretch")
+            st.dataframe(data.csv_safe(result.test_rows), hide_index=True, width="stretch")
         st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "
                  r"P(c) = \frac{\text{rows of } c}{\text{rows}}")
         show_code(MultinomialNaiveBayes, fit_text)

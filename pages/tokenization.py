@@ -123,11 +123,11 @@ if result is not None:
             ]})
         st.caption(bpe_demo.compression_caption(result, k))
         shown = table.assign(left=table.left.map(visible), right=table.right.map(visible), token=table.token.map(visible))
-        st.dataframe(shown.iloc[max(0, k - 6): k + 5], hide_index=True, width="stretch",
+        st.dataframe(data.csv_safe(shown.iloc[max(0, k - 6): k + 5]), hide_index=True, width="stretch",
                      column_config={"bytes_per_token": st.column_config.NumberColumn("bytes per token", format="%.3f"),
                                     "vocab_size": st.column_config.NumberColumn("vocabulary")})
         with st.expander(f"All {len(steps):,} merges"):
-            st.dataframe(shown, hide_index=True, width="stretch")
+            st.dataframe(data.csv_safe(shown), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 3 · save and load
 st.subheader("3 · Save and load")

@@ -411,9 +411,22 @@ def load_hub(model_id: str, kind: Kind) -> LoadedModel:
         model = auto.from_pretrained(source, **extra)
     except (OSError, ValueError) as e:  # unknown id, private repo, not this kind of model
         log.warning("could not load %s as a %s: %s", source, kind, e)
-        shown = source if not Path(source).is_absolute() else Path(source).name
-        raise Unavailable(f"could not load '{shown}' as a {kind} (an unknown or private id, or not this kind of model)") from None
+        raise Unavailable(f"could not load {shown_id(source)} as a {kind}: {first_line_without_paths(e)}") from None
     return LoadedModel(tokenizer, _read_only(model), source)
+
+
+def shown_id(source: str) -> str:
+    """A canonical id as a page may show it: a Hub id, or only the last part of a lab folder's path."""
+    return f"'{Path(source).name if Path(source).is_absolute() else source}'"
+
+
+def first_line_without_paths(e: Exception) -> str:
+    """The first line of an error from a library, with any of the server's absolute paths cut out.
+
+    >>> first_line_without_paths(OSError("Can't load '/srv/app/.cache/x' here.\\nTraceback"))
+    "Can't load '…' here."
+    """
+    return re.sub(r"(?<![\w.])/[^\s'\"]+", "…", str(e).splitlines()[0] if str(e) else type(e).__name__)
 
 
 def _hub_entry(model_id: str, title: str, kind: Kind, params: str) -> ModelEntry:
@@ -553,5 +566,4 @@ def load_hub_tokenizer(model_id: str):
         return AutoTokenizer.from_pretrained(source).backend_tokenizer
     except (OSError, ValueError, AttributeError) as e:
         log.warning("could not load the tokenizer of %s: %s", source, e)
-        shown = source if not Path(source).is_absolute() else Path(source).name
-        raise Unavailable(f"could not load the tokenizer of '{shown}' (an unknown or private id, or no fast tokenizer)") from None
+        raise Unavailable(f"could not load the tokenizer of {shown_id(source)}: {first_line_without_paths(e)}") from None
