@@ -24,21 +24,27 @@ def show_code(*objects, label: str = "The code this page runs") -> None:
             st.code(inspect.getsource(obj), language="python")
 
 
-# every character that Markdown, LaTeX ($) or Streamlit's own syntax (:red[..], :emoji:) reads
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^])")
+# what Markdown, LaTeX ($) or Streamlit's own syntax reads inside a line: emphasis, code, links and images ([ ] !),
+# HTML and autolinks (< >), entities (&), strikethrough (~), tables (|); a colon before a non-space (:red[..],
+# :emoji:, http://); and what starts a block at the beginning of the text: a heading, a list, a quote
+_INLINE = re.compile(r"([\\`*_{}\[\]<>!$~&|])|(:)(?=\S)")
+_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
 
 
 def literal(text) -> str:
     """Text the learner typed or uploaded, made safe to put inside a message (st.markdown, st.info, st.warning,
-    st.caption …): every Markdown character escaped, so it shows exactly as written, never as a link, an
-    image that fetches a remote URL, a heading, a formula or a coloured span. Line breaks become spaces
+    st.caption …): every character Markdown would read escaped, so it shows exactly as written, never as a link,
+    an image that fetches a remote URL, a heading, a formula or a coloured span. Line breaks become spaces
     (a message is one paragraph) and NUL characters are dropped.
 
-    >>> print(literal("![p](http://x.example/i.png) **bold** $x$ :red[hi]"))
-    \\!\\[p\\]\\(http\\://x\\.example/i\\.png\\) \\*\\*bold\\*\\* \\$x\\$ \\:red\\[hi\\]
+    >>> print(literal("![p](http://x.example/i.png) **bold** $x$ :red[hi] 1: fine"))
+    \\!\\[p\\](http\\://x.example/i.png) \\*\\*bold\\*\\* \\$x\\$ \\:red\\[hi\\] 1: fine
+    >>> print(literal("# not a heading"), literal("- not a list"), literal("3. not a list"))
+    \\# not a heading \\- not a list 3\\. not a list
     """
     text = str(text).replace("\x00", "").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+    text = _INLINE.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
+    return _BLOCK_START.sub(lambda m: m.group(1) + "".join("\\" + c if not c.isdigit() else c for c in m.group(2)), text)
 
 
 def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:

@@ -3,6 +3,7 @@ big results summarised or not kept, the learner's own text shown literally, expo
 waiting for a slot (and a cached answer never waiting), the Hub box refusing server paths with one message."""
 
 import json
+import re
 import threading
 import time
 
@@ -38,8 +39,13 @@ def upload_to_naive_bayes(payload: bytes, name: str = "upload.csv", timeout: flo
     return at
 
 
+def as_read(markdown: str) -> str:
+    """What a learner reads of a Markdown message: backslash escapes shown as the character they escape."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def warnings(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning]
+    return [as_read(w.value) for w in at.warning]
 
 
 def test_a_4000_class_naive_bayes_upload_is_refused_in_seconds_with_one_clear_message(monkeypatch):
@@ -55,8 +61,8 @@ def test_a_4000_class_naive_bayes_upload_is_refused_in_seconds_with_one_clear_me
     at = upload_to_naive_bayes(payload, "4000-classes.csv", timeout=30, before=fitted.clear)  # the lab's own set fitted first
     seconds = time.perf_counter() - started
     assert not at.exception
-    assert warnings(at) == ["4000\\-classes\\.csv has 4,000 classes; the lab takes at most 50 \\(a model keeps numbers for every "
-                            "class and word, and the charts a cell for every pair of classes\\)\\: merge rare labels, or keep the "
+    assert warnings(at) == ["4000-classes.csv has 4,000 classes; the lab takes at most 50 (a model keeps numbers for every "
+                            "class and word, and the charts a cell for every pair of classes): merge rare labels, or keep the "
                             "most common ones"]
     assert fitted == []
     print(f"refused in {seconds:.1f} s")
@@ -81,8 +87,10 @@ def test_labels_and_file_names_are_echoed_literally_never_as_markdown():
     assert_clean(at)
     shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
     prediction = next(v for v in shown if v.startswith("Prediction:"))
-    assert "\\!\\[p\\]\\(http\\://example\\.com/x\\.png\\)" in prediction or "\\*\\*bold\\*\\*" in prediction
-    assert not any(IMAGE in v or "](http" in v for v in shown)  # nothing Markdown would turn into an image or a link
+    assert "\\!\\[p\\](http\\://example.com/x.png)" in prediction or "\\*\\*bold\\*\\*" in prediction
+    assert IMAGE in as_read(prediction) or "**bold**" in as_read(prediction)
+    unescaped_link = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(")  # ![ or ]( that Markdown would read as an image or a link
+    assert not any(unescaped_link.search(v) for v in shown)
     held_out = at.dataframe[0].value
     assert all(not str(t).startswith(data.CSV_FORMULA_STARTS) for t in held_out.text)  # exported cells run no formula
     assert any(str(t).startswith("'=HYPERLINK") for t in held_out.text)
@@ -91,20 +99,22 @@ def test_labels_and_file_names_are_echoed_literally_never_as_markdown():
 def test_a_bad_upload_name_in_a_refusal_is_shown_literally():
     at = upload_to_naive_bayes(b"\x00\x01binary", "[click](http://example.com).csv", timeout=60)
     assert not at.exception
-    assert warnings(at) == ["\\[click\\]\\(http\\://example\\.com\\)\\.csv looks like a binary file, not text"]
+    assert [w.value for w in at.warning] == ["\\[click\\](http\\://example.com).csv looks like a binary file, not text"]
+    assert warnings(at) == ["[click](http://example.com).csv looks like a binary file, not text"]
 
 
-@pytest.mark.parametrize("typed", ["/etc", "/root/.cache", "../../etc/passwd", "a/b/c", IMAGE, "gpt2\x00", "عربي 🙂"])
-def test_the_hub_box_refuses_paths_and_odd_text_with_one_message(typed, monkeypatch):
+@pytest.mark.slow  # the fine-tune page, rerun once per text
+def test_the_hub_box_refuses_paths_and_odd_text_with_one_message(monkeypatch):
     """The fine-tune page's Hub box, as the issue tried it: server folders, Markdown, odd text. One message each time,
     saying nothing about which folders exist; the page goes on with MiniLM. (The box takes at most 96 characters, a
-    Hub id's limit; core refuses longer ones itself: tests/core/test_models.py.)"""
+    Hub id's limit; core refuses longer ones itself: tests/core/test_models.py.) One page visit, every text in turn."""
     loads = []
     monkeypatch.setattr(state, "hub_model", lambda *a: loads.append(a))
     at = open_page("pages/lora_finetune.py")
-    at.text_input(key="lora.hub").set_value(typed).run()
-    assert not at.exception and loads == []
-    assert f"{models.REFUSED}. Staying with minilm" in "".join(w.value.replace("\\", "") for w in at.warning)
+    for typed in ["/root/.cache", "../../etc/passwd", IMAGE, "gpt2\x00 عربي 🙂"]:
+        at.text_input(key="lora.hub").set_value(typed).run()
+        assert not at.exception and loads == [], typed
+        assert f"{models.REFUSED}. Staying with minilm" in "".join(warnings(at)), typed
 
 
 def test_a_heavy_cached_call_waits_for_a_slot_on_a_miss_and_never_on_a_hit(monkeypatch):
