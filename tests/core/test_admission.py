@@ -5,9 +5,10 @@ to the system when a slot is given back."""
 import threading
 import time
 
+import psutil
 import pytest
 
-from core.infra import admission
+from core.infra import admission, memory
 from core.infra.admission import Admission
 
 
@@ -103,6 +104,21 @@ def test_memory_goes_back_to_the_system_when_the_last_slot_of_a_thread_is_given_
             pass
         assert calls == []
     assert calls == [1]
+
+
+@pytest.mark.skipif(memory._TRIM is None, reason="malloc_trim is glibc's; elsewhere give_back only collects garbage")
+def test_give_back_returns_freed_heap_memory_to_the_system():
+    """Freed heap blocks stay in the process (glibc keeps them for later) until malloc_trim hands them back: the
+    idle server of the issue stayed at 2.3-3.1 GB. 190 MB of 64 kB blocks (below glibc's mmap threshold, so on the
+    heap), every hundredth kept so the heap's top cannot simply shrink."""
+    rss = lambda: psutil.Process().memory_info().rss  # noqa: E731
+    blocks = [bytearray(64_000) for _ in range(3_000)]
+    kept = blocks[::100] + [blocks[-1]]
+    before = rss()
+    del blocks
+    assert before - rss() < 100e6  # freed, yet still the process's
+    assert memory.give_back() > 100e6  # handed back to the system
+    assert len(kept) == 31
 
 
 def test_the_number_of_slots_comes_from_the_environment(monkeypatch):
