@@ -4,9 +4,9 @@ import altair as alt
 import streamlit as st
 
 from core.errors import Unavailable
-from core.infra import bertviz_offline
+from core.infra import bertviz_offline, models
 from core.transformers import attention_heads as ah
-from ui import state
+from ui import model_picker, state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, show_code
 
@@ -24,7 +24,7 @@ DEFAULT_TEXT = ("The cat sat on the mat because it was tired, and the dog, who h
 
 
 def load(model_id: str, kind: str):
-    return state.model("minilm") if model_id == "minilm" else state.hub_model(model_id, kind)
+    return model_picker.load(model_id, kind)  # a registry entry offline (MiniLM, the lab's GPT), else the Hub
 
 
 @state.cached
@@ -50,9 +50,16 @@ def scan(model_id: str, kind: str, text: str) -> ah.Ablation:
     return ah.ablate_each_head(load(model_id, kind), text)
 
 
-source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "A Hugging Face Hub model (online)"], horizontal=True)
+source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "The lab's own GPT (offline, 4 × 4 heads, bytes)",
+                           "A Hugging Face Hub model (online)"], horizontal=True)
 model_id, kind = "minilm", "encoder"
-if source.startswith("A Hugging"):
+if source.startswith("The lab's"):
+    try:
+        load(models.LAB_GPT, "causal-lm")
+        model_id, kind = models.LAB_GPT, "causal-lm"
+    except Unavailable as e:
+        st.warning(f"{e}. Showing the offline MiniLM instead.", icon="📦")
+elif source.startswith("A Hugging"):
     a, b = st.columns([3, 1])
     hub_id = a.text_input("Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
                           max_chars=100).strip()

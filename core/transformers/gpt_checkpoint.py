@@ -33,6 +33,7 @@ from safetensors.torch import save as save_safetensors
 
 from core.errors import LabError
 from core.lm.text_tokens import from_dict as tokenizer_from_dict
+from core.training import History
 from core.transformers.gpt import GPT, GPTConfig
 
 FORMAT = "llm-lab-gpt"
@@ -47,6 +48,20 @@ class Checkpoint:
     tokenizer: object  # core.lm.text_tokens (or any tokenizer whose to_dict from_dict understands)
     meta: dict = field(default_factory=dict)  # config.json minus the model and tokenizer: training config, corpus, results
     log: dict = field(default_factory=dict)  # training_log.json (empty if there was none)
+
+    @property
+    def history(self) -> History:
+        """The training curves saved in the log, as the History a run keeps (empty if none)."""
+        steps, metrics = self.log.get("steps"), self.log.get("metrics")
+        if not isinstance(steps, list) or not isinstance(metrics, dict):
+            return History()
+        return History(steps=steps, metrics={k: v for k, v in metrics.items() if isinstance(v, list) and len(v) == len(steps)})
+
+    @property
+    def samples(self) -> list[tuple[int, str]]:
+        rows = self.log.get("samples")
+        rows = rows if isinstance(rows, list) else []
+        return [(int(r[0]), r[1]) for r in rows if isinstance(r, list) and len(r) == 2 and isinstance(r[1], str)]
 
 
 def files(model: GPT, tokenizer, meta: dict | None = None, log: dict | None = None) -> dict[str, bytes]:

@@ -54,19 +54,25 @@ class TrainConfig:
     weight_decay: float = 0.1  # AdamW's pull of every weight matrix towards 0 (not biases or LayerNorm gains)
     beta2: float = 0.99  # Adam's memory of squared gradients (nanoGPT's choice for small models)
     grad_clip: float = 1.0  # the gradient's norm is cut to this (0 = off)
-    eval_every: int = 50  # steps between held-out evaluations (and samples)
+    eval_every: int = 0  # steps between held-out evaluations and samples (0: ten per run)
     eval_tokens: int = 8192  # held-out tokens scored at each evaluation; the final score reads the whole split
     sample_tokens: int = 80  # length of the sample written at each evaluation
     seed: int = 0  # initial weights, batches, dropout and samples all come from this
 
 
 def check_train_config(tc: TrainConfig) -> None:
-    if tc.steps < 1 or tc.batch_size < 1 or tc.eval_every < 1:
-        raise LabError(f"steps, batch size and evaluation interval must be at least 1 (got {tc.steps}, {tc.batch_size}, {tc.eval_every})")
+    if tc.steps < 1 or tc.batch_size < 1 or tc.eval_every < 0:
+        raise LabError(f"steps and batch size must be at least 1, the evaluation interval 0 (automatic) or more "
+                       f"(got {tc.steps}, {tc.batch_size}, {tc.eval_every})")
     if not (tc.lr > 0 and math.isfinite(tc.lr)):
         raise LabError(f"the learning rate must be a positive number (got {tc.lr})")
     if tc.warmup < 0 or not 0 <= tc.min_lr_ratio <= 1:
         raise LabError("the warmup must be 0 steps or more, and the final learning rate a share of the peak in [0, 1]")
+
+
+def eval_interval(tc: TrainConfig) -> int:
+    """Steps between evaluations: tc.eval_every, or a tenth of the run (rounded up)."""
+    return tc.eval_every or max(1, math.ceil(tc.steps / 10))
 
 
 def learning_rate(step: int, tc: TrainConfig) -> float:
@@ -237,7 +243,7 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
         run.optimizer.step()
         run.step = step
         metrics = {"loss": loss.item(), "train_bits": loss.item() / LN2, "lr": lr, **(lines or {})}
-        if (step % tc.eval_every == 0 or step == tc.steps) and math.isfinite(metrics["loss"]):
+        if (step % eval_interval(tc) == 0 or step == tc.steps) and math.isfinite(metrics["loss"]):
             val = evaluate(model, run.data.val, tc.eval_tokens)
             metrics |= {"val_loss": val, "val_bits": val / LN2}
             run.samples.append((step, write_sample(run)))
@@ -264,6 +270,23 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
     return run
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    nats: float
+
+    @property
+    def bits(self) -> float:
+        return self.nats / LN2
+
+
+def held_out_loss(history: History, final: float | None = None) -> HeldOut | None:
+    """The held-out loss to report: `final` (the whole split, once a run finished), else the last evaluation's."""
+    if final is not None:
+        return HeldOut(final)
+    evals = [v for v in history.metrics.get("val_loss", []) if math.isfinite(v)]
+    return HeldOut(evals[-1]) if evals else None
+
+
 def summary(run: Run) -> dict[str, float | int | str | None]:
     """One row for a table of runs: size, cost and held-out loss (nats and bits per token, bits per character)."""
     h = run.history
@@ -283,6 +306,8 @@ class NGramBaseline:
     k: float
     val_bits: float  # bits per token on the held-out split
     bits_per_char: float
+    train_tokens: int
+    val_tokens: int
     tuning: list[dict] = field(default_factory=list)  # (order, k, bits) on the training part's own held-out tail
 
 
@@ -312,7 +337,15 @@ def best_ngram(data: TokenSplit, vocab_size: int, orders: tuple[int, ...] = (1, 
             break
     lm = NGramLM(NGramConfig(best["order"], best["k"])).fit(train, vocab)
     bits = lm.cross_entropy([str(i) for i in data.val.tolist()])
-    return NGramBaseline(best["order"], best["k"], bits, bits * len(data.val) / data.val_chars, tuning)
+    return NGramBaseline(best["order"], best["k"], bits, bits * len(data.val) / data.val_chars, len(data.train), len(data.val), tuning)
+
+
+def ngram_baseline(text: str, tokens: str) -> NGramBaseline:
+    """`best_ngram` for a corpus and a tokenizer name of core.lm.text_tokens.TOKENIZERS (what a page caches)."""
+    from core.lm.text_tokens import TOKENIZERS
+
+    tokenizer = TOKENIZERS[tokens](text)
+    return best_ngram(split_tokens(text, tokenizer, 1), tokenizer.vocab_size)
 
 
 # ----------------------------------------------------------------------------- the command line
