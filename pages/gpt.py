@@ -162,8 +162,28 @@ if samples:
 # ----------------------------------------------------------------------------- 3. look inside, ablate, scale, save
 inspect, ablate, sweep, files = st.tabs(["Look inside", "Ablations", "Scaling sweep", "Download / upload"])
 
+with files:  # first, so that an upload is ready for "Look inside" in the same run
+    st.markdown("Your run as a checkpoint: `model.safetensors` (the weights), `config.json` (model, tokenizer, training "
+                "settings) and `training_log.json` (curves and samples), zipped. Upload it later to look inside again.")
+    if run is not None and run.step:
+        meta = {"corpus": state.recall("gpt.corpus_used"), "train": run.train_config.__dict__, "results": gpt_train.summary(run)}
+        log = {"steps": run.history.steps, "metrics": run.history.metrics, "samples": run.samples}
+        st.download_button("Download your run (.zip)", lambda: gpt_checkpoint.zipped(run.model, run.tokenizer, meta, log),
+                           file_name=f"gpt-run-step{run.step}.zip", mime="application/zip", on_click="ignore", key="gpt.download")
+    else:
+        st.caption("Train a model first to download it.")
+    ups = st.file_uploader("Upload a checkpoint (the .zip, or model.safetensors + config.json)", type=["zip", "safetensors", "json"],
+                           accept_multiple_files=True, key="gpt.upload_ckpt")
+    uploaded = None
+    with friendly_errors():
+        if ups:  # checked and built once per distinct upload (cached by its bytes); a bad one warns on every rerun
+            uploaded = state.cached(gpt_checkpoint.load_upload, max_entries=4)({u.name: u.getvalue() for u in ups})
+            c = uploaded.model.config
+            st.success(f"Loaded a GPT with {count_parameters(uploaded.model):,} parameters ({c.n_layer} layers × {c.n_head} heads, "
+                       f"width {c.n_embd}, {uploaded.tokenizer.kind}). Pick it under Look inside.", icon="📦")
+
+
 with inspect:
-    uploaded = state.recall("gpt.uploaded")
     choices = {"shown": what} | ({"uploaded": "the checkpoint you uploaded"} if uploaded else {})
     pick = st.radio("Model", list(choices), format_func=choices.get, horizontal=True, key="gpt.inspect_model")
     m, tok = (uploaded.model, uploaded.tokenizer) if pick == "uploaded" else (model, shown_tokenizer)
@@ -269,26 +289,5 @@ with sweep:
                      "encoding": {"tooltip": [field("run:N"), field(f"{x}:Q", format=".3s"), field("val loss (bits):Q", format=".3f")]}},
                     {"mark": {"type": "text", "dy": -10}, "encoding": {"text": field("run:N")}}]}, column)
             st.dataframe(table.drop(columns=["stopped because"]).style.format(precision=3), hide_index=True, width="stretch")
-
-with files:
-    st.markdown("Your run as a checkpoint: `model.safetensors` (the weights), `config.json` (model, tokenizer, training "
-                "settings) and `training_log.json` (curves and samples), zipped. Upload it later to look inside again.")
-    if run is not None and run.step:
-        meta = {"corpus": state.recall("gpt.corpus_used"), "train": run.train_config.__dict__, "results": gpt_train.summary(run)}
-        log = {"steps": run.history.steps, "metrics": run.history.metrics, "samples": run.samples}
-        st.download_button("Download your run (.zip)", lambda: gpt_checkpoint.zipped(run.model, run.tokenizer, meta, log),
-                           file_name=f"gpt-run-step{run.step}.zip", mime="application/zip", on_click="ignore", key="gpt.download")
-    else:
-        st.caption("Train a model first to download it.")
-    ups = st.file_uploader("Upload a checkpoint (the .zip, or model.safetensors + config.json)", type=["zip", "safetensors", "json"],
-                           accept_multiple_files=True, key="gpt.upload_ckpt")
-    with friendly_errors():
-        if ups:
-            state.remember("gpt.uploaded", None)
-            checkpoint = gpt_checkpoint.load_upload({u.name: u.getvalue() for u in ups})
-            state.remember("gpt.uploaded", checkpoint)
-            st.success(f"Loaded a GPT with {count_parameters(checkpoint.model):,} parameters ({checkpoint.model.config.n_layer} layers × "
-                       f"{checkpoint.model.config.n_head} heads, width {checkpoint.model.config.n_embd}, {checkpoint.tokenizer.kind}). "
-                       "Pick it under Look inside.", icon="📦")
 
 show_code(GPT, Block, CausalSelfAttention, gpt_train.fit, label="The code: the GPT and its training loop")

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import zipfile
+from dataclasses import replace
 
 import pytest
 import torch
@@ -262,7 +263,8 @@ def test_ablation_variants_differ_in_one_thing_and_depth_vs_width_keeps_the_size
         assert changed <= {"position", "residual", "layer_norm", "n_head", "n_layer", "n_embd"}
         if name in ("deeper and narrower", "shallower and wider"):
             assert abs(gpt_experiments.parameters(variant) / gpt_experiments.parameters(base) - 1) < 0.1
-    assert gpt_experiments.parameters(base) == sum(p.numel() for p in GPT(base).parameters())
+    for variant in [base, *(gpt_experiments.ablation_config(base, n) for n in gpt_experiments.ABLATIONS), replace(base, bias=False)]:
+        assert gpt_experiments.parameters(variant) == sum(p.numel() for p in GPT(variant).parameters()), variant
 
 
 def test_ablations_and_sweep_train_on_the_same_budget():
