@@ -88,8 +88,7 @@ with friendly_errors():
         state.remember("gpt.run", run)
         state.remember("gpt.lines", {"n-gram (bits)": baseline.val_bits} | ({"entropy rate (bits)": floor} if floor else {}))
         state.remember("gpt.corpus_used", f"{CORPORA[source]}, {tokens}")
-        st.caption(f"Best n-gram: order {baseline.order}, k = {baseline.k:g}: {baseline.val_bits:.3f} bits per token on the "
-                   f"held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}).")
+        state.remember("gpt.baseline", baseline)
 resume = st.button("Resume training", key="gpt.resume", disabled=run is None or run.finished,
                    help="go on from the step where the last run stopped, with its model, optimiser and schedule")
 if run is not None and (submitted or resume):
@@ -98,7 +97,7 @@ if run is not None and (submitted or resume):
                                                     lines=state.recall("gpt.lines"), on_sample=lambda s, t: samples_box.code(
                                                         f"step {s}: {t}", language=None, wrap_lines=True)),
                total_steps=run.train_config.steps, metrics=("train_bits", "val_bits", *state.recall("gpt.lines")))
-    samples_box.empty()
+    st.rerun()  # draw the page afresh around the finished run (its Resume button greyed out, its results below)
 live.last("gpt")
 lab = None
 with friendly_errors():
@@ -112,6 +111,10 @@ if run is not None and run.step:
     run.model.eval()  # a run interrupted mid-training is still in training mode (dropout on)
     model, shown_tokenizer, history, samples, final = run.model, run.tokenizer, run.history, run.samples, run.val_loss
     shown_lines, what = state.recall("gpt.lines"), f"your run on {state.recall('gpt.corpus_used')}"
+    baseline = state.recall("gpt.baseline")
+    if baseline:
+        st.caption(f"Best n-gram on this split: order {baseline.order}, k = {baseline.k:g}, {baseline.val_bits:.3f} bits per token "
+                   f"on the held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}).")
     if run.stop_reason:
         st.warning(f"Training stopped: {run.stop_reason}.", icon="💥")
     elif not run.finished:

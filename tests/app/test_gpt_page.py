@@ -1,9 +1,10 @@
-"""The GPT page: train a tiny model live on the Markov text, bad settings, odd text, stop and resume,
+"""The GPT page (the training tests are marked slow): train a tiny model live on the Markov text, bad settings, odd text, stop and resume,
 ablations and the sweep (AppTest; tiny models, a few seconds of training each)."""
 
 import re
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.lm.markov_source import MarkovSource
@@ -54,6 +55,7 @@ def test_first_visit_shows_the_labs_own_gpt_without_training():
     assert at.dataframe, "the samples it wrote while training"
 
 
+@pytest.mark.slow  # trains a model (seconds on an idle machine)
 def test_training_on_the_markov_text_shows_the_loss_the_ngram_line_and_the_floor():
     at = tiny(open_page())
     train_button(at).click().run()
@@ -65,7 +67,8 @@ def test_training_on_the_markov_text_shows_the_loss_the_ngram_line_and_the_floor
     lines = at.session_state["gpt.lines"]
     assert lines["entropy rate (bits)"] == MarkovSource().entropy_rate_per_character
     assert lines["entropy rate (bits)"] < lines["n-gram (bits)"] < run.val_bits  # 30 steps: not yet past the n-gram
-    assert "0.288 bits per character" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "0.288 bits per character" in captions and f"{lines['n-gram (bits)']:.3f} bits per token on the held-out" in captions
     samples = at.dataframe[0].value
     assert list(samples.step) == [30, 27, 24, 21, 18, 15, 12, 9, 6, 3]  # every evaluation wrote one, latest first
     assert next(b for b in at.button if b.label == "Resume training").disabled  # finished: nothing to resume
@@ -74,6 +77,7 @@ def test_training_on_the_markov_text_shows_the_loss_the_ngram_line_and_the_floor
     assert at.session_state["gpt.run"] is run
 
 
+@pytest.mark.slow  # trains a model (seconds on an idle machine)
 def test_bad_settings_are_explained_not_crashed():
     at = tiny(open_page())
     at.select_slider(key="gpt.heads").set_value(3)  # 16 is not a multiple of 3
@@ -90,6 +94,7 @@ def test_bad_settings_are_explained_not_crashed():
     assert any("Training stopped" in w.value and "learning rate" in w.value for w in at.warning)
 
 
+@pytest.mark.slow  # trains a model (seconds on an idle machine)
 def test_odd_text_in_the_inspect_box():
     at = open_page()  # the lab's byte-level GPT: any text has tokens
     for text, expect in [("", "Type some text"), ("😀 مرحبا <b>x</b> \x00", None), ("x" * 20_000, "the heatmaps read the first")]:
@@ -105,6 +110,7 @@ def test_odd_text_in_the_inspect_box():
     assert any("never appeared in the training text" in w.value for w in at.warning)
 
 
+@pytest.mark.slow  # trains a model (seconds on an idle machine)
 def test_a_stopped_run_says_so_and_resumes(monkeypatch):
     at = tiny(open_page(), steps=40)
     text = MarkovSource().sample(20_000, seed=0)  # the page's Markov corpus (core.infra.data.markov_text)
@@ -114,6 +120,7 @@ def test_a_stopped_run_says_so_and_resumes(monkeypatch):
                             on_step=lambda s, m: s < 12)  # what a Stop click leaves behind
     at.session_state["gpt.run"] = stopped
     at.session_state["gpt.lines"] = {"n-gram (bits)": 1.0}
+    at.session_state["gpt.baseline"] = gpt_train.NGramBaseline(3, 0.1, 1.0, 1.0, 100, 10)
     at.session_state["gpt.corpus_used"] = "Synthetic Markov text, characters"
     at.run()
     clean(at)
@@ -127,6 +134,7 @@ def test_a_stopped_run_says_so_and_resumes(monkeypatch):
     assert run.history.steps == list(range(1, 41))
 
 
+@pytest.mark.slow  # trains a model (seconds on an idle machine)
 def test_ablations_and_sweep_fill_their_tables():
     at = tiny(open_page())
     at.multiselect(key="gpt.variants").set_value(["full model", "no residual connections"])
