@@ -150,6 +150,15 @@ def test_cross_attention_and_padding_mask_for_an_encoder_decoder():
     ref, ref_w = mha.eval()(x, source, source, key_padding_mask=~mask[:, 0, 0], average_attn_weights=False)
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
     torch.testing.assert_close(w, ref_w, rtol=0, atol=1e-6)
+    # a decoder's causal self-attention with padding: the triangle and the padding mask together, fast path = weights path
+    causal = CausalSelfAttention(16, 4, g).eval()
+    pad = torch.ones(2, 1, 1, 5, dtype=torch.bool)
+    pad[0, ..., :2] = False  # left padding in the first row
+    fast, _ = causal(x, mask=pad)
+    slow, weights = causal(x, mask=pad, need_weights=True)
+    torch.testing.assert_close(fast[1], slow[1], rtol=0, atol=1e-6)
+    torch.testing.assert_close(fast[0, 2:], slow[0, 2:], rtol=0, atol=1e-6)  # rows with something to see
+    assert torch.all(weights[0, :, :, :2] == 0) and torch.all(weights.triu(1) == 0)
 
 
 # ----------------------------------------------------------------------------- the lab's decoding on our GPT
