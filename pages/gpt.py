@@ -29,7 +29,6 @@ st.latex(r"h_0 = E_{\text{tok}}[x] + E_{\text{pos}},\quad h \leftarrow h + \text
 
 CORPORA = {"python-docs": "Python's manual (English, offline)", "markov": "Synthetic Markov text (exact entropy rate)",
            "tiny-shakespeare": "Tiny Shakespeare (online)", "upload": "Your own text file"}
-LAB = models.LAB_GPT
 
 # ----------------------------------------------------------------------------- 1. data and tokens
 st.subheader("1 · The text and its tokens")
@@ -74,8 +73,8 @@ with st.form("gpt.form"):
         lr=c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0], 3e-3, key="gpt.lr"),
         warmup=c[1].slider("Warmup steps", 0, 500, 30, key="gpt.warmup",
                            help="the learning rate rises from 0 over these steps, then decays as a cosine"),
-        batch_size=c[2].select_slider("Batch (windows)", [1, 2, 4, 8, 16, 32, 64], 16, key="gpt.batch"),
-        steps=int(c[3].number_input("Steps", 1, 20_000, 300, step=50, key="gpt.steps")),
+        batch_size=c[2].select_slider("Batch (windows)", [1, 2, 4, 8, 16, 32, 64], 32, key="gpt.batch"),
+        steps=int(c[3].number_input("Steps", 1, 20_000, 400, step=50, key="gpt.steps")),
         seed=int(c[4].number_input("Seed", 0, 1_000_000, 0, key="gpt.seed")))
     submitted = st.form_submit_button("Train", type="primary")
 
