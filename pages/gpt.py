@@ -245,7 +245,7 @@ with inspect:
 with ablate:
     st.markdown("Train the model of the form above again with one part switched off, **same steps, batch, learning rate and "
                 "seed**, and compare the held-out loss. Depth vs width keeps the parameter count (nearly) equal.")
-    with st.form("gpt.ablations"):
+    with st.form("gpt.ablations_form"):
         chosen = st.multiselect("Variants", list(gpt_experiments.ABLATIONS),
                                 ["full model", "no position embedding", "no residual connections", "no LayerNorm"], key="gpt.variants")
         ablation_steps = st.slider("Steps each", 20, 2000, 150, 10, key="gpt.ablation_steps")
@@ -271,7 +271,7 @@ with ablate:
 with sweep:
     st.markdown("The same budget of steps for models of growing size (layers × width): does a bigger model buy a lower "
                 "held-out loss, and at what cost in parameters and FLOPs (6 per weight per token, plus attention)?")
-    with st.form("gpt.sweep"):
+    with st.form("gpt.sweep_form"):
         sweep_steps = st.slider("Steps each", 20, 2000, 150, 10, key="gpt.sweep_steps")
         go_sweep = st.form_submit_button(f"Train the {len(gpt_experiments.SWEEP)} sizes")
     with friendly_errors():
