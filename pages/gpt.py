@@ -186,7 +186,7 @@ with files:  # first, so that an upload is ready for "Look inside" in the same r
 
 
 with inspect:
-    choices = {"shown": what} | ({"uploaded": "the checkpoint you uploaded"} if uploaded else {})
+    choices = {"shown": "the model above"} | ({"uploaded": "the checkpoint you uploaded"} if uploaded else {})
     pick = st.radio("Model", list(choices), format_func=choices.get, horizontal=True, key="gpt.inspect_model")
     m, tok = (uploaded.model, uploaded.tokenizer) if pick == "uploaded" else (model, shown_tokenizer)
     probe = st.text_area("Your text", "the cat sat on the mat and the dog ran to the river", max_chars=20_000, height=70, key="gpt.probe")
@@ -209,9 +209,9 @@ with inspect:
                                  columns=["query", "key", "weight"])
             draw({"title": f"Layer {layer}, head {head}: {label[layer, head]}", "data": cells, "mark": "rect",
                   "height": {"step": 16},
-                  "encoding": {"x": field("key:N", sort=names, title="looks at (key)"),
-                               "y": field("query:N", sort=names, title="token (query)"),
-                               "color": field("weight:Q", scale={"scheme": "blues", "domain": [0, 1]}, title="attention weight"),
+                  "encoding": {"x": field("key:N", sort=names, title="looks at (key)", axis={"labelOverlap": False, "labelAngle": -90}),
+                               "y": field("query:N", sort=names, title="token (query)", axis={"labelOverlap": False}),
+                               "color": field("weight:Q", scale={"scheme": "purples", "domain": [0, 1]}, title="attention weight"),
                                "tooltip": [field("query:N"), field("key:N"), field("weight:Q", format=".3f")]}})
             st.caption("Each row is a token looking back (causal: nothing to the right of the diagonal); darker = more attention. "
                        f"Head types, as on the heads page: {', '.join(f'{k} {v}' for k, v in stats.label.value_counts().items())}.")
@@ -219,7 +219,7 @@ with inspect:
                          column_config={c: st.column_config.NumberColumn(format="%.2f") for c in stats.columns[2:-1]})
         nxt = gpt_inspect.next_token_table(m, tok, probe, top_n=15)
         nxt["shown"] = [f"{r} · {visible(t)}" for r, t in zip(nxt["rank"], nxt.token)]
-        draw({"title": "What it predicts after your text", "data": nxt, "mark": "bar", "height": {"step": 18},
+        draw({"title": "What it predicts after your text", "data": nxt, "mark": {"type": "bar", "color": "#72b7b2"}, "height": {"step": 18},
               "encoding": {"y": field("shown:N", sort=None, title=None), "x": field("probability:Q", axis={"format": "%"}),
                            "tooltip": [field("token:N"), field("id:Q"), field("probability:Q", format=".2%")]}})
     with st.form("gpt.generate"):
@@ -261,7 +261,7 @@ with ablate:
             st.dataframe(table.drop(columns=["stopped because"]).style.format(precision=3), hide_index=True, width="stretch")
             bits = field("val loss (bits):Q", title="held-out bits per token")
             draw({"data": table, "height": {"step": 28}, "encoding": {"y": field("run:N", sort=None, title=None), "x": bits}, "layer": [
-                {"mark": "bar", "encoding": {"color": field("run:N", legend=None), "tooltip": [
+                {"mark": {"type": "bar", "color": "#1f77b4"}, "encoding": {"tooltip": [
                     field("run:N"), field("val loss (bits):Q", format=".3f"), field("parameters:Q", format=",")]}},
                 {"mark": {"type": "text", "align": "left", "dx": 3}, "encoding": {"text": field("val loss (bits):Q", format=".3f")}}]})
             for name, why in zip(table.run, table["stopped because"]):
@@ -287,7 +287,7 @@ with sweep:
                 draw({"data": table, "height": 260, "encoding": {
                     "x": field(f"{x}:Q", scale={"type": "log"}),
                     "y": field("val loss (bits):Q", title="held-out bits per token", scale={"zero": False})}, "layer": [
-                    {"mark": {"type": "line", "point": True},
+                    {"mark": {"type": "line", "point": True, "color": "#1f77b4"},
                      "encoding": {"tooltip": [field("run:N"), field(f"{x}:Q", format=".3s"), field("val loss (bits):Q", format=".3f")]}},
                     {"mark": {"type": "text", "dy": -10}, "encoding": {"text": field("run:N")}}]}, column)
             st.dataframe(table.drop(columns=["stopped because"]).style.format(precision=3), hide_index=True, width="stretch")

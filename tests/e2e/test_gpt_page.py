@@ -13,16 +13,17 @@ pytestmark = pytest.mark.e2e
 
 
 def test_train_look_inside_and_a_bad_upload(app_server, page, screenshots, tmp_path):
+    page.set_viewport_size({"width": 1400, "height": 3400})  # Streamlit scrolls inside its main block: a tall window shows it all
     page.goto(page_url(app_server, "pages/gpt.py"))
     wait_idle(page)
     assert not error_boxes(page), error_boxes(page)
     assert page.get_by_text("the lab's own GPT", exact=False).count()
     page.screenshot(path=str(screenshots / "gpt_first_visit.png"), full_page=True)
 
-    steps = page.get_by_label("Steps")
+    steps = page.get_by_role("spinbutton", name="Steps", exact=True)
     steps.fill("60")
     steps.press("Tab")
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("your run on", exact=False).first.wait_for(timeout=600_000)
     wait_idle(page, timeout_s=600)
     assert not error_boxes(page), error_boxes(page)
