@@ -149,3 +149,21 @@ def test_ablations_and_sweep_fill_their_tables():
     sweep = [d.value for d in at.dataframe if "FLOPs per token" in d.value.columns][0]
     assert len(sweep) == 6 and sweep.parameters.is_monotonic_increasing
     assert all(re.match(r"\d+ × \d+", r) for r in sweep.run)
+
+
+@pytest.mark.slow  # the decoding and prompting pages load SmolLM2 (their default) first
+def test_the_labs_gpt_works_in_the_decoding_prompting_and_heads_pages():
+    at = AppTest.from_file(APP, default_timeout=600).run().switch_page("pages/decoding.py").run()
+    at.selectbox(key="decoding.model").set_value("gpt-manual").run()
+    clean(at)
+    strategies = at.dataframe[-1].value
+    assert len(strategies) == 5 and (strategies.tokens == 16).all()  # no EOS in a byte vocabulary: every text runs full length
+    at = AppTest.from_file(APP, default_timeout=600).run().switch_page("pages/prompting.py").run()
+    at.selectbox(key="prompting.model").set_value("gpt-manual").run()
+    clean(at)
+    assert float(metric(at, "Perplexity").replace(",", "")) > 1
+    assert any("reads at most 128 tokens" in w.value for w in at.warning)  # the 4-shot prompt is longer than its context
+    at = AppTest.from_file(APP, default_timeout=600).run().switch_page("pages/attention_heads.py").run()
+    at.radio[0].set_value("The lab's own GPT (offline, 4 × 4 heads, bytes)").run()
+    clean(at)
+    assert any("4 layers × 4 heads" in c.value and "causal" in c.value for c in at.caption)
