@@ -233,7 +233,7 @@ with inspect:
     with friendly_errors():
         if go:
             ids, _ = gpt_inspect.encode_prompt(m, tok, probe, room=compare.max_new_tokens)
-            outs = generation.compare_strategies(m, ids, compare)
+            outs = {name: run(m, ids, None) for name, run in generation.strategies(compare).items()}  # bytes: no EOS
             state.remember("gpt.generated", pd.DataFrame([{"strategy": k, "continuation": tok.decode(r.new_ids),
                                                            "log-prob": r.total_logprob, "perplexity": r.perplexity}
                                                           for k, r in outs.items()]))

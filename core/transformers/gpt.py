@@ -194,13 +194,24 @@ def layer_norm(width: int, config: GPTConfig) -> nn.Module:
     return nn.LayerNorm(width, eps=config.layer_norm_eps, bias=config.bias) if config.layer_norm else nn.Identity()
 
 
-class Block(nn.Module):
-    """One transformer block, pre-LayerNorm: h = h + Attention(LN(h)), then h = h + MLP(LN(h))."""
+def add_and_norm(x: torch.Tensor, y: torch.Tensor, norm: nn.Module, norm_first: bool = True, residual: bool = True) -> torch.Tensor:
+    """A sublayer's output y joins the residual stream x. Pre-LN (norm_first, GPT-2's): x + y, the
+    LayerNorm having been applied to the sublayer's INPUT; post-LN (the original transformer's): LN(x + y)."""
+    x = x + y if residual else y
+    return x if norm_first else norm(x)
 
-    def __init__(self, config: GPTConfig, generator: torch.Generator, causal: bool = True):
+
+class Block(nn.Module):
+    """One transformer block, pre-LayerNorm: h = h + Attention(LN(h)), then h = h + MLP(LN(h)).
+
+    `norm_first=False` is the original transformer's post-LayerNorm: h = LN(h + Attention(h)),
+    then h = LN(h + MLP(h)). `causal=False` lets every token see every token (an encoder's block).
+    """
+
+    def __init__(self, config: GPTConfig, generator: torch.Generator, causal: bool = True, norm_first: bool = True):
         super().__init__()
         c = config
-        self.residual = c.residual
+        self.residual, self.norm_first = c.residual, norm_first
         self.ln_1 = layer_norm(c.n_embd, c)
         self.attn = CausalSelfAttention(c.n_embd, c.n_head, generator, c.dropout, c.bias, causal)
         self.ln_2 = layer_norm(c.n_embd, c)
@@ -208,10 +219,11 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None, layer: int = 0,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        a, weights = self.attn(self.ln_1(x), mask=mask, cache=cache, layer=layer, need_weights=need_weights)
-        x = x + a if self.residual else a
-        m = self.mlp(self.ln_2(x))
-        return (x + m if self.residual else m), weights
+        pre = self.norm_first
+        a, weights = self.attn(self.ln_1(x) if pre else x, mask=mask, cache=cache, layer=layer, need_weights=need_weights)
+        x = add_and_norm(x, a, self.ln_1, pre, self.residual)
+        m = self.mlp(self.ln_2(x) if pre else x)
+        return add_and_norm(x, m, self.ln_2, pre, self.residual), weights
 
 
 class GPT(nn.Module):
