@@ -14,7 +14,7 @@ thread with its own browser, as separate learners are:
    - the five decoding strategies with SmolLM2 (pages/decoding.py, a new seed each round),
    - the 72-head ablation scan (pages/attention_heads.py, a new sentence each round),
    - the prompt accuracy check with SmolLM2 (pages/prompting.py, 10 reviews × 4 prompts);
-3. idle: every browser closed, the server left alone for `--idle-s` seconds.
+3. idle: every browser closed, the server left alone for `--idle-s` seconds (readings at 5 s, 30 s and then).
 
 A thread samples the server's RSS from /proc every 0.2 s throughout. Targets (a Community Cloud app has about
 2.7 GB): peak < 2.5 GB; idle within 300 MB of the first visit. The heavy-work gate (core/infra/admission.py,
@@ -137,6 +137,7 @@ def first_visit(url: str) -> dict:
     with sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(ACTION_TIMEOUT_S * 1000)
         for path in dict.fromkeys(path for path, _ in actions(8).values()):
             t0 = time.perf_counter()
             page.goto(page_url(url, path))
@@ -169,6 +170,7 @@ def learner(url: str, session: int, name: str, path: str, act, rounds: int, toge
         with sync_playwright() as p:
             browser = launch(p)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(ACTION_TIMEOUT_S * 1000)  # eight browsers starting at once on a loaded machine: not 30 s
             page.goto(page_url(url, path))
             wait_idle(page, timeout_s=ACTION_TIMEOUT_S)
             for round_ in range(rounds):
@@ -195,7 +197,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=64, help="training rows of each fine-tune (the page's box; it holds up to 2,000): "
                     "the memory of a step depends on the batch (32) and the length (64 tokens), not on the rows")
     ap.add_argument("--budget-s", type=float, default=3600, help="no round starts after this many seconds (a shared machine)")
-    ap.add_argument("--idle-s", type=float, default=30)
+    ap.add_argument("--idle-s", type=float, default=150, help="seconds idle before the last reading: Streamlit keeps a closed "
+                    "tab's session 120 s for a reconnect, so what the learners kept is freed only after that")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     result = {"sessions": args.sessions, "rounds": args.rounds, "finetune_rows": args.rows,
@@ -226,7 +229,7 @@ def main() -> None:
         result["rss_after_work_mb"] = round(sampler.now())
         idle = {}
         t_idle = time.monotonic()
-        for wait in (5, 15, args.idle_s):
+        for wait in sorted({5, 30, args.idle_s}):
             time.sleep(max(0.0, t_idle + wait - time.monotonic()))
             idle[f"{wait:g}s"] = round(sampler.now())
         result["rss_idle_mb"] = idle
