@@ -111,7 +111,7 @@ def submit(page, button: str) -> None:
 def finetune(rows: int):
     def act(page, session: int, round_: int) -> None:
         if round_ == 0:
-            page.get_by_label("Training rows (at most)").fill(str(rows))
+            page.get_by_role("spinbutton", name="Training rows (at most)").fill(str(rows))
             page.keyboard.press("Tab")  # commits the number without submitting the form
         submit(page, "Fine-tune with LoRA")
     return act
@@ -119,13 +119,13 @@ def finetune(rows: int):
 
 def decoding(page, session: int, round_: int) -> None:
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Run the five strategies"))
-    form.get_by_label("Seed").fill(str(1000 + 10 * session + round_))  # a new seed: new work, not a cached answer
+    form.get_by_role("spinbutton", name="Seed").fill(str(1000 + 10 * session + round_))  # a new seed: new work, not a cached answer
     page.keyboard.press("Tab")
     submit(page, "Run the five strategies")
 
 
 def heads_scan(page, session: int, round_: int) -> None:
-    box = page.get_by_label("Your sentence")
+    box = page.get_by_role("textbox", name="Your sentence")
     box.fill(f"{HEADS_TEXT} Learner {session}, round {round_}.")  # a new sentence: a new scan, not a cached one
     box.press("Control+Enter")
     started(page)
