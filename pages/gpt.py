@@ -151,17 +151,20 @@ if tokens_per_char is None:  # a checkpoint whose config.json lost its results: 
 h = history
 held_out = gpt_train.held_out_loss(h, tokens_per_char, final)  # the whole split once a run has finished, else its last evaluation
 cols = st.columns(5)
-cols[0].metric("Held-out loss", f"{held_out.bits_per_char:.3f} bits/char" if held_out else "–",
+cols[0].metric("Held-out, bits/char", f"{held_out.bits_per_char:.3f}" if held_out else "–",
                help="cross-entropy on the held-out 10 %, in bits per character: bits per token (nats ÷ ln 2) × the held-out "
                     "text's tokens per character. The whole split at the end of a run, else the last evaluation's windows")
-cols[1].metric("per token", f"{held_out.bits:.3f} bits · {held_out.nats:.3f} nats" if held_out else "–",
+cols[1].metric("per token, bits", f"{held_out.bits:.3f}" if held_out else "–",
                help="the same loss per token: comparable only between runs with the same tokenizer")
 ngram_bpc = shown_lines.get("n-gram (bits/char)")
 if held_out and ngram_bpc:
-    cols[2].metric("Best n-gram", f"{ngram_bpc:.3f} bits/char", delta=f"{held_out.bits_per_char - ngram_bpc:+.3f} bits/char for the GPT",
-                   delta_color="inverse")
+    cols[2].metric("Best n-gram, bits/char", f"{ngram_bpc:.3f}", delta=f"{held_out.bits_per_char - ngram_bpc:+.3f}", delta_color="inverse",
+                   help="the GPT's held-out bits per character minus the n-gram's: below 0 (green), the GPT beats it")
 cols[3].metric("Parameters", f"{count_parameters(model):,}")
 cols[4].metric("Tokens / s", f"{h.last('tokens_per_s'):,.0f}" if "tokens_per_s" in h.metrics else "–")
+if held_out:
+    st.caption(f"Held-out loss: {held_out.nats:.3f} nats = {held_out.bits:.3f} bits per token × {tokens_per_char:.3f} tokens per "
+               f"character (counted on the held-out text) = **{held_out.bits_per_char:.3f} bits per character**.")
 
 curves = gpt_train.loss_curves(h, tokens_per_char)
 rules = pd.DataFrame([{"line": k, "bits": v} for k, v in shown_lines.items() if v is not None])

@@ -53,7 +53,7 @@ def test_first_visit_shows_the_labs_own_gpt_without_training():
     at = open_page()
     clean(at)
     assert any("the lab's own GPT" in c.value for c in at.caption)
-    assert float(metric(at, "Held-out loss").split()[0]) < float(metric(at, "Best n-gram").split()[0])  # it beats the n-gram
+    assert float(metric(at, "Held-out, bits/char")) < float(metric(at, "Best n-gram, bits/char"))  # it beats the n-gram
     assert at.dataframe, "the samples it wrote while training"
 
 
@@ -65,8 +65,9 @@ def test_training_on_the_markov_text_shows_the_loss_the_ngram_line_and_the_floor
     run = at.session_state["gpt.run"]
     assert run.finished and run.step == 30
     assert run.bits_per_char == run.val_bits  # characters: a token is a character
-    assert metric(at, "Held-out loss") == f"{run.bits_per_char:.3f} bits/char"
-    assert metric(at, "per token") == f"{run.val_bits:.3f} bits · {run.val_loss:.3f} nats"
+    assert metric(at, "Held-out, bits/char") == f"{run.bits_per_char:.3f}" and metric(at, "per token, bits") == f"{run.val_bits:.3f}"
+    assert any(f"Held-out loss: {run.val_loss:.3f} nats = {run.val_bits:.3f} bits per token × 1.000 tokens per character" in c.value
+               for c in at.caption)
     lines = at.session_state["gpt.lines"]
     assert lines["entropy rate (bits/char)"] == MarkovSource().entropy_rate_per_character
     assert lines["entropy rate (bits/char)"] < lines["n-gram (bits/char)"] < run.bits_per_char  # 30 steps: not yet past the n-gram
@@ -93,7 +94,7 @@ def test_bpe_tokens_train_on_the_markov_text_and_are_judged_per_character():
     assert any(f"this text allowed only {len(run.tokenizer.merges)} of the 256" in c.value for c in at.caption)
     ratio = len(run.data.val) / run.data.val_chars  # whole words: about a quarter of a token per character
     assert 0.15 < ratio < 0.5 and run.bits_per_char == pytest.approx(run.val_bits * ratio)
-    assert metric(at, "Held-out loss") == f"{run.bits_per_char:.3f} bits/char"
+    assert metric(at, "Held-out, bits/char") == f"{run.bits_per_char:.3f}"
     lines = at.session_state["gpt.lines"]
     assert lines == {"n-gram (bits/char)": baseline.bits_per_char, "entropy rate (bits/char)": MarkovSource().entropy_rate_per_character}
     assert baseline.bits_per_char == pytest.approx(baseline.val_bits * ratio)
