@@ -30,7 +30,7 @@ from core.lm.neural_lm import Corpus, LMResult, TrainConfig, make_corpus
 from core.lm.ngram import NGramConfig, NGramLM, words
 from core.training import OnStep
 
-MAX_TOKENS = {"word": 200_000, "char": 400_000}  # longer texts are cut here, so a page's run stays short
+MAX_TOKENS = {"word": 100_000, "char": 200_000}  # longer texts are cut here, so a page's run stays short
 MAX_ORDER = 12
 CORPORA = {"markov": "Synthetic Markov text (exact entropy rate)", "python-docs": "Python's reference manual", "text": "Your own text"}
 
@@ -81,7 +81,7 @@ def fit_ngrams(config: LadderConfig, corpus: Corpus) -> list[LMResult]:
     train, heldout = corpus.tokens(corpus.train), corpus.tokens(corpus.heldout)
     results = []
     for n in range(2 if c.smoothing == "kneser-ney" else 1, c.ngram_order + 1):
-        start = time.perf_counter()
+        start = time.perf_counter()  # each order counted on its own, so its time is its own
         lm = NGramLM(NGramConfig(order=n, smoothing=c.smoothing)).fit(train, vocab=corpus.vocab[:-1])
         seconds = time.perf_counter() - start
         bits = lm.surprisals(heldout[warm - (n - 1) :])  # the targets heldout[warm:], as the networks score them
@@ -150,3 +150,41 @@ def summary(results: list[LMResult], corpus: Corpus) -> list[dict]:
             row["above_floor_bits"] = r.heldout_bits - corpus.entropy_rate
         rows.append(row)
     return rows
+
+
+# ----------------------------------------------------------------------------- the n-gram rung, explained
+
+
+def tokenize_like(corpus: Corpus, text: str) -> list[str]:
+    """`text` cut into the corpus's tokens (words as core.lm.ngram.words cuts them, or characters)."""
+    return words(text) if corpus.unit == "word" else list(text)
+
+
+def fit_ngram(corpus: Corpus, config: NGramConfig) -> NGramLM:
+    """An n-gram model of the corpus's training part, over the corpus's vocabulary."""
+    return NGramLM(config).fit(corpus.tokens(corpus.train), vocab=corpus.vocab[:-1])
+
+
+def ngram_orders(corpus: Corpus, config: NGramConfig, orders: tuple[int, ...] = tuple(range(1, 9))) -> list[dict]:
+    """Held-out bits of the same smoothing at each order, with the share of held-out tokens it gives
+    probability 0 (any such token makes the cross-entropy infinite)."""
+    heldout, curve = corpus.tokens(corpus.heldout), []
+    usable = [n for n in orders if n <= len(corpus.train) and (config.smoothing != "kneser-ney" or n >= 2)]
+    full = fit_ngram(corpus, replace(config, order=max(usable))) if usable else None
+    for n in usable:
+        bits = full.with_order(n).surprisals(heldout)
+        curve.append({"order": n, "heldout_bits": float(np.mean(bits)), "zero_probability_share": float(np.mean(np.isinf(bits)))})
+    return curve
+
+
+def explore(lm: NGramLM, corpus: Corpus, context: str, word: str = "", top: int = 10) -> dict:
+    """How q(word | context) is built, order by order (NGramLM.explain), and the `top` most likely next
+    tokens. An empty word takes the model's most likely next token; a longer one its first token."""
+    n = lm.config.order
+    ctx = tokenize_like(corpus, context)[-(n - 1) :] if n > 1 else []
+    dist = lm.next_distribution(ctx)
+    best = np.argsort(-dist, kind="stable")[:top]
+    target = (tokenize_like(corpus, word) or [lm.vocab[best[0]]])[0]
+    return {"context": ctx, "word": target, "explain": lm.explain(ctx, target),
+            "next": [{"token": lm.vocab[i], "probability": float(dist[i])} for i in best],
+            "unk_training_count": int(np.sum(corpus.train == len(corpus.vocab) - 1))}

@@ -46,9 +46,10 @@ Counting and scoring are vectorised: an n-gram is an integer (the id of its firs
 times V plus its last word), each order a sorted array of them, and a lookup is np.searchsorted.
 """
 
+import copy
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -187,6 +188,16 @@ class NGramLM:
             levels.append(Level(keys, count, cont, total, types, np.bincount(prefix, weights=cont, minlength=size),
                                 np.bincount(prefix, weights=(cont > 0).astype(float), minlength=size)))
         return levels
+
+    def with_order(self, order: int) -> "NGramLM":
+        """The same counts read as a lower-order model (orders 1..order of an order-n model are exactly
+        what an order-`order` model would count), without counting again."""
+        if not 1 <= order <= self.config.order:
+            raise LabError(f"this model counted orders 1 to {self.config.order}; order {order} is not among them")
+        lower = copy.copy(self)
+        lower.config, lower.levels = replace(self.config, order=order), self.levels[:order]
+        NGramLM.__init__(lower, lower.config)  # the same checks as a model built with that order
+        return lower
 
     @property
     def n_parameters(self) -> int:
@@ -350,7 +361,7 @@ class NGramLM:
         >>> lm = NGramLM(NGramConfig(order=2, smoothing="kneser-ney", discount=0.5)).fit("the cat sat on the mat".split())
         >>> [(r["order"], r["context"], r["count"], r["total"], r["weight to shorter context"], round(r["probability"], 4))
         ...  for r in lm.explain(["the"], "cat")]
-        [(2, 'the', 1.0, 2.0, 0.5, 0.3417), (1, '', 1.0, 5.0, 0.5, 0.1833)]
+        [(2, ('the',), 1.0, 2.0, 0.5, 0.3417), (1, (), 1.0, 5.0, 0.5, 0.1833)]
         """
         n = self.config.order
         contexts, words, depth = self._rows([(*context, word)])
@@ -359,7 +370,7 @@ class NGramLM:
         rows = []
         for j in range(min(n, int(depth[0]) + 1), 0, -1):
             t = {key: float(value[0]) for key, value in terms[j - 1].items()}
-            rows.append({"order": j, "context": " ".join(kept[len(kept) - (j - 1) :] if j > 1 else []),
+            rows.append({"order": j, "context": tuple(kept[len(kept) - (j - 1) :] if j > 1 else []),
                          "context seen": bool(t["seen"]), "count": t["num"], "total": t["den"], "distinct next words": t["types"],
                          "own estimate": t["alpha"] if t["seen"] else 0.0,
                          "weight to shorter context": t["gamma"] if t["seen"] else 1.0, "probability": t["p"]})

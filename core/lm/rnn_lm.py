@@ -61,4 +61,5 @@ def build(config: RNNLMConfig, vocab_size: int, generator: torch.Generator, scal
 def fit(config: RNNLMConfig, corpus: Corpus, on_step=None) -> LMResult:
     """Train a recurrent language model on the corpus's training stream (see core.lm.neural_lm.train_lm)."""
     rng, g = generators(config.seed)
-    return train_lm(NAMES[config.kind], build(config, len(corpus.vocab), g), corpus, config.train, rng, g, on_step, family=NAMES[config.kind])
+    name = NAMES[config.kind]
+    return train_lm(name, build(config, len(corpus.vocab), g), corpus, config.train, rng, g, on_step, family=name)

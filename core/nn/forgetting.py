@@ -28,7 +28,7 @@
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -135,14 +135,66 @@ class CopyConfig:
 def copy_batch(rng: np.random.Generator, config: CopyConfig, distance: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens (batch, L), signals (batch,)): ids 0..symbols-1 are signals, then distractors, the last id the query."""
     c = config
-    if not 1 <= distance <= c.seq_len - 1:
-        raise LabError(f"a distance of {distance} does not fit in a sequence of {c.seq_len} tokens: "
-                       f"the signal must come at least 1 and at most {c.seq_len - 1} steps before the query at the end")
+    check_copy(replace(c, distances=(distance,), kinds=()))
     x = rng.integers(c.symbols, c.symbols + c.distractors, (batch, c.seq_len))
     signal = rng.integers(0, c.symbols, batch)
     x[:, c.seq_len - 1 - distance] = signal
     x[:, -1] = c.symbols + c.distractors
     return torch.as_tensor(x), torch.as_tensor(signal)
+
+
+MAX_DISTANCES = 8
+
+
+def parse_distances(text: str) -> tuple[int, ...]:
+    """'2, 8 16' -> (2, 8, 16): distances typed by a learner, sorted, each once.
+
+    >>> parse_distances("16, 2 8,8")
+    (2, 8, 16)
+    """
+    parts = [p for p in text.replace(",", " ").split() if p]
+    if not parts:
+        raise LabError("type at least one distance, e.g. 2, 8, 16")
+    try:
+        distances = sorted({int(p) for p in parts})
+    except ValueError:
+        raise LabError(f"distances must be whole numbers separated by commas (got {text[:60]!r})") from None
+    if len(distances) > MAX_DISTANCES:
+        raise LabError(f"at most {MAX_DISTANCES} distances per sweep (got {len(distances)}): each one trains every contender")
+    return tuple(distances)
+
+
+def check_copy(config: CopyConfig) -> None:
+    """Refuse a sweep that cannot run, before anything trains."""
+    c = config
+    if not 2 <= c.seq_len <= MAX_SEQ_LEN:
+        raise LabError(f"the sequence length must be 2 to {MAX_SEQ_LEN} tokens (got {c.seq_len})")
+    for d in c.distances:
+        if not 1 <= d <= c.seq_len - 1:
+            raise LabError(f"a distance of {d} does not fit in a sequence of {c.seq_len} tokens: the signal must come at "
+                           f"least 1 and at most {c.seq_len - 1} steps before the query at the end. Lengthen the sequence.")
+    unknown = [k for k in c.kinds if k not in CONTENDERS]
+    if unknown:
+        raise LabError(f"unknown contender(s) {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}")
+
+
+def verdicts(runs: list["CopyRun"], chance: float, learned: float = 0.9) -> list[str]:
+    """One sentence per contender: up to which distance it learned the task (accuracy >= `learned`)."""
+    out = []
+    for kind in dict.fromkeys(r.kind for r in runs):
+        mine = sorted((r for r in runs if r.kind == kind), key=lambda r: r.distance)
+        ok = [r.distance for r in mine if r.accuracy >= learned]
+        failed = [r.distance for r in mine if r.accuracy < learned]
+        near_chance = [r.distance for r in mine if r.accuracy < chance + 0.1]
+        if not failed:
+            out.append(f"{kind} learned every distance (up to d = {mine[-1].distance})")
+        elif not ok:
+            out.append(f"{kind} learned none of them (already {mine[0].accuracy:.0%} at d = {mine[0].distance})")
+        else:
+            tail = f", at chance from d = {near_chance[0]}" if near_chance else ""
+            out.append(f"{kind} learned up to d = {max(d for d in ok if d < failed[0]) if any(d < failed[0] for d in ok) else ok[0]}, "
+                       f"failed at d = {failed[0]}{tail}")
+    return out
 
 
 def vocab_size(config: CopyConfig) -> int:
@@ -213,7 +265,7 @@ def train_copy(kind: str, distance: int, config: CopyConfig, on_step: OnStep | N
             why.append(f"{kind} at distance {distance}: at step {i} the gradient norm reached {norm:.3g} (limit {EXPLODED_NORM:.0e}). "
                        "The gradient exploded: products of recurrent Jacobians larger than 1 grow geometrically with the "
                        "steps they pass through. " + ("Even clipped, the step leads nowhere: lower the learning rate or the weight scale."
-                                                      if c.clip else "Clipping the gradient norm stops this; so does a smaller weight scale."))
+                                                      if c.clip else "Clipping the gradient norm stops this, and so does a smaller scale."))
             return {"loss": math.nan, "grad_norm": norm}
         optimizer.step()
         accuracy = float((logits.argmax(-1) == y).float().mean())
@@ -234,21 +286,14 @@ def train_copy(kind: str, distance: int, config: CopyConfig, on_step: OnStep | N
 def distance_sweep(config: CopyConfig, on_step: OnStep | None = None) -> list[CopyRun]:
     """Every contender at every distance; on_step counts steps over the whole sweep (False stops it)."""
     c = config
-    for d in c.distances:
-        copy_batch(np.random.default_rng(0), c, d, 1)  # refuse a distance that does not fit before training anything
-    runs, done = [], [0]
-    for kind in c.kinds:
-        for d in sorted(c.distances):
-            stop = [False]
+    check_copy(c)  # refuse a distance that does not fit before training anything
+    runs, stop = [], [False]
+    for r, (kind, d) in enumerate((kind, d) for kind in c.kinds for d in sorted(c.distances)):
+        def report(i: int, m: dict, base: int = r * c.steps) -> bool:  # a run solved early still counts its full share
+            stop[0] = on_step is not None and on_step(base + i, m) is False
+            return not stop[0]
 
-            def report(i: int, m: dict, base: int = done[0]) -> bool:
-                keep = on_step is None or on_step(base + i, m) is not False
-                stop[0] = not keep
-                return keep
-
-            run = train_copy(kind, d, c, report)
-            runs.append(run)
-            done[0] += c.steps  # a run solved early still counts its full share, so progress stays monotone
-            if stop[0]:
-                return runs
+        runs.append(train_copy(kind, d, c, report))
+        if stop[0]:
+            break
     return runs

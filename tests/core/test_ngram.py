@@ -289,7 +289,7 @@ def test_explain_builds_the_probability_it_reports(smoothing):
     for context, word in ((TRAIN[10:12], TRAIN[12]), (["zebra", TRAIN[0]], TRAIN[1]), (["zebra", "zebra"], "zebra")):
         rows = lm.explain(context, word)
         assert rows[0]["order"] == 3 and rows[0]["probability"] == pytest.approx(lm.prob(word, context), rel=1e-12)
-        assert rows[0]["context"].split() == [w if w in lm.known else UNK for w in context]
+        assert list(rows[0]["context"]) == [w if w in lm.known else UNK for w in context]
         if smoothing in ("interpolated", "kneser-ney"):
             assert [r["order"] for r in rows] == [3, 2, 1]
             for upper, lower in zip(rows, rows[1:]):  # each order: own estimate + weight x the order below
