@@ -51,6 +51,8 @@ def load_corpus(key: str, unit: str = "word", text: str | None = None, n_tokens:
         text = python_docs_text()
     if text is None or not text.strip():
         raise LabError("there is no text to train on: paste or upload some")
+    if "\x00" in text:
+        raise LabError("the text contains NUL characters, so it looks like a binary file, not text")
     if unit not in MAX_TOKENS:
         raise LabError(f"unit must be 'word' or 'char' (got {unit!r})")
     tokens = words(text) if unit == "word" else list(" ".join(text.split()))
