@@ -12,9 +12,9 @@ Held-out scoring is the same for every rung too, so their numbers compare: every
 after the first `warmup` is predicted once, from at least `warmup` and at most `block_size` tokens
 before it (windows of the held-out stream that overlap by `warmup` tokens).
 
->>> corpus = make_corpus("a b c a b c a b c a b c".split() * 20, unit="word", block=12, seed=0)
->>> corpus.vocab, len(corpus.train) + len(corpus.heldout)
-(('a', 'b', 'c', '<UNK>'), 240)
+>>> corpus = make_corpus("a b c".split() * 300, unit="word", seed=0)    # 900 tokens: 20 blocks of 45, 2 held out
+>>> corpus.vocab, len(corpus.train), len(corpus.heldout)
+(('a', 'b', 'c', '<UNK>'), 810, 90)
 >>> logits = torch.zeros(1, 2, 4)                     # a model that knows nothing: uniform over 4 tokens
 >>> round(next_token_loss(logits, torch.tensor([[0, 1]])).item() / math.log(2), 3)   # = log2 4 bits
 2.0
@@ -35,7 +35,8 @@ from core.foundations.information import log_softmax
 from core.lm.ngram import UNK
 from core.training import History, OnStep, run_steps
 
-MIN_TRAIN_TOKENS = 200
+MIN_TOKENS = 640  # a held-out tenth of 64 tokens: enough to score after a warm-up of 16
+MIN_BLOCK = 32
 EXPLODED_NORM = 1e4  # a gradient norm above this (or inf/NaN) stops training: the run has exploded
 
 
@@ -63,17 +64,19 @@ class Corpus:
 
 def make_corpus(tokens: Sequence[str], unit: str, name: str = "text", heldout_fraction: float = 0.1, block: int = 256,
                 seed: int = 0, unk_cutoff: int = 2, entropy_rate: float | None = None) -> Corpus:
-    """Cut `tokens` into blocks of `block` tokens, hold out a share of the blocks (a seeded split,
-    core.foundations.evaluation.split_indices), and number the tokens.
+    """Cut `tokens` into blocks of `block` tokens (shorter for a short text: at least 20 blocks), hold
+    out a share of the blocks (a seeded split, core.foundations.evaluation.split_indices), and number the tokens.
 
     The vocabulary is the training tokens seen at least `unk_cutoff` times; every other token (in
     training or held out) becomes <UNK>, so <UNK> has real training counts and held-out words never
     seen cost finite bits in every model.
     """
+    block = max(MIN_BLOCK, min(block, len(tokens) // 20))  # a short text gets shorter blocks, so a tenth is still some blocks
     n_blocks = len(tokens) // block
-    if n_blocks < 2 or len(tokens) * (1 - heldout_fraction) < MIN_TRAIN_TOKENS:
-        raise LabError(f"the text has {len(tokens):,} {unit} tokens; the ladder needs at least "
-                       f"{max(2 * block, int(MIN_TRAIN_TOKENS / (1 - heldout_fraction))):,} to cut a training and a held-out part")
+    if n_blocks < 20 or len(tokens) < MIN_TOKENS:
+        hint = ", or use characters instead of words." if unit == "word" else "."
+        raise LabError(f"the text has {len(tokens):,} {unit} tokens; a training part and a held-out part need at least "
+                       f"{max(MIN_TOKENS, 20 * MIN_BLOCK):,}. Add text{hint}")
     parts = split_indices(n_blocks, test_fraction=heldout_fraction, seed=seed)
     pick = lambda rows: [t for b in sorted(rows) for t in tokens[b * block : (b + 1) * block]]  # noqa: E731
     train, heldout = pick(parts.train), pick(parts.test)
