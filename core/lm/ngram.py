@@ -285,6 +285,9 @@ class NGramLM:
     def _rows(self, grams: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(contexts right-aligned in n-1 columns, word ids, context depths) of (context..., word) tuples."""
         m = self.config.order - 1
+        if grams and all(len(g) == m + 1 for g in grams):  # full-length n-grams (nltk's scoring): encode them in one go
+            ids = self.encode([w for g in grams for w in g]).reshape(len(grams), m + 1)
+            return ids[:, :-1], ids[:, -1], np.full(len(grams), m)
         contexts = np.full((len(grams), m), self.unk_id, dtype=np.int64)
         depth = np.empty(len(grams), dtype=np.int64)
         for i, g in enumerate(grams):
