@@ -12,10 +12,11 @@ from ui.vega import draw, field, values
 
 header(
     "🪜 From counts to networks: the language-model ladder",
-    "Five kinds of language model read **the same text** and predict **the same held-out tokens**: an n-gram model "
-    "that counts, Bengio's MLP that embeds the last few tokens, and recurrent networks (a vanilla RNN, a GRU, an "
-    "LSTM) that carry a hidden state along. Their held-out cross-entropy in bits per token is on one chart, against "
-    "the seconds they trained and the numbers they store. On the lab's synthetic Markov text the best possible "
+    "Six kinds of language model read **the same text** and predict **the same held-out tokens**: an n-gram model "
+    "that counts, Bengio's MLP that embeds the last few tokens, recurrent networks (a vanilla RNN, a GRU, an LSTM) "
+    "that carry a hidden state along, and the lab's GPT, whose attention looks back at the whole window at once. "
+    "Their held-out cross-entropy in bits per token is on one chart, against the seconds they trained and the "
+    "numbers they store. On the lab's synthetic Markov text the best possible "
     "cross-entropy, the source's **entropy rate**, is known exactly: no model gets below it in expectation.",
 )
 st.latex(r"H = -\frac{1}{N}\sum_{t} \log_2 q(x_t \mid x_{<t}) \quad\text{bits/token}, \qquad \text{perplexity} = 2^{H}")
@@ -129,6 +130,8 @@ with friendly_errors():
 st.header("The ladder: every rung on the same held-out tokens")
 st.latex(r"\text{MLP: } q(\cdot \mid x_{t-k+1..t}) = \mathrm{softmax}(W_2 \tanh(W_1 [C x_{t-k+1};\dots;C x_t] + b_1) + b_2)"
          r"\qquad \text{RNN: } h_t = \mathrm{cell}(C x_t, h_{t-1}),\; q(\cdot \mid x_{\le t}) = \mathrm{softmax}(W h_t + b)")
+st.latex(r"\text{GPT: } q(\cdot \mid x_{\le t}) = \mathrm{softmax}\big(\mathrm{Blocks}(E x_{\le t} + P)_t\, E^{\top}\big),"
+         r"\quad \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\tfrac{QK^{\top}}{\sqrt{d}} + \text{causal mask}\right) V")
 defaults = ladder.LadderConfig()
 with st.form("lad.form"):
     f = st.columns(4)
@@ -141,18 +144,21 @@ with st.form("lad.form"):
     context_k = f[1].slider("MLP: context k", 1, 16, defaults.mlp_context if unit == "word" else 8, key=f"lad.k.{unit}")
     lr = f[2].select_slider("Learning rate", [1e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 1.0], defaults.train.lr, key="lad.lr")
     seed = f[3].number_input("Seed", 0, 10_000, 0, key="lad.seed")
-    f = st.columns(4)
+    f = st.columns(5)
     batch = f[0].select_slider("Batch (windows)", [1, 8, 32, 64, 128], defaults.train.batch_size, key="lad.batch")
     block = f[1].select_slider("Window (tokens)", [16, 32, 64, 128], defaults.train.block_size, key="lad.block")
     clip = f[2].select_slider("Clip gradient norm at", ["off", 0.1, 1.0, 10.0], 1.0, key="lad.clip")
-    submitted = f[3].form_submit_button("Train the ladder", type="primary")
+    gpt_layers = f[3].slider("GPT: blocks", 1, 4, defaults.gpt_layers, key="lad.gptl")
+    gpt_lr = f[4].select_slider("GPT: learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02], defaults.gpt_lr, key="lad.gptlr",
+                                help="Transformers want smaller steps than the small networks: at 0.02 this one stalls near the unigram.")
+    submitted = st.form_submit_button("Train the ladder", type="primary")
 
 results: dict[str, list] = {}
 with friendly_errors():
     train_config = neural_lm.TrainConfig(steps=steps, batch_size=batch, block_size=block, lr=lr, clip=None if clip == "off" else clip,
                                          eval_every=max(1, steps // 8), seed=int(seed))
     config = ladder.check(ladder.LadderConfig(rungs=tuple(rungs), ngram_order=ngram_order, mlp_context=context_k, embed=embed,
-                                              hidden=hidden, train=train_config, seed=int(seed)))
+                                              hidden=hidden, gpt_layers=gpt_layers, gpt_lr=gpt_lr, train=train_config, seed=int(seed)))
     if not rungs:
         st.info("Pick at least one rung.")
     for i, name in enumerate(config.rungs):
@@ -195,7 +201,7 @@ if trained:
                       "color": colour, "tooltip": tip}},
         {"data": values(finite), "mark": {"type": "text", "dy": -10, "fontSize": 11},
          "encoding": {"x": field("parameters:Q", scale={"type": "log"}), "y": y, "text": field("model:N")}}, *floor]}
-    st.vega_lite_chart({"title": "Held-out cross-entropy…", "hconcat": [time_panel, param_panel], "resolve": {"scale": {"y": "shared"}}})
+    draw({"title": "Held-out cross-entropy…", "hconcat": [time_panel, param_panel], "resolve": {"scale": {"y": "shared"}}}, width="content")
     best = finite.loc[finite.heldout_bits.idxmin()] if not finite.empty else None
     if best is not None:
         floor_note = (f", {best.heldout_bits - corpus.entropy_rate:+.3f} bits from the floor" if corpus.entropy_rate is not None else "")
@@ -221,4 +227,4 @@ if trained:
             col.markdown(f"**{r.name}** · {r.heldout_bits:.3f} bits/token")
             col.text(r.sample)
 
-show_code(ladder.run_rung, ladder.fit_ngrams, mlp_lm.MLPLM, rnn_lm.RNNLM, neural_lm.train_lm, NGramLM.level_terms)
+show_code(ladder.run_rung, ladder.fit_ngrams, mlp_lm.MLPLM, rnn_lm.RNNLM, ladder.fit_gpt, neural_lm.train_lm, NGramLM.level_terms)

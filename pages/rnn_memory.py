@@ -11,8 +11,9 @@ header(
     "A recurrent network reads a sequence one token at a time, carrying a hidden state. In principle it can remember "
     "anything; in practice a vanilla RNN forgets within a few steps, because the gradient that would teach it to "
     "remember has to pass back through every step in between, and shrinks (or blows up) geometrically on the way. "
-    "The GRU and the LSTM add gates that let it pass. Below: the gradient reaching each earlier step, then a task "
-    "whose distance you set, where the RNN fails first.",
+    "The GRU and the LSTM add gates that let it pass; attention skips the chain altogether and looks straight back. "
+    "Below: the gradient reaching each earlier step, then a task whose distance you set, where the RNN fails first "
+    "and attention (one block of the lab's GPT) does not fail.",
 )
 st.latex(r"\frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial h_T} \prod_{s=t+1}^{T} \frac{\partial h_s}{\partial h_{s-1}},"
          r"\qquad \text{RNN: } \frac{\partial h_s}{\partial h_{s-1}} = \operatorname{diag}(1 - h_s^2)\, W_{hh},"
@@ -68,7 +69,8 @@ st.markdown("Each sequence is random distractor tokens with one **signal** (one 
             "token at the end; the model must name the signal there. Every sequence has the same length, so only the "
             "distance changes. Chance is 25%.")
 PRESETS = {
-    "Forgetting": dict(kinds=["RNN", "GRU", "LSTM"], distances="2, 8, 16, 32", optimizer="adam", lr=0.01, clip=1.0, scale=1.0, nl="tanh"),
+    "Forgetting": dict(kinds=["RNN", "GRU", "LSTM", "attention"], distances="2, 8, 16, 32", optimizer="adam", lr=0.01, clip=1.0,
+                       scale=1.0, nl="tanh"),
     "Exploding gradients": dict(kinds=["RNN"], distances="8", optimizer="sgd", lr=0.1, clip="off", scale=3.0, nl="relu"),
 }
 preset_name = st.radio("Start from", list(PRESETS), horizontal=True, key="mem.preset",
@@ -142,4 +144,4 @@ if runs:
     st.dataframe(table, hide_index=True, width="stretch", column_config={"accuracy": st.column_config.NumberColumn(format="%.3f"),
                                                                          "seconds": st.column_config.NumberColumn(format="%.1f")})
 
-show_code(recurrent.LSTMCell, recurrent.GRUCell, recurrent.RNNCell, forgetting.gradient_flow, forgetting.train_copy)
+show_code(recurrent.LSTMCell, recurrent.GRUCell, recurrent.RNNCell, forgetting.gradient_flow, forgetting.attention, forgetting.train_copy)

@@ -26,9 +26,10 @@ import numpy as np
 from core.errors import LabError
 from core.lm import mlp_lm, rnn_lm
 from core.lm.markov_source import MarkovSource, SourceConfig
-from core.lm.neural_lm import Corpus, LMResult, TrainConfig, make_corpus
+from core.lm.neural_lm import Corpus, LMResult, Logits, TrainConfig, make_corpus, train_lm
 from core.lm.ngram import NGramConfig, NGramLM, words
-from core.training import OnStep
+from core.training import OnStep, generators
+from core.transformers.gpt import GPT, GPTConfig
 
 MAX_TOKENS = {"word": 100_000, "char": 200_000}  # longer texts are cut here, so a page's run stays short
 MAX_ORDER = 12
@@ -63,12 +64,14 @@ def load_corpus(key: str, unit: str = "word", text: str | None = None, n_tokens:
 
 @dataclass(frozen=True)
 class LadderConfig:
-    rungs: tuple[str, ...] = ("n-gram", "MLP", "RNN", "GRU", "LSTM")  # which models to train, in RUNGS
+    rungs: tuple[str, ...] = ("n-gram", "MLP", "RNN", "GRU", "LSTM", "GPT")  # which models to train, in RUNGS
     ngram_order: int = 3  # the n-gram rung fits every order from 1 (2 for Kneser-Ney) up to this one
     smoothing: str = "kneser-ney"  # the n-gram's smoothing (core.lm.ngram.SMOOTHINGS)
     mlp_context: int = 3  # tokens the MLP sees
     embed: int = 16  # embedding size of every neural model
-    hidden: int = 64  # hidden units of the MLP and the recurrent state size
+    hidden: int = 64  # hidden units of the MLP, the recurrent state size, the GPT's width
+    gpt_layers: int = 2  # transformer blocks of the GPT rung (4 heads each when the width allows, else 1)
+    gpt_lr: float = 3e-3  # the GPT's own Adam step: at the small networks' 0.02 it stalls near the unigram's loss
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=400, batch_size=64, lr=0.02))  # shared by every neural rung
     seed: int = 0
 
@@ -105,6 +108,16 @@ def recurrent(kind: str) -> Callable[..., list[LMResult]]:
     return fit
 
 
+def fit_gpt(config: LadderConfig, corpus: Corpus, on_step: OnStep | None = None) -> list[LMResult]:
+    """The lab's GPT (core.transformers.gpt), trained by the same loop on the same windows as every other rung."""
+    heads = 4 if config.hidden % 4 == 0 else 1
+    gpt_config = GPTConfig(vocab_size=len(corpus.vocab), context=config.train.block_size, n_layer=config.gpt_layers, n_head=heads,
+                           n_embd=config.hidden)
+    rng, g = generators(config.seed)
+    train = replace(config.train, lr=config.gpt_lr)
+    return [train_lm("GPT", Logits(GPT(gpt_config, g)), corpus, train, rng, g, on_step, family="GPT")]
+
+
 # name -> fit(config, corpus, on_step) -> results; the page and run_ladder go through this table
 RUNGS: dict[str, Callable[..., list[LMResult]]] = {
     "n-gram": lambda config, corpus, on_step=None: fit_ngrams(config, corpus),
@@ -112,6 +125,7 @@ RUNGS: dict[str, Callable[..., list[LMResult]]] = {
     "RNN": recurrent("rnn"),
     "GRU": recurrent("gru"),
     "LSTM": recurrent("lstm"),
+    "GPT": fit_gpt,
 }
 COUNTED = {"n-gram"}  # rungs fitted by counting: no training steps to report
 

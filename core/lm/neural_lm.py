@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from core.errors import LabError
+from core.foundations.cross_entropy_loss import log_softmax
 from core.foundations.evaluation import split_indices
-from core.foundations.information import log_softmax
 from core.lm.ngram import UNK
 from core.training import History, OnStep, run_steps
 
@@ -106,7 +106,7 @@ class TrainConfig:
 
 
 def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean -log q(target) in nats over every position: log-softmax (stable, core.foundations.information) then pick."""
+    """Mean -log q(target) in nats over every position: log-softmax (stable, core.foundations.cross_entropy_loss) then pick."""
     logq = log_softmax(logits.reshape(-1, logits.shape[-1]))
     return -logq.gather(1, targets.reshape(-1, 1)).mean()
 
@@ -160,6 +160,17 @@ def sample(model: nn.Module, start: Sequence[int], n_tokens: int, block: int, ge
         ids.append(int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)))
     model.train()
     return ids[len(start) :]
+
+
+class Logits(nn.Module):
+    """A model whose forward returns an object with .logits (the GPT's GPTOutput), as a plain ids -> logits module."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).logits
 
 
 @contextmanager

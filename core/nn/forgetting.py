@@ -35,10 +35,11 @@ import torch
 from torch import nn
 
 from core.errors import LabError
-from core.lm.neural_lm import single_thread
+from core.lm.neural_lm import Logits, single_thread
 from core.lm.rnn_lm import RNNLMConfig, build
 from core.nn.recurrent import Recurrent
 from core.training import OnStep, generators, run_steps
+from core.transformers.gpt import GPT, GPTConfig
 
 NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
 MAX_SEQ_LEN = 400
@@ -115,7 +116,7 @@ def decay_per_step(rows: list[dict], kind: str) -> float:
 
 @dataclass(frozen=True)
 class CopyConfig:
-    kinds: tuple[str, ...] = ("RNN", "GRU", "LSTM")  # contenders, names in CONTENDERS
+    kinds: tuple[str, ...] = ("RNN", "GRU", "LSTM", "attention")  # contenders, names in CONTENDERS
     distances: tuple[int, ...] = (2, 8, 16, 32)  # d: steps between the signal and the query
     seq_len: int = 33  # L: every sequence is this long, whatever d, so only the distance changes
     symbols: int = 4  # signal symbols (chance = 1 / symbols)
@@ -209,9 +210,17 @@ def recurrent(kind: str) -> Callable[[CopyConfig, torch.Generator], nn.Module]:
     return make
 
 
+def attention(config: CopyConfig, generator: torch.Generator) -> nn.Module:
+    """The lab's GPT (core.transformers.gpt) cut down to one block of causal self-attention: the query
+    position looks at every earlier token at once, however far back."""
+    width = max(4, config.hidden - config.hidden % 2)
+    gpt = GPTConfig(vocab_size=vocab_size(config), context=config.seq_len, n_layer=1, n_head=2, n_embd=width)
+    return Logits(GPT(gpt, generator))
+
+
 # name -> make(config, generator) -> a module mapping tokens (B, L) to logits (B, L, V)
 CONTENDERS: dict[str, Callable[[CopyConfig, torch.Generator], nn.Module]] = {
-    "RNN": recurrent("rnn"), "GRU": recurrent("gru"), "LSTM": recurrent("lstm"),
+    "RNN": recurrent("rnn"), "GRU": recurrent("gru"), "LSTM": recurrent("lstm"), "attention": attention,
 }
 
 

@@ -82,13 +82,13 @@ def test_odd_contexts_and_words_never_break_the_explainer():
 @pytest.mark.slow  # trains networks
 def test_training_two_rungs_shows_them_on_the_chart_with_samples():
     at = open_page("pages/neural_lm_ladder.py")
-    at.multiselect(key="lad.rungs").set_value(["n-gram", "MLP", "GRU"])
+    at.multiselect(key="lad.rungs").set_value(["n-gram", "MLP", "GRU", "GPT"])
     at.select_slider(key="lad.steps").set_value(50)
     at.select_slider(key="lad.hidden").set_value(16)
     submit(at, "Train the ladder")
     clean(at)
     table = at.dataframe[-1].value
-    assert {"MLP (k=3)", "GRU", "2-gram", "3-gram"} <= set(table.model)
+    assert {"MLP (k=3)", "GRU", "GPT", "2-gram", "3-gram"} <= set(table.model)
     assert (table.heldout_bits > ladder.load_corpus("markov").entropy_rate - 0.1).all()  # near or above the floor, never far below
     assert any("Lowest held-out cross-entropy" in c.value for c in at.caption)
     assert len([t for t in at.text if t.value]) >= 3  # a sample per rung
@@ -99,7 +99,9 @@ def test_training_two_rungs_shows_them_on_the_chart_with_samples():
 @pytest.mark.slow  # trains networks
 def test_training_extremes_one_step_tiny_sizes_and_a_diverging_learning_rate():
     at = open_page("pages/neural_lm_ladder.py")
-    at.multiselect(key="lad.rungs").set_value(["MLP", "RNN"])
+    at.multiselect(key="lad.rungs").set_value(["MLP", "RNN", "GPT"])
+    at.slider(key="lad.gptl").set_value(4)
+    at.select_slider(key="lad.gptlr").set_value(0.02)
     at.select_slider(key="lad.steps").set_value(1)
     at.select_slider(key="lad.hidden").set_value(4)
     at.select_slider(key="lad.embed").set_value(2)
@@ -112,7 +114,7 @@ def test_training_extremes_one_step_tiny_sizes_and_a_diverging_learning_rate():
     at.number_input(key="lad.seed").set_value(10_000)
     submit(at, "Train the ladder")
     clean(at)
-    assert {"MLP (k=16)", "RNN"} <= set(at.dataframe[-1].value.model)
+    assert {"MLP (k=16)", "RNN", "GPT"} <= set(at.dataframe[-1].value.model)
     at.multiselect(key="lad.rungs").set_value([])
     submit(at, "Train the ladder")
     clean(at)
@@ -165,7 +167,7 @@ def test_gradient_flow_controls_at_both_ends():
 @pytest.mark.slow  # trains networks
 def test_copy_sweep_trains_and_reports_the_rnn_failing_first():
     at = open_page("pages/rnn_memory.py")
-    at.multiselect(key="mem.kinds.Forgetting").set_value(["RNN", "GRU"])
+    at.multiselect(key="mem.kinds.Forgetting").set_value(["RNN", "GRU", "attention"])
     at.text_input(key="mem.d.Forgetting").input("2, 24")
     at.slider(key="mem.L.Forgetting").set_value(25)
     at.select_slider(key="mem.steps.Forgetting").set_value(200)
@@ -174,6 +176,7 @@ def test_copy_sweep_trains_and_reports_the_rnn_failing_first():
     table = at.dataframe[-1].value.set_index(["contender", "distance"])
     assert table.loc[("RNN", 2), "accuracy"] > 0.9 and table.loc[("RNN", 24), "accuracy"] < 0.5
     assert table.loc[("GRU", 24), "accuracy"] > table.loc[("RNN", 24), "accuracy"]
+    assert table.loc[("attention", 24), "accuracy"] > 0.95
     assert any("RNN learned up to d = 2, failed at d = 24" in c.value for c in at.caption)
 
 

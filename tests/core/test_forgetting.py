@@ -118,6 +118,14 @@ def test_rnn_learns_a_short_distance_and_fails_a_long_one_that_the_gru_learns():
                                                "GRU learned every distance (up to d = 24)"]
 
 
+def test_attention_finds_the_signal_at_any_distance():
+    c = CopyConfig(seq_len=65, steps=150)
+    far = train_copy("attention", 64, c)
+    assert far.accuracy > 0.95 and far.steps < 150  # solved early, 64 steps back
+    model = forgetting.CONTENDERS["attention"](c, torch.Generator().manual_seed(0))
+    assert model.model.config.n_layer == 1 and model.model.config.context == 65  # one block of the lab's GPT
+
+
 @pytest.mark.slow  # trains several small networks
 def test_exploding_without_clipping_stops_with_an_explanation_and_clipping_trains():
     c = CopyConfig(kinds=("RNN",), scale=3.0, nonlinearity="relu", optimizer="sgd", lr=0.1, clip=None, steps=40)

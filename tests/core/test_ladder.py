@@ -24,8 +24,10 @@ def test_markov_corpus_carries_the_entropy_rate_and_every_rung_runs(markov):
     config = ladder.LadderConfig(ngram_order=3, hidden=8, embed=4, train=TINY)
     seen = []
     results = ladder.run_ladder(config, markov, on_step=lambda rung, i, m: seen.append((rung, i)))
-    assert [r.name for r in results] == ["2-gram", "3-gram", "MLP (k=3)", "RNN", "GRU", "LSTM"]
-    assert seen == [(rung, i) for rung in ("MLP", "RNN", "GRU", "LSTM") for i in (1, 2, 3)]
+    assert [r.name for r in results] == ["2-gram", "3-gram", "MLP (k=3)", "RNN", "GRU", "LSTM", "GPT"]
+    assert seen == [(rung, i) for rung in ("MLP", "RNN", "GRU", "LSTM", "GPT") for i in (1, 2, 3)]
+    gpt = results[-1].model.model  # the lab's GPT, at the ladder's width and window
+    assert gpt.config.n_embd == 8 and gpt.config.context == TINY.block_size and gpt.config.n_layer == config.gpt_layers
     rows = ladder.summary(results, markov)
     assert all(r["above_floor_bits"] == pytest.approx(r["heldout_bits"] - markov.entropy_rate) for r in rows)
     assert all(len(r.sample.split()) == 5 for r in results)
