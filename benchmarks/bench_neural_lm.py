@@ -11,7 +11,7 @@
   with core.nn.recurrent's LSTM cells (a Python loop over time) and with torch.nn.LSTM (fused), same weights,
   same batches, interleaved; medians and the ratio.
   Measured at 1 thread and at --threads.
-- The ladder's default run (core.lm.ladder: n-gram, MLP, RNN, GRU, LSTM on the Markov text, 400 steps each):
+- The ladder's default run (core.lm.ladder: n-gram, MLP, RNN, GRU, LSTM, GPT on the Markov text, 400 steps each):
   seconds per rung and in total, wall and CPU. Target: under 3 minutes on 2 cores.
 
 The machine may be shared: contenders are interleaved and repeated, and CPU time is reported beside wall time.
@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from benchmarks.timing import measure, race  # noqa: E402
 from core.lm import ladder  # noqa: E402
 from core.lm.neural_lm import next_token_loss  # noqa: E402
 from core.lm.ngram import NGramConfig, NGramLM, words  # noqa: E402
@@ -38,12 +38,6 @@ from core.lm.rnn_lm import RNNLM, RNNLMConfig  # noqa: E402
 from core.training import generators, init_parameters  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "neural_lm.json"
-
-
-def clock(fn) -> tuple[float, float, object]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
 
 
 def kneser_ney_race(tokens: list[str], name: str, slice_tokens: int, repeats: int) -> dict:
@@ -57,22 +51,19 @@ def kneser_ney_race(tokens: list[str], name: str, slice_tokens: int, repeats: in
     ref.fit([everygrams(train, max_len=3)])
     grams = [tuple(heldout[i - 2 : i + 1]) for i in range(2, len(heldout))]
     part = grams[:slice_tokens]
-    runs = {"ours_full": [], "ours_slice": [], "nltk_slice": []}
-    for _ in range(repeats):  # interleaved: each round times every contender once
-        runs["ours_full"].append(clock(lambda: ours.surprisals(heldout)))  # the same trigrams, read from the stream
-        runs["ours_slice"].append(clock(lambda: ours.score_ngrams(part)))
-        runs["nltk_slice"].append(clock(lambda: np.array([-ref.logscore(g[-1], g[:-1]) for g in part])))
-    ours_bits, nltk_bits = runs["ours_slice"][0][2], runs["nltk_slice"][0][2]
-    assert np.array_equal(runs["ours_full"][0][2], ours.score_ngrams(grams))  # the stream scores exactly those trigrams
-    med = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}  # CPU seconds
-    ours_rate, nltk_rate = len(grams) / med["ours_full"], len(part) / med["nltk_slice"]
+    times = race({"ours_full": lambda: ours.surprisals(heldout),  # the same trigrams, read from the stream
+                  "ours_slice": lambda: ours.score_ngrams(part),
+                  "nltk_slice": lambda: [ref.logscore(g[-1], g[:-1]) for g in part]}, repeats=repeats, warmup=0)
+    full_bits, ours_bits = ours.surprisals(heldout), ours.score_ngrams(part)
+    assert np.array_equal(full_bits, ours.score_ngrams(grams))  # the stream scores exactly those trigrams
+    nltk_bits = -np.array([ref.logscore(g[-1], g[:-1]) for g in part])
+    ours_rate, nltk_rate = len(grams) / times["ours_full"].cpu_s, len(part) / times["nltk_slice"].cpu_s
     return {"corpus": name, "train_tokens": len(train), "heldout_tokens": len(grams), "nltk_slice_tokens": len(part),
             "vocabulary": len(ours.vocab), "ours_tokens_per_cpu_s": ours_rate, "nltk_tokens_per_cpu_s": nltk_rate,
-            "speedup": ours_rate / nltk_rate, "ours_wall_s_full": statistics.median(r[0] for r in runs["ours_full"]),
-            "nltk_wall_s_slice": statistics.median(r[0] for r in runs["nltk_slice"]),
+            "speedup": ours_rate / nltk_rate, "timings": {k: t.summary(6) for k, t in times.items()},
             "perplexity_ours_slice": 2 ** float(np.mean(ours_bits)), "perplexity_nltk_slice": 2 ** float(np.mean(nltk_bits)),
             "max_abs_bits_difference": float(np.max(np.abs(ours_bits - nltk_bits))),
-            "perplexity_ours_full": 2 ** float(np.mean(runs["ours_full"][0][2])), "target_speedup": 5000,
+            "perplexity_ours_full": 2 ** float(np.mean(full_bits)), "target_speedup": 5000,
             "target_met": ours_rate / nltk_rate >= 5000}
 
 
@@ -113,19 +104,13 @@ def lstm_race(steps: int, repeats: int, threads: int) -> dict:
             losses.append(loss.item())
         return losses
 
-    times = {k: [] for k in models}
-    first = {}
-    for _ in range(repeats):
-        for name in models:
-            wall, cpu, losses = clock(lambda name=name: train_steps(name))
-            times[name].append((wall, cpu))
-            first.setdefault(name, losses)
+    first = {name: train_steps(name) for name in models}  # also the warm-up round
+    times = race({name: (lambda name=name: train_steps(name)) for name in models}, repeats=repeats, warmup=0)
     tokens = steps * batch * block
-    rate = {k: tokens / statistics.median(c for _, c in v) for k, v in times.items()}
+    rate = {k: tokens / t.cpu_s for k, t in times.items()}
     return {"threads": threads, "embed": 16, "hidden": 64, "batch": batch, "block": block, "steps_per_repeat": steps, "repeats": repeats,
             "ours_tokens_per_cpu_s": rate["ours"], "torch_fused_tokens_per_cpu_s": rate["torch_fused"],
-            "ours_tokens_per_wall_s": tokens / statistics.median(w for w, _ in times["ours"]),
-            "torch_fused_tokens_per_wall_s": tokens / statistics.median(w for w, _ in times["torch_fused"]),
+            "ours_tokens_per_wall_s": tokens / times["ours"].wall_s, "torch_fused_tokens_per_wall_s": tokens / times["torch_fused"].wall_s,
             "ratio_ours_over_fused": rate["ours"] / rate["torch_fused"],
             "first_losses_equal_to_1e-5": bool(np.allclose(first["ours"][:3], first["torch_fused"][:3], atol=1e-5))}
 
@@ -136,7 +121,7 @@ def ladder_run() -> dict:
     rungs = {}
     total_wall, total_cpu = time.perf_counter(), time.process_time()
     for name in config.rungs:
-        wall, cpu, results = clock(lambda name=name: ladder.run_rung(name, config, corpus))
+        wall, cpu, results = measure(lambda name=name: ladder.run_rung(name, config, corpus))
         rungs[name] = {"wall_s": wall, "cpu_s": cpu, "heldout_bits": {r.name: r.heldout_bits for r in results},
                        "parameters": {r.name: r.n_parameters for r in results}}
     wall, cpu = time.perf_counter() - total_wall, time.process_time() - total_cpu
