@@ -128,17 +128,17 @@ with friendly_errors():
 
 # ----------------------------------------------------------------------------- the ladder
 st.header("The ladder: every rung on the same held-out tokens")
-st.latex(r"\text{MLP: } q(\cdot \mid x_{t-k+1..t}) = \mathrm{softmax}(W_2 \tanh(W_1 [C x_{t-k+1};\dots;C x_t] + b_1) + b_2)"
-         r"\qquad \text{RNN: } h_t = \mathrm{cell}(C x_t, h_{t-1}),\; q(\cdot \mid x_{\le t}) = \mathrm{softmax}(W h_t + b)")
+st.latex(r"\text{MLP: } q(\cdot \mid x_{t-k+1..t}) = \mathrm{softmax}(W_2 \tanh(W_1 [C x_{t-k+1};\dots;C x_t] + b_1) + b_2)")
+st.latex(r"\text{RNN, GRU, LSTM: } h_t = \mathrm{cell}(C x_t, h_{t-1}),\quad q(\cdot \mid x_{\le t}) = \mathrm{softmax}(W h_t + b)")
 st.latex(r"\text{GPT: } q(\cdot \mid x_{\le t}) = \mathrm{softmax}\big(\mathrm{Blocks}(E x_{\le t} + P)_t\, E^{\top}\big),"
          r"\quad \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\tfrac{QK^{\top}}{\sqrt{d}} + \text{causal mask}\right) V")
 defaults = ladder.LadderConfig()
 with st.form("lad.form"):
-    f = st.columns(4)
-    rungs = f[0].multiselect("Rungs", list(ladder.RUNGS), default=list(defaults.rungs), key="lad.rungs")
-    steps = f[1].select_slider("Training steps (each network)", [1, 50, 100, 200, 400, 800, 1600], defaults.train.steps, key="lad.steps")
-    hidden = f[2].select_slider("Hidden units", [4, 16, 32, 64, 128, 256], defaults.hidden, key="lad.hidden")
-    embed = f[3].select_slider("Embedding size", [2, 8, 16, 32, 64], defaults.embed, key="lad.embed")
+    rungs = st.multiselect("Rungs", list(ladder.RUNGS), default=list(defaults.rungs), key="lad.rungs")
+    f = st.columns(3)
+    steps = f[0].select_slider("Training steps (each network)", [1, 50, 100, 200, 400, 800, 1600], defaults.train.steps, key="lad.steps")
+    hidden = f[1].select_slider("Hidden units (GPT: width)", [4, 16, 32, 64, 128, 256], defaults.hidden, key="lad.hidden")
+    embed = f[2].select_slider("Embedding size", [2, 8, 16, 32, 64], defaults.embed, key="lad.embed")
     f = st.columns(4)
     ngram_order = f[0].slider("n-gram: highest order", 1, ladder.MAX_ORDER, 3 if unit == "word" else 6, key=f"lad.n.{unit}")
     context_k = f[1].slider("MLP: context k", 1, 16, defaults.mlp_context if unit == "word" else 8, key=f"lad.k.{unit}")
@@ -166,9 +166,12 @@ with friendly_errors():
         if name in ladder.COUNTED:  # counting takes well under a second: always fresh
             results[name] = state.cached(ladder.run_rung)(name, config, corpus)
         elif submitted:
-            st.markdown(f"**Training the {name}** (rung {i + 1} of {len(config.rungs)}; the others wait)")
-            results[name] = live.train(key, lambda on_step, name=name: ladder.run_rung(name, config, corpus, on_step),
-                                       total_steps=config.train.steps, metrics=("loss", "heldout_bits"))
+            training = st.empty()  # the rung's title, progress, live loss and Stop, cleared once it is done
+            with training.container():
+                st.markdown(f"**Training the {name}** (rung {i + 1} of {len(config.rungs)}; the others wait)")
+                results[name] = live.train(key, lambda on_step, name=name: ladder.run_rung(name, config, corpus, on_step),
+                                           total_steps=config.train.steps, metrics=("loss", "heldout_bits"))
+            training.empty()
         else:
             done = live.last(key)
             if done is not None:

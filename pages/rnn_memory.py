@@ -57,11 +57,12 @@ with friendly_errors():
                    help=f"Geometric fit. From {seq_len - 1} steps back the gradient is {ratio:.2e} times the one at the last step.")
     whole = flow.groupby("kind").weight_norm.first()
     if clip != "off":
-        clipped = [k for k, v in whole.items() if v > clip]
-        st.caption(f"Clipping rescales the whole gradient to norm {clip} when it is larger ({', '.join(clipped) or 'none of them here'}"
-                   f"{'' if not clipped else ': whole-gradient norms ' + ', '.join(f'{k} {whole[k]:.3g}' for k in clipped)}). "
-                   "Every step is multiplied by the same factor, so the dashed line runs parallel to the solid one: clipping "
-                   "tames an exploding gradient, but a vanishing one stays exactly as steep.")
+        clipped = {k: v for k, v in whole.items() if v > clip}
+        larger = ", ".join(f"{k} (norm {v:.3g})" for k, v in clipped.items())
+        which = (f"Here the whole gradient is larger than {clip} for {larger}: clipping scales it down" if clipped
+                 else f"Here no cell's whole gradient is larger than {clip}: clipping changes nothing")
+        st.caption(f"{which}. Clipping multiplies every step by the same factor, so a dashed line runs parallel to its solid one: "
+                   "it tames an exploding gradient, but a vanishing one stays exactly as steep.")
 
 # ----------------------------------------------------------------------------- 2. copy a token from d steps ago
 st.header("2 · Copy a token seen d steps ago")
@@ -78,11 +79,12 @@ preset_name = st.radio("Start from", list(PRESETS), horizontal=True, key="mem.pr
 p = PRESETS[preset_name]
 contenders = list(forgetting.CONTENDERS)
 with st.form("mem.form"):
-    f = st.columns(4)
+    f = st.columns([2, 1])
     kinds = f[0].multiselect("Contenders", contenders, [k for k in p["kinds"] if k in contenders], key=f"mem.kinds.{preset_name}")
     distances = f[1].text_input("Distances d (comma-separated)", p["distances"], max_chars=200, key=f"mem.d.{preset_name}")
-    length = f[2].slider("Sequence length L", 2, 128, 33, key=f"mem.L.{preset_name}")
-    steps = f[3].select_slider("Training steps per run", [1, 50, 100, 200, 300, 600, 1000], 300, key=f"mem.steps.{preset_name}")
+    f = st.columns(2)
+    length = f[0].slider("Sequence length L", 2, 128, 33, key=f"mem.L.{preset_name}")
+    steps = f[1].select_slider("Training steps per run", [1, 50, 100, 200, 300, 600, 1000], 300, key=f"mem.steps.{preset_name}")
     f = st.columns(5)
     optimizer = f[0].radio("Optimizer", ["adam", "sgd"], index=["adam", "sgd"].index(p["optimizer"]), key=f"mem.opt.{preset_name}")
     lr = f[1].select_slider("Learning rate", [1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0], p["lr"], key=f"mem.lr.{preset_name}")
@@ -100,8 +102,11 @@ with friendly_errors():
     if submitted and not kinds:
         st.info("Pick at least one contender.")
     elif submitted:
-        runs = live.train("mem.sweep", lambda on_step: forgetting.distance_sweep(copy_config, on_step),
-                          total_steps=len(kinds) * len(parsed) * steps, metrics=("loss", "accuracy"))
+        training = st.empty()  # progress, live loss and Stop, cleared once the sweep is done
+        with training.container():
+            runs = live.train("mem.sweep", lambda on_step: forgetting.distance_sweep(copy_config, on_step),
+                              total_steps=len(kinds) * len(parsed) * steps, metrics=("loss", "accuracy"))
+        training.empty()
     else:
         runs = live.last("mem.sweep")
         if runs is None and state.recall("mem.sweep.history") is None:
@@ -112,16 +117,18 @@ if runs:
                            "seconds": r.seconds, "final loss": r.loss} for r in runs])
     chance = 1 / copy_config.symbols
     draw({"title": "Accuracy at the query against the distance back to the signal", "height": 300, "layer": [
-        {"data": values(table), "mark": {"type": "line", "point": {"size": 70}},
+        {"data": values(table), "mark": {"type": "line", "point": {"size": 80, "filled": True}, "strokeWidth": 2.5},
          "encoding": {"x": field("distance:Q", title="distance d (steps between signal and query)"),
                       "y": field("accuracy:Q", title="accuracy on 512 fresh sequences", scale={"domain": [0, 1]}, axis={"format": "%"}),
-                      "color": field("contender:N", scale=COLOURS), "tooltip": [field("contender:N"), field("distance:Q"),
-                                                                                 field("accuracy:Q", format=".1%"), field("steps run:Q")]}},
+                      "color": field("contender:N", scale=COLOURS), "shape": field("contender:N", scale={"domain": COLOURS["domain"]}),
+                      "strokeDash": field("contender:N", scale={"domain": COLOURS["domain"],
+                                                                 "range": [[1, 0], [8, 4], [2, 3], [12, 3, 2, 3]]}),
+                      "tooltip": [field("contender:N"), field("distance:Q"), field("accuracy:Q", format=".1%"), field("steps run:Q")]}},
         {"data": values(pd.DataFrame({"chance": [chance]})), "mark": {"type": "rule", "strokeDash": [6, 4], "color": "grey"},
          "encoding": {"y": field("chance:Q")}}]})
     verdicts = forgetting.verdicts(runs, chance)
-    st.caption(" · ".join(verdicts) + f". Dashed: chance ({chance:.0%}). A run stops early once it answers every training "
-               "sequence right for 25 steps in a row.")
+    st.caption(" · ".join(verdicts) + f". Grey rule: chance ({chance:.0%}). Lines that overlap at 100% are told apart by "
+               "their dashes and markers. A run stops early once it answers every training sequence right for 25 steps in a row.")
     for r in runs:
         if r.exploded:
             st.warning(r.exploded, icon="💥")

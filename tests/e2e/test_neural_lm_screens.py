@@ -15,18 +15,20 @@ def press(page, label: str) -> None:
 
 
 def test_ladder_trained_with_its_defaults(app_server, page, screenshots):
+    page.set_viewport_size({"width": 1400, "height": 4600})  # Streamlit scrolls inside its own container: a tall window shows it all
     page.goto(page_url(app_server, "pages/neural_lm_ladder.py"))
     wait_idle(page)
     press(page, "Train the ladder")
     assert not error_boxes(page), error_boxes(page)
     assert page.get_by_text("Lowest held-out cross-entropy").count() == 1
-    page.screenshot(path=str(screenshots / "neural_lm_ladder_trained.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "neural_lm_ladder_trained.png"))
 
 
 def test_rnn_memory_sweep(app_server, page, screenshots):
+    page.set_viewport_size({"width": 1400, "height": 3400})
     page.goto(page_url(app_server, "pages/rnn_memory.py"))
     wait_idle(page)
     press(page, "Train every contender at every distance")
     assert not error_boxes(page), error_boxes(page)
     assert page.get_by_text("Accuracy at the query").count() >= 1
-    page.screenshot(path=str(screenshots / "rnn_memory_sweep.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "rnn_memory_sweep.png"))
