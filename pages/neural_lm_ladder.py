@@ -24,6 +24,8 @@ st.latex(r"H = -\frac{1}{N}\sum_{t} \log_2 q(x_t \mid x_{<t}) \quad\text{bits/to
 SMOOTHING_NAMES = {"mle": "none (MLE: raw counts)", "add-k": "add-k", "interpolated": "linear interpolation (Jelinek–Mercer)",
                    "kneser-ney": "interpolated Kneser–Ney"}
 FAMILY_ORDER = ["n-gram", "MLP", "RNN", "GRU", "LSTM", "GPT"]
+# one colour per kind of model, the same on the RNN-memory page (RNN red, GRU blue, LSTM green, attention purple)
+FAMILY_COLOURS = {"domain": FAMILY_ORDER, "range": ["#555555", "#ff7f0e", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"]}
 
 # ----------------------------------------------------------------------------- the corpus
 c1, c2 = st.columns([2, 1])
@@ -96,29 +98,39 @@ with friendly_errors():
                     f"= {view['explain'][0]['probability']:.4g}**")
         rows = pd.DataFrame(view["explain"]).assign(context=lambda d: d.context.map(lambda c: corpus.join(c) if c else "(none)"))
         st.dataframe(rows, hide_index=True, width="stretch", column_config={
+            "order": st.column_config.NumberColumn("n", width="small"),
+            "context seen": st.column_config.CheckboxColumn("seen", width="small", help="Was this context counted in training?"),
             "count": st.column_config.NumberColumn(help="count(c, w) at the top order; Kneser–Ney below it: N(·, c, w)"),
             "total": st.column_config.NumberColumn(help="count(c, ·) or, below the top order, N(·, c, ·)"),
-            "weight to shorter context": st.column_config.NumberColumn(help="γ: the probability mass left for the order below"),
-            "probability": st.column_config.NumberColumn(format="%.5f")})
-        st.caption(f"Held-out tokens outside the vocabulary are read as <UNK>; in training, the {view['unk_training_count']:,} "
-                   "tokens seen only once were read as <UNK> too, so <UNK> has real counts. (nltk's default keeps every "
-                   "training word, so <UNK> is never counted: its Kneser–Ney and MLE models give an unseen word probability 0.)")
+            "distinct next words": st.column_config.NumberColumn("T(c)", help="distinct words seen after the context"),
+            "own estimate": st.column_config.NumberColumn("α", format="%.4f", help="this order's own estimate of q(w | c)"),
+            "weight to shorter context": st.column_config.NumberColumn("γ", format="%.4f", help="the mass left for the order below"),
+            "probability": st.column_config.NumberColumn("q = α + γ·q↓", format="%.5f")})
+        singletons = view["unk_training_count"]
+        st.caption("Held-out tokens outside the vocabulary are read as <UNK>. "
+                   + (f"In training, the {singletons:,} tokens seen only once were read as <UNK> too, so <UNK> has real counts. "
+                      if singletons else "This training text has no token seen only once, so <UNK> has no counts of its own here. ")
+                   + "(nltk's default keeps every training word, so <UNK> is never counted: its Kneser–Ney and MLE models give "
+                   "an unseen word probability 0.)")
     with right:
         nxt = pd.DataFrame(view["next"])
-        draw({"title": "Most likely next tokens", "data": nxt, "height": {"step": 18}, "mark": "bar",
-              "encoding": {"y": field("token:N", sort="-x", title=None), "x": field("probability:Q", title="q(token | context)"),
+        draw({"title": "Most likely next tokens", "data": nxt, "height": {"step": 22}, "mark": "bar",
+              "encoding": {"y": field("token:N", sort="-x", title=None, axis={"labelOverlap": False}),
+                           "x": field("probability:Q", title="q(token | context)"),
                            "tooltip": [field("token:N"), field("probability:Q", format=".4f")]}})
     finite = curve[curve.zero_probability_share == 0]
     infinite = curve[curve.zero_probability_share > 0]
     if not finite.empty:
         spec = {"title": f"{SMOOTHING_NAMES[smoothing]}: held-out bits per order", "height": 220, "layer": [
             {"data": values(finite), "mark": {"type": "line", "point": True},
-             "encoding": {"x": field("order:O", title="order n"),
+             "encoding": {"x": field("order:O", title="order n", axis={"labelAngle": 0}),
                           "y": field("heldout_bits:Q", title="held-out bits/token", scale={"zero": False}),
                           "tooltip": [field("order:O"), field("heldout_bits:Q", format=".4f")]}}]}
         if corpus.entropy_rate is not None:
-            spec["layer"].append({"data": values(pd.DataFrame({"rate": [corpus.entropy_rate]})),
-                                  "mark": {"type": "rule", "strokeDash": [6, 4]}, "encoding": {"y": field("rate:Q")}})
+            rate = pd.DataFrame({"rate": [corpus.entropy_rate], "label": [f"entropy rate {corpus.entropy_rate:.3f}"]})
+            spec["layer"] += [{"data": values(rate), "mark": {"type": "rule", "strokeDash": [6, 4]}, "encoding": {"y": field("rate:Q")}},
+                              {"data": values(rate), "mark": {"type": "text", "align": "right", "dy": -8, "x": "width"},
+                               "encoding": {"y": field("rate:Q"), "text": field("label:N")}}]
         draw(spec)
     if not infinite.empty:
         worst = infinite.iloc[-1]
@@ -185,24 +197,26 @@ if trained:
     summary = pd.DataFrame(ladder.summary(trained, corpus))
     curves = pd.DataFrame([{"model": r.name, "family": r.family, **p} for r in trained for p in r.curve])
     finite = summary[summary.heldout_bits < float("inf")]
-    colour = field("family:N", title="model", sort=FAMILY_ORDER)
+    colour = field("family:N", title="model", scale=FAMILY_COLOURS, legend={"orient": "bottom", "direction": "horizontal"})
     tip = [field("model:N"), field("heldout_bits:Q", title="held-out bits", format=".4f"), field("parameters:Q", format=","),
            field("train_seconds:Q", title="seconds", format=".2f")]
     floor = []
     if corpus.entropy_rate is not None:
-        floor = [{"data": values(pd.DataFrame({"rate": [corpus.entropy_rate], "label": [f"entropy rate {corpus.entropy_rate:.3f}"]})),
-                  "mark": {"type": "rule", "strokeDash": [6, 4], "color": "black"}, "encoding": {"y": field("rate:Q")}}]
+        rate = values(pd.DataFrame({"rate": [corpus.entropy_rate], "label": [f"entropy rate {corpus.entropy_rate:.3f}: the floor"]}))
+        floor = [{"data": rate, "mark": {"type": "rule", "strokeDash": [6, 4], "color": "black"}, "encoding": {"y": field("rate:Q")}},
+                 {"data": rate, "mark": {"type": "text", "align": "right", "dy": -8, "x": "width"},
+                  "encoding": {"y": field("rate:Q"), "text": field("label:N")}}]
     y = field("heldout_bits:Q", title="held-out cross-entropy (bits/token)", scale={"zero": False})
-    time_panel = {"title": "…against training time", "width": 420, "height": 320, "layer": [
+    time_panel = {"title": "…against training time", "width": 380, "height": 320, "layer": [
         {"data": values(curves), "mark": {"type": "line", "point": True},
          "encoding": {"x": field("seconds:Q", title="training seconds (log)", scale={"type": "log"}), "y": y, "color": colour,
                       "detail": field("model:N"), "tooltip": [field("model:N"), field("step:Q"), field("seconds:Q", format=".2f"),
                                                                field("heldout_bits:Q", format=".4f")]}}, *floor]}
-    param_panel = {"title": "…against the numbers each model stores", "width": 420, "height": 320, "layer": [
+    param_panel = {"title": "…against the numbers each model stores", "width": 380, "height": 320, "layer": [
         {"data": values(finite), "mark": {"type": "point", "filled": True, "size": 90},
          "encoding": {"x": field("parameters:Q", title="parameters, or stored counts (log)", scale={"type": "log"}), "y": y,
                       "color": colour, "tooltip": tip}},
-        {"data": values(finite), "mark": {"type": "text", "dy": -10, "fontSize": 11},
+        {"data": values(finite[finite.family == "n-gram"]), "mark": {"type": "text", "dy": -10, "fontSize": 11},
          "encoding": {"x": field("parameters:Q", scale={"type": "log"}), "y": y, "text": field("model:N")}}, *floor]}
     draw({"title": "Held-out cross-entropy…", "hconcat": [time_panel, param_panel], "resolve": {"scale": {"y": "shared"}}}, width="content")
     best = finite.loc[finite.heldout_bits.idxmin()] if not finite.empty else None
@@ -222,7 +236,8 @@ if trained:
         "train_seconds": st.column_config.NumberColumn("seconds", format="%.2f"),
         "above_floor_bits": st.column_config.NumberColumn("above the floor (bits)", format="%+.4f")})
     st.subheader("What each rung writes")
-    st.caption("Each model continues the same 16 held-out tokens, sampling from its own q(next | context).")
+    st.caption(f"Each model continues the same {config.train.warmup} held-out tokens, sampling from its own q(next | context):")
+    st.text(corpus.decode(corpus.heldout[: config.train.warmup]) + " …")
     shown = [r for r in trained if r.sample and (r.family != "n-gram" or r.name == f"{config.ngram_order}-gram")]
     for row in range(0, len(shown), 3):
         cols = st.columns(3)

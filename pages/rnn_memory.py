@@ -33,7 +33,7 @@ scale = c[2].select_slider("W_hh scale", [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 8.
                            help="Multiplies the recurrent weights after initialisation. Large: the RNN's gradient explodes.")
 keep_bias = c[3].slider("Keep-gate bias", -2.0, 5.0, 0.0, 0.5, key="mem.keep",
                         help="Added to the LSTM's forget-gate bias and the GRU's update-gate bias: σ(3) ≈ 0.95 keeps 95% per step.")
-clip = c[4].select_slider("Clip the gradient norm at", ["off", 0.01, 0.1, 1.0, 10.0], 1.0, key="mem.clip")
+clip = c[4].select_slider("Clip the gradient norm at", ["off", 0.01, 0.1, 1.0, 10.0], 0.1, key="mem.clip")
 nonlinearity = st.radio("Vanilla RNN's nonlinearity", ["tanh", "relu"], horizontal=True, key="mem.nl")
 with friendly_errors():
     flow_config = forgetting.FlowConfig(seq_len=seq_len, hidden=hidden, scale=scale, keep_bias=keep_bias, nonlinearity=nonlinearity,
@@ -44,8 +44,8 @@ with friendly_errors():
     long = long[(long.norm > 0) & (long.norm < float("inf"))]
     draw({"title": "‖∂L/∂xₜ‖ against how many steps back t is", "data": long, "height": 320, "mark": {"type": "line"},
           "encoding": {"x": field("distance:Q", title="steps back from the loss (T − 1 − t)"),
-                       "y": field("norm:Q", title="gradient norm (log scale)", scale={"type": "log"}),
-                       "color": field("kind:N", title="cell", scale=COLOURS),
+                       "y": field("norm:Q", title="gradient norm (log scale)", scale={"type": "log"}, axis={"format": ".0e"}),
+                       "color": field("kind:N", title="cell", scale={"domain": COLOURS["domain"][:3], "range": COLOURS["range"][:3]}),
                        "strokeDash": field("gradient:N", title="gradient", sort=["as computed", "after clipping"]),
                        "tooltip": [field("kind:N"), field("distance:Q"), field("norm:Q", format=".3e"), field("gradient:N")]}})
     m = st.columns(3)
@@ -141,13 +141,16 @@ if runs:
               "height": 260, "layer": [
                   {"data": values(shown), "mark": "line", "encoding": {
                       "x": field("position back:Q", title="steps back from the query"),
-                      "y": field("norm:Q", title="‖∂L/∂eₜ‖ (log scale)", scale={"type": "log"}),
+                      "y": field("norm:Q", title="‖∂L/∂eₜ‖ (log scale)", scale={"type": "log"}, axis={"format": ".0e"}),
                       "color": field("contender:N", scale=COLOURS), "tooltip": [field("contender:N"), field("position back:Q"),
                                                                                    field("norm:Q", format=".2e")]}},
                   {"data": values(pd.DataFrame({"d": [farthest]})), "mark": {"type": "rule", "color": "black", "strokeDash": [2, 2]},
                    "encoding": {"x": field("d:Q")}}]})
-        st.caption(f"The dotted line marks the signal, {farthest} steps back. A contender that learned the task sends a "
-                   "large gradient there; one that failed sends almost nothing that far back, so it never learns to look.")
+        at_signal = [r for r in forgetting.signal_gradients(runs, copy_config.seq_len) if r["distance"] == farthest]
+        st.caption(f"The dotted line marks the signal, {farthest} steps back. There, the gradient is "
+                   + ", ".join(f"{r['kind']} {r['at_signal']:.1e} ({r['ratio']:.0e} of its size at the query; accuracy {r['accuracy']:.0%})"
+                               for r in at_signal)
+                   + ". Where almost nothing arrives, the weights never learn to look that far back.")
     st.dataframe(table, hide_index=True, width="stretch", column_config={"accuracy": st.column_config.NumberColumn(format="%.3f"),
                                                                          "seconds": st.column_config.NumberColumn(format="%.1f")})
 

@@ -199,6 +199,18 @@ def verdicts(runs: list["CopyRun"], chance: float, learned: float = 0.9) -> list
     return out
 
 
+def signal_gradients(runs: list["CopyRun"], seq_len: int) -> list[dict]:
+    """For each run: the gradient reaching the signal's position and the query's own token, and their ratio."""
+    rows = []
+    for r in runs:
+        if r.exploded:
+            continue
+        at_signal, at_query = float(r.gradients[seq_len - 1 - r.distance]), float(r.gradients[-1])
+        rows.append({"kind": r.kind, "distance": r.distance, "at_signal": at_signal, "at_query": at_query,
+                     "ratio": at_signal / at_query if at_query > 0 else math.nan, "accuracy": r.accuracy})
+    return rows
+
+
 def vocab_size(config: CopyConfig) -> int:
     return config.symbols + config.distractors + 1
 

@@ -114,6 +114,8 @@ def test_rnn_learns_a_short_distance_and_fails_a_long_one_that_the_gru_learns():
     gru = train_copy("GRU", 24, c)
     assert gru.accuracy > 0.95
     runs = [short, long, gru]
+    signal = {r["kind"]: r for r in forgetting.signal_gradients([long, gru], 25)}
+    assert signal["RNN"]["at_signal"] == long.gradients[0] and signal["GRU"]["ratio"] > 1e6 * signal["RNN"]["ratio"]
     assert forgetting.verdicts(runs, 0.25) == ["RNN learned up to d = 2, failed at d = 24, at chance from d = 24",
                                                "GRU learned every distance (up to d = 24)"]
 
