@@ -231,6 +231,7 @@ class NGramLM:
         (the weight left for the shorter context) and `p`, q(word | the last j-1 context words).
         """
         c, n = self.config, self.config.order
+        recursive = c.smoothing in ("interpolated", "kneser-ney")  # each order leans on the one below; mle and add-k use one order
         rows = np.concatenate([contexts.reshape(len(words), n - 1), words[:, None]], axis=1)
         depth = np.full(len(words), n - 1) if depth is None else depth
         ids, v = self._ids(rows), len(self.vocab)
@@ -257,11 +258,11 @@ class NGramLM:
             if c.smoothing == "kneser-ney" and j == 1 and c.nltk_kn:
                 gamma = np.zeros_like(gamma)  # nltk: the continuation unigram alone, no uniform floor
                 alpha = num / safe_den
-            p = np.where(seen, alpha + gamma * lower, lower if c.smoothing in ("interpolated", "kneser-ney") else 0.0)
-            if c.smoothing in ("mle", "add-k"):  # one level only: the row's top order, with its own counts
+            if recursive:  # an unseen context passes everything to the shorter one (backoff)
+                p = lower = np.where(seen, alpha + gamma * lower, lower)
+            else:  # an unseen context: mle has nothing to say (0), add-k spreads evenly (k / kV)
                 p = np.where(seen, alpha, 0.0 if c.smoothing == "mle" else 1.0 / v)
             out.append({"seen": seen, "num": num, "den": den, "types": types, "alpha": alpha, "gamma": gamma, "p": p})
-            lower = p if c.smoothing in ("interpolated", "kneser-ney") else lower
         return out
 
     def _alpha_gamma(self, num: np.ndarray, den: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +279,7 @@ class NGramLM:
     def probs(self, contexts: np.ndarray, words: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
         """q(word | context) for every row (word ids; see level_terms), at each row's highest order."""
         terms = self.level_terms(contexts, words, depth)
-        if self.config.smoothing in ("interpolated", "kneser-ney"):
+        if self.config.smoothing in ("interpolated", "kneser-ney"):  # the top order already holds every lower one
             return terms[-1]["p"]
         depth = np.full(len(words), self.config.order - 1) if depth is None else depth
         return np.stack([t["p"] for t in terms])[np.minimum(depth, self.config.order - 1), np.arange(len(words))]
