@@ -110,7 +110,8 @@ with friendly_errors():
     else:
         runs = live.last("mem.sweep")
         if runs is None and state.recall("mem.sweep.history") is None:
-            st.info("Press **Train** to run the sweep (about half a minute for the defaults on two cores).", icon="🧵")
+            st.info(f"Press **Train** to run the sweep: {len(kinds) * len(parsed)} runs of up to {steps} steps each "
+                    "(a run stops early once it has solved the task).", icon="🧵")
 
 if runs:
     table = pd.DataFrame([{"contender": r.kind, "distance": r.distance, "accuracy": r.accuracy, "steps run": r.steps,

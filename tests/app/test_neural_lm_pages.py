@@ -54,21 +54,20 @@ def test_ladder_first_load_counts_the_ngram_rung_and_explains_a_context():
     assert any("press **Train the ladder**" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("smoothing", ["mle", "add-k", "interpolated", "kneser-ney"])
-def test_every_smoothing_and_both_ends_of_the_order(smoothing):
-    at = open_page("pages/neural_lm_ladder.py")
-    at.selectbox(key="lad.smooth").set_value(smoothing).run()
-    for order in (1, 8):
-        at.slider(key="lad.order.word").set_value(order).run()
-        clean(at)
-    if smoothing == "mle":
-        assert any("Infinite cross-entropy" in w.value for w in at.warning)  # order 8 of raw counts meets unseen 8-grams
-    if smoothing == "kneser-ney":
-        at.slider(key="lad.order.word").set_value(1).run()
-        assert any("needs n ≥ 2" in i.value for i in at.info)
-        at.slider(key="lad.d").set_value(1.0).run()
-        at.slider(key="lad.d").set_value(0.05).run()
-        clean(at)
+def test_every_smoothing_and_both_ends_of_the_order():
+    at = open_page("pages/neural_lm_ladder.py")  # one page for every smoothing: each AppTest run costs CI time
+    for smoothing in ("mle", "add-k", "interpolated", "kneser-ney"):
+        at.selectbox(key="lad.smooth").set_value(smoothing).run()
+        for order in (1, 8):
+            at.slider(key="lad.order.word").set_value(order).run()
+            clean(at)
+        if smoothing == "mle":
+            assert any("Infinite cross-entropy" in w.value for w in at.warning)  # order 8 of raw counts meets unseen 8-grams
+    at.slider(key="lad.order.word").set_value(1).run()
+    assert any("needs n ≥ 2" in i.value for i in at.info)  # Kneser-Ney at n = 1
+    at.slider(key="lad.d").set_value(1.0).run()
+    at.slider(key="lad.d").set_value(0.05).run()
+    clean(at)
 
 
 def test_odd_contexts_and_words_never_break_the_explainer():
@@ -121,20 +120,20 @@ def test_training_extremes_one_step_tiny_sizes_and_a_diverging_learning_rate():
     assert any("at least one rung" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("text", ODD_TEXTS)
-def test_your_own_text_odd_inputs_give_a_message_or_a_model(text):
+def test_your_own_text_odd_inputs_give_a_message_or_a_model():
     at = open_page("pages/neural_lm_ladder.py")
     at.radio(key="lad.corpus").set_value("text").run()
-    at.text_area(key="lad.text").input(text).run()
-    for unit in ("word", "char"):
-        at.radio(key="lad.unit").set_value(unit).run()
-        clean(at)
-        try:
-            corpus = ladder.load_corpus("text", unit, text)
-        except LabError as e:  # too little text, no words, a NUL: the page says so, in the same words
-            assert [w.value for w in at.warning] == [str(e)]
-        else:
-            assert metric(at, "Training tokens") == f"{len(corpus.train):,}"
+    for text in ODD_TEXTS:
+        at.text_area(key="lad.text").input(text).run()
+        for unit in ("word", "char"):
+            at.radio(key="lad.unit").set_value(unit).run()
+            clean(at)
+            try:
+                corpus = ladder.load_corpus("text", unit, text)
+            except LabError as e:  # too little text, no words, a NUL: the page says so, in the same words
+                assert [w.value for w in at.warning] == [str(e)], text[:20]
+            else:
+                assert metric(at, "Training tokens") == f"{len(corpus.train):,}", text[:20]
 
 
 def test_python_manual_in_characters():
@@ -167,7 +166,7 @@ def test_gradient_flow_controls_at_both_ends():
 @pytest.mark.slow  # trains networks
 def test_copy_sweep_trains_and_reports_the_rnn_failing_first():
     at = open_page("pages/rnn_memory.py")
-    at.multiselect(key="mem.kinds.Forgetting").set_value(["RNN", "GRU", "attention"])
+    at.multiselect(key="mem.kinds.Forgetting").set_value(["RNN", "attention"])  # the GRU at d = 24: tests/core/test_forgetting.py
     at.text_input(key="mem.d.Forgetting").input("2, 24")
     at.slider(key="mem.L.Forgetting").set_value(25)
     at.select_slider(key="mem.steps.Forgetting").set_value(200)
@@ -175,19 +174,18 @@ def test_copy_sweep_trains_and_reports_the_rnn_failing_first():
     clean(at)
     table = at.dataframe[-1].value.set_index(["contender", "distance"])
     assert table.loc[("RNN", 2), "accuracy"] > 0.9 and table.loc[("RNN", 24), "accuracy"] < 0.5
-    assert table.loc[("GRU", 24), "accuracy"] > table.loc[("RNN", 24), "accuracy"]
     assert table.loc[("attention", 24), "accuracy"] > 0.95
     assert any("RNN learned up to d = 2, failed at d = 24" in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("typed, message", [("", "at least one distance"), ("two", "whole numbers"), ("40", "does not fit"),
-                                            ("1,2,3,4,5,6,7,8,9", "at most 8"), ("0", "does not fit"), ("😀", "whole numbers")])
-def test_bad_distances_are_refused_with_a_sentence(typed, message):
+def test_bad_distances_are_refused_with_a_sentence():
     at = open_page("pages/rnn_memory.py")
-    at.text_input(key="mem.d.Forgetting").input(typed)
-    submit(at, "Train every contender")
-    clean(at)
-    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    for typed, message in [("", "at least one distance"), ("two", "whole numbers"), ("40", "does not fit"),
+                           ("1,2,3,4,5,6,7,8,9", "at most 8"), ("0", "does not fit"), ("😀", "whole numbers")]:
+        at.text_input(key="mem.d.Forgetting").input(typed)
+        submit(at, "Train every contender")
+        clean(at)
+        assert any(message in w.value for w in at.warning), (typed, [w.value for w in at.warning])
 
 
 @pytest.mark.slow  # trains networks
