@@ -1,7 +1,5 @@
 """The LM ladder and the RNN-memory pages: every control at both ends, odd text, Train pressed, numbers shown."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -9,24 +7,11 @@ from core.errors import LabError
 from core.lm import ladder
 from core.lm.ngram import NGramConfig
 from core.nn import forgetting
+from tests.app.conftest import assert_clean as clean
+from tests.app.conftest import metric, open_page
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 ODD_TEXTS = ["", " \n\t ", "😀" * 50, "שלום עולם " * 40, "<b>bold</b> & <script>alert(1)</script> " * 30, "a\x00b " * 300,
              "x" * 20_000, "The cat sat. 🐈‍⬛ Le chat s'assit. 猫が座った。 " * 40]
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300).run()
-    return at.switch_page(path).run()
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label))
 
 
 def by_prefix(elements, prefix: str):
@@ -54,6 +39,7 @@ def test_ladder_first_load_counts_the_ngram_rung_and_explains_a_context():
     assert any("press **Train the ladder**" in i.value for i in at.info)
 
 
+@pytest.mark.slow  # 13 reruns, fitting n-grams up to order 8
 def test_every_smoothing_and_both_ends_of_the_order():
     at = open_page("pages/neural_lm_ladder.py")  # one page for every smoothing: each AppTest run costs CI time
     for smoothing in ("mle", "add-k", "interpolated", "kneser-ney"):
@@ -146,6 +132,7 @@ def test_python_manual_in_characters():
 # ----------------------------------------------------------------------------- why RNNs forget
 
 
+@pytest.mark.slow  # 17 reruns, 400 steps and 256 units at the ends
 def test_gradient_flow_controls_at_both_ends():
     at = open_page("pages/rnn_memory.py")
     clean(at)
