@@ -127,8 +127,8 @@ if run is not None and run.step:
     baseline = state.recall("gpt.baseline")
     if baseline:
         st.caption(f"Best n-gram on this split: order {baseline.order}, k = {baseline.k:g}, {baseline.val_bits:.3f} bits per token "
-                   f"on the held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}), "
-                   f"= {baseline.bits_per_char:.3f} bits per character: the held-out text is {run.data.val_chars:,} characters in "
+                   f"on the held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}): "
+                   f"{baseline.bits_per_char:.3f} bits per character, as the held-out text is {run.data.val_chars:,} characters in "
                    f"{len(run.data.val):,} tokens, {tokens_per_char:.3f} tokens per character.")
     if run.stop_reason:
         st.warning(f"Training stopped: {run.stop_reason}.", icon="💥")
