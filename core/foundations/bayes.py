@@ -105,12 +105,33 @@ def counted_positives(test: DiagnosticTest, people: int = 1000) -> Positives:
     return Positives(ill, healthy, ill + healthy, ill / (ill + healthy) if ill + healthy else None)
 
 
-def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50) -> pd.DataFrame:
-    """One row per person (column, row, group) laid out group by group: the natural-frequency picture."""
+POSITIVE_GROUPS = ("ill, positive", "healthy, positive")
+
+
+def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50, only_positive: bool = False) -> pd.DataFrame:
+    """One row per person (column, row, group) laid out group by group: the natural-frequency picture.
+
+    `only_positive`: keep only the people who test positive (the ones Bayes' rule is about), laid out afresh.
+
+    >>> grid = natural_frequency_grid(DiagnosticTest(0.01, 0.9, 0.95), only_positive=True, columns=10)
+    >>> len(grid), grid.group.value_counts().to_dict(), int(grid.row.max())
+    (59, {'healthy, positive': 50, 'ill, positive': 9}, 5)
+    """
     counts = natural_frequencies(test, people)
+    if only_positive:
+        counts = {k: v for k, v in counts.items() if k in POSITIVE_GROUPS}
     groups = np.repeat(list(counts), list(counts.values()))
-    i = np.arange(people)
+    i = np.arange(len(groups))
     return pd.DataFrame({"column": i % columns, "row": i // columns, "group": groups})
+
+
+def percent(x: float) -> str:
+    """A probability as a percentage with three significant digits, so a rare prior still shows.
+
+    >>> percent(0.15384), percent(0.001), percent(0.00012), percent(1.0), percent(0.0)
+    ('15.4%', '0.1%', '0.012%', '100%', '0%')
+    """
+    return f"{100 * x:.3g}%"
 
 
 # ----------------------------------------------------------------------------- the coin

@@ -21,21 +21,21 @@ def test_bayes_page_posterior_and_extremes():
     widget(at.slider, "Specificity").set_value(1.0).run()  # a positive result is now impossible
     assert_clean(at)
     assert metric(at, "After a positive test") == "impossible"
-    widget(at.slider, "Prior").set_value(1.0).run()
+    widget(at.select_slider, "Prior").set_value(1.0).run()
     assert_clean(at)
     at.text_input[0].set_value("+-+-").run()  # impossible positives in a sequence: a warning, no traceback
     assert_clean(at)
     assert any("probability 0" in w.value for w in at.warning)
     assert any("Test 1 (+) is impossible: the beliefs stop at the prior" in w.value for w in at.warning)
     widget(at.slider, "Sensitivity").set_value(1.0).run()  # a perfect test: after "+", P(ill) = 1 and "−" can't happen
-    widget(at.slider, "Prior").set_value(0.5).run()
+    widget(at.select_slider, "Prior").set_value(0.5).run()
     at.text_input[0].set_value("+ + - +").run()
     assert_clean(at)
     assert any("Test 3 (−) is impossible: the beliefs stop after test 2" in w.value for w in at.warning)
     assert any(m.value.startswith("After 2 tests: **P(ill) = 100.00%**") for m in at.markdown)  # drawn up to test 2
     widget(at.slider, "Sensitivity").set_value(0.9).run()
     widget(at.slider, "Specificity").set_value(0.95).run()
-    widget(at.slider, "Prior").set_value(0.0).run()
+    widget(at.select_slider, "Prior").set_value(0.0).run()
     at.text_input[0].set_value("+ + + +").run()
     assert_clean(at)
     assert any("P(ill) = 0.00%" in m.value for m in at.markdown)
