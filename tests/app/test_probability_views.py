@@ -36,3 +36,43 @@ def test_bayes_prior_posterior_bars_keep_one_neutral_colour():
         assert colours == {"#6b6b6b"}
         if sensitivity == 0.0:
             assert "impossible" in set(bars.frame().label)
+
+
+def test_joint_refuses_a_repeated_column_but_keeps_its_table():
+    at = open_page("pages/joint_distributions.py")
+    at.text_input(key="joint.columns").set_value("bus, bike, bus").run()
+    assert_clean(at)
+    assert any("'bus' appears more than once" in w.value and "keeps its columns (bus, bike, walk)" in w.value for w in at.warning)
+    assert at.get("arrow_data_frame") or at.dataframe, "the table editor must stay on the page"
+    assert metric(at, "p-value") == "4.62e-07"  # the table as it was: nothing lost
+    at.text_input(key="joint.columns").set_value("bus, bike, walk, train").run()
+    assert_clean(at)
+    assert not at.warning
+    assert metric(at, "Chi-square").endswith("(dof 4)")  # the empty column says nothing about dependence
+
+
+def test_joint_and_independent_tables_share_one_colour_scale_beside_their_difference():
+    at = open_page("pages/joint_distributions.py")
+    joint, independent = chart(at, "Joint P(x, y)"), chart(at, "If independent")
+    scale = lambda c: c.layers()[0]["encoding"]["color"]["scale"]  # noqa: E731
+    assert scale(joint)["domain"] == scale(independent)["domain"]
+    assert scale(joint)["domain"][1] == max(joint.frame().value.max(), independent.frame().value.max())
+    difference = chart(at, "Difference")
+    d = scale(difference)
+    assert d["domainMid"] == 0 and d["domain"][0] == -d["domain"][1]
+    expected = joint.frame().value.to_numpy() - independent.frame().value.to_numpy()
+    assert difference.frame().value.to_numpy() == pytest.approx(expected)
+
+
+def test_joint_verdict_states_its_cut_off_and_suggests_editing_only_an_editable_table():
+    at = open_page("pages/joint_distributions.py")
+    said = " ".join(m.value for m in at.markdown)
+    assert "p = 4.6e-07 is below the cut-off 0.01" in said
+    assert any("Try it" in c.value for c in at.caption)
+    widget(at.select_slider, "Cut-off").set_value(0.001).run()
+    assert "below the cut-off 0.001" in " ".join(m.value for m in at.markdown)
+    at.radio[0].set_value("Sentiment set: label × negation").run()
+    assert_clean(at)
+    said = " ".join(m.value for m in at.markdown)
+    assert "cut-off 0.001" in said
+    assert not any("Try it" in c.value or "edit" in c.value.lower() for c in at.caption), "this table can't be edited"
