@@ -32,6 +32,21 @@ TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
 DIVERGING = frozenset({"redblue", "blueorange", "redyellowblue", "redgrey", "purplegreen", "pinkyellowgreen", "spectral"})
 
 
+CATEGORY10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def class_colours(classes: Sequence, extra: dict[str, str] | None = None) -> dict:
+    """A colour scale giving each class the same colour on every chart of a page (Vega-Lite's category10, in
+    the classes' order), plus `extra` fixed colours for values that are not classes (e.g. {"neither": "#bbb"}).
+
+    >>> class_colours(["neg", "pos"], {"neither": "#bbbbbb"})
+    {'domain': ['neg', 'pos', 'neither'], 'range': ['#1f77b4', '#ff7f0e', '#bbbbbb']}
+    """
+    extra = extra or {}
+    return {"domain": [str(c) for c in classes] + list(extra),
+            "range": [CATEGORY10[i % len(CATEGORY10)] for i in range(len(classes))] + list(extra.values())}
+
+
 def field(shorthand: str, **props) -> dict:
     """Altair's shorthand 'name:Q' as a Vega-Lite field definition, plus any properties.
 

@@ -76,3 +76,42 @@ def test_joint_verdict_states_its_cut_off_and_suggests_editing_only_an_editable_
     said = " ".join(m.value for m in at.markdown)
     assert "cut-off 0.001" in said
     assert not any("Try it" in c.value or "edit" in c.value.lower() for c in at.caption), "this table can't be edited"
+
+
+def test_naive_bayes_word_pushes_take_the_colour_of_the_class_they_push_towards():
+    at = open_page("pages/naive_bayes.py")
+    assert_clean(at)
+    priors, pushes = chart(at, "Class priors"), next(c for c in charts(at) if "towards" in c.frame().columns)
+    colour = pushes.spec["encoding"]["color"]
+    assert colour["field"] == "towards" and colour["scale"] == priors.spec["encoding"]["color"]["scale"]
+    scale = dict(zip(colour["scale"]["domain"], colour["scale"]["range"]))
+    assert scale["negative"] != scale["positive"]
+    frame = pushes.frame()
+    leader = "negative"  # the default sentence's prediction
+    assert (frame[frame.push > 0].towards == leader).all() and (frame[frame.push < 0].towards == "positive").all()
+
+
+def test_naive_bayes_word_pair_hint_is_computed_not_assumed():
+    at = open_page("pages/naive_bayes.py")
+    said = " ".join(m.value for m in [*at.markdown, *at.caption])
+    # in the lab's set "not bad" occurs once, in a negative row: word pairs push the default sentence further to negative
+    assert "try the word-pair features" not in said
+    assert "don't turn it around" in said and "negative 99.5%" in said
+    at.text_input[0].set_value("the soup was not good").run()
+    assert_clean(at)
+    said = " ".join(m.value for m in at.markdown)
+    assert "try the word-pair features" in said  # "not good" was seen in a negative row: here pairs do turn it around
+
+
+def test_naive_bayes_gives_every_class_its_own_telling_words_panel():
+    at = open_page("pages/naive_bayes.py")
+    at.radio(key="nb.source").set_value("Upload a CSV (columns text, label)").run()
+    three = "text,label\n" + "".join(f"{w} {w} film {i},{c}\n" for i in range(10) for w, c in
+                                      (("great", "good"), ("awful", "bad"), ("fine", "meh")))
+    at.file_uploader(key="nb.upload").set_value(("three.csv", three.encode(), "text/csv")).run()
+    assert_clean(at)
+    panels = [c for c in charts(at) if "log-likelihood ratio" in c.frame().columns]
+    assert sorted(p.title for p in panels) == ["bad", "good", "meh"]
+    for p in panels:
+        assert p.spec["height"] == {"step": 20} and "column" not in p.spec["encoding"]  # no facet squeezed into one chart
+        assert set(p.frame()["class"]) == {p.title}
