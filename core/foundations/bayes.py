@@ -163,6 +163,16 @@ class CoinBelief:
     high: float
 
 
+def mle(heads: int, flips: int) -> float:
+    """The maximum-likelihood estimate of P(heads): the share of heads, h / n (NaN before the first flip).
+    It needs no prior, so it exists even when the posterior does not (a flat prior and only heads so far).
+
+    >>> mle(3, 3), mle(0, 0)
+    (1.0, nan)
+    """
+    return heads / flips if flips else float("nan")
+
+
 def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95) -> CoinBelief:
     """Beta(a, b) prior + h heads and t tails -> Beta(a + h, b + t) posterior (conjugacy).
 
@@ -183,7 +193,7 @@ def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95
                        f"{so_far}. Move the guess off {prior.mean:g}, or keep flipping")
     tail = (1 - level) / 2
     low, high = stats.beta.ppf([tail, 1 - tail], a, b)
-    return CoinBelief(heads, tails, heads / n if n else float("nan"), a, b, a / (a + b), float(low), float(high))
+    return CoinBelief(heads, tails, mle(heads, n), a, b, a / (a + b), float(low), float(high))
 
 
 def coin_trajectory(flips: np.ndarray, prior: BetaPrior, level: float = 0.95, points: int = 200) -> dict[str, np.ndarray]:

@@ -47,7 +47,7 @@ def test_bayes_page_posterior_and_extremes():
 def test_coin_page_flips_and_improper_prior():
     at = open_page("pages/coin_flips.py")
     assert_clean(at)
-    at.button[0].click().run()  # Flip once: 3 -> 4 flips
+    next(b for b in at.button if b.label == "Flip once").click().run()  # 3 -> 4 flips
     assert widget(at.slider, "Flips seen").value == 4
     widget(at.slider, "Prior strength").set_value(0.0).run()
     widget(at.slider, "The coin's true").set_value(1.0).run()  # only heads: Beta(0 + h, 0) is improper
@@ -58,7 +58,7 @@ def test_coin_page_flips_and_improper_prior():
     assert_clean(at)
     assert metric(at, "Maximum likelihood") == "1.000"
     assert float(metric(at, "Posterior mean")) == pytest.approx((50 + 1000) / 1100, abs=1e-3)
-    at.button[2].click().run()  # Start over: no flips
+    next(b for b in at.button if b.label == "Start over").click().run()  # no flips
     assert_clean(at)
     assert metric(at, "Maximum likelihood").startswith("undefined")
     widget(at.slider, "Prior guess").set_value(0.0).run()  # a certain prior with strength > 0: improper until a head

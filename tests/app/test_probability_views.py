@@ -115,3 +115,33 @@ def test_naive_bayes_gives_every_class_its_own_telling_words_panel():
     for p in panels:
         assert p.spec["height"] == {"step": 20} and "column" not in p.spec["encoding"]  # no facet squeezed into one chart
         assert set(p.frame()["class"]) == {p.title}
+
+
+def test_coin_flips_play_keeps_flipping_until_paused():
+    at = open_page("pages/coin_flips.py")
+    assert widget(at.slider, "Flips seen").value == 3
+    at.button(key="coin.play").click().run()  # each run of the playing view (a tick) adds flips
+    assert_clean(at)
+    first = widget(at.slider, "Flips seen").value
+    at.run()
+    assert 3 < first < widget(at.slider, "Flips seen").value
+    assert at.button(key="coin.play").label.startswith("⏸")
+    at.button(key="coin.play").click().run()  # pause: the count stays
+    paused = widget(at.slider, "Flips seen").value
+    at.run()
+    assert widget(at.slider, "Flips seen").value == paused and at.button(key="coin.play").label.startswith("▶")
+
+
+def test_coin_flips_axis_counts_whole_flips_and_the_mle_survives_a_missing_prior():
+    at = open_page("pages/coin_flips.py")  # 3 flips: the axis would read 1.0, 1.1, … 3.0
+    estimates = chart(at, "Estimates as the flips arrive")
+    for layer in estimates.layers():
+        x = layer.get("encoding", {}).get("x", {})
+        if x.get("field") == "flips":
+            assert x["axis"]["tickMinStep"] == 1 and x["axis"]["format"] == "d"
+    widget(at.slider, "Prior strength").set_value(0.0).run()  # no prior, and only heads so far: no posterior yet
+    widget(at.slider, "The coin's true").set_value(1.0).run()
+    assert_clean(at)
+    assert any("at least one head and one tail" in w.value for w in at.warning)
+    assert metric(at, "Maximum likelihood") == "1.000"  # 3 heads in 3 flips, no prior needed
+    assert metric(at, "Posterior mean") == "no distribution yet"
