@@ -47,6 +47,18 @@ def test_huffman_edge_cases():
     assert big.average_length(np.ones(4096)) == 12.0
     dot = prefix_codes.huffman_dot(prefix_codes.huffman_code([0.5, 0.5]), [0.5, 0.5], ["a", 'b"'])
     assert dot.startswith("digraph") and dot.count("->") == 2
+    odd = prefix_codes.huffman_dot(prefix_codes.huffman_code([0.5, 0.5]), [0.5, 0.5], ["a\x00b\nc", "d\\"])
+    assert "\x00" not in odd and "\n" not in odd.split("];")[1] and 'd\\\\' in odd  # NUL and a line break become spaces
+
+
+def test_a_wide_tree_is_laid_out_left_to_right_so_its_labels_keep_their_size():
+    from core.foundations.information_demo import preset
+
+    letters = prefix_codes.huffman_code(preset("English letters")[1])  # 26 leaves, 9 levels deep
+    assert prefix_codes.tree_direction(letters) == "LR" and "rankdir=LR" in prefix_codes.huffman_dot(letters, preset("English letters")[1],
+                                                                                                          preset("English letters")[0])
+    chain = prefix_codes.huffman_code(preset("peaked", 27, 0.5)[1])  # 27 leaves but 26 levels deep: narrow from the top
+    assert prefix_codes.tree_direction(chain) == "TB"
 
 
 def shortest_prefix_code_length(p):
