@@ -9,7 +9,7 @@ from scipy.stats import entropy as scipy_entropy
 
 from core.foundations import information_demo, prefix_codes
 from tests.app.conftest import assert_clean, open_page, widget
-from tests.app.vega_specs import chart
+from tests.app.vega_specs import chart, charts
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page several times
 
@@ -73,3 +73,24 @@ def test_information_page_has_guided_steps_and_no_truncated_legend():
     legend = chart(at, "Cross-entropy = entropy + KL").spec["encoding"]["color"]["legend"]
     assert legend.get("labelLimit", 0) >= 300  # "KL: cost of the wrong model" was cut to "KL: cost of the wrong mo…"
     assert [e.label for e in at.expander if e.label.startswith("More:")]  # the side charts are folded away
+
+
+def test_loss_race_states_its_own_duration_and_leaves_no_stop_button():
+    at = open_page("pages/cross_entropy_loss.py")
+    assert not any("few seconds" in c.value for c in at.caption)  # no duration promised before the run
+    widget(at.slider, "Steps").set_value(20)
+    widget(at.button, "Train both").click().run()
+    assert_clean(at)
+    assert not [b for b in at.button if b.label == "Stop"]
+    history = at.session_state["loss_race"].history
+    took = history.steps[-1] / history.last("steps_per_s")
+    said = next(c.value for c in at.caption if c.value.startswith("This race took"))
+    assert said.startswith(f"This race took {took:.1f} s for 20 steps")
+    for name in ("cross-entropy", "squared error"):
+        median = sorted(history.metrics[f"{name}: ms per step"])
+        assert f"{name} {(median[9] + median[10]) / 2:.1f} ms" in said
+    race = [c for c in charts(at) if c.title in ("its own training loss", "training accuracy", "gradient norm (log scale)")]
+    assert len(race) == 3
+    for c in race:
+        assert c.spec["height"] == 220 and c.spec["encoding"]["color"]["legend"]["orient"] == "top"
+        assert c.spec["encoding"]["color"]["scale"]["domain"] == ["cross-entropy", "squared error"]  # same colours in all three
