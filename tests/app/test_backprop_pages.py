@@ -5,6 +5,8 @@ warning (never st.error, never an exception) and shows the right numbers.
 """
 
 
+import re
+
 import pytest
 
 from core.nn import autograd
@@ -14,6 +16,8 @@ from tests.app.conftest import assert_clean, metric, open_page
 def test_autograd_steps_and_bad_expressions():
     at = open_page("pages/autograd.py")
     assert_clean(at)
+    assert at.slider(key="ag.step").value == 0 and "Forward pass done" in at.info[0].value  # it opens before the first step
+    at.button(key="ag.all").click().run()
     assert "largest gradient difference" in " ".join(c.value for c in at.caption)  # fully stepped: checked against torch
     at.button(key="ag.reset").click().run()
     assert at.slider(key="ag.step").value == 0 and "Forward pass done" in at.info[0].value
@@ -33,18 +37,42 @@ def test_autograd_steps_and_bad_expressions():
 
 
 def test_autograd_graph_shows_every_value_and_gradient_once_fully_stepped():
-    at = open_page("pages/autograd.py")  # the default neuron, every backward step taken
+    at = open_page("pages/autograd.py")
+    at.button(key="ag.all").click().run()  # the default neuron, every backward step taken
     assert_clean(at)
     dot = at.get("graphviz_chart")[0].proto.spec
     # the page's default neuron, rebuilt here: x = (2, -1), w = (-0.5, 0.8), b = 0.5, tanh, target 1
     root = autograd.neuron([2.0, -1.0], [-0.5, 0.8], 0.5, "tanh", 1.0)
     root.backward()
     nodes = autograd.topological_order(root)
-    assert dot.count("shape=record") == len(nodes) and "grad ?" not in dot
+    assert dot.count("shape=record") == len(nodes) and "grad ?" not in dot and "so far" not in dot
     for v in nodes:
-        assert f"label=\"{v.label} | data {v.data:.4g} | grad {v.grad:.4g}\"" in dot, v
-    at.button(key="ag.back").click().run()  # one step undone: the leaves' gradients are not final yet
+        assert f"data {v.data:.4g} | grad {v.grad:.4g}" in dot, v
+    at.button(key="ag.back").click().run()  # one step undone: the first input's gradients are not final yet
     assert "grad ?" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_autograd_each_step_shows_upstream_times_local_left_to_right_with_a_legend_that_matches():
+    at = open_page("pages/autograd.py")
+    root = autograd.neuron([2.0, -1.0], [-0.5, 0.8], 0.5, "tanh", 1.0)
+    legend = " ".join(m.value for m in at.markdown if "Reading the graph" in m.value)
+    for colour, meaning in autograd.LEGEND.values():
+        assert colour in legend and meaning in legend
+    assert "rankdir=LR" in at.get("graphviz_chart")[0].proto.spec
+    for k in range(1, autograd.operations(root) + 1):
+        at.button(key="ag.fwd").click().run()
+        node = autograd.backward_steps(root, k)[-1]
+        shown = " ".join(x.value for x in at.latex)
+        dot = at.get("graphviz_chart")[0].proto.spec
+        for row in autograd.step_story(node):
+            assert f"\\underbrace{{{row['upstream']:.4g}}}_{{\\text{{upstream}}}} \\times \\underbrace{{{row['local']:.4g}}}" in shown
+            assert f"= {row['upstream × local']:.4g}" in shown
+        states = autograd.node_states(root, autograd.backward_steps(root, k))
+        colours = dict((label, colour) for colour, label in re.findall(r'fillcolor="([^"]+)", label="\{(\w+) \| data', dot))
+        assert len(colours) == len(autograd.topological_order(root))  # every value in the neuron has a name
+        for v in autograd.topological_order(root):  # every box has the colour its state has in the legend
+            assert colours[v.label] == autograd.LEGEND[states[id(v)]][0], (k, v.label)
+    assert "−" in at.get("graphviz_chart")[0].proto.spec  # out − target is a subtraction, not "+ (−1 ×)"
 
 
 @pytest.mark.slow  # a learning-rate sweep over every optimizer
