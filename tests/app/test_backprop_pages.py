@@ -10,7 +10,8 @@ import re
 import pytest
 
 from core.nn import autograd
-from tests.app.conftest import assert_clean, metric, open_page
+from tests.app.conftest import assert_clean, metric, open_page, widget
+from tests.app.vega_specs import chart, charts
 
 
 def test_autograd_steps_and_bad_expressions():
@@ -111,10 +112,28 @@ def test_playground_steps_plays_and_stops_a_diverging_run():
     at.selectbox(key="pg.opt").set_value("SGD")
     at.selectbox(key="pg.act").set_value("relu")
     at.select_slider(key="pg.lr").set_value(1000.0)
-    at.button[0].click().run()  # the form's Apply
+    at.button(key="pg.apply").click().run()  # the form's Apply
     at.button(key="pg.play").click().run()
     assert_clean(at)
     assert any("diverged" in w.value for w in at.warning)
+
+
+def test_playground_turns_its_knobs_without_a_reset_and_shows_inside_the_network():
+    at = open_page("pages/playground.py")
+    at.button(key="pg.step").click().run()
+    at.select_slider(key="pg.lr").set_value(0.3).run()  # while it trains, as TensorFlow Playground allows
+    at.select_slider(key="pg.l2").set_value(1e-3).run()
+    assert_clean(at)
+    assert metric(at, "Epoch") == "1"  # the same network, not a fresh one
+    trainer = at.session_state["pg.trainer"]
+    assert trainer.optimizer.lr == 0.3 and trainer.config.l2 == 1e-3
+    # the network 2 → 8 → 8 → 2 as a diagram (an edge per weight) and a map per hidden neuron
+    assert at.get("graphviz_chart")[0].proto.spec.count("->") == 2 * 8 + 8 * 8 + 8 * 2
+    maps = next(c for c in charts(at) if "row" in c.spec.get("encoding", {}))
+    assert len(maps.frame().groupby(["layer", "neuron"])) == 16
+    boundary = next(c for c in charts(at) if "layer" in c.spec and c.spec["layer"][0]["mark"] == "rect")
+    legend = boundary.layers()[1]["encoding"]["color"]["legend"]
+    assert legend["title"] == "class" and legend["orient"] == "top"
 
 
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
@@ -124,7 +143,7 @@ def test_playground_stops_a_diverging_mse_run(optimizer):
     at.selectbox(key="pg.loss").set_value("mse")
     at.selectbox(key="pg.opt").set_value(optimizer)
     at.select_slider(key="pg.lr").set_value(1000.0)
-    at.button[0].click().run()
+    at.button(key="pg.apply").click().run()
     at.button(key="pg.play").click().run()
     assert_clean(at)
     warning = next(w.value for w in at.warning if "diverged" in w.value)
@@ -139,7 +158,7 @@ def test_playground_split_that_loses_a_class_says_so():
     at.slider(key="pg.n").set_value(50)
     at.slider(key="pg.classes").set_value(6)
     at.slider(key="pg.test").set_value(90)  # 5 training points for 6 classes
-    at.button[0].click().run()
+    at.button(key="pg.apply").click().run()
     assert_clean(at)
     assert any("no training points" in w.value for w in at.warning)
     assert not at.metric  # no network was built from it
@@ -148,13 +167,13 @@ def test_playground_split_that_loses_a_class_says_so():
 def test_playground_bad_widths_and_multiclass():
     at = open_page("pages/playground.py")
     at.text_input(key="pg.widths").set_value("8, 0")
-    at.button[0].click().run()
+    at.button(key="pg.apply").click().run()
     assert_clean(at)
     assert any("at least one unit" in w.value for w in at.warning)
     at.text_input(key="pg.widths").set_value("")  # no hidden layer: logistic regression still works
     at.slider(key="pg.classes").set_value(6)
     at.selectbox(key="pg.loss").set_value("mse")
-    at.button[0].click().run()
+    at.button(key="pg.apply").click().run()
     at.button(key="pg.step").click().run()
     assert_clean(at)
     assert "6 classes" in " ".join(c.value for c in at.caption)
@@ -171,11 +190,13 @@ def test_playground_csv_upload(payload, expect):
     at = open_page("pages/playground.py")
     at.selectbox(key="pg.data").set_value("upload a CSV")
     at.file_uploader(key="pg.upload").set_value(("points.csv", payload, "text/csv"))
-    at.button[0].click().run()
+    at.button(key="pg.apply").click().run()
     assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
     if expect is None:
-        assert not warnings and "3 classes" in " ".join(c.value for c in at.caption)
+        captions = " ".join(c.value for c in at.caption)
+        assert not warnings and "3 classes" in captions
+        assert "rescaled into [−1, 1]" in captions and "x1 from [0, 59], x2 from [0, 6]" in captions
     else:
         assert expect in warnings
 
@@ -220,4 +241,33 @@ def test_overfit_preset_shows_overfitting_and_early_stopping_keeps_the_best_epoc
     assert ran < 120 and ran - kept == 30
     stop = next(s.value for s in at.success if "Early stopping" in s.value)
     assert f"stopped at epoch {ran} and kept epoch {kept}'s weights" in stop
-    assert f"weights kept (epoch {kept})" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert f"weights kept (epoch {kept})" in captions
+    # the claim under the curves is the run's own: the validation loss turned up after the kept epoch
+    assert f"the validation loss was lowest at epoch {kept}" in captions and "rose to" in captions
+
+
+@pytest.mark.slow
+def test_gradient_descent_saddle_draws_contours_and_plays_from_a_typed_start_with_its_own_momentum():
+    at = open_page("pages/gradient_descent.py")
+    at.selectbox(key="gd.surface").set_value("saddle").run()
+    assert_clean(at)
+    surface = chart(at, "saddle")
+    logs = [(layer["encoding"]["color"]["field"], surface.frames[layer["data"]["name"]]) for layer in surface.layers()
+            if layer["encoding"].get("color", {}).get("scale", {}).get("type") == "log"]
+    # a log colour scale over the saddle's negative f drew no contour at all
+    assert logs and all((frame[name] > 0).all() for name, frame in logs)
+    table = lambda: at.dataframe[0].value.set_index("optimizer")["final f"]  # noqa: E731
+    at.number_input(key="gd.x0.saddle").set_value(1.0).run()  # a typed start point
+    at.number_input(key="gd.y0.saddle").set_value(-0.05).run()
+    start = chart(at, "saddle").frames[chart(at, "saddle").layers()[-1]["data"]["name"]]
+    assert start[["x", "y"]].values.tolist() == [[1.0, -0.05]]
+    assert table()["Momentum"] != table()["SGD"]
+    at.slider(key="gd.mu").set_value(0.0).run()  # no momentum: Momentum is SGD
+    assert table()["Momentum"] == table()["SGD"]
+    at.button(key="gd.play").click().run()  # from step 0, a few steps a tick
+    assert_clean(at)
+    shown = widget(at.slider, "Steps shown").value
+    assert 0 < shown < 300 and at.button(key="gd.play").label.startswith("⏸")
+    paths = chart(at, "saddle").frames[chart(at, "saddle").layers()[1]["data"]["name"]]
+    assert paths.step.max() == shown
