@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.nn import optim
 from ui import state
-from ui.page import header, show_code
+from ui.page import header, show_code, try_this
 from ui.vega import chart, draw, field, layers, lines, rule
 
 FRAME, PLAYING = "gd.shown", "gd.playing"
@@ -99,7 +99,8 @@ def descent() -> None:
                           field("optimizer:N", scale=colours)),
                     rule(x=shown, strokeDash=[4, 4]), title="Gap to the minimum (log scale); dashed: the step shown", height=260))
         st.dataframe(optim.race_summary(trajectories, config), hide_index=True, width="stretch",
-                     column_config={"final f": st.column_config.NumberColumn(format="%.4g")})
+                     column_config={"final f": st.column_config.NumberColumn(format="%.4g"),
+                                    "steps to f − min f < 0.001": st.column_config.NumberColumn(help=f"Empty: not within {steps} steps")})
 
 
 descent()
@@ -135,11 +136,16 @@ st.latex(r"""\begin{aligned}
 st.markdown(
     "By default μ = 0.9, α = 0.99, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (torch.optim's defaults; change them under "
     "*Momentum and decay rates*; the lab's tests check that these from-scratch optimizers follow torch.optim's "
-    "trajectories to 1e-6 for 100 steps).\n\n"
-    "Things to try: on the **bowl**, raise κ to 100: SGD must keep η < 2/κ or the steep direction blows up, and "
-    "then it crawls along the flat one; momentum and Adam do not. On **Rosenbrock**, everyone finds the "
-    "curved valley quickly and then creeps along its floor. On the **saddle**, the start sits on the ridge, where "
-    "the gradient across it is almost zero: SGD lingers, momentum escapes (press Play to watch; set μ to 0 and Momentum "
-    "becomes SGD). On **several minima**, move the start: "
-    "which minimum you reach depends on the path, and different optimizers take different paths.")
+    "trajectories to 1e-6 for 100 steps).")
+try_this(
+    "On the **saddle**, press **▶ Play the descent**: the start sits on the ridge, where the gradient off it is almost zero. "
+    "Compare the column *steps to f − min f < 0.001*: which optimizers linger on the ridge, which escape?",
+    "Open *Momentum and decay rates* and set μ to 0: Momentum's and Nesterov's rows become SGD's. Then μ = 0.99: they coast past "
+    "the minimum and circle back.",
+    "On the **bowl**, raise κ to 100 and set the SGD learning rate to 0.01 (under 2/κ = 0.02): SGD crawls along the flat "
+    "direction; compare its row with Momentum's and Adam's. Then 0.03 (over 2/κ): SGD diverges.",
+    "On **Rosenbrock**, everyone finds the curved valley quickly and then creeps along its floor: watch it with Play.",
+    "On **several minima**, type other start points: which minimum you reach depends on the path, and different optimizers "
+    "take different paths.",
+)
 show_code(optim.SGD, optim.RMSprop, optim.Adam, optim.descend, optim.race, optim.verdict)

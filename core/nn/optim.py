@@ -352,10 +352,21 @@ def gap_curves(trajectories: list[Trajectory], floor: float = 1e-12, ceiling: fl
     return frame[frame.gap < ceiling]
 
 
+def steps_to(t: Trajectory, gap: float = 1e-3) -> int | None:
+    """The first step at which f − min f < `gap` (None if the run never got there).
+
+    >>> steps_to(descend(bowl(1.0), "SGD", lr=0.5, steps=20))  # each step halves the point, so f = 10 / 4ⁿ: < 0.001 at n = 7
+    7
+    """
+    hit = np.flatnonzero(t.gaps < gap)
+    return int(hit[0]) if len(hit) else None
+
+
 def race_summary(trajectories: list[Trajectory], config: RaceConfig):
-    """One row per run: optimizer, its learning rate, final f and the outcome in words."""
+    """One row per run: optimizer, its learning rate, the first step within 0.001 of min f, final f and the outcome in words."""
     import pandas as pd
 
     s = config.landscape()
     return pd.DataFrame([{"optimizer": t.optimizer, "lr": learning_rate(t.optimizer, config.lr, config.lr_adaptive),
-                          "final f": t.losses[-1], "outcome": verdict(t, s)} for t in trajectories])
+                          "steps to f − min f < 0.001": steps_to(t), "final f": t.losses[-1], "outcome": verdict(t, s)}
+                         for t in trajectories])
