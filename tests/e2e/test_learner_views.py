@@ -51,8 +51,8 @@ def choose(page, label: str, option: str) -> None:
 
 def play_and_see_the_boundary(page) -> None:
     """Play, and the decision boundary is on screen without scrolling (it once sat below the form)."""
-    click(page, "▶ Play")
-    time.sleep(3)
+    page.get_by_role("button", name="▶ Play").first.click()  # no wait for quiet: it keeps training until paused
+    time.sleep(4)
     bottom = page.evaluate("""() => document.querySelector('[data-testid="stVegaLiteChart"]').getBoundingClientRect().bottom""")
     click(page, "⏸ Pause")
     assert bottom <= 1000, f"the decision boundary ends {bottom:.0f} px down, below the 1000 px window"
@@ -71,8 +71,9 @@ INTERACTIONS = [
     ("pages/information_theory.py", lambda p: choose(p, "Start from", "English letters"), "information_theory-letters"),
     ("pages/cross_entropy_loss.py", lambda p: click(p, "Train both"), "cross_entropy_loss-race"),
     ("pages/autograd.py", lambda p: [click(p, "Step ▶") for _ in range(3)], "autograd-step3"),
-    ("pages/gradient_descent.py", lambda p: (choose(p, "Surface", "saddle"), click(p, "▶ Play the descent"), time.sleep(3),
-                                             click(p, "⏸ Pause")), "gradient_descent-saddle-played"),
+    # Play runs the animation to its last step (about 12 s), then the page is quiet again
+    ("pages/gradient_descent.py", lambda p: (choose(p, "Surface", "saddle"), click(p, "▶ Play the descent")),
+     "gradient_descent-saddle-played"),
     ("pages/playground.py", play_and_see_the_boundary, "playground-played"),
     ("pages/mlp_digits.py", lambda p: None, "mlp_digits-trained"),  # the first visit trains the default network
 ]
