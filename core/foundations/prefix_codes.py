@@ -104,7 +104,8 @@ def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) ->
     Laid out as `tree_direction` says (a wide tree from left to right, so its labels keep their size)."""
     p = check_distribution(p)[0]
     direction = tree_direction(code)
-    spacing = "nodesep=0.08, ranksep=0.35" if direction == "LR" else "nodesep=0.25, ranksep=0.4"
+    # graph attributes are statements, separated by ";" (a "," there is a DOT syntax error: nothing is drawn)
+    spacing = "nodesep=0.08; ranksep=0.35" if direction == "LR" else "nodesep=0.25; ranksep=0.4"
     lines = [f'digraph {{ rankdir={direction}; ordering=out; {spacing}; node [fontname="Helvetica", fontsize=12, margin="0.05,0.02"]; '
              'edge [fontsize=11, arrowsize=0.6];']
     ids = itertools.count()

@@ -2,6 +2,7 @@
 against its bounds (the entropy and cross-entropy from core.foundations.information, tested against scipy)."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -128,3 +129,11 @@ def test_shannon_code_on_powers_of_two_and_zeros():
     assert prefix_codes.shannon_lengths([1.0]).tolist() == [0.0] and prefix_codes.shannon_lengths([3, 1]).tolist() == [1.0, 2.0]
     tiny = 2.0**-np.arange(1, 60)  # every power of two gets exactly its exponent, however small
     np.testing.assert_array_equal(prefix_codes.shannon_lengths(np.append(tiny, 1 - tiny.sum()))[:-1], np.arange(1, 60))
+
+
+@pytest.mark.parametrize("p", [[0.5, 0.25, 0.25], [1 / 27] * 27])
+def test_huffman_dot_separates_graph_statements_with_semicolons(p):
+    # outside [attribute lists] and "strings", a comma is a DOT syntax error: the browser then draws no tree at all
+    dot = prefix_codes.huffman_dot(prefix_codes.huffman_code(p), p, [str(i) for i in range(len(p))])
+    bare = re.sub(r"\[[^\]]*\]", "", re.sub(r'"[^"]*"', '""', dot))
+    assert "," not in bare, bare[:200]
