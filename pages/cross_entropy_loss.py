@@ -6,6 +6,8 @@ from ui import live, state
 from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import bars, draw, field, lines
 
+RACE_COLOURS = {"domain": list(loss_race.LOSSES), "range": ["#1f77b4", "#ff7f0e"]}  # one colour per loss in every chart on the page
+
 header(
     "🎯 Cross-entropy as a loss, from scratch",
     "A classifier, or a language model choosing the next token, outputs **logits** z; softmax turns them into "
@@ -81,7 +83,7 @@ g = pd.DataFrame(loss_race.saturation_gradients())
 g_long = g.melt("margin", var_name="loss", value_name="gradient")
 draw(lines(g_long, field("margin:Q", title="margin = right logit − wrong logit (negative: confidently wrong)"),
            field("gradient:Q", title="gradient"),
-           field("loss:N", title=None), "∂loss/∂(right-class logit) for a two-class output", 260,
+           field("loss:N", title=None, scale=RACE_COLOURS), "∂loss/∂(right-class logit) for a two-class output", 260,
            tooltip=[field("margin:Q", format=".2f"), "loss:N", field("gradient:Q", format=".5f")]))
 st.caption("Cross-entropy's gradient is q − 1 → −1 when the model is sure and wrong: the strongest push exactly when it "
            "is needed. Squared error multiplies by softmax's slope q(1 − q), which vanishes when q → 0: the model "
@@ -127,12 +129,11 @@ else:
     frame = frame.assign(loss=parts[0], metric=parts[2])
     charts = [("loss", "its own training loss", "linear"), ("train accuracy", "training accuracy", "linear"),
               ("gradient norm", "gradient norm (log scale)", "log")]
-    race_colours = {"domain": list(loss_race.LOSSES), "range": ["#1f77b4", "#ff7f0e"]}  # one colour per loss in all three charts
     for col, (metric, title, scale_type) in zip(st.columns(3), charts):
         sub = frame[frame.metric == metric]
         sub = sub[sub.value > 0] if scale_type == "log" else sub
         draw(lines(sub, "step:Q", field("value:Q", title=None, scale={"type": scale_type}),
-                   field("loss:N", title=None, scale=race_colours, legend={"orient": "top", "direction": "vertical", "labelLimit": 300}),
+                   field("loss:N", title=None, scale=RACE_COLOURS, legend={"orient": "top", "direction": "vertical", "labelLimit": 300}),
                    title, 220, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
     st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")

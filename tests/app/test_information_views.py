@@ -93,4 +93,7 @@ def test_loss_race_states_its_own_duration_and_leaves_no_stop_button():
     assert len(race) == 3
     for c in race:
         assert c.spec["height"] == 220 and c.spec["encoding"]["color"]["legend"]["orient"] == "top"
-        assert c.spec["encoding"]["color"]["scale"]["domain"] == ["cross-entropy", "squared error"]  # same colours in all three
+    # one colour per loss on the whole page: the race's three charts and section 3's gradients alike
+    saturation = next(c for c in charts(at) if c.title.startswith("∂loss/∂(right-class logit)"))
+    for c in [*race, saturation]:
+        assert c.spec["encoding"]["color"]["scale"] == {"domain": ["cross-entropy", "squared error"], "range": ["#1f77b4", "#ff7f0e"]}
