@@ -89,18 +89,19 @@ def descent() -> None:
               color=field("optimizer:N", scale=colours),
               tooltip=["optimizer:N", "step:Q", field("x:Q", format=".4f"), field("y:Q", format=".4f")]),
         chart(drawn.groupby("optimizer").tail(1), {"type": "point", "size": 160, "filled": True, "stroke": "black", "clip": True},
-              x=x, y=y, color=field("optimizer:N", scale=colours)),
+              x=x, y=y, color=field("optimizer:N", scale=colours, legend=None)),  # the lines' legend says which is which
         chart(pd.DataFrame(s.minima, columns=["x", "y"]), {"type": "point", "shape": "diamond", "size": 120, "color": "black",
                                                           "filled": True}, x=x, y=y),
         chart(pd.DataFrame({"x": [x0], "y": [y0]}), {"type": "point", "shape": "circle", "size": 150, "color": "black"}, x=x, y=y),
-        title=f"{s.name}: contours of f, minima ◆, start ○, step {shown}: ●", height=520), left)
+        title=f"{s.name}: contours of f, minima ◆, start ○, step {shown}: ●", height=520,
+        resolve={"legend": {"color": "independent"}}), left)  # one optimizer legend (the dots' is off), one colour scale
     with right:
         draw(layers(lines(optim.gap_curves(trajectories), "step:Q", field("gap:Q", title="f − min f", scale={"type": "log"}),
                           field("optimizer:N", scale=colours)),
-                    rule(x=shown, strokeDash=[4, 4]), title="Gap to the minimum (log scale); dashed: the step shown", height=260))
-        st.dataframe(optim.race_summary(trajectories, config), hide_index=True, width="stretch",
-                     column_config={"final f": st.column_config.NumberColumn(format="%.4g"),
-                                    "steps to f − min f < 0.001": st.column_config.NumberColumn(help=f"Empty: not within {steps} steps")})
+                    rule(x=shown, strokeDash=[4, 4]), title="f − min f (log scale); dashed: step shown", height=420))
+    st.dataframe(optim.race_summary(trajectories, config), hide_index=True, width="stretch",
+                 column_config={"final f": st.column_config.NumberColumn(format="%.4g"),
+                                "steps to f − min f < 0.001": st.column_config.NumberColumn(help=f"Empty: not within {steps} steps")})
 
 
 descent()

@@ -3,7 +3,7 @@ import streamlit as st
 from core.infra import data
 from core.nn import mlp, optim, playground
 from ui import decision_boundary, live, state
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, show_code, text_box, try_this
 
 header(
     "🧠 Neural-network playground",
@@ -76,7 +76,14 @@ st.markdown(
     "The cross-entropy gradient at the logits is just *p − y* (derived and checked on the digits page): a "
     "confidently wrong prediction gets a gradient near 1. The squared error of the same probabilities is "
     "multiplied by softmax's slope, which vanishes exactly when the prediction is confidently wrong, so MSE "
-    "learns slower from its worst mistakes. Try both on the spiral. Also try: ReLU vs tanh, dropout 0.5 on a "
-    "noisy set (the boundary gets smoother and the test loss stays closer to the training loss), a learning "
-    "rate of 100 with SGD (it diverges, and the page stops it), 4 classes of spiral.")
+    "learns slower from its worst mistakes.")
+try_this(
+    "On the **spiral**, press **Play** with cross-entropy; then choose MSE in the sidebar, Apply, and Play again: compare the "
+    "epochs each needs to reach the same test loss.",
+    "While it plays, drag the **learning rate** up to 3 and watch the loss curve, then back to 0.03: the same network keeps "
+    "training (no reset), only its step size changed.",
+    "Pick a **noisy** set (noise 0.4), set **Dropout** to 0.5 while it trains, and compare the gap between the train and test losses.",
+    "Look **inside the network**: the first hidden layer's maps are straight edges (one line each); the second layer bends them.",
+    "Choose **SGD** with **ReLU**, Apply, Play, and raise the learning rate to 100: it diverges, and the page stops it and says why.",
+)
 show_code(mlp.MLP.forward, mlp.MLP.loss_and_grads, mlp.Trainer.train_epoch)

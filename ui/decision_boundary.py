@@ -34,13 +34,13 @@ def spec(regions: pd.DataFrame, split: mlp.Split, size: int = 440, names: list[s
     axis = {"domain": [-LIMIT, LIMIT], "clamp": True}
     return layers(
         chart(regions, "rect", x=field("x:Q", scale=axis, title="x₁"), x2="x2:Q", y=field("y:Q", scale=axis, title="x₂"), y2="y2:Q",
-              color=field("class:N", scale=classes, legend=None),
+              color=field("class:N", scale=classes, legend=None),  # the points' legend names the classes
               opacity=field("probability:Q", scale={"domain": [1 / split.n_classes, 1], "range": [0.0, 0.55]}, legend=None)),
         chart(points(split), {"type": "circle", "size": 28, "opacity": 0.95, "strokeWidth": 1}, x="x:Q", y="y:Q",
               color=field("class:N", scale=classes, legend=class_legend(names, split.n_classes)),
               stroke=field("set:N", scale={"domain": ["train", "test"], "range": ["white", "black"]},
                            legend={"title": "points (ring)", "orient": "top", "direction": "horizontal"})),
-        width=size, height=size)
+        width=size, height=size, resolve={"legend": {"color": "independent"}})  # else the regions' None hides the class legend
 
 
 def network_dot(t: mlp.Trainer) -> str:
@@ -49,7 +49,7 @@ def network_dot(t: mlp.Trainer) -> str:
     sizes = [t.data.X_train.shape[1], *t.config.hidden, t.data.n_classes]
     names = [[f"x{k + 1}" for k in range(sizes[0])], *[[f"h{i}.{k + 1}" for k in range(w)] for i, w in enumerate(t.config.hidden, 1)],
              [f"class {k}" for k in range(sizes[-1])]]
-    lines_ = ['digraph { rankdir=LR; splines=line; nodesep=0.08; ranksep=0.9; bgcolor="transparent";',
+    lines_ = ['digraph { rankdir=LR; ordering=out; splines=line; nodesep=0.08; ranksep=0.9; bgcolor="transparent";',
               'node [shape=circle, width=0.42, fixedsize=true, fontsize=9, style=filled, fillcolor="#f4f4f4", color="#888888"];',
               'edge [arrowhead=none];']
     for layer in names:
@@ -65,13 +65,16 @@ def network_dot(t: mlp.Trainer) -> str:
     return "\n".join(lines_ + ["}"])
 
 
-def neuron_maps_spec(maps: pd.DataFrame, size: int = 64) -> dict:
-    """Small squares, one per hidden neuron, a row per layer: its activation over the plane."""
+def neuron_maps_spec(maps: pd.DataFrame, room: int = 440) -> dict:
+    """Small squares, one per hidden neuron, a row per layer: its activation over the plane. The widest
+    layer's squares share `room` pixels (up to 56 px each), the legend goes underneath: nothing is cut off."""
+    size = int(np.clip(room // maps.neuron.max() - 4, 6, 56))
     bound = max(float(maps.h.abs().max()), 1e-9)
     return {"data": maps, "mark": "rect",
             "encoding": {"x": field("x:Q", axis=None), "x2": {"field": "x2"}, "y": field("y:Q", axis=None), "y2": {"field": "y2"},
                          "color": field("h:Q", title="activation h", scale={"scheme": "greys", "domain": [-bound, bound] if
-                                                                             (maps.h < 0).any() else [0, bound]}),
+                                                                             (maps.h < 0).any() else [0, bound]},
+                                        legend={"orient": "bottom", "direction": "horizontal", "gradientLength": 160}),
                          "row": field("layer:O", title="hidden layer", header={"labelFontSize": 12}),
                          "column": field("neuron:O", title="neuron", header={"labelFontSize": 11})},
             "width": size, "height": size, "spacing": 4}
@@ -98,7 +101,9 @@ def view(t: mlp.Trainer, names: list[str] | None = None) -> None:
         curves = h.frame()
         curves = curves[curves.metric.isin(["loss", "test_loss"]) & np.isfinite(curves.value)]
         draw(lines(curves.replace({"loss": "train loss", "test_loss": "test loss"}), field("step:Q", title="epoch"),
-                   field("value:Q", title="loss"), "metric:N", height=300), right)
+                   field("value:Q", title="loss"), field("metric:N", title=None, legend={"orient": "top"},
+                                                         scale={"domain": ["train loss", "test loss"], "range": ["#222222", "#9a9a9a"]}),
+                   height=300), right)  # greys: the class colours keep their one meaning
     else:
         right.info("Press Play (or Step) to train.", icon="▶️")
     right.caption(f"{len(d.X_train)} training and {len(d.X_test)} test points, {d.n_classes} classes; network "

@@ -201,13 +201,14 @@ def to_dot(root: Value, done: list[Value] | None = None) -> str:
     done = list(reversed([v for v in nodes if v._op])) if done is None else done
     states = node_states(root, done)
     current = done[-1] if done else None
-    lines = ["digraph G { rankdir=LR; nodesep=0.15; ranksep=0.3; node [fontname=Helvetica, fontsize=12, height=0.3];"]
+    lines = ["digraph G { rankdir=LR; nodesep=0.1; ranksep=0.25; node [fontname=Helvetica, fontsize=12, height=0.3];"]
     for v in nodes:
         state = states[id(v)]
         grad = "?" if state == "waiting" else f"so far {_fmt(v.grad)}" if state == "partial" else _fmt(v.grad)
         name = v.label or ("const" if not v._op else "")
         fields = (f"{name} | " if name else "") + f"data {_fmt(v.data)} | grad {grad}"
-        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{LEGEND[state][0]}", label="{{{fields}}}"];')
+        # fields stacked (label over data over grad): left to right, a box is narrow, so the graph fits the page with legible text
+        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{LEGEND[state][0]}", label="{fields}"];')
         if v._op:
             op_colour = LEGEND["current"][0] if v is current else "white"
             lines.append(f'  op{id(v)} [label="{v._op}", shape=ellipse, style=filled, fillcolor="{op_colour}", fontsize=14];')

@@ -132,8 +132,9 @@ def test_playground_turns_its_knobs_without_a_reset_and_shows_inside_the_network
     maps = next(c for c in charts(at) if "row" in c.spec.get("encoding", {}))
     assert len(maps.frame().groupby(["layer", "neuron"])) == 16
     boundary = next(c for c in charts(at) if "layer" in c.spec and c.spec["layer"][0]["mark"] == "rect")
-    legend = boundary.layers()[1]["encoding"]["color"]["legend"]
-    assert legend["title"] == "class" and legend["orient"] == "top"
+    dots = boundary.layers()[1]["encoding"]["color"]["legend"]
+    assert dots["title"] == "class" and dots["orient"] == "top"
+    assert boundary.spec["resolve"] == {"legend": {"color": "independent"}}  # shared, the regions' legend=None hid it
 
 
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])

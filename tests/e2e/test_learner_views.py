@@ -20,6 +20,12 @@ _CUT_FORMULAS = """() => [...document.querySelectorAll('.katex-display, [data-te
   .filter(el => el.getClientRects().length > 0 && el.scrollWidth > el.clientWidth + 2)
   .map(el => el.innerText.slice(0, 80))"""
 
+# graphs scaled down to fit the page: their 12-pt text drawn below ~8 px is unreadable (autograd's graph once shrank to ~5 px)
+_GRAPH_SCALES = """() => [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg')]
+  .filter(el => el.getClientRects().length > 0 && el.viewBox.baseVal && el.viewBox.baseVal.width > 0)
+  .map(el => el.getBoundingClientRect().width / el.viewBox.baseVal.width)"""
+MIN_GRAPH_SCALE = 0.65
+
 _PAGE_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
 
 
@@ -49,6 +55,14 @@ def choose(page, label: str, option: str) -> None:
     wait_idle(page)
 
 
+def play_for(page, name: str, seconds: float) -> None:
+    """Press a Play button, let it run, press Pause: no waiting for a quiet page in between (it never is while playing)."""
+    page.get_by_role("button", name=name).first.click()
+    time.sleep(seconds)
+    page.get_by_role("button", name="⏸ Pause").first.click()
+    wait_idle(page)
+
+
 def play_and_see_the_boundary(page) -> None:
     """Play, and the decision boundary is on screen without scrolling (it once sat below the form)."""
     page.get_by_role("button", name="▶ Play").first.click()  # no wait for quiet: it keeps training until paused
@@ -67,12 +81,11 @@ INTERACTIONS = [
     ("pages/joint_distributions.py", lambda p: type_into(p, "Values of Y (commute), comma-separated: name a new one to add a column",
                                                          "bus, bike, bus"), "joint-repeated-column"),
     ("pages/naive_bayes.py", lambda p: None, "naive_bayes"),
-    ("pages/coin_flips.py", lambda p: (click(p, "▶ Play: keep flipping"), time.sleep(4), click(p, "⏸ Pause")), "coin_flips-played"),
+    ("pages/coin_flips.py", lambda p: play_for(p, "▶ Play: keep flipping", 3), "coin_flips-played"),
     ("pages/information_theory.py", lambda p: choose(p, "Start from", "English letters"), "information_theory-letters"),
     ("pages/cross_entropy_loss.py", lambda p: click(p, "Train both"), "cross_entropy_loss-race"),
     ("pages/autograd.py", lambda p: [click(p, "Step ▶") for _ in range(3)], "autograd-step3"),
-    # Play runs the animation to its last step (about 12 s), then the page is quiet again
-    ("pages/gradient_descent.py", lambda p: (choose(p, "Surface", "saddle"), click(p, "▶ Play the descent")),
+    ("pages/gradient_descent.py", lambda p: (choose(p, "Surface", "saddle"), play_for(p, "▶ Play the descent", 2)),
      "gradient_descent-saddle-played"),
     ("pages/playground.py", play_and_see_the_boundary, "playground-played"),
     ("pages/mlp_digits.py", lambda p: None, "mlp_digits-trained"),  # the first visit trains the default network
@@ -97,6 +110,8 @@ def test_page_after_its_main_interaction(path, act, name, app_server, browser, s
         assert not error_boxes(page), error_boxes(page)
         squashed = [size for size in page.evaluate(_CHART_SIZES) if size[1] < MIN_CHART_HEIGHT]
         assert not squashed, squashed
+        tiny = [round(scale, 2) for scale in page.evaluate(_GRAPH_SCALES) if scale < MIN_GRAPH_SCALE]
+        assert not tiny, f"graphs drawn at {tiny} of their size: their text is unreadable"
         cut = page.evaluate(_CUT_FORMULAS)
         assert not cut, cut
         assert not page.get_by_role("button", name="Stop", exact=True).count(), "a Stop button left after training"
