@@ -69,7 +69,7 @@ def test_autograd_each_step_shows_upstream_times_local_left_to_right_with_a_lege
             assert f"\\underbrace{{{row['upstream']:.4g}}}_{{\\text{{upstream}}}} \\times \\underbrace{{{row['local']:.4g}}}" in shown
             assert f"= {row['upstream × local']:.4g}" in shown
         states = autograd.node_states(root, autograd.backward_steps(root, k))
-        colours = dict((label, colour) for colour, label in re.findall(r'fillcolor="([^"]+)", label="\{(\w+) \| data', dot))
+        colours = dict((label, colour) for colour, label in re.findall(r'fillcolor="([^"]+)", label="(\w+) \| data', dot))
         assert len(colours) == len(autograd.topological_order(root))  # every value in the neuron has a name
         for v in autograd.topological_order(root):  # every box has the colour its state has in the legend
             assert colours[v.label] == autograd.LEGEND[states[id(v)]][0], (k, v.label)
