@@ -83,7 +83,8 @@ INTERACTIONS = [
     ("pages/naive_bayes.py", lambda p: None, "naive_bayes"),
     ("pages/coin_flips.py", lambda p: play_for(p, "▶ Play: keep flipping", 3), "coin_flips-played"),
     ("pages/information_theory.py", lambda p: choose(p, "Start from", "English letters"), "information_theory-letters"),
-    ("pages/cross_entropy_loss.py", lambda p: click(p, "Train both"), "cross_entropy_loss-race"),
+    # 20 steps (the slider's minimum) show every chart of the race at a tenth of the default's time
+    ("pages/cross_entropy_loss.py", lambda p: (slider_keys(p, "Steps", "Home"), click(p, "Train both")), "cross_entropy_loss-race"),
     ("pages/autograd.py", lambda p: [click(p, "Step ▶") for _ in range(3)], "autograd-step3"),
     ("pages/gradient_descent.py", lambda p: (choose(p, "Surface", "saddle"), play_for(p, "▶ Play the descent", 2)),
      "gradient_descent-saddle-played"),
