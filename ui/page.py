@@ -15,6 +15,12 @@ def header(title: str, intro: str) -> None:
     st.markdown(intro)
 
 
+def try_this(*steps: str, container=st) -> None:
+    """A boxed, numbered list of things to try: a guided path through a long page."""
+    box = container.container(border=True)
+    box.markdown("**Try this**\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
+
+
 def show_code(*objects, label: str = "The code this page runs") -> None:
     """An expander with the exact source of the given core functions or classes."""
     with st.expander(label):
