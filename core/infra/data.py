@@ -63,11 +63,17 @@ def python_docs_text() -> str:
     `pydoc_data.topics` holds the text `help()` shows: ~450 kB of technical English, on every
     machine that has Python, with no download.
     """
+    return "\n\n".join(python_docs_sections().values())
+
+
+@lru_cache(maxsize=1)
+def python_docs_sections() -> dict[str, str]:
+    """The same manual as `python_docs_text`, one entry per help() topic (79 sections, e.g. 'for', 'lambda')."""
     try:
         from pydoc_data.topics import topics
     except ImportError as e:  # some distributions split pydoc_data into another package
         raise Unavailable("this Python has no pydoc_data module (install your distribution's full Python)") from e
-    return "\n\n".join(topics[k].strip() for k in sorted(topics))
+    return {k: topics[k].strip() for k in sorted(topics)}
 
 
 def text_from_upload(data: bytes, name: str = "upload") -> str:
