@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.errors import LabError, Unavailable
 from core.infra.network import hub_reachable
+from core.lm.analogy_world import analogy_world_text
 from core.lm.markov_source import MarkovSource, SourceConfig
 
 ASSETS = Path(__file__).parent / "assets"
@@ -237,6 +238,9 @@ DATASETS: dict[str, DataEntry] = {
                   "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False, markov_text),
         DataEntry("python-docs", "Python reference manual (English)", "text",
                   "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False, python_docs_text),
+        DataEntry("analogy-world", "A toy world with analogies built in", "text",
+                  "8,000 generated sentences about kings and queens, countries and capitals, written so that "
+                  "king − man + woman = queen holds (core/lm/analogy_world.py).", False, analogy_world_text),
         DataEntry("upload", "Your own text file", "text",
                   f"A UTF-8 text file you upload (up to {MAX_UPLOAD_MB} MB).", False, text_from_upload),
         DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit
 
 from core.errors import LabError
 from core.lm.word_corpus import Vocabulary, window_pairs
@@ -106,10 +107,11 @@ def sgns_gradients(v: np.ndarray, u: np.ndarray, mask: np.ndarray | None = None)
     scores = np.einsum("pkd,pd->pk", u, v)
     labels = np.zeros_like(scores)
     labels[:, 0] = 1.0
-    losses = np.logaddexp(0.0, -(2 * labels - 1) * scores)  # −log σ(s) for the true context, −log σ(−s) for noise
-    g = 1.0 / (1.0 + np.exp(-scores)) - labels
-    if mask is not None:
-        losses, g = losses * mask, g * mask
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverged run gives inf/NaN here; run_steps then stops it
+        losses = np.logaddexp(0.0, -(2 * labels - 1) * scores)  # −log σ(s) for the true context, −log σ(−s) for noise
+        g = expit(scores) - labels
+        if mask is not None:
+            losses, g = losses * mask, g * mask
     return float(losses.sum()), g, np.einsum("pk,pkd->pd", g, u)
 
 
