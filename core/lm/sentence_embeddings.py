@@ -109,26 +109,36 @@ def count_tokens(encoder, text: str) -> int:
 @dataclass
 class ContextualVectors:
     word: str
-    layer: int  # 0 = the embedding layer (no attention yet), n = after the n-th transformer layer
     sentences: list[str]  # the sentences that contain the word, in the given order
-    labels: list[str]  # a short unique label per occurrence: "2 · …the bank of the river…"
-    vectors: np.ndarray = field(repr=False)  # (occurrences, hidden): one per sentence (its first occurrence)
+    labels: list[str]  # a short unique label per occurrence: "2 · …the BANK of the river…"
+    vectors: np.ndarray = field(repr=False)  # (layers + 1, occurrences, hidden): layer 0 = embeddings, before any attention
     missing: list[str] = field(default_factory=list)  # given sentences without the word
     dropped: int = 0  # sentences beyond MAX_SENTENCES, left out
 
     @property
-    def similarity(self) -> np.ndarray:
-        """cos between every two occurrences' vectors."""
-        unit = self.vectors / np.linalg.norm(self.vectors, axis=1, keepdims=True)
+    def n_layers(self) -> int:
+        return len(self.vectors) - 1
+
+    def similarity(self, layer: int = -1) -> np.ndarray:
+        """cos between every two occurrences' vectors at a layer (-1: the last)."""
+        v = self.vectors[layer]
+        unit = v / np.linalg.norm(v, axis=1, keepdims=True)
         return unit @ unit.T
 
-    def extremes(self) -> tuple[tuple[int, int, float], tuple[int, int, float]]:
-        """(i, j, cos) of the most and of the least similar pair of different occurrences."""
-        sim = self.similarity.copy()
+    def extremes(self, layer: int = -1) -> tuple[tuple[int, int, float], tuple[int, int, float]]:
+        """(i, j, cos) of the most and of the least similar pair of different occurrences at a layer."""
+        sim = self.similarity(layer)
         upper = np.triu_indices(len(sim), k=1)
         values = sim[upper]
         hi, lo = int(np.argmax(values)), int(np.argmin(values))
         return (int(upper[0][hi]), int(upper[1][hi]), float(values[hi])), (int(upper[0][lo]), int(upper[1][lo]), float(values[lo]))
+
+    def spread_by_layer(self) -> pd.DataFrame:
+        """(layer, mean, min) cosine between different occurrences at each layer: how far context pulls them apart."""
+        upper = np.triu_indices(self.vectors.shape[1], k=1)
+        rows = [{"layer": layer, "mean": float(self.similarity(layer)[upper].mean()), "min": float(self.similarity(layer)[upper].min())}
+                for layer in range(self.n_layers + 1)]
+        return pd.DataFrame(rows)
 
 
 def _snippet(sentence: str, start: int, end: int, width: int = 22) -> str:
@@ -138,21 +148,17 @@ def _snippet(sentence: str, start: int, end: int, width: int = 22) -> str:
 
 
 @torch.inference_mode()
-def contextual_vectors(encoder, word: str, sentences: list[str], layer: int = -1) -> ContextualVectors:
-    """The vector of `word` (its first whole-word occurrence, any case) in each sentence, at a layer of the encoder.
+def contextual_vectors(encoder, word: str, sentences: list[str]) -> ContextualVectors:
+    """The vectors of `word` (its first whole-word occurrence, any case) in each sentence, at every layer of the encoder.
 
     A word cut into several word pieces gets the mean of their vectors; pieces are found by their
     character offsets, so the match does not depend on how the tokenizer splits the word.
     """
-    word = word.strip()
+    word = " ".join(word.split())
     if not word:
         raise LabError("type a word")
-    n_layers = encoder.model.config.num_hidden_layers
-    layer = n_layers if layer == -1 else layer
-    if not 0 <= layer <= n_layers:
-        raise LabError(f"the encoder has layers 0 (embeddings) to {n_layers}, not {layer}")
     pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
-    given = [s.strip() for s in sentences if s.strip()]
+    given = [" ".join(s.split()) for s in sentences if s.strip()]
     dropped = max(0, len(given) - MAX_SENTENCES)
     kept, labels, vectors, missing = [], [], [], []
     for sentence in given[:MAX_SENTENCES]:
@@ -166,11 +172,11 @@ def contextual_vectors(encoder, word: str, sentences: list[str], layer: int = -1
         if not pieces:  # the word lies beyond the first MAX_TOKENS pieces
             missing.append(sentence)
             continue
-        hidden = encoder.model(**enc.to(_device(encoder)), output_hidden_states=True).hidden_states[layer][0]
-        vectors.append(hidden[pieces].mean(0).float().cpu().numpy())
+        hidden = encoder.model(**enc.to(_device(encoder)), output_hidden_states=True).hidden_states  # layers + 1 of (1, tokens, hidden)
+        vectors.append(torch.stack([h[0, pieces].mean(0) for h in hidden]).float().cpu().numpy())
         labels.append(f"{len(kept) + 1} · {_snippet(sentence, match.start(), match.end())}")
         kept.append(sentence)
     if len(kept) < 2:
         raise LabError(f"'{word[:60]}' must occur (as a whole word) in at least two of the sentences to compare its vectors; "
                        f"it occurs in {len(kept)}")
-    return ContextualVectors(word, layer, kept, labels, np.stack(vectors), missing, dropped)
+    return ContextualVectors(word, kept, labels, np.stack(vectors, axis=1), missing, dropped)

@@ -64,7 +64,7 @@ def test_contextual_vectors_pick_the_words_pieces_and_tell_senses_apart(encoder)
     result = se.contextual_vectors(encoder, "bank", BANK)
     assert result.missing == ["No such word here."] and len(result.sentences) == 4
     assert "BANK" in result.labels[3]  # found whatever its case
-    sim = result.similarity
+    sim = result.similarity()
     assert sim[0, 1] > sim[0, 2] and sim[2, 3] > sim[1, 3]  # river with river, money with money
     (i, j, _), _ = result.extremes()
     assert {i, j} in ({0, 1}, {2, 3})
@@ -75,10 +75,12 @@ def test_contextual_vectors_pick_the_words_pieces_and_tell_senses_apart(encoder)
     pieces = [t for t, w in enumerate(enc.word_ids()) if w == word]
     assert len(pieces) > 1  # "embeddings" is several word pieces
     out = encoder.model(**encoder.tokenizer(sentence, return_tensors="pt"), output_hidden_states=True).hidden_states
-    two = se.contextual_vectors(encoder, "embeddings", [sentence, sentence], layer=3)
-    np.testing.assert_allclose(two.vectors[0], out[3][0, pieces].mean(0).detach().numpy(), atol=1e-6)
+    two = se.contextual_vectors(encoder, "embeddings", [sentence, sentence])
+    for layer in (0, 3, 6):
+        np.testing.assert_allclose(two.vectors[layer, 0], out[layer][0, pieces].mean(0).detach().numpy(), atol=1e-6)
     # at layer 0 no word has looked at its neighbours yet: the occurrences differ only by position
-    assert se.contextual_vectors(encoder, "bank", BANK, layer=0).similarity.min() > sim.min()
+    spread = result.spread_by_layer()
+    assert len(spread) == 7 and spread["min"].iloc[0] > spread["min"].iloc[-1] and result.similarity(0).min() > sim.min()
 
 
 @pytest.mark.slow
@@ -87,8 +89,6 @@ def test_contextual_bad_input(encoder):
         se.contextual_vectors(encoder, "  ", BANK)
     with pytest.raises(LabError, match="at least two"):
         se.contextual_vectors(encoder, "river", BANK[2:])
-    with pytest.raises(LabError, match="layers 0"):
-        se.contextual_vectors(encoder, "bank", BANK, layer=9)
     many = se.contextual_vectors(encoder, "bank", BANK[:2] * 15)
     assert len(many.sentences) == se.MAX_SENTENCES and many.dropped == 10
     with pytest.raises(LabError, match="nothing to embed"):
