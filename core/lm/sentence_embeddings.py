@@ -141,10 +141,16 @@ class ContextualVectors:
         return pd.DataFrame(rows)
 
 
-def _snippet(sentence: str, start: int, end: int, width: int = 22) -> str:
-    left = sentence[max(0, start - width):start]
-    right = sentence[end:end + width]
-    return f"{'…' if start > width else ''}{left}{sentence[start:end].upper()}{right}{'…' if end + width < len(sentence) else ''}"
+def _snippet(sentence: str, start: int, end: int, width: int = 24) -> str:
+    """The word in capitals with up to `width` characters around it, cut at spaces (no half words)."""
+    left, right = sentence[:start], sentence[end:]
+    if len(left) > width:
+        cut = left.find(" ", len(left) - width)
+        left = "…" + left[cut + 1:] if cut != -1 else "…"
+    if len(right) > width:
+        cut = right.rfind(" ", 0, width)
+        right = right[:cut] + "…" if cut > 0 else "…"
+    return f"{left}{sentence[start:end].upper()}{right}"
 
 
 @torch.inference_mode()

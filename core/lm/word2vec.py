@@ -151,13 +151,8 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
     `on_step(step, {"loss", "lr", "words_per_s", ...})` after every step (return False to stop);
     `on_neighbours(step, {probe: neighbours})` a few times per run, for the probe words.
     """
-    check(config)
     rng, _ = generators(config.seed)
-    vocab = Vocabulary.build(sentences, config.min_count)
-    ids, sentence_ids = vocab.encode(sentences)
-    if len(ids) < 2 or not (sentence_ids[1:] == sentence_ids[:-1]).any():
-        raise LabError("no sentence has two words that reach the minimum count, so there is no (centre, context) pair to learn "
-                       "from: use a longer text or a lower minimum count")
+    vocab, ids, sentence_ids = _corpus(config, sentences)
     index = vocab.index
     probes = [p.strip().lower() for p in config.probes if p.strip()]
     probe_ids = [index[p] for p in probes if p in index]
@@ -165,7 +160,7 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
     table = noise_table(vocab.counts, config.noise_power)
     w_in = ((rng.random((len(vocab), config.dim)) - 0.5) / config.dim).astype(np.float32)  # gensim's initialisation
     w_out = np.zeros((len(vocab), config.dim), dtype=np.float32)
-    steps_per_epoch = -(-len(ids) // config.batch_words)
+    steps_per_epoch = -(-len(ids) // config.batch_words)  # the same number every epoch, whatever subsampling keeps
     total_steps = steps_per_epoch * config.epochs
     epoch: dict[str, np.ndarray] = {}
     snapshots: list[tuple[int, dict[str, list[str]]]] = []
@@ -198,9 +193,29 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
                 on_neighbours(i, snapshots[-1][1])
         return {"loss": loss / len(c), "lr": lr, "pairs": len(c)}
 
+    if probe_ids:  # where the probes start: neighbours by random vectors
+        snapshots.append((0, neighbours(w_in, vocab.words, probe_ids)))
+        if on_neighbours is not None:
+            on_neighbours(0, snapshots[0][1])
     words_per_step = round(len(ids) / steps_per_epoch)
     history = run_steps(step, total_steps, on_step, items_per_step=words_per_step, item_name="words")
     return Word2VecResult(config, vocab, w_in, w_out, history, snapshots, [p for p in probes if p not in index])
+
+
+def _corpus(config: Word2VecConfig, sentences: list[list[str]]) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+    check(config)
+    vocab = Vocabulary.build(sentences, config.min_count)
+    ids, sentence_ids = vocab.encode(sentences)
+    if len(ids) < 2 or not (sentence_ids[1:] == sentence_ids[:-1]).any():
+        raise LabError("no sentence has two words that reach the minimum count, so there is no (centre, context) pair to learn "
+                       "from: use a longer text or a lower minimum count")
+    return vocab, ids, sentence_ids
+
+
+def total_steps(config: Word2VecConfig, sentences: list[list[str]]) -> int:
+    """How many steps `fit` will run: one per `batch_words` kept corpus tokens, per epoch (for a progress bar)."""
+    _, ids, _ = _corpus(config, sentences)
+    return -(-len(ids) // config.batch_words) * config.epochs
 
 
 def check(config: Word2VecConfig) -> None:

@@ -1,0 +1,37 @@
+"""The two embedding pages in Chromium after their main interactions: no error box, and a screenshot of each step."""
+
+import pytest
+
+from tests.e2e.browser import error_boxes, page_url, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+STEPS = ["1 · Documents as counts (TF-IDF)", "2 · Co-occurrence → PPMI → SVD", "3 · word2vec, trained live", "4 · Explore the vectors"]
+
+
+def test_word_vectors_steps(app_server, page, screenshots):
+    page.goto(page_url(app_server, "pages/word_vectors.py"))
+    wait_idle(page)
+    for number, step in enumerate(STEPS, 1):
+        page.get_by_text(step, exact=True).click()
+        wait_idle(page)
+        assert not error_boxes(page), (step, error_boxes(page))
+        page.screenshot(path=str(screenshots / f"word_vectors_step{number}.png"), full_page=True)
+    page.get_by_text("t-SNE", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="Run t-SNE").click()
+    wait_idle(page)
+    assert not error_boxes(page)
+    page.screenshot(path=str(screenshots / "word_vectors_tsne.png"), full_page=True)
+
+
+def test_semantic_search_query(app_server, page, screenshots):
+    page.goto(page_url(app_server, "pages/semantic_search.py"))
+    wait_idle(page)
+    box = page.get_by_label("Query")
+    box.fill("my order never arrived and nobody answered")
+    box.press("Enter")
+    wait_idle(page)
+    assert not error_boxes(page), error_boxes(page)
+    assert page.get_by_text("By meaning: MiniLM sentence embeddings").count() == 1
+    page.screenshot(path=str(screenshots / "semantic_search.png"), full_page=True)
