@@ -19,7 +19,8 @@ and plain SGD moves each vector against its gradient with a learning rate that f
 - **noise distribution**: P_noise(w) ∝ count(w)^0.75, drawn from a table as word2vec.c does.
 
 One step takes `batch_words` corpus positions, builds every (centre, context) pair they give, draws
-the noise words and updates all the rows at once (summing the updates of a row that appears twice).
+the noise words and updates all the rows at once (summing the updates of a row that appears twice,
+up to MAX_HITS of them: see `_update`).
 
 >>> sentences = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "sat", "on", "the", "rug"]] * 50
 >>> result = fit(Word2VecConfig(dim=8, window=2, min_count=1, epochs=3, sample=0, batch_words=64), sentences)
@@ -41,6 +42,7 @@ from core.lm.word_corpus import Vocabulary, window_pairs
 from core.training import History, OnStep, generators, run_steps
 
 NOISE_TABLE_SIZE = 1 << 22  # word2vec.c draws noise words from a table of 1e8 entries; 4M is plenty for a lab corpus
+MAX_HITS = 16  # a row moved by more pairs than this in one step moves as if by this many (see _update)
 N_SNAPSHOTS = 8  # how often a run reports its probe words' neighbours
 N_NEIGHBOURS = 8
 
@@ -58,7 +60,7 @@ class Word2VecConfig:
     lr: float = 0.025  # SGD's starting learning rate (gensim: alpha) ...
     min_lr: float = 0.0001  # ... falling linearly to this at the end of the run (gensim: min_alpha)
     noise_power: float = 0.75  # P_noise ∝ count^power: 1 = unigram, 0 = uniform
-    batch_words: int = 512  # corpus positions per vectorised step
+    batch_words: int = 64  # corpus positions per vectorised step (~400 pairs; larger steps sum too many moves of one row)
     seed: int = 0  # initial vectors, subsampling, windows and noise all come from this run's generator
     probes: tuple[str, ...] = ()  # words whose nearest neighbours are reported as training goes
 
@@ -122,15 +124,22 @@ def context_gradients(g: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _update(w_in: np.ndarray, w_out: np.ndarray, centres: np.ndarray, targets: np.ndarray, g: np.ndarray, v: np.ndarray,
             grad_v: np.ndarray, lr: float) -> None:
-    """Move every gathered row against its gradient, summing the moves of rows that appear more than once.
+    """Move every gathered row against its gradient, summing the moves of a row that appears more than once,
+    up to MAX_HITS of them: a row hit n > MAX_HITS times in one step moves MAX_HITS/n of the sum.
 
+    Sequential SGD lets each update see the row the previous one left; a batch adds them blindly, and on a
+    small vocabulary without subsampling "the" can be hit hundreds of times in one step and run away.
     The sums are sparse products: a (V × pairs) matrix holding each pair's factors in its rows' places.
     """
     n_pairs, width = targets.shape
-    by_pair = sparse.csc_matrix((g.ravel() * -lr, targets.ravel(), np.arange(0, n_pairs * width + 1, width)), shape=(len(w_out), n_pairs))
-    w_out += by_pair @ v  # ∂/∂u_j = g_j v, summed per word
-    centre_of = sparse.csc_matrix((np.full(n_pairs, -lr, dtype=w_in.dtype), centres, np.arange(n_pairs + 1)), shape=(len(w_in), n_pairs))
-    w_in += centre_of @ grad_v
+    n_words = len(w_out)
+    by_pair = sparse.csc_matrix((g.ravel() * -lr, targets.ravel(), np.arange(0, n_pairs * width + 1, width)), shape=(n_words, n_pairs))
+    centre_of = sparse.csc_matrix((np.full(n_pairs, -lr, dtype=w_in.dtype), centres, np.arange(n_pairs + 1)), shape=(n_words, n_pairs))
+    for rows, moves, hits in ((w_out, by_pair @ v, targets.ravel()), (w_in, centre_of @ grad_v, centres)):
+        n = np.bincount(hits, minlength=n_words)
+        crowded = np.flatnonzero(n > MAX_HITS)
+        moves[crowded] *= (MAX_HITS / n[crowded])[:, None]  # ∂/∂u_j = g_j v and ∂/∂v_w, summed per word
+        rows += moves
 
 
 def neighbours(vectors: np.ndarray, words: list[str], ids: list[int], k: int = N_NEIGHBOURS) -> dict[str, list[str]]:

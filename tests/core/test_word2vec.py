@@ -48,6 +48,28 @@ def test_update_sums_repeated_rows_like_index_add():
     np.testing.assert_allclose(w_out, ref_out.numpy(), atol=1e-6)
 
 
+def test_a_row_hit_more_than_max_hits_times_moves_as_if_hit_max_hits_times():
+    rng = np.random.default_rng(2)
+    n = 3 * w2v.MAX_HITS
+    w_in, w_out = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    centres, targets = np.zeros(n, dtype=np.int64), np.tile([1, 2], (n, 1))  # word 0 the centre n times, 1 and 2 hit n times
+    v, u = w_in[centres], w_out[targets]
+    _, g, grad_v = w2v.sgns_gradients(v, u)
+    before_in, before_out = w_in.copy(), w_out.copy()
+    w2v._update(w_in, w_out, centres, targets, g, v, grad_v, 0.1)
+    np.testing.assert_allclose(w_in[0] - before_in[0], -0.1 * grad_v.sum(0) / 3, rtol=1e-5)
+    np.testing.assert_allclose(w_out[1] - before_out[1], -0.1 * w2v.context_gradients(g, v)[:, 0].sum(0) / 3, rtol=1e-5)
+    np.testing.assert_array_equal(w_in[1:], before_in[1:])
+
+
+def test_settings_at_their_ends_do_not_run_away():
+    """No subsampling, 20 noise words, window 10, a vocabulary of 143 words: a blind sum of a step's moves diverged here."""
+    for dim in (2, 300):
+        result = w2v.fit(w2v.Word2VecConfig(dim=dim, negatives=20, window=10, sample=0.0, lr=0.05, min_count=1, epochs=1),
+                         tokenized_sentences(analogy_world_text(n_sentences=1_500)))
+        assert not result.history.diverged and np.abs(result.vectors).max() < 20
+
+
 def test_subsampling_and_noise_equal_gensims_tables():
     model = Word2Vec(WORLD, vector_size=4, min_count=1, sample=1e-3, sg=1, negative=5, epochs=1, workers=1, seed=0)
     vocab = Vocabulary.build(WORLD)
@@ -79,9 +101,12 @@ def test_on_step_stops_and_on_neighbours_reports():
     result = w2v.fit(w2v.Word2VecConfig(dim=8, epochs=3, min_count=1, probes=("queen",)), WORLD,
                      on_step=lambda step, m: step < 5, on_neighbours=lambda step, nb: seen.append((step, nb)))
     assert result.history.stopped and result.history.steps[-1] == 5
+    assert [step for step, _ in seen] == [0]  # where the probes started, before any step
+    seen.clear()
     full = w2v.fit(w2v.Word2VecConfig(dim=8, epochs=1, min_count=1, probes=("queen",)), WORLD,
                    on_neighbours=lambda step, nb: seen.append((step, nb)))
-    assert len(seen) == len(full.snapshots) and len(seen[0][1]["queen"]) == w2v.N_NEIGHBOURS
+    assert seen == full.snapshots and len(seen[0][1]["queen"]) == w2v.N_NEIGHBOURS
+    assert [step for step, _ in seen][:2] == [0, full.history.total_steps // w2v.N_SNAPSHOTS]
 
 
 def test_a_huge_learning_rate_diverges_and_stops():
