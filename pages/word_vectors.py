@@ -56,8 +56,15 @@ def tfidf_model(config: tfidf.TfidfConfig, source: str, upload: bytes | None, na
     return tfidf.fit_tfidf(config, docs.texts)
 
 
+def counted(window: int, weighting: str, min_count: int, max_vocab: int, corpus: str, upload: bytes | None, name: str):
+    config = cooccurrence.CountVectorsConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab)
+    return cooccurrence.count(config, state.shared(word_sentences)(corpus, upload, name))
+
+
 def count_vectors(config: cooccurrence.CountVectorsConfig, corpus: str, upload: bytes | None, name: str) -> cooccurrence.CountVectors:
-    return cooccurrence.fit(config, state.shared(word_sentences)(corpus, upload, name))
+    """Counting is cached apart, so moving α or k only redoes PPMI and the SVD."""
+    vocab, counts = state.shared(counted)(config.window, config.weighting, config.min_count, config.max_vocab, corpus, upload, name)
+    return cooccurrence.from_counts(config, vocab, counts)
 
 
 def count_word_vectors(config, corpus: str, upload: bytes | None, name: str) -> WordVectors:

@@ -117,19 +117,29 @@ def truncated_svd(matrix: sparse.csr_matrix, k: int, seed: int = 0) -> tuple[np.
     return u * s * signs, s.copy(), vt * signs[:, None]
 
 
-def fit(config: CountVectorsConfig, sentences: list[list[str]]) -> CountVectors:
-    """Sentences → vocabulary → co-occurrence counts → PPMI → dense vectors."""
+def count(config: CountVectorsConfig, sentences: list[list[str]]) -> tuple[Vocabulary, sparse.csr_matrix]:
+    """Sentences → vocabulary → co-occurrence counts (uses window, weighting, min_count and max_vocab only)."""
     vocab = Vocabulary.build(sentences, config.min_count, config.max_vocab)
     ids, sentence_ids = vocab.encode(sentences)
     counts = cooccurrence(ids, sentence_ids, len(vocab), config.window, config.weighting)
     if counts.nnz == 0:
         raise LabError(f"no two of the {len(vocab)} kept words are within {config.window} words of each other in a sentence: "
                        "use a longer text, a wider window or a lower minimum count")
+    return vocab, counts
+
+
+def from_counts(config: CountVectorsConfig, vocab: Vocabulary, counts: sparse.csr_matrix) -> CountVectors:
+    """Counts → PPMI → dense vectors (uses alpha, dim and seed only)."""
     weights = ppmi(counts, config.alpha)
     if weights.nnz == 0:
         raise LabError("every pair occurs as often as chance predicts (all PMI ≤ 0): use a longer text")
     vectors, s, _ = truncated_svd(weights, config.dim, config.seed)
     return CountVectors(config, vocab, counts, weights, vectors, s, float(weights.multiply(weights).sum()))
+
+
+def fit(config: CountVectorsConfig, sentences: list[list[str]]) -> CountVectors:
+    """Sentences → vocabulary → co-occurrence counts → PPMI → dense vectors."""
+    return from_counts(config, *count(config, sentences))
 
 
 def matrix_cells(result: CountVectors, words: list[str], n_contexts: int = 12) -> pd.DataFrame:
