@@ -361,7 +361,8 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
               "height": 480, "layer": [
                   {"mark": {"type": "circle", "opacity": 0.7}, "encoding": {
                       **xy, "color": field("group:N", title=None, scale={"domain": groups, "range": ["#d62728", "#ff7f0e", "#b0b0b0"]}),
-                      "size": field("group:N", legend=None, scale={"domain": groups, "range": [140, 60, 20]}),
+                      "size": {"condition": [{"test": f"datum.group == '{groups[0]}'", "value": 140},
+                                             {"test": f"datum.group == '{groups[1]}'", "value": 60}], "value": 20},
                       "tooltip": [field("word:N")]}},
                   {"transform": [{"filter": f"datum.group == '{groups[1]}'"}], "mark": {"type": "text", "dy": -8, "fontSize": 10,
                                                                                        "color": "#b35900"},
