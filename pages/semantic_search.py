@@ -6,7 +6,7 @@ from core.infra import data
 from core.lm import sentence_embeddings as se
 from core.lm import tfidf
 from ui import state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, literal, show_code
 from ui.vega import draw, field
 
 header(
@@ -76,10 +76,11 @@ c = st.columns([1, 3])
 word = c[0].text_input("Word", "bank", max_chars=60, key="ss.word")
 layer = c[0].slider("Layer (0 = embeddings, before any attention)", 0, 6, 6, key="ss.layer")
 text = c[1].text_area(f"Sentences, one per line (up to {se.MAX_SENTENCES})", BANK, height=170, max_chars=20_000, key="ss.sentences")
-with friendly_errors():
+with friendly_errors(literal_text=True):
     result = state.cached(contextual)(word, tuple(text.splitlines()))
     if result.missing:
-        st.info(f"{len(result.missing)} sentence{'s' * (len(result.missing) > 1)} without '{result.word}' as a whole word left out.")
+        st.info(f"{len(result.missing)} sentence{'s' * (len(result.missing) > 1)} without '{literal(result.word)}' as a whole word "
+                "left out.")
     if result.dropped:
         st.info(f"Only the first {se.MAX_SENTENCES} sentences are compared; {result.dropped} more left out.")
     a, b = st.columns([3, 2])
@@ -116,7 +117,7 @@ if source == "upload":
     file = st.file_uploader(f"A UTF-8 text file (up to {data.MAX_UPLOAD_MB} MB)", type=["txt", "md", "csv"], key="ss.upload")
     unit = st.radio("One document per", ["line", "paragraph", "sentence"], horizontal=True, key="ss.unit")
     upload, name = (file.getvalue(), file.name) if file is not None else (None, "")
-with friendly_errors():
+with friendly_errors(literal_text=True):
     if source == "upload" and upload is None:
         st.info(f"Upload a text file: each line (or paragraph, or sentence) becomes a document; the first "
                 f"{se.MAX_SEARCH_DOCUMENTS:,} are embedded.")
@@ -142,13 +143,13 @@ with friendly_errors():
     with right:
         st.markdown("**By shared words: TF-IDF**")
         words_hits = None
-        with friendly_errors():
+        with friendly_errors(literal_text=True):
             words_hits = tfidf.search(model, query, k)
             st.dataframe(words_hits.drop(columns="rank").assign(text=words_hits.text.str.slice(0, 200)), hide_index=True,
                          width="stretch", column_config=shown)
     both = set(hits.document) & set(words_hits.document) if words_hits is not None else set()
     terms = [t for t in tfidf.analyze(query, model.config) if t in model.index]
     st.caption(f"The two top-{k} lists share {len(both)} document{'s' * (len(both) != 1)}. TF-IDF can only match the query's terms "
-               f"that occur in these documents ({', '.join(terms[:8]) or 'none'}); the embeddings match meaning, "
+               f"that occur in these documents ({literal(', '.join(terms[:8])) or 'none'}); the embeddings match meaning, "
                f"with scores from {hits.cosine.min():.2f} to {hits.cosine.max():.2f}.")
 show_code(se.embed, se.SemanticIndex.search, se.contextual_vectors)

@@ -6,7 +6,7 @@ from core.lm import cooccurrence, tfidf, word2vec
 from core.lm.word_corpus import tokenized_sentences
 from core.lm.word_vectors import WordVectors, encoder_input_vectors, project
 from ui import live, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, literal, show_code
 from ui.vega import draw, field
 
 header(
@@ -206,7 +206,7 @@ def counts_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str,
     known = [p for p in probes if p in vectors.index]
     if len(known) < len(probes):
         unknown = ", ".join(p for p in probes if p not in vectors.index)
-        st.info(f"Not in the vocabulary (min count {min_count}, cap {max_vocab:,}): {unknown}")
+        st.info(f"Not in the vocabulary (min count {min_count}, cap {max_vocab:,}): {literal(unknown)}")
     if known:
         cells = cooccurrence.matrix_cells(result, known, n_contexts=16)
         a, b = st.columns(2)
@@ -284,7 +284,7 @@ def word2vec_step(corpus: str, sentences: list[list[str]], probes: tuple[str, ..
         {"transform": [{"window": [{"op": "mean", "field": "value", "as": "mean"}], "frame": [-12, 12]}],
          "mark": {"type": "line", "color": "#d62728"}, "encoding": {"x": field("step:Q"), "y": field("mean:Q", title="loss")}}]})
     if result.missing_probes:
-        st.info(f"Not in the vocabulary (min count {result.config.min_count}): {', '.join(result.missing_probes)}")
+        st.info(f"Not in the vocabulary (min count {result.config.min_count}): {literal(', '.join(result.missing_probes))}")
     if result.snapshots:
         probe = st.selectbox("How one word's neighbours changed as it trained", list(result.snapshots[-1][1]), key="wv.w_probe")
         history = pd.DataFrame([{"step": step, **{str(r + 1): w for r, w in enumerate(nb[probe])}} for step, nb in result.snapshots])
@@ -322,7 +322,7 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
     st.caption(f"{len(vectors.words):,} words × {vectors.vectors.shape[1]} dimensions.")
     world = source == "minilm" or corpus == "analogy-world"
     a, b = st.columns(2)
-    with a, friendly_errors():
+    with a, friendly_errors(literal_text=True):
         word = st.text_input("Nearest neighbours of", probes[0] if probes else "king", max_chars=100, key="wv.word")
         st.dataframe(vectors.neighbours(word, 10), hide_index=True, width="stretch",
                      column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
@@ -332,7 +332,7 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
         x = c[0].text_input("a", "king" if world else "list", max_chars=100, key="wv.a")
         y = c[1].text_input("− b", "man" if world else "lists", max_chars=100, key="wv.b")
         z = c[2].text_input("+ c", "woman" if world else "tuples", max_chars=100, key="wv.c")
-        with friendly_errors():
+        with friendly_errors(literal_text=True):
             st.dataframe(vectors.analogy(x, y, z, 5), hide_index=True, width="stretch",
                          column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
 
@@ -351,7 +351,7 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
             st.info("t-SNE takes a few seconds: press Run t-SNE (or look at the PCA map).")
             return
         state.remember("wv.tsne", params)
-    with friendly_errors():
+    with friendly_errors(literal_text=True):
         points = state.cached(word_map)(vectors, key, words, method.lower().replace("-", ""), 0)
         groups = ["your words", "their 5 nearest", "other words"]
         points["group"] = [groups[0] if w in known else groups[1] if w in near else groups[2] for w in points.word]
@@ -372,14 +372,14 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
                    "encoding": {**xy, "text": field("word:N")}}]})
         missing = [w for w in marked if w not in vectors.index]
         if missing:
-            st.caption(f"Not in this vocabulary: {', '.join(missing)}.")
+            st.caption(f"Not in this vocabulary: {literal(', '.join(missing))}.")
     show_code(WordVectors.analogy, project)
 
 
 # ----------------------------------------------------------------------------- the page
 
 step = st.radio("Step", STEPS, horizontal=True, key="wv.step", label_visibility="collapsed")
-with friendly_errors():
+with friendly_errors(literal_text=True):
     if step == STEPS[0]:
         documents_step()
     else:

@@ -35,7 +35,8 @@ def metric(at: AppTest, label_start: str) -> str:
 
 
 def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    """The warnings' text as shown: messages quoting the learner's words arrive Markdown-escaped (ui.page.literal)."""
+    return " ".join(w.value for w in at.warning).replace("\\", "")
 
 
 def upload(at: AppTest, key: str, content: bytes, name: str = "mine.txt") -> None:
@@ -162,6 +163,8 @@ def test_explore_step_every_source_and_odd_words():
         at.text_input(key="wv.word").set_value(text).run()
         ok(at)
         assert "type a word" in warnings(at) or "not in the vocabulary" in warnings(at)
+    at.text_input(key="wv.word").set_value("**bold** $x$ :smile:").run()
+    assert "'\\*\\*bold\\*\\* \\$x\\$ \\:smile\\:' is not in the vocabulary" in " ".join(w.value for w in at.warning)  # shown as typed
     at.text_input(key="wv.word").set_value("King ").run()
     ok(at)
     assert at.dataframe[0].value.word.iloc[0] == "queen"
