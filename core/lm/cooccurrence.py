@@ -75,16 +75,13 @@ def cooccurrence(ids: np.ndarray, sentence_ids: np.ndarray, n_words: int, window
     """
     if window < 1:
         raise LabError(f"the window must be at least 1 word (got {window})")
-    rows, cols, weights = [], [], []
-    for d in range(1, window + 1):
+    counts = sparse.csr_matrix((n_words, n_words))
+    for d in range(1, window + 1):  # one distance at a time: a 5 MB text never holds all its pairs at once
         same = sentence_ids[:-d] == sentence_ids[d:]
         left, right = ids[:-d][same], ids[d:][same]
-        w = np.full(len(left), 1.0 if weighting == "uniform" else 1.0 / d)
-        rows += [left, right]
-        cols += [right, left]
-        weights += [w, w]
-    counts = sparse.coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n_words, n_words))
-    return counts.tocsr()  # duplicates summed
+        w = np.full(2 * len(left), 1.0 if weighting == "uniform" else 1.0 / d)
+        counts += sparse.csr_matrix((w, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n_words, n_words))
+    return counts
 
 
 def ppmi(counts: sparse.csr_matrix, alpha: float = 0.75) -> sparse.csr_matrix:
