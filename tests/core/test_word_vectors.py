@@ -62,7 +62,6 @@ def test_pca_map_is_scikit_learns_pca_of_the_unit_vectors():
     np.testing.assert_allclose(np.abs(got[["x", "y"]].to_numpy()), np.abs(ref), atol=1e-9)
 
 
-@pytest.mark.slow  # t-SNE's 1,000 iterations: a second or two, more on a busy machine
 def test_tsne_map_is_seeded():
     a, b = project(VECTORS, WORDS[:30], "tsne", seed=3), project(VECTORS, WORDS[:30], "tsne", seed=3)
     np.testing.assert_array_equal(a[["x", "y"]], b[["x", "y"]])
