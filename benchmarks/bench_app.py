@@ -18,7 +18,6 @@ Writes benchmarks/results/app.json.
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ import transformers  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import timed  # noqa: E402
 from tests.e2e.browser import error_boxes, launch, page_url, streamlit_server, wait_idle  # noqa: E402
 from ui.curriculum import all_pages  # noqa: E402
 
@@ -72,12 +72,7 @@ def rerun_timings() -> dict:
     for page_def in all_pages():
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300).run()
         at.switch_page(page_def.path).run()
-        runs = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            at.run()
-            runs.append(time.perf_counter() - t0)
-        out[page_def.path] = round(statistics.median(runs), 3)
+        out[page_def.path] = round(timed(at.run, repeats=3, warmup=0).wall_s, 3)
     return out
 
 

@@ -13,9 +13,7 @@ Target: a new sentence's heads appear in under 1 s. Writes benchmarks/results/at
 
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -24,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import measure, race, timed  # noqa: E402
 from core.infra import bertviz_offline, models  # noqa: E402
 from core.transformers import attention_heads as ah  # noqa: E402
 
@@ -40,23 +39,6 @@ def sentence(lm, n_tokens: int, shift: int = 0) -> str:
     return text
 
 
-def timed(fn, repeats: int = REPEATS) -> dict:
-    """Median wall-clock and CPU seconds of fn() (after one warm-up call).
-
-    CPU time (all threads of this process) is reported beside wall time because the machine may be
-    shared: when other processes keep the cores busy, wall time grows but CPU time does not.
-    """
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return {"wall_s": round(statistics.median(walls), 4), "best_wall_s": round(min(walls), 4),
-            "cpu_s": round(statistics.median(cpus), 4)}
-
-
 def reference_forward(lm, text):
     batch = lm.tokenizer(text, return_tensors="pt")
     with torch.no_grad():
@@ -65,7 +47,7 @@ def reference_forward(lm, text):
 
 def one_at_a_time(lm, text):
     layers, heads = ah.shape(lm.model)
-    batch, _ = ah.encode(lm, text)
+    batch, _ = ah.model_inputs(lm, text)
     for layer in range(layers):
         for head in range(heads):
             mask = torch.ones(layers, heads)
@@ -83,13 +65,11 @@ def page_timings(lm) -> dict:
         at.text_area[0].set_value(sentence(lm, 32, next(shifts))).run()
         assert not at.exception and not at.error
 
-    return {"new_sentence": timed(new_sentence), "rerun": timed(at.run)}
+    return {"new_sentence": timed(new_sentence, REPEATS).summary(), "rerun": timed(at.run, REPEATS).summary()}
 
 
 def main():
-    t0 = time.perf_counter()
-    lm = models.load("minilm")
-    load_s = time.perf_counter() - t0
+    load_s, _, lm = measure(lambda: models.load("minilm"))
     text = sentence(lm, 32)
     att = ah.attentions(lm, text)
     out = {
@@ -99,14 +79,16 @@ def main():
         "cpu_count": os.cpu_count(),
         "load_average_at_start": os.getloadavg()[0],
         "model_load_s": round(load_s, 2),
-        "core_all_heads": timed(lambda: ah.attentions(lm, text)),
-        "transformers_output_attentions": timed(lambda: reference_forward(lm, text)),
-        "head_stats": timed(lambda: ah.head_stats(att)),
+        **{name: t.summary() for name, t in race({"core_all_heads": lambda: ah.attentions(lm, text),
+                                                   "transformers_output_attentions": lambda: reference_forward(lm, text)},
+                                                  REPEATS).items()},
+        "head_stats": timed(lambda: ah.head_stats(att), REPEATS).summary(),
         "bertviz_html": timed(lambda: (bertviz_offline.head_view_html(att.weights, att.tokens),
-                                       bertviz_offline.model_view_html(att.weights, att.tokens))),
+                                       bertviz_offline.model_view_html(att.weights, att.tokens)), REPEATS).summary(),
         "page": page_timings(lm),
-        "ablation_batched_72_heads": timed(lambda: ah.ablate_each_head(lm, text), 3),
-        "ablation_one_at_a_time_72_heads": timed(lambda: one_at_a_time(lm, text), 1),
+        **{name: t.summary() for name, t in race({"ablation_batched_72_heads": lambda: ah.ablate_each_head(lm, text),
+                                                   "ablation_one_at_a_time_72_heads": lambda: one_at_a_time(lm, text)},
+                                                  1).items()},
         "load_average_at_end": os.getloadavg()[0],
     }
     new = out["page"]["new_sentence"]

@@ -19,7 +19,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -28,18 +27,13 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import Timing, measure, timed  # noqa: E402
 from core.infra import models  # noqa: E402
 from core.llm import generation as g  # noqa: E402
-from core.llm.prompting import tokenize  # noqa: E402
+from core.llm.prompting import prompt_token_ids  # noqa: E402
 
 PROMPT = "The best thing about learning a new language is"
 NEW_TOKENS = 32
-
-
-def timed(fn) -> tuple[float, float, object]:
-    w0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - w0, time.process_time() - c0, out
 
 
 def hf_generate(model, ids, **kwargs) -> list[int]:
@@ -58,20 +52,19 @@ def race(model, ids, eos: int, repeats: int) -> dict:
     results = {}
     for name, (ours, theirs) in pairs.items():
         ours(), theirs()  # warm-up: first calls allocate caches and pick kernels
-        runs = {"ours": [], "transformers": []}
+        times = {"ours": Timing(), "transformers": Timing()}
         same = True
-        for _ in range(repeats):
+        for r in range(repeats):  # interleaved, the order alternating (as benchmarks/timing.race does)
             outputs = {}
-            for who, fn in (("ours", ours), ("transformers", theirs)):
-                wall, cpu, outputs[who] = timed(fn)
-                runs[who].append((wall, cpu))
+            for who, fn in [("ours", ours), ("transformers", theirs)][::1 if r % 2 == 0 else -1]:
+                wall, cpu, outputs[who] = measure(fn)
+                times[who].add(wall, cpu)
             same &= outputs["ours"] == outputs["transformers"]
             n_tokens = len(outputs["ours"])
         row = {}
-        for who, times in runs.items():
-            wall = statistics.median(t[0] for t in times)
-            row[who] = {"median_wall_s": round(wall, 3), "median_cpu_s": round(statistics.median(t[1] for t in times), 3),
-                        "tokens_per_s": round(n_tokens / wall, 2), "all_wall_s": [round(t[0], 3) for t in times]}
+        for who, t in times.items():
+            row[who] = {"median_wall_s": round(t.wall_s, 3), "median_cpu_s": round(t.cpu_s, 3),
+                        "tokens_per_s": round(n_tokens / t.wall_s, 2), "all_wall_s": [round(w, 3) for w in t.walls]}
         row["ratio_theirs_speed_over_ours"] = round(row["transformers"]["tokens_per_s"] / row["ours"]["tokens_per_s"], 3)
         row["same_tokens"], row["tokens"] = same, n_tokens
         results[name] = row
@@ -85,8 +78,8 @@ def step_view(model, ids, repeats: int) -> dict:
     s = g.Sampling(temperature=0.8, top_k=50, top_p=0.9, min_p=0.02, repetition_penalty=1.2)
     text = ids + g.greedy(model, ids, repeats + 1).new_ids
     stepper = g.Stepper(model)
-    first, _, _ = timed(lambda: g.next_tokens(stepper(ids), ids, s, 20))
-    clicks = [timed(lambda: g.next_tokens(stepper(text[:n]), text[:n], s, 20))[0] for n in range(len(ids) + 1, len(text) + 1)]
+    first, _, _ = measure(lambda: g.next_tokens(stepper(ids), ids, s, 20))
+    clicks = [measure(lambda n=n: g.next_tokens(stepper(text[:n]), text[:n], s, 20))[0] for n in range(len(ids) + 1, len(text) + 1)]
     return {"prompt_tokens": len(ids), "first_view_s": round(first, 3), "median_click_s": round(statistics.median(clicks), 3),
             "all_clicks_s": [round(c, 3) for c in clicks], "target_s": 0.5}
 
@@ -102,11 +95,10 @@ def page_click(clicks: int) -> dict:
         next(b for b in at.button if b.label == "Add it").click().run()
         assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
 
-    times = [timed(click)[:2] for _ in range(clicks)]
+    times = timed(click, repeats=clicks, warmup=0)  # each click adds a token: every one is a new step
     assert len(at.session_state["decoding.chosen"]) == clicks
-    wall = statistics.median(t[0] for t in times)
-    return {"clicks": clicks, "median_wall_s": round(wall, 3), "median_cpu_s": round(statistics.median(t[1] for t in times), 3),
-            "all_wall_s": [round(t[0], 3) for t in times], "target_s": 0.5, "target_met": wall < 0.5}
+    return {"clicks": clicks, "median_wall_s": round(times.wall_s, 3), "median_cpu_s": round(times.cpu_s, 3),
+            "all_wall_s": [round(w, 3) for w in times.walls], "target_s": 0.5, "target_met": times.wall_s < 0.5}
 
 
 def main() -> None:
@@ -117,7 +109,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = models.load("smollm2")
-    ids = tokenize(lm.tokenizer, PROMPT)
+    ids = prompt_token_ids(lm.tokenizer, PROMPT)
     load_before = os.getloadavg()[0]
     result = {
         "model": "SmolLM2-135M-Instruct (offline, float32)", "prompt_tokens": len(ids), "new_tokens": NEW_TOKENS,

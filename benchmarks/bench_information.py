@@ -12,7 +12,6 @@
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from benchmarks.timing import Timing, measure, race, timed  # noqa: E402
+from core.foundations import cross_entropy_loss, prefix_codes  # noqa: E402
 from core.foundations import information as info  # noqa: E402
 from core.lm.markov_source import MarkovSource, SourceConfig  # noqa: E402
 from core.lm.ngram import LearningCurveConfig, NGramConfig, NGramLM, learning_curve  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "information.json"
-
-
-def best_of(fn, repeat=3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def ngram_race(n_train=30_000, n_heldout=5_000, order=3, k=0.1) -> dict:
@@ -54,9 +46,9 @@ def ngram_race(n_train=30_000, n_heldout=5_000, order=3, k=0.1) -> dict:
         grams = [tuple(heldout[i - order + 1 : i + 1]) for i in range(order - 1, len(heldout))]
         return lm.entropy(grams)  # nltk: mean -log2 score over the n-grams
 
+    times = race({"ours": ours, "nltk": nltk}, repeats=3, warmup=0)
     return {"train_tokens": n_train, "heldout_tokens": n_heldout, "order": order,
-            "ours_s": best_of(ours), "nltk_s": best_of(nltk, repeat=1),
-            "ours_bits": ours(), "nltk_bits": nltk()}
+            "ours_s": times["ours"].wall_s, "nltk_s": times["nltk"].wall_s, "ours_bits": ours(), "nltk_bits": nltk()}
 
 
 def entropy_race(n=1_000_000) -> dict:
@@ -64,27 +56,29 @@ def entropy_race(n=1_000_000) -> dict:
 
     rng = np.random.default_rng(0)
     p, q = rng.random(n), rng.random(n)
-    return {"outcomes": n, "entropy_ours_s": best_of(lambda: info.entropy(p)), "entropy_scipy_s": best_of(lambda: entropy(p, base=2)),
-            "kl_ours_s": best_of(lambda: info.kl_divergence(p, q)), "kl_scipy_s": best_of(lambda: entropy(p, q, base=2)),
+    times = race({"entropy_ours_s": lambda: info.entropy(p), "entropy_scipy_s": lambda: entropy(p, base=2),
+                  "kl_ours_s": lambda: info.kl_divergence(p, q), "kl_scipy_s": lambda: entropy(p, q, base=2)})
+    return {"outcomes": n, **{name: t.wall_s for name, t in times.items()},
             "kl_abs_diff": abs(info.kl_divergence(p, q) - entropy(p, q, base=2))}
 
 
 def huffman_timing(n=100_000) -> dict:
     p = np.random.default_rng(0).dirichlet(np.ones(n))
-    code = info.huffman_code(p)
-    return {"outcomes": n, "seconds": best_of(lambda: info.huffman_code(p), repeat=1),
+    code = prefix_codes.huffman_code(p)
+    return {"outcomes": n, "seconds": timed(lambda: prefix_codes.huffman_code(p), repeats=3, warmup=0).wall_s,
             "entropy_bits": info.entropy(p), "average_length_bits": code.average_length(p)}
 
 
 def loss_race(batch=256, classes=32_000) -> dict:
-    torch.manual_seed(0)
-    logits = torch.randn(batch, classes, requires_grad=True)
-    target = torch.randint(0, classes, (batch,))
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(batch, classes, generator=g, requires_grad=True)
+    target = torch.randint(0, classes, (batch,), generator=g)
 
     def run(fn):
         return lambda: torch.autograd.grad(fn(logits, target, label_smoothing=0.1), logits)
 
-    return {"batch": batch, "classes": classes, "ours_s": best_of(run(info.cross_entropy_loss)), "torch_s": best_of(run(F.cross_entropy))}
+    times = race({"ours_s": run(cross_entropy_loss.cross_entropy_from_logits), "torch_s": run(F.cross_entropy)})
+    return {"batch": batch, "classes": classes, **{name: t.wall_s for name, t in times.items()}}
 
 
 def learning_curve_figures() -> dict:
@@ -95,7 +89,7 @@ def learning_curve_figures() -> dict:
 
 
 def page_reruns() -> dict:
-    """Seconds for a page to rerun after one analytic control moves (AppTest, no browser; best of 3)."""
+    """Seconds for a page to rerun after one analytic control moves (AppTest, no browser; median of 3)."""
     from streamlit.testing.v1 import AppTest
 
     app = str(Path(__file__).parents[1] / "streamlit_app.py")
@@ -109,14 +103,12 @@ def page_reruns() -> dict:
     for path, (kind, label, values) in moves.items():
         at = AppTest.from_file(app, default_timeout=300).run().switch_page(path).run()
         widget = next(w for w in getattr(at, kind) if w.label.startswith(label))
-        times = []
+        times = Timing()
         for v in values:
             widget.set_value(v)
-            start = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - start)
+            times.add(*measure(at.run)[:2])
             widget = next(w for w in getattr(at, kind) if w.label.startswith(label))
-        out[path] = min(times)
+        out[path] = times.wall_s
     return out
 
 
@@ -132,14 +124,16 @@ def main() -> None:
           f"   bits {n['ours_bits']:.6f} vs {n['nltk_bits']:.6f}")
     print(f"{'entropy, 1M outcomes (s) vs scipy':46s} {e['entropy_ours_s']:10.4f} {e['entropy_scipy_s']:10.4f}")
     print(f"{'KL, 1M outcomes (s) vs scipy':46s} {e['kl_ours_s']:10.4f} {e['kl_scipy_s']:10.4f}   |diff| {e['kl_abs_diff']:.1e}")
-    print(f"{'Huffman, 100k outcomes (s)':46s} {h['seconds']:10.3f} {'':>10s}   L {h['average_length_bits']:.4f} vs H {h['entropy_bits']:.4f}")
+    print(f"{'Huffman, 100k outcomes (s)':46s} {h['seconds']:10.3f} {'':>10s}   "
+          f"L {h['average_length_bits']:.4f} vs H {h['entropy_bits']:.4f}")
     print(f"{'CE loss fwd+bwd, 256 x 32k (s) vs torch':46s} {lo['ours_s']:10.4f} {lo['torch_s']:10.4f}")
     for path, seconds in results["page_rerun_s"].items():
         print(f"{'page rerun after a control moves: ' + path.removeprefix('pages/').removesuffix('.py'):46s} {seconds:10.3f}")
     lc = results["learning_curve"]
     print(f"\nentropy rate {lc['entropy_rate_bits']:.4f} bits/token; held-out cross-entropy (measured / exact):")
     for r in lc["rows"]:
-        print(f"  {r['order']}-gram, {r['train_tokens']:>7,} tokens: {r['measured_bits']:.4f} / {r['exact_bits']:.4f}  (perplexity {r['perplexity']:.2f})")
+        print(f"  {r['order']}-gram, {r['train_tokens']:>7,} tokens: {r['measured_bits']:.4f} / {r['exact_bits']:.4f}  "
+              f"(perplexity {r['perplexity']:.2f})")
     print(f"-> {OUT}")
 
 

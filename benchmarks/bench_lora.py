@@ -87,7 +87,8 @@ def main() -> None:
     for method, r in results.items():
         print(f"{method}: " + ", ".join(f"{c}={r[c]}" for c in cols))
     print(f"load average before/after: {report['load_average_before']} / {report['load_average_after']} "
-          f"({report['torch_threads']} torch threads on {report['cpu_count']} cores; a load above the thread count makes the wall timings pessimistic) · LoRA ≥85% within 60 s: wall {report['lora_reached_85pct_within_60s_wall']}, "
+          f"({report['torch_threads']} torch threads on {report['cpu_count']} cores; a load above the thread count makes the wall "
+          f"timings pessimistic) · LoRA ≥85% within 60 s: wall {report['lora_reached_85pct_within_60s_wall']}, "
           f"CPU {report['lora_reached_85pct_within_60s_cpu']}")
     print(f"wrote {out.relative_to(ROOT)}")
 

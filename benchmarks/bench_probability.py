@@ -6,7 +6,8 @@
    recombined, counted once by CountVectorizer): ours against scikit-learn's MultinomialNB, and
    Gaussian NB on 10,000 x 20 numbers against GaussianNB. Median of 7 runs each. Target: ≤ 2x.
 2. Counting an order-k Markov chain over Python's manual: ours (NumPy) against nltk's
-   ConditionalFreqDist over the same n-grams.
+   ConditionalFreqDist over the same n-grams; and the peak memory of fitting per token, which must
+   stay flat in the order (a few corpus-length arrays, never a V**k table). Target: < 32 int64 a token.
 3. Page reruns: every control of every probability page is moved to a new value in AppTest and
    the rerun that follows is timed (the server-side cost of one click), with all caches emptied
    first; the verdict is the median of 3 trials (best and worst recorded too). Target: < 0.3 s each.
@@ -21,9 +22,8 @@ Writes benchmarks/results/probability.json.
 
 import argparse
 import json
-import statistics
 import sys
-import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -37,21 +37,13 @@ from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import Timing, measure, race  # noqa: E402
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 from core.infra import data  # noqa: E402
-from core.lm.markov_chain import MarkovChain, _encoded, tokenize  # noqa: E402
+from core.lm.markov_chain import MAX_ORDER, MarkovChain, _encoded, corpus_tokens  # noqa: E402
 
 N_DOCS, REPEATS, TRIALS = 10_000, 7, 3  # TRIALS: cold runs of the page reruns
 RERUN_TARGET_S, RATIO_TARGET = 0.3, 2.0
-
-
-def median_time(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def ten_thousand_documents() -> tuple[list[str], np.ndarray]:
@@ -74,8 +66,9 @@ def naive_bayes_race() -> list[dict]:
         ("Gaussian NB, 10,000 x 20 numbers", GaussianNaiveBayes(1e-9), GaussianNB(var_smoothing=1e-9),
          np.random.default_rng(1).normal(size=(N_DOCS, 20)) + (y == "positive")[:, None] * 0.3),
     ]:
-        t_ours = median_time(lambda: ours.fit(Xs[train], y[train]).predict_proba(Xs[test]))
-        t_ref = median_time(lambda: ref.fit(Xs[train], y[train]).predict_proba(Xs[test]))
+        times = race({"ours": lambda ours=ours, Xs=Xs: ours.fit(Xs[train], y[train]).predict_proba(Xs[test]),
+                      "reference": lambda ref=ref, Xs=Xs: ref.fit(Xs[train], y[train]).predict_proba(Xs[test])}, REPEATS)
+        t_ours, t_ref = times["ours"].wall_s, times["reference"].wall_s
         gap = float(np.abs(ours.predict_proba(Xs[test]) - ref.predict_proba(Xs[test])).max())
         rows.append({"task": name + " (fit 8,000 + predict 2,000)", "ours_s": t_ours, "reference_s": t_ref,
                      "ratio": t_ours / t_ref, "max_abs_proba_gap": gap, "meets_target": t_ours <= RATIO_TARGET * t_ref})
@@ -86,11 +79,35 @@ def markov_race() -> list[dict]:
     text = data.load_text("python-docs")
     rows = []
     for level, k in (("char", 5), ("word", 3)):
-        tokens = tokenize(text, level)
-        t_ours = median_time(lambda: MarkovChain(k).fit(tokens), 3)
-        t_ref = median_time(lambda: ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), k + 1)), 3)
+        tokens = corpus_tokens(text, level)
+        times = race({"ours": lambda k=k, tokens=tokens: MarkovChain(k).fit(tokens),
+                      "nltk": lambda k=k, tokens=tokens: ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), k + 1))}, 3)
+        t_ours, t_ref = times["ours"].wall_s, times["nltk"].wall_s
         rows.append({"task": f"count order-{k} {level} chain, {len(tokens):,} tokens", "ours_s": t_ours,
                      "reference_s": t_ref, "ratio": t_ours / t_ref})
+    return rows
+
+
+def peak_bytes_per_token(order: int, tokens) -> float:
+    """Peak memory NumPy and Python allocate while fitting, per token of the corpus."""
+    tracemalloc.start()
+    try:
+        MarkovChain(order).fit(tokens)
+        return tracemalloc.get_traced_memory()[1] / len(tokens)
+    finally:
+        tracemalloc.stop()
+
+
+def markov_memory() -> list[dict]:
+    """Peak bytes per token of fitting the highest order against order 5, on all of Python's manual and a
+    quarter of it: ~430k characters have ~240k distinct 12-character contexts (a dict of 12-character
+    tuples alone would take ~300 bytes a token)."""
+    text = corpus_tokens(data.load_text("python-docs"), "char")
+    rows = []
+    for tokens in (text, text[: len(text) // 4]):
+        highest, order_5 = peak_bytes_per_token(MAX_ORDER, tokens), peak_bytes_per_token(5, tokens)
+        rows.append({"tokens": len(tokens), f"bytes_per_token_order_{MAX_ORDER}": highest, "bytes_per_token_order_5": order_5,
+                     "meets_target": highest < 32 * 8 and highest < 1.5 * order_5})
     return rows
 
 
@@ -166,7 +183,7 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
     """Each trial starts with every cache empty, so each control's new value is computed from scratch
     (the cost of the first click on it). The target is judged on the median of the trials, not the
     best: a click's cost is what a learner typically waits, and the machine may be shared."""
-    times: dict[tuple, list[float]] = {}
+    times: dict[tuple, Timing] = {}
     errors: dict[tuple, list[str]] = {}
     for _ in range(trials):
         st.cache_data.clear()
@@ -178,14 +195,13 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
                 apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
             at = apps[page]
             move(at, kind, which, value)
-            start = time.perf_counter()
-            at.run()
+            wall, cpu, _ = measure(at.run)
             key = (page, f"{number:2}. {label(kind, which, value)}")
-            times.setdefault(key, []).append(time.perf_counter() - start)
+            times.setdefault(key, Timing()).add(wall, cpu)
             errors.setdefault(key, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
-    return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t),
-             "rerun_worst_s": max(t), "meets_target": statistics.median(t) < RERUN_TARGET_S and not errors[(page, control)],
-             "errors": errors[(page, control)]}
+    return [{"page": page, "control": control, "rerun_best_s": t.best_wall_s, "rerun_median_s": t.wall_s,
+             "rerun_worst_s": max(t.walls), "rerun_median_cpu_s": t.cpu_s,
+             "meets_target": t.wall_s < RERUN_TARGET_S and not errors[(page, control)], "errors": errors[(page, control)]}
             for (page, control), t in times.items()]
 
 
@@ -205,7 +221,8 @@ def main() -> None:
     if parser.parse_args().quick:
         print_reruns(rerun_timings(trials=1), 1)
         return
-    results = {"naive_bayes": naive_bayes_race(), "markov_counting": markov_race(), "page_reruns": rerun_timings()}
+    results = {"naive_bayes": naive_bayes_race(), "markov_counting": markov_race(), "markov_memory": markov_memory(),
+               "page_reruns": rerun_timings()}
     out = ROOT / "benchmarks" / "results" / "probability.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -213,6 +230,9 @@ def main() -> None:
     print(f"{'task':62} {'ours s':>9} {'ref s':>9} {'ratio':>6}")
     for r in results["naive_bayes"] + results["markov_counting"]:
         print(f"{r['task']:62} {r['ours_s']:9.4f} {r['reference_s']:9.4f} {r['ratio']:6.2f}")
+    for r in results["markov_memory"]:
+        print(f"Markov chain fit, {r['tokens']:,} characters: {r[f'bytes_per_token_order_{MAX_ORDER}']:.0f} bytes/token at order "
+              f"{MAX_ORDER}, {r['bytes_per_token_order_5']:.0f} at order 5 (target < 256 and flat): {r['meets_target']}")
     print_reruns(results["page_reruns"], TRIALS)
     print(f"Results in {out.relative_to(ROOT)}")
 

@@ -26,7 +26,6 @@ progress bar and a live loss chart. Returning False stops the run early; the His
 """
 
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,13 +36,6 @@ import torch
 from torch import nn
 
 OnStep = Callable[[int, dict[str, float]], bool | None]
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, so the same config gives the same run."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def generators(seed: int) -> tuple[np.random.Generator, torch.Generator]:
@@ -68,7 +60,7 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
     redraws them from the run's own one, in the same order and from the same distributions, so a
     model built and then initialised here equals the one `torch.manual_seed(seed)` would have built.
 
-        Linear, RNN/GRU/LSTM   U(-b, b), b = 1/sqrt(fan_in) (Linear) or 1/sqrt(hidden_size) (recurrent)
+        Linear, RNN/GRU/LSTM (and their Cells)   U(-b, b), b = 1/sqrt(fan_in) (Linear) or 1/sqrt(hidden_size) (recurrent)
         Embedding              N(0, 1)
         LayerNorm              weight 1, bias 0
 
@@ -82,7 +74,7 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, generator=generator)
-        elif isinstance(m, nn.RNNBase):
+        elif isinstance(m, (nn.RNNBase, nn.RNNCellBase)):  # layers and single cells (GRUCell, LSTMCell): U(-1/√H, 1/√H)
             bound = 1 / math.sqrt(m.hidden_size)
             for w in m.parameters():
                 nn.init.uniform_(w, -bound, bound, generator=generator)

@@ -1,12 +1,12 @@
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads
-from core.transformers.attention_demo import MAX_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
+from core.transformers.attention_demo import MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import bars, draw, field
 
 header(
     "🔦 Attention, step by step",
@@ -18,7 +18,7 @@ header(
 st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + M\right)V")
 st.latex(r"Q = XW_Q,\quad K = XW_K,\quad V = XW_V")
 
-text = st.text_input("Your sentence", "The animal didn't cross the street because it was too tired.", max_chars=500)
+text = text_box("Your sentence", "The animal didn't cross the street because it was too tired.", limit=500)
 head = st.slider("Head of MiniLM's first layer", 0, 11, 4)
 t1, t2, t3 = st.columns(3)
 causal = t1.toggle("Causal mask", False, help="GPT-style: each word may only look at itself and earlier words")
@@ -30,7 +30,7 @@ with friendly_errors():
     encoder = state.model("minilm")
     sent, steps = step_by_step(encoder, text, cfg)
     if sent.truncated:
-        st.info(f"Your text has {sent.n_tokens} word pieces; this walk-through uses the first {MAX_TOKENS} "
+        st.info(f"Your text has {sent.n_tokens} word pieces; this walk-through uses the first {MAX_STEP_TOKENS} "
                 "so every heatmap stays readable.")
     names = labels(sent.tokens)
     L, d = steps.q.shape
@@ -73,7 +73,8 @@ with friendly_errors():
     st.markdown(f"Q = X W_Q is ({L} × {n_heads * dh}); **split** into {n_heads} heads of ({L} × {dh}) — columns "
                 f"0–{dh - 1} are head 0, {dh}–{2 * dh - 1} head 1, … Each head attends on its own; their outputs "
                 f"({n_heads} × ({L} × {dh})) are **concatenated** back to ({L} × {n_heads * dh}) and mixed by W_O.")
-    heatmap(merge_heads(parts.q)[0].numpy(), names, [f"h{i // dh}·{i % dh}" for i in range(n_heads * dh)], f"Q, all heads side by side ({L} × {n_heads * dh})",
+    heatmap(merge_heads(parts.q)[0].numpy(), names, [f"h{i // dh}·{i % dh}" for i in range(n_heads * dh)],
+            f"Q, all heads side by side ({L} × {n_heads * dh})",
             scheme="redblue", row_title="token", col_title="head · feature")
     small_multiples(parts.weights[0].numpy(), [f"head {i}" for i in range(n_heads)], names, names, domain=[0, 1],
                     value_title="weight", size=120)
@@ -97,7 +98,7 @@ with friendly_errors():
     a.metric("Without positions: max |MHA(shuffled) − shuffled MHA|", f"{eq.gap_without:.1e}")
     b.metric("With positions", f"{eq.gap_with:.2f}")
     gap = pd.DataFrame({"token": labels(eq.tokens), "change with positions": eq.per_token_with})
-    st.altair_chart(alt.Chart(gap, height=200).mark_bar().encode(x=alt.X("token:N", sort=None), y="change with positions:Q"),
-                    width="stretch")
+    draw(bars(gap, field("token:N", sort=None), "change with positions:Q", height=200,
+              tooltip=["token:N", field("change with positions:Q", format=".3f")]))
 
 show_code(attention_steps, MultiHeadAttention, scaling_effect, equivariance)

@@ -1,14 +1,11 @@
-from functools import partial
-
-import altair as alt
 import streamlit as st
 
-from core.errors import Unavailable
 from core.infra import bertviz_offline
 from core.transformers import attention_heads as ah
-from ui import state
+from ui import model_picker, state
 from ui.heatmaps import heatmap, labels, small_multiples
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import chart, draw, field
 
 header(
     "🔬 The heads of a pretrained model",
@@ -19,57 +16,24 @@ header(
     "look at?*), and **switch heads off** to see what they were doing for the model.",
 )
 
+BERTVIZ_PAGES = 8  # cached BertViz pages: up to ~2 MB of HTML each (64 tokens), keep few
 DEFAULT_TEXT = ("The cat sat on the mat because it was tired, and the dog, who had chased it all morning, "
                 "finally went to sleep.")
 
 
-def load(model_id: str, kind: str):
-    return state.model("minilm") if model_id == "minilm" else state.hub_model(model_id, kind)
-
-
-@state.cached
-def read_heads(model_id: str, kind: str, text: str) -> ah.Attentions:
-    return ah.attentions(load(model_id, kind), text)
-
-
-@partial(state.cached, max_entries=8)  # up to ~2 MB of HTML each (64 tokens): keep few
-def bertviz(model_id: str, kind: str, text: str, view: str) -> str:
-    att = read_heads(model_id, kind, text)
-    if view == "head":
-        return bertviz_offline.head_view_html(att.weights, att.tokens)
-    return bertviz_offline.model_view_html(att.weights, att.tokens)
-
-
-@state.cached
-def switch_off(model_id: str, kind: str, text: str, off: tuple[tuple[int, int], ...], other: str | None) -> ah.HeadsOff:
-    return ah.heads_off(load(model_id, kind), text, list(off), other=other)
-
-
-@state.cached
-def scan(model_id: str, kind: str, text: str) -> ah.Ablation:
-    return ah.ablate_each_head(load(model_id, kind), text)
-
-
+lm = model_picker.load("minilm")
 source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "A Hugging Face Hub model (online)"], horizontal=True)
-model_id, kind = "minilm", "encoder"
 if source.startswith("A Hugging"):
-    a, b = st.columns([3, 1])
-    hub_id = a.text_input("Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
-                          max_chars=100).strip()
-    hub_kind = b.selectbox("Kind", ["encoder", "causal-lm"], index=1 if "gpt" in hub_id.lower() else 0)
-    try:
-        load(hub_id, hub_kind)
-        model_id, kind = hub_id, hub_kind
-    except Unavailable as e:
-        st.warning(f"{e}. Showing the offline MiniLM instead.", icon="📴")
+    lm = model_picker.typed(lm, "Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
+                            kinds=("encoder", "causal-lm"))
 
-text = st.text_area("Your sentence", DEFAULT_TEXT, max_chars=2000, height=80)
+text = text_box("Your sentence", DEFAULT_TEXT, area=True, height=80)
 
 with friendly_errors():
-    att = read_heads(model_id, kind, text)
+    att = state.cached(ah.attentions)(lm, text)
     n_layers, n_heads, L, _ = att.weights.shape
     if att.truncated:
-        st.info(f"Your text has {att.n_tokens} tokens; the page reads the first {L} (the most {ah.MAX_TOKENS} "
+        st.info(f"Your text has {att.n_tokens} tokens; the page reads the first {L} (the most {ah.MAX_ATTENTION_TOKENS} "
                 "this page draws, or the model's own limit if smaller). The rest was cut off.")
     st.caption(f"{L} tokens · {n_layers} layers × {n_heads} heads · weights recomputed from each layer's own "
                f"Q and K by the lab's `scaled_dot_product_attention`" + (" · causal: no head may look ahead" if att.causal else ""))
@@ -90,18 +54,19 @@ with friendly_errors():
         small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
                         value_title="weight", size=130)
 
-    if L > bertviz_offline.MAX_TOKENS:
-        bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_TOKENS} of the {L} tokens (more would crawl)."
+    if L > bertviz_offline.MAX_BERTVIZ_TOKENS:
+        bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_BERTVIZ_TOKENS} of the {L} tokens (more would crawl)."
     else:
         bertviz_note = ""
     with tab_head:
         st.caption("BertViz (Vig 2019), drawing offline: lines from each token to the tokens it attends to. "
                    "Pick a layer in the box; double-click a colour to show only that head; hover a token." + bertviz_note)
-        st.iframe(bertviz(model_id, kind, text, "head"), height="content")
+        st.iframe(state.cached(bertviz_offline.head_view_html, BERTVIZ_PAGES)(att.weights, att.tokens), height="content")
 
     with tab_model:
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it." + bertviz_note)
-        st.iframe(bertviz(model_id, kind, text, "model"), height="content")  # scaled to the width, as tall as it draws
+        # scaled to the width, as tall as it draws
+        st.iframe(state.cached(bertviz_offline.model_view_html, BERTVIZ_PAGES)(att.weights, att.tokens), height="content")
 
     with tab_types:
         st.markdown("For each head, averaged over the tokens that look: the **entropy** of its weights (0 bits = "
@@ -109,13 +74,10 @@ with friendly_errors():
                     f"punctuation, the previous, same and next token. A head is named after a target that gets more "
                     f"than {ah.LabelRules().dominant:.0%} on average; otherwise it is *broad* (high entropy) or *mixed*.")
         kinds = [*ah.STAT_LABELS.values(), "broad", "mixed"]
-        colours = alt.Scale(domain=kinds, range=["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
-                                                 "#eeca3b", "#d8d8d8"])
-        grid = (alt.Chart(stats, height=34 * n_layers + 40).mark_rect(stroke="white")
-                .encode(x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("label:N", title="head type", scale=colours,
-                                                                                      legend=alt.Legend(orient="bottom", columns=4)),
-                        tooltip=list(stats.columns)))
-        st.altair_chart(grid, width="stretch")
+        colours = {"domain": kinds, "range": ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#d8d8d8"]}
+        draw(chart(stats, {"type": "rect", "stroke": "white"}, height={"step": 34}, x="head:O", y="layer:O",
+                   color=field("label:N", title="head type", scale=colours, legend={"orient": "bottom", "columns": 4}),
+                   tooltip=["layer:O", "head:O", "label:N", *(field(f"{c}:Q", format=".2f") for c in stats.columns[2:-1])]))
         counts = stats["label"].value_counts()
         st.markdown(" · ".join(f"**{k}**: {v}" for k, v in counts.items()))
         st.dataframe(stats, hide_index=True, width="stretch",
@@ -129,11 +91,11 @@ with friendly_errors():
         previous = head_label.index[head_label == "previous token"]
         off = st.multiselect("Heads to switch off", list(head_label.index), default=[(previous if len(previous) else head_label.index)[0]],
                              format_func=lambda lh: f"L{lh[0]} H{lh[1]} · {head_label[lh]}")
-        other = st.text_input("Compare with (sentence similarity)", "A tired cat lay on the rug.") if kind == "encoder" else None
+        other = None if att.causal else text_box("Compare with (sentence similarity)", "A tired cat lay on the rug.")
         if not off:
             st.info("Pick at least one head to switch off.")
         else:
-            change = switch_off(model_id, kind, text, tuple(off), other)
+            change = state.cached(ah.heads_off)(lm, text, list(off), other)
             a, b, c = st.columns(3)
             a.metric(change.measure, f"{change.effect:.4f}")
             if change.similarity:
@@ -144,12 +106,11 @@ with friendly_errors():
                 st.dataframe(change.top.style.format({"P (all heads)": "{:.3f}", "P (heads off)": "{:.3f}"}), hide_index=True)
         if st.toggle(f"Scan all {n_layers * n_heads} heads, one at a time (one batched forward pass, a few seconds)"):
             with st.spinner(f"Switching off each of the {n_layers * n_heads} heads in turn…"):
-                result = scan(model_id, kind, text)
+                result = state.cached(ah.ablate_each_head)(lm, text)
             effect = stats[["layer", "head", "label"]].assign(effect=result.effect.ravel())
-            st.altair_chart(alt.Chart(effect, height=34 * n_layers + 40, title=f"Each head off alone: {result.measure}")
-                            .mark_rect().encode(x="head:O", y="layer:O", color=alt.Color("effect:Q", scale=alt.Scale(scheme="reds")),
-                                                tooltip=["layer", "head", "label", alt.Tooltip("effect:Q", format=".4f")]),
-                            width="stretch")
+            draw(chart(effect, "rect", f"Each head off alone: {result.measure}", height={"step": 34}, x="head:O", y="layer:O",
+                       color=field("effect:Q", scale={"scheme": "reds"}),
+                       tooltip=["layer:O", "head:O", "label:N", field("effect:Q", format=".4f")]))
             st.caption("Most single heads barely matter (the model is redundant); a few matter a lot.")
 
 show_code(ah.layer_weights, ah.head_stats, ah.head_mask, ah.ablate_each_head)

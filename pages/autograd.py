@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.nn import autograd
 from core.nn.autograd import Value
+from ui import state
 from ui.page import friendly_errors, header, show_code
 
 header(
@@ -14,15 +15,6 @@ header(
 )
 
 STEP = "ag.step"
-
-
-def clamp_step(n_ops: int) -> None:
-    st.session_state[STEP] = min(max(st.session_state.get(STEP, n_ops), 0), n_ops)
-
-
-def move(delta: int | None, n_ops: int) -> None:
-    st.session_state[STEP] = n_ops if delta is None else min(max(st.session_state.get(STEP, 0) + delta, 0), n_ops)
-
 
 mode = st.radio("Build", ["A single neuron", "An expression"], horizontal=True, key="ag.mode")
 root = None
@@ -40,7 +32,8 @@ with friendly_errors():
             xs.append(col.number_input(f"x{i + 1}", -5.0, 5.0, defaults[i][0], 0.1, key=f"ag.x{i}"))
             ws.append(col.number_input(f"w{i + 1}", -5.0, 5.0, defaults[i][1], 0.1, key=f"ag.w{i}"))
         root = autograd.neuron(xs, ws, bias, activation, target if with_loss else None)
-        st.latex(r"\text{out} = \mathrm{" + activation + r"}\Big(\sum_i w_i x_i + b\Big)" + (r",\quad \text{loss} = (\text{out} - \text{target})^2" if with_loss else ""))
+        loss_tex = r",\quad \text{loss} = (\text{out} - \text{target})^2" if with_loss else ""
+        st.latex(r"\text{out} = \mathrm{" + activation + r"}\Big(\sum_i w_i x_i + b\Big)" + loss_tex)
     else:
         cols = st.columns(6)
         a = cols[0].number_input("a", -10.0, 10.0, 2.0, 0.5, key="ag.a")
@@ -55,12 +48,12 @@ with friendly_errors():
 
 if root is not None:
     n_ops = autograd.operations(root)
-    clamp_step(n_ops)
+    state.move(STEP, default=n_ops, high=n_ops)  # a smaller graph than the last one: stay within its steps
     bcols = st.columns([1, 1, 1, 1, 3])
-    bcols[0].button("⏮ Start", on_click=move, args=(-n_ops, n_ops), key="ag.reset")
-    bcols[1].button("◀ Back", on_click=move, args=(-1, n_ops), key="ag.back")
-    bcols[2].button("Step ▶", on_click=move, args=(1, n_ops), key="ag.fwd", type="primary")
-    bcols[3].button("All ⏭", on_click=move, args=(None, n_ops), key="ag.all")
+    bcols[0].button("⏮ Start", on_click=state.move, kwargs=dict(key=STEP, to=0), key="ag.reset")
+    bcols[1].button("◀ Back", on_click=state.move, kwargs=dict(key=STEP, by=-1, high=n_ops), key="ag.back")
+    bcols[2].button("Step ▶", on_click=state.move, kwargs=dict(key=STEP, by=1, high=n_ops), key="ag.fwd", type="primary")
+    bcols[3].button("All ⏭", on_click=state.move, kwargs=dict(key=STEP, to=n_ops), key="ag.all")
     step = bcols[4].slider("Backward steps taken", 0, n_ops, key=STEP)
     done = autograd.backward_steps(root, step)
 
@@ -84,5 +77,6 @@ if root is not None:
         "**added** (`+=`), never assigned.")
 
 st.latex(r"\frac{\partial L}{\partial x} = \sum_{u\,:\,x \to u} \frac{\partial L}{\partial u}\,\frac{\partial u}{\partial x}"
-         r"\qquad \frac{\partial (ab)}{\partial a} = b,\;\; \frac{d \tanh z}{dz} = 1-\tanh^2 z,\;\; \frac{d\sigma}{dz} = \sigma(1-\sigma),\;\; \frac{d\,\mathrm{relu}}{dz} = [z>0]")
+         r"\qquad \frac{\partial (ab)}{\partial a} = b,\;\; \frac{d \tanh z}{dz} = 1-\tanh^2 z,\;\; "
+         r"\frac{d\sigma}{dz} = \sigma(1-\sigma),\;\; \frac{d\,\mathrm{relu}}{dz} = [z>0]")
 show_code(Value.__mul__, Value.tanh, Value.backward, autograd.topological_order, autograd.backward_steps)

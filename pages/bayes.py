@@ -3,8 +3,8 @@ import streamlit as st
 
 from core.errors import LabError
 from core.foundations.bayes import DiagnosticTest, belief_path, counted_positives, natural_frequency_grid, posterior
-from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import draw, field, share_bars
 
 header(
     "🩺 Bayes' rule: what does a positive test mean?",
@@ -53,16 +53,12 @@ with friendly_errors():
                 f"**{positives.ill} out of {positives.total}** cases"
                 + (f" ≈ {positives.share_ill:.0%}." if positives.share_ill is not None else "."))
 
-    bars = pd.DataFrame({"belief": ["prior", "after +", "after −"],
-                         "p": [prior] + [v if not isinstance(v, LabError) else None for v in after.values()]})
-    draw({"title": "Prior → posterior", "data": bars, "height": {"step": 36}, "mark": "bar",
-          "encoding": {"x": field("p:Q", title="P(ill)", scale={"domain": [0, 1]}, axis={"format": "%"}),
-                       "y": field("belief:N", sort=None, title=None), "color": field("belief:N", legend=None),
-                       "tooltip": [field("belief:N"), field("p:Q", format=".2%")]}})
+    shown = [prior] + [v if not isinstance(v, LabError) else None for v in after.values()]
+    draw(share_bars(["prior", "after +", "after −"], shown, "Prior → posterior", "P(ill)", step=36, whole=True, coloured=True, fmt=".2%"))
 
 st.subheader("Test again: today's posterior is tomorrow's prior")
 st.markdown("Type the results of repeated, independent tests in order (`+` positive, `-` negative).")
-typed = st.text_input("Results", "+ + - +", max_chars=60)
+typed = text_box("Results", "+ + - +", limit=60)
 results = [ch == "+" for ch in typed if ch in "+-−"]
 with friendly_errors():
     if not results:

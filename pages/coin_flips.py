@@ -3,8 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from core.foundations.bayes import BetaPrior, coin_densities, coin_posterior, coin_trajectory, flip_coins
+from ui import state
 from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, values
+from ui.vega import chart, draw, field, layers, lines, rule
 
 MAX_FLIPS = 1000
 N_KEY = "coin.flips_seen"
@@ -21,12 +22,7 @@ st.latex(r"\hat p_{\text{MLE}} = \frac{h}{h+t} \qquad "
 st.latex(r"\mathbb{E}[p \mid \text{flips}] = \frac{a+h}{a+b+h+t} = "
          r"\underbrace{\tfrac{a+b}{a+b+n}}_{\text{prior weight}} \cdot \tfrac{a}{a+b} + \tfrac{n}{a+b+n} \cdot \hat p_{\text{MLE}}")
 
-st.session_state.setdefault(N_KEY, 3)
-
-
-def flip(n: int) -> None:
-    st.session_state[N_KEY] = min(st.session_state[N_KEY] + n, MAX_FLIPS)
-
+state.move(N_KEY, default=3, high=MAX_FLIPS)  # three flips on the first visit
 
 left, right = st.columns(2)
 with left:
@@ -34,9 +30,9 @@ with left:
     seed = st.number_input("Seed (which flips)", 0, 10_000, 0)
     seen = st.slider("Flips seen so far", 0, MAX_FLIPS, key=N_KEY)
     b1, b2, b3 = st.columns(3)
-    b1.button("Flip once", on_click=flip, args=(1,))
-    b2.button("Flip 10", on_click=flip, args=(10,))
-    b3.button("Start over", on_click=lambda: st.session_state.update({N_KEY: 0}))
+    b1.button("Flip once", on_click=state.move, kwargs=dict(key=N_KEY, by=1, high=MAX_FLIPS))
+    b2.button("Flip 10", on_click=state.move, kwargs=dict(key=N_KEY, by=10, high=MAX_FLIPS))
+    b3.button("Start over", on_click=state.move, kwargs=dict(key=N_KEY, to=0))
 with right:
     prior_mean = st.slider("Prior guess of P(heads)", 0.0, 1.0, 0.5, step=0.01)
     strength = st.slider("Prior strength a + b (imaginary flips; 0 = no prior)", 0.0, 100.0, 4.0, step=0.5)
@@ -59,26 +55,26 @@ with friendly_errors():
 
     densities = coin_densities(belief, prior)
     marks = pd.DataFrame({"p": [true_p] + ([belief.mle] if seen else []), "what": ["true P(heads)"] + (["MLE"] if seen else [])})
-    draw({"title": "Belief about P(heads)", "height": 260, "resolve": {"scale": {"color": "independent"}}, "layer": [
-        {"data": values(densities), "mark": {"type": "area", "opacity": 0.45},
-         "encoding": {"x": field("p:Q", title="P(heads)"), "y": field("density:Q", stack=None),
-                      "color": field("curve:N", title=None, scale={"domain": ["prior", "posterior"], "range": ["#9ecae1", "#1f77b4"]})}},
-        {"data": values(marks), "mark": {"type": "rule", "strokeWidth": 2, "strokeDash": [5, 3]},
-         "encoding": {"x": field("p:Q"), "color": field("what:N", title=None, scale={"domain": ["true P(heads)", "MLE"], "range": ["black", "#d62728"]})}},
-    ]})
+    curve_colours = {"domain": ["prior", "posterior"], "range": ["#9ecae1", "#1f77b4"]}
+    mark_colours = {"domain": ["true P(heads)", "MLE"], "range": ["black", "#d62728"]}
+    draw(layers(
+        chart(densities, {"type": "area", "opacity": 0.45}, x=field("p:Q", title="P(heads)"), y=field("density:Q", stack=None),
+              color=field("curve:N", title=None, scale=curve_colours)),
+        chart(marks, {"type": "rule", "strokeWidth": 2, "strokeDash": [5, 3]}, x="p:Q",
+              color=field("what:N", title=None, scale=mark_colours)),
+        title="Belief about P(heads)", height=260, resolve={"scale": {"color": "independent"}}))
 
 if seen:
     path = pd.DataFrame(coin_trajectory(flips, prior, level))
     long = path.melt("flips", ["mle", "mean"], var_name="estimate", value_name="value").dropna()
     long["estimate"] = long.estimate.map({"mle": "maximum likelihood", "mean": "posterior mean"})
-    draw({"title": "Estimates as the flips arrive", "height": 260, "layer": [
-        {"data": values(path), "mark": {"type": "area", "opacity": 0.2}, "encoding": {
-            "x": field("flips:Q", title="flips seen"), "y": field("low:Q", title="P(heads)", scale={"domain": [0, 1]}), "y2": field("high:Q")}},
-        {"data": values(long), "mark": "line", "encoding": {
-            "x": field("flips:Q"), "y": field("value:Q"),
-            "color": field("estimate:N", title=None, scale={"domain": ["maximum likelihood", "posterior mean"], "range": ["#d62728", "#1f77b4"]})}},
-        {"data": {"values": [{"y": true_p}]}, "mark": {"type": "rule", "color": "black", "strokeDash": [5, 3]}, "encoding": {"y": field("y:Q")}},
-    ]})
+    estimate_colours = {"domain": ["maximum likelihood", "posterior mean"], "range": ["#d62728", "#1f77b4"]}
+    draw(layers(
+        chart(path, {"type": "area", "opacity": 0.2}, x=field("flips:Q", title="flips seen"),
+              y=field("low:Q", title="P(heads)", scale={"domain": [0, 1]}), y2="high:Q"),
+        lines(long, "flips:Q", "value:Q", field("estimate:N", title=None, scale=estimate_colours), height=None),
+        rule(y=true_p, color="black", strokeDash=[5, 3]),
+        title="Estimates as the flips arrive", height=260))
     st.caption("The shaded band is the credible interval. Early on the MLE jumps between 0 and 1 while the "
                "prior holds the posterior mean back; a strong prior in the wrong place needs many flips to overcome.")
 

@@ -1,13 +1,10 @@
-import altair as alt
 import pandas as pd
 import streamlit as st
-import torch
-import torch.nn.functional as F
 
-from core.foundations import information as info
-from core.foundations import loss_race
+from core.foundations import cross_entropy_loss, loss_race
 from ui import live, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import bars, draw, field, lines
 
 header(
     "🎯 Cross-entropy as a loss, from scratch",
@@ -25,19 +22,18 @@ st.page_link("pages/ngram_perplexity.py", label="n-gram models: the same loss on
 st.header("1 · Log-softmax, naive and stable")
 st.latex(r"\log \operatorname{softmax}(z)_i = z_i - \log\sum_j e^{z_j} = (z_i - m) - \log\sum_j e^{z_j - m}, \qquad m = \max_j z_j")
 c1, c2 = st.columns([2, 1])
-text = c1.text_input("Logits z (comma separated)", "2, 1, 0.1, -1")
+text = text_box("Logits z (comma separated)", "2, 1, 0.1, -1", container=c1)
 scale = c2.select_slider("Multiply the logits by", [1, 3, 10, 30, 44, 45, 100, 300, 1000], value=100,
                          help="float32 overflows exp(x) above x ≈ 88.7: watch the naive column break")
 z = None
 with friendly_errors():
-    z = info.parse_logits(text, scale)
+    z = cross_entropy_loss.parse_logits(text, scale)
 if z is not None:
-    naive, stable = info.log_softmax_naive(z), info.log_softmax(z)
-    columns = {"logit z": z, "exp(z) in float32": torch.exp(z), "naive log softmax": naive, "stable log softmax": stable,
-               "torch.log_softmax": F.log_softmax(z, -1)}
-    st.dataframe(pd.DataFrame({name: [f"{v:.6g}" for v in col.tolist()] for name, col in columns.items()}),  # text: shows inf and nan as they are
+    race = cross_entropy_loss.log_softmax_race(z)
+    # as text: inf and nan show as they are
+    st.dataframe(pd.DataFrame({name: [f"{v:.6g}" for v in col.tolist()] for name, col in race.columns.items()}),
                  hide_index=True, width="stretch")
-    if not torch.isfinite(naive).all():
+    if race.naive_broke:
         st.info(f"**The naive formula broke.** exp({z.max().item():.4g}) is larger than float32's maximum (≈3.4·10³⁸), so it "
                 "became inf, and inf / inf = NaN. Subtracting the largest logit first makes every exponent ≤ 0: "
                 "the same answer, no overflow. Every real implementation (torch, JAX, numpy's logsumexp) does this.", icon="💥")
@@ -50,15 +46,15 @@ st.header("2 · The loss of one prediction, with label smoothing")
 st.latex(r"y^{\text{smooth}} = (1-\varepsilon)\,\text{onehot}(y) + \tfrac{\varepsilon}{C} \qquad "
          r"L = -\sum_i y^{\text{smooth}}_i \log q_i \qquad \frac{\partial L}{\partial z_i} = q_i - y^{\text{smooth}}_i")
 c1, c2, c3 = st.columns(3)
-one_text = c1.text_input("This prediction's logits", "3, 1, 0.2, -1, -2")
+one_text = text_box("This prediction's logits", "3, 1, 0.2, -1, -2", container=c1)
 eps = c3.slider("Label smoothing ε", 0.0, 1.0, 0.1, step=0.05,
                 help="Spread ε of the target's mass evenly over all classes: the model is never asked for 100% certainty")
 logits = None
 with friendly_errors():
-    logits = info.parse_logits(one_text)
+    logits = cross_entropy_loss.parse_logits(one_text)
 if logits is not None:
     target = c2.selectbox("Right answer (class)", range(len(logits)), index=0)
-    loss = info.loss_breakdown(logits, target, label_smoothing=eps)
+    loss = cross_entropy_loss.loss_breakdown(logits, target, label_smoothing=eps)
     m1, m2, m3 = st.columns(3)
     m1.metric("Our loss (nats)", f"{loss.loss:.6f}")
     m2.metric("torch.nn.functional.cross_entropy", f"{loss.reference:.6f}")
@@ -67,12 +63,11 @@ if logits is not None:
                           "target": loss.target, "gradient ∂L/∂z": loss.gradient})
     long = frame.melt("class", ["model q", "target"], var_name="what", value_name="probability")
     left, right = st.columns(2)
-    left.altair_chart(alt.Chart(long, height=220, title="Model vs (smoothed) target").mark_bar().encode(
-        x=alt.X("class:N", title="class"), xOffset="what:N", y="probability:Q", color=alt.Color("what:N", title=None),
-        tooltip=["class", "what", alt.Tooltip("probability:Q", format=".4f")]), width="stretch")
-    right.altair_chart(alt.Chart(frame, height=220, title="Gradient of the loss: q − target").mark_bar().encode(
-        x=alt.X("class:N"), y=alt.Y("gradient ∂L/∂z:Q"), color=alt.condition("datum['gradient ∂L/∂z'] > 0", alt.value("#d62728"), alt.value("#2ca02c")),
-        tooltip=["class", alt.Tooltip("gradient ∂L/∂z:Q", format=".4f")]), width="stretch")
+    draw(bars(long, field("class:N", title="class"), "probability:Q", field("what:N", title=None), "Model vs (smoothed) target", 220,
+              xOffset="what:N", tooltip=["class:N", "what:N", field("probability:Q", format=".4f")]), left)
+    sign = {"condition": {"test": "datum['gradient ∂L/∂z'] > 0", "value": "#d62728"}, "value": "#2ca02c"}  # red pushes down, green up
+    draw(bars(frame, "class:N", "gradient ∂L/∂z:Q", sign,
+              "Gradient of the loss: q − target", 220, tooltip=["class:N", field("gradient ∂L/∂z:Q", format=".4f")]), right)
     st.caption("Gradient descent moves each logit against its bar: the right class up, the others down, each by how "
                "wrong its probability is. With ε > 0 the target itself is never one-hot, so the loss can't reach 0 and "
                "the logits stop growing once q matches the smoothed target: a cure for over-confidence.")
@@ -84,10 +79,10 @@ st.markdown("Squared error between the probabilities and the one-hot answer also
             "But look at its gradient when the model is **confidently wrong**:")
 g = pd.DataFrame(loss_race.saturation_gradients())
 g_long = g.melt("margin", var_name="loss", value_name="gradient")
-st.altair_chart(alt.Chart(g_long, height=260, title="∂loss/∂(right-class logit) for a two-class output").mark_line().encode(
-    x=alt.X("margin:Q", title="margin = right logit − wrong logit (negative: confidently wrong)"),
-    y=alt.Y("gradient:Q", title="gradient"), color=alt.Color("loss:N", title=None),
-    tooltip=[alt.Tooltip("margin:Q", format=".2f"), "loss", alt.Tooltip("gradient:Q", format=".5f")]), width="stretch")
+draw(lines(g_long, field("margin:Q", title="margin = right logit − wrong logit (negative: confidently wrong)"),
+           field("gradient:Q", title="gradient"),
+           field("loss:N", title=None), "∂loss/∂(right-class logit) for a two-class output", 260,
+           tooltip=[field("margin:Q", format=".2f"), "loss:N", field("gradient:Q", format=".5f")]))
 st.caption("Cross-entropy's gradient is q − 1 → −1 when the model is sure and wrong: the strongest push exactly when it "
            "is needed. Squared error multiplies by softmax's slope q(1 − q), which vanishes when q → 0: the model "
            "is stuck being wrong. (Computed with torch.autograd through the same loss functions used below.)")
@@ -108,7 +103,7 @@ with st.form("race"):
     seed = c3.number_input("Seed", 0, 10_000, 0)
     go = st.form_submit_button("Train both", type="primary")
 
-config = loss_race.RaceConfig(hidden=hidden, steps=steps, lr=lr, init_scale=init_scale, seed=int(seed))
+config = loss_race.LossRaceConfig(hidden=hidden, steps=steps, lr=lr, init_scale=init_scale, seed=int(seed))
 data = state.cached(loss_race.digits_split)()
 watch = ("cross-entropy: train accuracy", "squared error: train accuracy")
 with friendly_errors():
@@ -136,12 +131,12 @@ else:
     for col, (metric, title, scale_type) in zip(cols, charts):
         sub = frame[frame.metric == metric]
         sub = sub[sub.value > 0] if scale_type == "log" else sub
-        col.altair_chart(alt.Chart(sub, height=240, title=title).mark_line().encode(
-            x="step:Q", y=alt.Y("value:Q", title=None, scale=alt.Scale(type=scale_type)),
-            color=alt.Color("loss:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["step", "loss", alt.Tooltip("value:Q", format=".4g")]), width="stretch")
+        draw(lines(sub, "step:Q", field("value:Q", title=None, scale={"type": scale_type}),
+                   field("loss:N", title=None, legend={"orient": "bottom", "columns": 1}),  # one per line: a narrow column cuts none off
+                   title, 240, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
     st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
     st.caption(f"{last.get('steps_per_s', 0):.0f} steps/s · {last.get('examples_per_s', 0):,.0f} examples/s per model pair")
 
-show_code(info.log_softmax, info.smoothed_target, info.cross_entropy_loss, loss_race.squared_error_loss, loss_race.fit)
+show_code(cross_entropy_loss.log_softmax, cross_entropy_loss.smoothed_target, cross_entropy_loss.cross_entropy_from_logits,
+          loss_race.squared_error_loss, loss_race.fit)

@@ -1,16 +1,15 @@
 import time
 
-import altair as alt
 import pandas as pd
 import streamlit as st
-import torch
 
 from core.llm import generation
 from core.llm.generation import CompareConfig, Sampling
-from core.llm.prompting import token_pieces, tokenize
+from core.llm.prompting import prompt_token_ids, token_pieces
 from ui import beam_tree, model_picker, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
 from ui.tokens import chips, visible
+from ui.vega import bars, chart, draw, field, layers
 
 MAX_PROMPT_TOKENS = 512  # this page's own cap: longer prompts keep their last 512 tokens, so a step stays fast
 MAX_NEW_TOKENS = 60  # the strategies' longest run: the kept prompt leaves room for it in the context window
@@ -26,18 +25,11 @@ header(
 )
 
 lm = model_picker.pick("causal-lm", key="decoding.model")
-prompt = st.text_area("Prompt", "The best thing about learning a new language is", max_chars=20_000, height=80)
+prompt = text_box("Prompt", "The best thing about learning a new language is", limit=20_000, area=True, height=80)
 
-
-def _run_strategy(model_key: str, ids: tuple[int, ...], cfg: CompareConfig, name: str) -> generation.Generation:
-    lm = model_picker.load(model_key)
-    return generation.strategies(cfg)[name](lm.model, list(ids), lm.tokenizer.eos_token_id)
-
-
-run_strategy = state.cached(_run_strategy)
 
 with friendly_errors():
-    typed = tokenize(lm.tokenizer, prompt)
+    typed = prompt_token_ids(lm.tokenizer, prompt)
     ids = generation.fit_prompt(lm.model, typed, MAX_PROMPT_TOKENS, room=MAX_NEW_TOKENS)  # a long prompt keeps its end
     generation.check_prompt(lm.model, len(ids))  # so only an empty one stops here, with a message
     if len(ids) < len(typed):
@@ -86,18 +78,16 @@ with friendly_errors():
 
     left, right = st.columns([3, 2])
     with left:
-        bars = alt.Chart(table).mark_bar().encode(
-            y=alt.Y("label:N", sort=list(table.label), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
-            x=alt.X("p_shaped:Q", title="probability after penalty and temperature", axis=alt.Axis(format="%")),
-            color=alt.Color("status:N", scale=alt.Scale(domain=["survives the filters", "filtered out"], range=["#4c78a8", "#d9d9d9"]),
-                            legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=[alt.Tooltip("token:N"), alt.Tooltip("id:Q"), alt.Tooltip("p_model:Q", title="model (T = 1)", format=".2%"),
-                     alt.Tooltip("p_shaped:Q", title="after penalty + T", format=".2%"),
-                     alt.Tooltip("p_sample:Q", title="the sampler's odds", format=".2%")])
-        ticks = alt.Chart(table[table.kept]).mark_tick(color="#e4572e", thickness=3, size=14).encode(
-            y=alt.Y("label:N", sort=list(table.label)), x="p_sample:Q", tooltip=[alt.Tooltip("p_sample:Q", format=".2%", title="the sampler's odds")])
-        st.altair_chart((bars + ticks).properties(height=26 * len(table), title=f"Next token after {len(text_ids)} tokens"),
-                        width="stretch")
+        y = field("label:N", sort=list(table.label), title=None, axis={"labelOverlap": False, "labelLimit": 220})
+        odds = field("p_sample:Q", format=".2%", title="the sampler's odds")
+        draw(layers(
+            bars(table, field("p_shaped:Q", title="probability after penalty and temperature", axis={"format": "%"}), y,
+                 field("status:N", scale={"domain": ["survives the filters", "filtered out"], "range": ["#4c78a8", "#d9d9d9"]},
+                       legend={"orient": "bottom", "title": None}),
+                 tooltip=["token:N", "id:Q", field("p_model:Q", title="model (T = 1)", format=".2%"),
+                          field("p_shaped:Q", title="after penalty + T", format=".2%"), odds]),
+            chart(table[table.kept], {"type": "tick", "color": "#e4572e", "thickness": 3, "size": 14}, x="p_sample:Q", y=y, tooltip=[odds]),
+            title=f"Next token after {len(text_ids)} tokens", height={"step": 26}))
         st.caption("Blue: the set the sampler draws from; red tick: its renormalised odds. "
                    f"{view.n_kept:,} of {view.vocab:,} tokens survive, holding {view.kept_mass:.1%} of the model's own "
                    f"probability. This step took {step_s * 1000:.0f} ms.")
@@ -112,8 +102,7 @@ with friendly_errors():
             state.remember("decoding.chosen", chosen + [int(pick)])
             st.rerun()
         if b[1].button("🎲 Sample", width="stretch", help="let the sampler draw from the blue set (seeded: same seed, same draw)"):
-            generator = torch.Generator().manual_seed(seed * 100_003 + len(chosen))
-            token = generation.draw(stepper(text_ids)[None], torch.tensor([text_ids]), s, generator)
+            token = generation.sampled_token(stepper(text_ids), text_ids, s, seed, step=len(chosen))
             state.remember("decoding.chosen", chosen + [token])
             st.rerun()
         if b[2].button("Undo", width="stretch", disabled=not chosen):
@@ -142,7 +131,7 @@ with friendly_errors():
     results, runs = {}, generation.strategies(cfg)
     for i, name in enumerate(runs):  # one cached call per strategy, so the bar moves
         progress.progress(i / len(runs), text=f"Decoding: {name}…")
-        results[name] = run_strategy(lm.key, tuple(ids), cfg, name)
+        results[name] = state.cached_with_model(generation.run_strategy)(lm, tuple(ids), cfg, name)
     progress.empty()
     rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),
              "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}
@@ -168,5 +157,5 @@ with friendly_errors():
     tree_pieces = dict(zip(tree_tokens, token_pieces(lm.tokenizer, tree_tokens)))
     st.graphviz_chart(beam_tree.dot(beams, tree_pieces, "…" + "".join(pieces[-4:]), max_depth=depth), width="stretch")
 
-show_code(generation.filter_logits, generation.penalise_repetition, generation.sample, generation.beam_search,
+show_code(generation.filter_logits, generation.penalise_repetition, generation.sample, generation.sampled_token, generation.beam_search,
           label="The code: filters, sampling and beam search from scratch (tested against transformers)")

@@ -71,24 +71,12 @@ st.dataframe(pd.DataFrame(data_rows), hide_index=True, width="stretch")
 with st.expander("Run a live check of the models"):
     st.caption("Loads the encoder and the causal LM the pages use (SmolLM2 converts once, ~30 s) and runs each on one sentence.")
     if st.button("Run the check"):
-        with st.spinner("Encoding a sentence with MiniLM…"):
-            try:
-                enc = state.model("minilm")
-                batch = enc.tokenizer("The lab runs offline.", return_tensors="pt")
-                with torch.no_grad():
-                    hidden = enc.model(**batch).last_hidden_state
-                st.success(f"MiniLM: {batch.input_ids.shape[1]} tokens → hidden states of shape {tuple(hidden.shape)}")
-            except Unavailable as e:
-                st.warning(f"MiniLM: {e}")
-        with st.spinner("Asking the causal LM for a next word…"):
-            try:
-                lm = model_picker.load_any("causal-lm")  # the one the pages use: SmolLM2, else GPT-2
-                ids = lm.tokenizer("The capital of France is", return_tensors="pt").input_ids
-                with torch.no_grad():
-                    next_id = lm.model(ids).logits[0, -1].argmax().item()
-                st.success(f"{models.REGISTRY[lm.key].title}: “The capital of France is” → “{lm.tokenizer.decode(next_id).strip()}”")
-            except Unavailable as e:
-                st.warning(f"Causal LM: {e}")
+        for kind in ("encoder", "causal-lm"):  # the models the pages use: MiniLM; SmolLM2, else GPT-2
+            with st.spinner(f"Running the {kind} on one sentence…"):
+                try:
+                    st.success(models.self_check(model_picker.load_any(kind)))
+                except Unavailable as e:
+                    st.warning(f"{kind}: {e}")
 
 st.caption(f"Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
            f"streamlit {st.__version__}")

@@ -1,12 +1,13 @@
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.foundations import information as info
+from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, or_stop, quantity, show_code, text_box
+from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
 MAX_BARS = 60  # a chart of thousands of bars says nothing; show the most likely outcomes
@@ -22,27 +23,12 @@ header(
 )
 
 
-def fmt(x: float, unit: str = "bits") -> str:
-    return "∞" if np.isinf(x) else f"{x:.3f} {unit}"
-
-
-def lm_next_token(model_key: str, prompt: str, top_k: int) -> tuple[list[str], np.ndarray]:
-    return info.next_token_distribution(model_picker.load(model_key), prompt, top_k)
-
-
-def bars(frame: pd.DataFrame, y: str, title: str, color: str | None = None, **encode) -> alt.Chart:
-    """Bars per outcome, in the table's own order, with the exact numbers in the tooltip."""
-    chart = alt.Chart(frame, height=230, title=title).mark_bar(color=color) if color else alt.Chart(frame, height=230, title=title).mark_bar()
-    return chart.encode(x=alt.X("outcome:N", sort=None, title=None), y=alt.Y(f"{y}:Q"),
-                        tooltip=["outcome", alt.Tooltip(f"{y}:Q", format=".4f")], **encode)
-
-
 # ----------------------------------------------------------------------------- 1. one distribution
 
 st.header("1 · Shape a distribution p")
 c1, c2 = st.columns([1, 2])
 with c1:
-    kind = st.selectbox("Start from", (*info.PRESETS, "typed by you"), index=3)
+    kind = st.selectbox("Start from", (*information_demo.PRESETS, "typed by you"), index=3)
     n, bias = 8, 0.5
     if kind in ("uniform", "peaked"):
         n = st.slider("Outcomes", 1, 4096 if kind == "uniform" else 64, 8)
@@ -50,9 +36,9 @@ with c1:
         label = {"biased coin": "P(heads)", "loaded die": "P(six)", "peaked": "P(most likely outcome)"}[kind]
         bias = st.slider(label, 0.0, 1.0, 0.8 if kind == "biased coin" else 0.5, step=0.01)
     if kind == "typed by you":
-        typed = st.text_area("Weights, separated by commas or spaces (they need not sum to 1)", "5, 3, 1, 1")
+        typed = text_box("Weights, separated by commas or spaces (they need not sum to 1)", "5, 3, 1, 1", limit=20_000, area=True)
     if kind == "next token of a language model":
-        prompt = st.text_input("Prompt", "The capital of France is")
+        prompt = text_box("Prompt", "The capital of France is")
         top_k = st.slider("Top tokens shown (the rest go into “(other)”)", 2, 50, 10)
 
 base: tuple[list[str], np.ndarray] | None = None
@@ -67,9 +53,9 @@ with friendly_errors():
         entry = models.REGISTRY[lm.key]
         c1.caption(f"{entry.title}, {entry.params} parameters, {'offline' if entry.offline else 'from the Hub'}. "
                    "Try a prompt with one obvious continuation, then an open one.")
-        base = state.cached(lm_next_token)(lm.key, prompt, top_k)
+        base = state.cached(information_demo.next_token_distribution)(lm, prompt, top_k)
     else:
-        base = info.preset(kind, n, bias)
+        base = information_demo.preset(kind, n, bias)
 
 if base is None:
     st.stop()
@@ -85,19 +71,15 @@ with c2:
     else:
         st.caption(f"{len(labels):,} outcomes: too many to edit one by one; the table below shows the first {MAX_BARS}.")
 
-p = None
-with friendly_errors():
-    p, total = info.check_distribution(info.cell_weights(weights), "p")
-if p is None:
-    st.stop()
+p, total = or_stop(info.check_distribution, info.cell_weights(weights), "p")
 if abs(total - 1) > 1e-6:
     st.info(f"The entries sum to {total:.4g}, not 1, so every one was divided by {total:.4g} to make a distribution.", icon="➗")
 
 h_bits, h_nats = info.entropy(p, 2), info.entropy(p, np.e)
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Entropy H(p)", fmt(h_bits))
-m2.metric("… in nats (log base e)", fmt(h_nats, "nats"))
-m3.metric("Maximum, log₂ n", fmt(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
+m1.metric("Entropy H(p)", quantity(h_bits))
+m2.metric("… in nats (log base e)", quantity(h_nats, "nats"))
+m3.metric("Maximum, log₂ n", quantity(np.log2(len(p))), help="Reached only by the uniform distribution over these n outcomes")
 m4.metric("Perplexity 2^H", f"{2 ** h_bits:,.2f}", help="As uncertain as a fair choice among this many outcomes")
 st.latex(r"H(p) = -\sum_x p(x)\,\log_2 p(x) \;\text{bits} \qquad 1\text{ nat} = \log_2 e \approx 1.4427\text{ bits}")
 if kind == "next token of a language model":
@@ -109,9 +91,11 @@ surprise = info.surprisal(p)
 table = pd.DataFrame({"outcome": labels, "p": p, "surprisal −log₂ p": surprise, "p · (−log₂ p)": info.entropy_terms(p)})
 shown = table.nlargest(MAX_BARS, "p").sort_index() if len(table) > MAX_BARS else table
 left, right = st.columns(2)
-left.altair_chart(bars(shown, "p", "Probability p(x)"), width="stretch")
+outcome = field("outcome:N", sort=None, title=None)
+draw(bars(shown, outcome, "p:Q", title="Probability p(x)", height=230, tooltip=["outcome:N", field("p:Q", format=".4f")]), left)
 finite = shown.assign(surprisal=np.minimum(shown["surprisal −log₂ p"], 64))  # −log 0 = ∞ drawn as a tall bar
-right.altair_chart(bars(finite, "surprisal", "Surprisal −log₂ p(x) in bits (rare = surprising)", color="#d62728"), width="stretch")
+draw(chart(finite, {"type": "bar", "color": "#d62728"}, "Surprisal −log₂ p(x) in bits (rare = surprising)", 230, x=outcome,
+           y="surprisal:Q", tooltip=["outcome:N", field("surprisal:Q", format=".4f")]), right)
 st.caption("Entropy is the average of the red bars, each weighted by its blue bar: likely outcomes are cheap, "
            "rare ones expensive but seldom paid for. Outcomes with p = 0 add nothing (p·log p → 0).")
 groups = info.grouped(p)
@@ -128,8 +112,8 @@ st.header("2 · A second distribution q: cross-entropy, KL and Jensen–Shannon"
 st.markdown("Now suppose the data comes from **p** but a model believes **q**. Every outcome *x* then costs "
             "−log q(x) instead of −log p(x). Start q from p in some way, then edit it.")
 c1, c2 = st.columns([1, 2])
-how = c1.selectbox("q starts as", info.COMPARISONS, index=1)
-q_start = info.compare_with(p, how)
+how = c1.selectbox("q starts as", information_demo.COMPARISONS, index=1)
+q_start = information_demo.compare_with(p, how)
 q_weights = q_start
 with c2:
     if len(p) <= MAX_EDITABLE:
@@ -137,11 +121,7 @@ with c2:
                                  key=f"q.{how}.{hash(p.tobytes())}", disabled=["outcome"],
                                  column_config={"q": st.column_config.NumberColumn(format="%.4f")})
         q_weights = q_frame.q.tolist()
-q = None
-with friendly_errors():
-    q, q_total = info.check_distribution(info.cell_weights(q_weights), "q")
-if q is None:
-    st.stop()
+q, q_total = or_stop(info.check_distribution, info.cell_weights(q_weights), "q")
 if abs(q_total - 1) > 1e-6:
     st.info(f"q's entries sum to {q_total:.4g}; divided by it.", icon="➗")
 
@@ -149,15 +129,15 @@ div = info.divergences(p, q)
 a, b, c = st.columns(3)
 with a:
     st.markdown("**Data from p, model q**")
-    st.metric("Cross-entropy H(p, q)", fmt(div.cross_pq))
-    st.metric("KL(p ‖ q) = H(p, q) − H(p)", fmt(div.kl_pq))
+    st.metric("Cross-entropy H(p, q)", quantity(div.cross_pq))
+    st.metric("KL(p ‖ q) = H(p, q) − H(p)", quantity(div.kl_pq))
 with b:
     st.markdown("**Data from q, model p**")
-    st.metric("Cross-entropy H(q, p)", fmt(div.cross_qp))
-    st.metric("KL(q ‖ p) = H(q, p) − H(q)", fmt(div.kl_qp))
+    st.metric("Cross-entropy H(q, p)", quantity(div.cross_qp))
+    st.metric("KL(q ‖ p) = H(q, p) − H(q)", quantity(div.kl_qp))
 with c:
     st.markdown("**Symmetric**")
-    st.metric("Jensen–Shannon JS(p, q)", fmt(div.js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
+    st.metric("Jensen–Shannon JS(p, q)", quantity(div.js), help="Average KL of p and q to their mixture m = (p+q)/2; at most 1 bit")
     st.metric("√JS (a true distance; scipy's jensenshannon)", f"{div.js_distance:.4f}")
 st.latex(r"H(p,q) = -\sum_x p(x)\log_2 q(x) \qquad D_{KL}(p\,\|\,q) = \sum_x p(x)\log_2\frac{p(x)}{q(x)} = H(p,q) - H(p) \ge 0")
 st.latex(r"JS(p, q) = \tfrac12 D_{KL}(p\,\|\,m) + \tfrac12 D_{KL}(q\,\|\,m), \quad m = \tfrac12 (p + q)")
@@ -179,25 +159,24 @@ if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
     parts = pd.DataFrame({"direction": ["data p, model q"] * 2 + ["data q, model p"] * 2,
                           "part": ["entropy of the data", "KL: cost of the wrong model"] * 2,
                           "bits": [div.entropy_p, div.kl_pq, div.entropy_q, div.kl_qp], "order": [0, 1, 0, 1]})
-    st.altair_chart(alt.Chart(parts, height=alt.Step(32), title="Cross-entropy = entropy + KL, in both directions").mark_bar().encode(
-        x=alt.X("bits:Q", stack="zero", title="bits"), y=alt.Y("direction:N", title=None), order="order:Q",
-        color=alt.Color("part:N", scale=alt.Scale(domain=["entropy of the data", "KL: cost of the wrong model"], range=["#9ecae1", "#d62728"]), title=None),
-        tooltip=["direction", "part", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+    parts_colours = {"domain": ["entropy of the data", "KL: cost of the wrong model"], "range": ["#9ecae1", "#d62728"]}
+    draw(bars(parts, field("bits:Q", stack="zero", title="bits"), field("direction:N", title=None),
+              field("part:N", scale=parts_colours, title=None, legend={"orient": "bottom"}),
+              "Cross-entropy = entropy + KL, in both directions", {"step": 32},
+              order="order:Q", tooltip=["direction:N", "part:N", field("bits:Q", format=".4f")]))
 
 path = pd.DataFrame(info.blend_path(p, q)).melt("t", var_name="divergence", value_name="bits")
 path = path[np.isfinite(path.bits)]  # KL(p ‖ q) at t = 0 may be ∞
-st.altair_chart(alt.Chart(path, height=230, title="Slide q over to p: q_t = (1 − t)·q + t·p").mark_line(point=True).encode(
-    x=alt.X("t:Q", title="t (0: q as edited, 1: q = p)"), y=alt.Y("bits:Q", title="bits"), color=alt.Color("divergence:N", title=None),
-    tooltip=[alt.Tooltip("t:Q", format=".3f"), "divergence", alt.Tooltip("bits:Q", format=".4f")]), width="stretch")
+draw(lines(path, field("t:Q", title="t (0: q as edited, 1: q = p)"), field("bits:Q", title="bits"), field("divergence:N", title=None),
+           "Slide q over to p: q_t = (1 − t)·q + t·p", 230, point=True,
+           tooltip=[field("t:Q", format=".3f"), "divergence:N", field("bits:Q", format=".4f")]))
 st.caption("Both KLs reach 0 only when q = p, along different curves. If q gives an outcome of p zero mass, KL(p ‖ q_t) "
            "shoots up as t → 0: any sliver of probability keeps it finite, which is what smoothing buys.")
 
 both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
 long = both.melt("outcome", var_name="distribution", value_name="probability")
-st.altair_chart(alt.Chart(long, height=230, title="p and q side by side").mark_bar().encode(
-    x=alt.X("outcome:N", sort=None, title=None), xOffset="distribution:N", y="probability:Q",
-    color=alt.Color("distribution:N", scale=alt.Scale(range=["#1f77b4", "#ff7f0e"])),
-    tooltip=["outcome", "distribution", alt.Tooltip("probability:Q", format=".4f")]), width="stretch")
+draw(bars(long, outcome, "probability:Q", field("distribution:N", scale={"range": ["#1f77b4", "#ff7f0e"]}), "p and q side by side", 230,
+          xOffset="distribution:N", tooltip=["outcome:N", "distribution:N", field("probability:Q", format=".4f")]))
 
 # ----------------------------------------------------------------------------- 3. codes
 
@@ -206,17 +185,18 @@ st.markdown("Entropy is not just a formula: it is the length of the shortest cod
             "best prefix code for p by merging the two least likely outcomes again and again. Its average length "
             "always lies in [H(p), H(p) + 1). Build the code for the wrong distribution q and every symbol from p "
             "costs more: about KL(p ‖ q) extra bits (exactly KL with ideal code lengths −log₂ q).")
-costs = info.code_costs(p, q)
+costs = prefix_codes.code_costs(p, q)
 code_p, code_q = costs.code_p, costs.code_q
 a, b, c, d, e = st.columns(5)
-a.metric("H(p)", fmt(costs.entropy))
-b.metric("Huffman code for p", fmt(costs.huffman_p), delta=f"{costs.huffman_overhead:+.4f} above H(p)", delta_color="off")
-c.metric("Huffman code for q", fmt(costs.huffman_q), delta=None if np.isinf(costs.huffman_q) else f"{costs.huffman_extra:+.4f} extra bits",
-         delta_color="inverse")
-d.metric("KL(p ‖ q)", fmt(costs.kl), help="The extra cost of q's code with ideal (fractional) code lengths")
-e.metric("Shannon code for q", fmt(costs.shannon), delta=None if np.isinf(costs.shannon) else f"{costs.shannon_extra:+.4f} above H(p)",
+a.metric("H(p)", quantity(costs.entropy))
+b.metric("Huffman code for p", quantity(costs.huffman_p), delta=f"{costs.huffman_overhead:+.4f} above H(p)", delta_color="off")
+c.metric("Huffman code for q", quantity(costs.huffman_q),
+         delta=None if np.isinf(costs.huffman_q) else f"{costs.huffman_extra:+.4f} extra bits", delta_color="inverse")
+d.metric("KL(p ‖ q)", quantity(costs.kl), help="The extra cost of q's code with ideal (fractional) code lengths")
+e.metric("Shannon code for q", quantity(costs.shannon), delta=None if np.isinf(costs.shannon) else f"{costs.shannon_extra:+.4f} above H(p)",
          delta_color="off", help="Lengths ⌈−log₂ q⌉: its bits above H(p) always lie in [KL, KL + 1)")
-st.caption("Every code encodes data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly H(p, q) = H(p) + KL(p ‖ q) bits; "
+st.caption("Every code encodes data drawn from p. With ideal (fractional) code lengths −log₂ q(x), it would cost exactly "
+           "H(p, q) = H(p) + KL(p ‖ q) bits; "
            "Shannon's code rounds each up to whole bits, so it pays between KL and KL + 1 above H(p), always; Huffman's code for q "
            "is the best for q, usually near that on p but with no such guarantee. An outcome q thinks impossible gets no codeword "
            "at all, so q's codes cannot send it: that is the infinite KL again.")
@@ -230,10 +210,10 @@ st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
 leaves = int((p > 0).sum())
 if leaves <= MAX_TREE:
     middle = st.columns([1, 2, 1])[1] if leaves <= 8 else st.container()  # a small tree drawn full width is all circles
-    middle.graphviz_chart(info.huffman_dot(code_p, p, labels), width="stretch")
+    middle.graphviz_chart(prefix_codes.huffman_dot(code_p, p, labels), width="stretch")
     st.caption("The code tree for p: a codeword is the path from the root (0 = left, 1 = right); circles hold the "
                "probability below them. Likely outcomes sit near the top, so they get short codewords.")
 else:
     st.caption(f"The tree has {leaves:,} leaves; it is drawn for up to {MAX_TREE}.")
 
-show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, info.huffman_code, info.shannon_lengths)
+show_code(info.entropy, info.cross_entropy, info.kl_divergence, info.js_divergence, prefix_codes.huffman_code, prefix_codes.shannon_lengths)

@@ -4,8 +4,8 @@ import streamlit as st
 from core.foundations.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, table_heatmap
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import draw, share_bars, table_heatmap
 
 header(
     "🔲 Joint, marginal and conditional distributions",
@@ -23,18 +23,14 @@ COLUMNS_NAME = "commute"  # what the example's columns measure
 # starts from the counts as edited so far (TABLE), kept from the last run (EDITED).
 TABLE, EDITED = "joint.table", "joint.edited"
 
-
-def carry_edits() -> None:
-    state.remember(TABLE, state.recall(EDITED, EXAMPLE))
-
 source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurement", "Wine: cultivar × a measurement",
                             "Sentiment set: label × negation"], horizontal=True)
 
 with friendly_errors():
     if source == "Edit your own counts":
         st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
-        typed = st.text_input(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
-                              ", ".join(EXAMPLE.columns[1:]), on_change=carry_edits, key="joint.columns")
+        typed = text_box(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
+                         ", ".join(EXAMPLE.columns[1:]), on_change=state.carry, args=(EDITED, TABLE, EXAMPLE), key="joint.columns")
         columns = distinct_labels([EXAMPLE.columns[0], *labels_from_text(typed, "column")], "column")
         table = state.recall(TABLE, EXAMPLE).reindex(columns=columns, fill_value=0)
         edited = st.data_editor(table, num_rows="dynamic", hide_index=True, key="joint.editor")
@@ -59,16 +55,11 @@ with friendly_errors():
     draw(table_heatmap(t.frame("counts"), "Counts", ".0f", y_name, x_name), left)
     draw(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), right)
 
-    def marginal(labels: list[str], p, name: str) -> dict:
-        return {"title": f"Marginal P({name})", "data": pd.DataFrame({"value": labels, "p": p}), "height": {"step": 28},
-                "mark": "bar", "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("value:N", sort=None, title=None),
-                                            "tooltip": [field("value:N"), field("p:Q", format=".3f")]}}
+    for column, labels, p, name in zip(st.columns(2), (t.x_labels, t.y_labels), (t.p_x, t.p_y), (x_name, y_name)):
+        draw(share_bars(labels, p, f"Marginal P({name})"), column)
 
-    left, right = st.columns(2)
-    draw(marginal(t.x_labels, t.p_x, x_name), left)
-    draw(marginal(t.y_labels, t.p_y, y_name), right)
-
-    direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"], horizontal=True)
+    direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"],
+                         horizontal=True)
     which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
     left, right = st.columns(2)
     draw(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name), left)

@@ -1,4 +1,3 @@
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -6,10 +5,12 @@ import streamlit as st
 from core.errors import Unavailable
 from core.infra import data
 from core.llm import finetune as ft
+from core.llm import finetune_analysis, finetune_data
 from core.llm.lora import LoRALinear
-from ui import live, model_picker, state, vega
+from ui import live, model_picker, state
 from ui.heatmaps import heatmap
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import confusion, curves, draw, field, lines, share_bars
 
 header(
     "🪡 Fine-tune BERT with LoRA",
@@ -19,13 +20,10 @@ header(
     "that is added to the frozen weight. Below: the data, a real LoRA run with peft, what it learned "
     "(mistakes, your own sentences, the update ΔW itself), and a race against a linear probe and full fine-tuning.",
 )
-st.latex(r"h = W_0x + \frac{\alpha}{r}\,B A x,\qquad A\in\mathbb{R}^{r\times d_{in}},\; B\in\mathbb{R}^{d_{out}\times r},\; B_{\text{init}} = 0")
+st.latex(r"h = W_0x + \frac{\alpha}{r}\,B A x,\qquad "
+         r"A\in\mathbb{R}^{r\times d_{in}},\; B\in\mathbb{R}^{d_{out}\times r},\; B_{\text{init}} = 0")
 
 ONLINE_TEST_ROWS = 500  # evaluation runs every few steps: keep the held-out set small on a CPU
-
-
-def online_set(key: str) -> pd.DataFrame:
-    return data.DATASETS[key].loader()
 
 
 # ----------------------------------------------------------------------------- 1. data
@@ -39,11 +37,11 @@ with friendly_errors():
                    "A `split` column with `train`/`test` values is used if present; otherwise 20% is held out.")
         upload = st.file_uploader("Your CSV", type=["csv"], key="lora.upload")
         if upload is not None:
-            train, test = ft.split_upload(data.labelled_from_upload(upload.getvalue(), upload.name))
+            train, test = finetune_data.split_upload(data.labelled_from_upload(upload.getvalue(), upload.name))
     elif source in ("sst2", "imdb"):
         try:
-            rows = state.cached(online_set)(source)
-            train, test = rows[rows.split == "train"], ft.sample_rows(rows[rows.split == "test"], ONLINE_TEST_ROWS)
+            rows = state.cached(data.load_labelled)(source)
+            train, test = rows[rows.split == "train"], finetune_data.sample_rows(rows[rows.split == "test"], ONLINE_TEST_ROWS)
         except Unavailable as e:
             st.info(f"{e}. Using the lab's own sentiment set instead.", icon="📴")
             source = "sentiment"
@@ -69,13 +67,8 @@ st.subheader("2 · The model and the adapter")
 cols = st.columns(2)
 with cols[0]:
     base = model_picker.pick("encoder", key="lora.model", label="Encoder")
-    hub_id = st.text_input("…or any BERT-family model from the Hub (online)", "", placeholder="e.g. distilbert-base-uncased",
-                           key="lora.hub").strip()
-    if hub_id:
-        try:
-            base = model_picker.load(hub_id, "encoder")
-        except Unavailable as e:
-            st.info(f"{e}. Staying with {base.key}.", icon="📴")
+    base = model_picker.typed(base, "…or any BERT-family model from the Hub (online)", key="lora.hub",
+                              placeholder="e.g. distilbert-base-uncased")
 with cols[1]:
     c = st.columns(2)
     r = c[0].select_slider("Rank r", [1, 2, 4, 8, 16, 32, 64], 8, key="lora.r")
@@ -109,7 +102,7 @@ with st.form("lora.form"):
     batch = c[2].select_slider("Batch size", [4, 8, 16, 32, 64], 32, key="lora.batch")
     max_length = c[3].select_slider("Max length (tokens)", [16, 32, 64, 128, 256], 64, key="lora.maxlen")
     c = st.columns(4)
-    n_rows = c[0].number_input("Training rows (at most)", 8, ft.MAX_ROWS, min(len(train), 2000), key="lora.rows",
+    n_rows = c[0].number_input("Training rows (at most)", 8, finetune_data.MAX_ROWS, min(len(train), 2000), key="lora.rows",
                                help="A random sample when the data has more; SST-2 has 67k rows, too many for a CPU.")
     pooling = c[1].radio("Pooling", ["mean", "cls"], horizontal=True, key="lora.pool",
                          help="Average all token vectors (how MiniLM was trained) or take the [CLS] one")
@@ -124,8 +117,8 @@ with st.form("lora.form"):
 
 config = ft.FinetuneConfig(method="lora", model=base.key, r=r, alpha=float(alpha), dropout=dropout, targets=tuple(targets),
                            lr=lr, epochs=epochs, batch_size=batch, max_length=max_length, pooling=pooling, seed=int(seed))
-train_rows = ft.sample_rows(train, int(n_rows), int(seed))
-steps = epochs * -(-len(train_rows) // batch)
+train_rows = finetune_data.sample_rows(train, int(n_rows), int(seed))
+steps = ft.total_steps(config, len(train_rows))
 st.caption(f"{steps} steps of {batch} sentences. LoRA on MiniLM runs about 1 step/s at batch 32 on 2 idle CPU cores "
            "(benchmarks/bench_lora.py), so the default 32-step run takes about 30 s and reaches about 0.9 held-out accuracy.")
 with friendly_errors():
@@ -148,11 +141,10 @@ elif result is not None:
     m[2].metric("Steps/s", f"{h.last('steps_per_s'):.2f}" if h.steps else "–")
     m[3].metric("Peak memory", f"{result.peak_memory / 1e6:,.0f} MB")
     m[4].metric("Trainable", f"{result.trainable:,}")
-    curves = h.frame()
-    curves = curves[curves.metric.isin(["loss", "test_loss", "test_acc"])]
-    st.altair_chart(alt.Chart(curves, height=240).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
-        x="step:Q", y=alt.Y("value:Q", title=None), color="metric:N",
-        tooltip=["step", "metric", alt.Tooltip("value:Q", format=".3f")]), width="stretch")
+    progress = h.frame()
+    progress = progress[progress.metric.isin(["loss", "test_loss", "test_acc"])]
+    draw(lines(progress, "step:Q", field("value:Q", title=None), "metric:N", point={"size": 20},
+               tooltip=["step:Q", "metric:N", field("value:Q", format=".3f")]))
     st.caption("loss: cross-entropy of each training batch · test_loss / test_acc: on the held-out rows, every "
                f"{result.config.eval_every} steps. Trained: {result.config.method}, r={result.config.r}, α={result.config.alpha:g}, "
                f"lr={result.config.lr:g}, {h.steps[-1] if h.steps else 0} steps.")
@@ -164,45 +156,40 @@ elif result is not None:
     if view == views[0]:
         c = st.columns([1, 2])
         with c[0]:
-            vega.draw(vega.table_heatmap(ft.confusion(result), "Confusion (held-out)", fmt="d",
-                                         x_title="predicted", y_title="true"))
+            draw(confusion(finetune_analysis.confusion_table(result)))
         with c[1]:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
             wrong = wrong[["label", "predicted", "confidence", "text"]]
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
             st.dataframe(wrong, hide_index=True, width="stretch",
-                         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f", width="small"),
+                         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
+                                                                                       format="%.2f", width="small"),
                                         "text": st.column_config.TextColumn("text", width="large")})
     elif view == views[1]:
-        sentence = st.text_input("A sentence", "Not bad at all, actually.", max_chars=1000, key="lora.try")
+        sentence = text_box("A sentence", "Not bad at all, actually.", limit=1000, key="lora.try")
         probs = ft.predict(result, [sentence]).iloc[0]
-        st.altair_chart(alt.Chart(probs.rename_axis("class").reset_index(name="probability"), height=40 + 28 * len(probs))
-                        .mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("class:N", sort=None),
-                                           tooltip=["class", alt.Tooltip("probability:Q", format=".3f")]), width="stretch")
+        draw(share_bars(probs.index, probs.to_numpy(), value_title="probability", whole=True))
         st.caption(f"Prediction: **{probs.idxmax()}** ({probs.max():.1%}).")
     elif view == views[2]:
-        layers = ft.lora_layers(result)
+        layers = finetune_analysis.lora_layers(result)
         if not layers:
             st.info("This run has no LoRA layers.")
         else:
             values = [i for i, name in enumerate(layers) if name.endswith("attention.self.value")]
             default = values[-1] if values else 0  # the last block's value projection
             layer = st.selectbox("Layer", layers, index=default, key="lora.layer")
-            update = ft.lora_update(result, layer)
+            update = finetune_analysis.lora_update(result, layer)
             delta = update.delta
-            st.latex(r"\Delta W = \frac{\alpha}{r} B A = \frac{%g}{%d}\,B_{%d\times%d}\,A_{%d\times%d}" % (
-                result.config.alpha, result.config.r, *delta.shape[:1], result.config.r, result.config.r, delta.shape[1]))
+            trained, (d_out, d_in) = result.config, delta.shape
+            st.latex(rf"\Delta W = \frac{{\alpha}}{{r}} B A = \frac{{{trained.alpha:g}}}{{{trained.r}}}\,"
+                     rf"B_{{{d_out}\times{trained.r}}}\,A_{{{trained.r}\times{d_in}}}")
             c = st.columns(3)
             c[0].metric("‖ΔW‖ / ‖W₀‖ (Frobenius)", f"{update.relative_norm:.4f}")
             c[1].metric("Directions holding 90% of ΔW", f"{update.directions_90} of r = {result.config.r}",
                         help="How many singular directions carry 90% of the update's energy (squared singular values)")
             c[2].metric(f"Numbers stored (full ΔW: {delta.size:,})", f"{update.stored:,}")
-            k = min(48, len(update.singular))
-            sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "singular value": s[:k], "matrix": name})
-                            for s, name in ((update.singular, "ΔW (LoRA update)"), (update.base_singular, "W₀ (pretrained)"))])
-            st.altair_chart(alt.Chart(sv, height=260, title="Singular values (first 48), log scale").mark_line(point=True).encode(
-                x=alt.X("i:Q", title="index"), y=alt.Y("singular value:Q", scale=alt.Scale(type="log")), color="matrix:N",
-                tooltip=["matrix", "i", alt.Tooltip("singular value:Q", format=".3g")]), width="stretch")
+            draw(curves({"ΔW (LoRA update)": update.singular[:48], "W₀ (pretrained)": update.base_singular[:48]}, "index",
+                        "singular value", "Singular values (first 48), log scale", height=260, log_y=True, start=1, point=True))
             st.caption(f"ΔW has at most r = {result.config.r} non-zero singular values, then a cliff to rounding error: its "
                        "rank is at most r by construction. W₀'s spectrum decays slowly: it is full rank. The bet of LoRA is "
                        "that the *change* a new task needs fits in a few directions, not the weights themselves.")
@@ -216,7 +203,7 @@ elif result is not None:
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
             if st.button("Merge the adapter and compare predictions", key="lora.merge"):
                 with st.spinner("Merging a copy and predicting the held-out rows…"):
-                    state.remember("lora.merged", (run_no, ft.merge_check(result, result.test.text.tolist())))
+                    state.remember("lora.merged", (run_no, finetune_analysis.merge_check(result, result.test.text.tolist())))
             merged = state.recall("lora.merged")
             if merged and merged[0] == run_no:
                 c = st.columns(3)
@@ -249,19 +236,19 @@ runs = {m: r for m, r in runs.items() if r is not None}
 if runs:
     st.dataframe(pd.DataFrame([r.summary() for r in runs.values()]), hide_index=True, width="stretch",
                  column_config={"trainable %": st.column_config.NumberColumn(format="%.2f"),
-                                "train s": st.column_config.NumberColumn(format="%.1f"), "wall s": st.column_config.NumberColumn(format="%.1f"),
+                                "train s": st.column_config.NumberColumn(format="%.1f"),
+                                "wall s": st.column_config.NumberColumn(format="%.1f"),
                                 "peak memory MB": st.column_config.NumberColumn(format="%.0f"),
                                 "steps/s": st.column_config.NumberColumn(format="%.2f"),
                                 "held-out accuracy": st.column_config.NumberColumn(format="%.3f")})
-    curves = pd.concat([r.history.frame().assign(method=m) for m, r in runs.items()])
+    histories = pd.concat([r.history.frame().assign(method=m) for m, r in runs.items()])
     c = st.columns(2)
-    loss = curves[curves.metric == "loss"]
-    c[0].altair_chart(alt.Chart(loss, title="Training loss per step").mark_line().encode(
-        x="step:Q", y=alt.Y("value:Q", title="loss"), color="method:N"), width="stretch")
+    loss = histories[histories.metric == "loss"]
+    draw(lines(loss, "step:Q", field("value:Q", title="loss"), "method:N", "Training loss per step", 300), c[0])
     acc = pd.concat([pd.DataFrame({"train s": r.history.metrics["train_s"], "held-out accuracy": r.history.metrics["test_acc"]})
                      .dropna().assign(method=m) for m, r in runs.items()])
-    c[1].altair_chart(alt.Chart(acc, title="Held-out accuracy against training time").mark_line(point=True).encode(
-        x="train s:Q", y=alt.Y("held-out accuracy:Q", scale=alt.Scale(zero=False)), color="method:N"), width="stretch")
+    draw(lines(acc, "train s:Q", field("held-out accuracy:Q", scale={"zero": False}), "method:N",
+               "Held-out accuracy against training time", 300, point=True), c[1])
     st.caption("Peak memory is measured (bytes allocated above the level before training, sampled every 2 ms). On a CPU, "
                "LoRA saves the gradients and Adam moments of 22 M frozen weights (memory, and a 1 MB adapter to save instead "
                "of a 90 MB model) but still runs the whole backward pass, so its steps take about as long as full "

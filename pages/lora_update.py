@@ -1,6 +1,5 @@
 from dataclasses import replace
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,6 +9,7 @@ from core.llm.lora import LoRALinear
 from ui import state
 from ui.heatmaps import heatmap
 from ui.page import header, show_code
+from ui.vega import draw, field, layers, lines, rule
 
 header(
     "🧩 LoRA from scratch: the rank-r update",
@@ -19,7 +19,8 @@ header(
     "loss goes to zero; below it, the loss stops at the **Eckart–Young bound**, the energy in the directions "
     "a rank-r matrix can't reach. The real fine-tuning run is on the next page.",
 )
-st.latex(r"h = W_0x + \tfrac{\alpha}{r}BAx,\qquad \mathcal{L} = \tfrac{1}{d_{out}}\,\mathbb{E}_x\lVert(\Delta W^* - \tfrac{\alpha}{r}BA)\,x\rVert^2"
+st.latex(r"h = W_0x + \tfrac{\alpha}{r}BAx,\qquad "
+         r"\mathcal{L} = \tfrac{1}{d_{out}}\,\mathbb{E}_x\lVert(\Delta W^* - \tfrac{\alpha}{r}BA)\,x\rVert^2"
          r" \;\ge\; \tfrac{1}{d_{out}}\sum_{i>r}\sigma_i(\Delta W^*)^2")
 
 with st.form("lora_update.form"):
@@ -53,37 +54,34 @@ elif not result.converged:
 
 c = st.columns(2)
 loss = result.history.frame().query("metric == 'loss'")
-floor = alt.Chart(pd.DataFrame({"bound": [max(result.bound, 1e-12)]})).mark_rule(strokeDash=[6, 4], color="gray").encode(y="bound:Q")
-c[0].altair_chart((alt.Chart(loss, title="Training loss (log scale); dashed: the Eckart–Young bound").mark_line().encode(
-    x="step:Q", y=alt.Y("value:Q", title="loss", scale=alt.Scale(type="log"))) + floor), width="stretch")
+draw(layers(lines(loss, "step:Q", field("value:Q", title="loss", scale={"type": "log"})),
+            rule(y=max(result.bound, 1e-12), strokeDash=[6, 4], color="gray"),
+            title="Training loss (log scale); dashed: the Eckart–Young bound", height=300), c[0])
 k = 24
 sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "σ": np.maximum(s[:k], 1e-9), "matrix": name})
                 for s, name in ((result.true_singular, "ΔW* (needed)"), (result.learned_singular, "learned (α/r)·B·A"))])
-c[1].altair_chart(alt.Chart(sv, title="Singular values (first 24, log scale)").mark_line(point=True).encode(
-    x=alt.X("i:Q", title="index"), y=alt.Y("σ:Q", scale=alt.Scale(type="log")), color="matrix:N",
-    tooltip=["matrix", "i", alt.Tooltip("σ:Q", format=".3g")]), width="stretch")
-reachable = min(r, lora_toy.numerical_rank(result.true_singular))  # noise makes ΔW* full rank
+draw(lines(sv, field("i:Q", title="index"), field("σ:Q", scale={"type": "log"}), "matrix:N", point=True,
+           title="Singular values (first 24, log scale)", height=300, tooltip=["matrix:N", "i:Q", field("σ:Q", format=".3g")]), c[1])
 if result.converged:
-    st.caption(f"The learned update copies the top {reachable} singular values of ΔW* and has nothing beyond r = {r}: "
+    st.caption(f"The learned update copies the top {result.reachable_rank} singular values of ΔW* and has nothing beyond r = {r}: "
                "gradient descent on B·A finds the best rank-r approximation, which the SVD would give in one step.")
 else:
-    st.caption(f"Not converged: the learned update is still on its way to the top {reachable} singular values "
+    st.caption(f"Not converged: the learned update is still on its way to the top {result.reachable_rank} singular values "
                f"of ΔW*, and can never have more than r = {r}.")
 
 ranks = np.arange(1, 33)
-bounds = pd.DataFrame({"r": ranks, "least loss": [max(lora_toy.eckart_young(result.true_delta, int(q)), 1e-12) for q in ranks]})
-st.altair_chart(alt.Chart(bounds, title="The least loss at each rank r (Eckart–Young) for this ΔW*; orange: your r; zero drawn at 1e-12").mark_line(point=True).encode(
-    x="r:Q", y=alt.Y("least loss:Q", scale=alt.Scale(type="log")), tooltip=["r", alt.Tooltip("least loss:Q", format=".3g")])
-    + alt.Chart(pd.DataFrame({"r": [r]})).mark_rule(color="orange").encode(x="r:Q"), width="stretch")
+bounds = pd.DataFrame({"r": ranks, "least loss": np.maximum(lora_toy.least_losses(result.true_delta, ranks), 1e-12)})
+draw(layers(lines(bounds, "r:Q", field("least loss:Q", scale={"type": "log"}), point=True,
+                  tooltip=["r:Q", field("least loss:Q", format=".3g")]),
+            rule(x=r, color="orange"),
+            title="The least loss at each rank r (Eckart–Young) for this ΔW*; orange: your r; zero drawn at 1e-12", height=300))
 
 c = st.columns(2)
-scale = float(np.abs(result.true_delta).max())
-with c[0]:
-    heatmap(result.true_delta, title="ΔW* (what the task needs)", scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input",
-            height=360)
-with c[1]:
-    heatmap(result.learned_delta, title="(α/r)·B·A (what LoRA learned)", scheme="redblue", domain=[-scale, scale], row_title="output",
-            col_title="input", height=360)
+scale = float(np.abs(result.true_delta).max())  # one colour scale for both: the same colour is the same number
+for column, matrix, title in ((c[0], result.true_delta, "ΔW* (what the task needs)"),
+                              (c[1], result.learned_delta, "(α/r)·B·A (what LoRA learned)")):
+    with column:
+        heatmap(matrix, title=title, scheme="redblue", domain=[-scale, scale], row_title="output", col_title="input", height=360)
 
 if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
     rows = []
@@ -96,4 +94,4 @@ if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2e") for c in ("loss after training", "Eckart–Young bound")})
 
-show_code(LoRALinear, lora_toy.task, lora_toy.fit, lora_toy.eckart_young)
+show_code(LoRALinear, lora_toy.task, lora_toy.fit, lora_toy.eckart_young, lora_toy.least_losses)

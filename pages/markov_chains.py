@@ -1,11 +1,14 @@
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from core.infra import data
-from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain, letter_chain, stationary_distribution
+from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain
+from core.lm.markov_matrix import letter_chain, stationary_distribution
 from ui import state
-from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, table_heatmap
+from ui.page import friendly_errors, header, scroll_box, show_code
+from ui.vega import draw, field, lines, table_heatmap
 
 header(
     "⛓️ Markov chains",
@@ -37,8 +40,7 @@ with friendly_errors():
     else:
         text = state.text(corpus)
 
-    def chain_of_order(k: int) -> MarkovChain:
-        return state.shared(fit_chain)(text, level, k)  # fitted once per server, then only sampled
+    chain_of_order = partial(state.shared(fit_chain), text, level)  # chain_of_order(k): fitted once per server, then only sampled
 
     st.caption(f"{len(chain_of_order(1).ids):,} {'characters' if level == 'char' else 'words and punctuation marks'} of training text.")
 
@@ -50,17 +52,17 @@ with friendly_errors():
             if s.error:
                 st.info(s.error)
                 continue
-            st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:16rem;overflow:auto'>"
-                        f"{s.text.replace('&', '&amp;').replace('<', '&lt;')}</div>", unsafe_allow_html=True)
-            st.caption(f"{s.sparsity['contexts']:,.0f} context{'s' * (s.sparsity['contexts'] != 1)} · {s.sparsity['seen once']:.0%} seen once · "
+            scroll_box(s.text)
+            contexts = s.sparsity["contexts"]
+            st.caption(f"{contexts:,.0f} context{'s' * (contexts != 1)} · {s.sparsity['seen once']:.0%} seen once · "
                        f"{s.sparsity['one continuation']:.0%} with one possible next token")
     fitted = [s for s in samples if not s.error]
     if fitted:
-        sparsity = pd.DataFrame([{"k": s.order, "measure": m, "share": s.sparsity[m]} for s in fitted for m in ("seen once", "one continuation")])
-        draw({"title": "Sparsity grows with k: contexts seen once, and with only one continuation", "data": sparsity,
-              "height": 200, "mark": {"type": "line", "point": True}, "encoding": {
-                  "x": field("k:O", axis={"labelAngle": 0}), "y": field("share:Q", axis={"format": "%"}, scale={"domain": [0, 1]}),
-                  "color": field("measure:N", title=None)}})
+        sparsity = pd.DataFrame([{"k": s.order, "measure": m, "share": s.sparsity[m]}
+                                 for s in fitted for m in ("seen once", "one continuation")])
+        draw(lines(sparsity, field("k:O", axis={"labelAngle": 0}), field("share:Q", axis={"format": "%"}, scale={"domain": [0, 1]}),
+                   field("measure:N", title=None), "Sparsity grows with k: contexts seen once, and with only one continuation",
+                   200, point=True))
 
     with st.expander(f"Any order up to {MAX_ORDER}"):
         k = st.slider("Order k", 1, MAX_ORDER, 8)

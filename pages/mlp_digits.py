@@ -1,11 +1,13 @@
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.foundations.evaluation import confusion_matrix
 from core.nn import mlp, optim, playground
 from ui import live, state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.pixels import pixels
+from ui.vega import confusion, draw, field, layers, lines, rule
 
 header(
     "✍️ An MLP from scratch on handwritten digits",
@@ -31,11 +33,12 @@ p = PRESETS[preset_name]
 with st.form("dg.form"):
     c = st.columns(4)
     n_train = c[0].slider("Training digits", 20, 1079, p["n_train"], key=f"dg.n.{preset_name}")
-    widths = c[1].text_input("Hidden layers (widths)", p["widths"], key=f"dg.w.{preset_name}")
+    widths = text_box("Hidden layers (widths)", p["widths"], limit=100, container=c[1], key=f"dg.w.{preset_name}")
     activation = c[2].selectbox("Activation", list(mlp.ACTIVATIONS), key=f"dg.act.{preset_name}")
     optimizer = c[3].selectbox("Optimizer", list(optim.OPTIMIZERS), index=4, key=f"dg.opt.{preset_name}")
     c = st.columns(4)
-    lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 100.0], p["lr"], key=f"dg.lr.{preset_name}")
+    lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 100.0], p["lr"],
+                            key=f"dg.lr.{preset_name}")
     batch = c[1].select_slider("Batch size", [8, 16, 32, 64, 128, 256], p["batch"], key=f"dg.b.{preset_name}")
     epochs = c[2].slider("Epochs", 1, 300, p["epochs"], key=f"dg.e.{preset_name}")
     seed = c[3].number_input("Seed", 0, 10_000, 0, key=f"dg.seed.{preset_name}")
@@ -78,7 +81,8 @@ if result is not None:
     cols[5].metric("Digits / s", f"{h.last('examples_per_s'):,.0f}" if h.steps else "–", help="Training speed: examples per second.")
     if result.early_stopped:
         st.success(f"Early stopping: the validation loss had not improved for {result.config.patience} epochs after epoch "
-                   f"{result.best_epoch}, so training stopped at epoch {h.steps[-1]} and kept epoch {result.best_epoch}'s weights.", icon="🛑")
+                   f"{result.best_epoch}, so training stopped at epoch {h.steps[-1]} and kept epoch {result.best_epoch}'s weights.",
+                   icon="🛑")
     elif result.config.patience and h.steps:
         st.info(f"Early stopping watched the validation loss but never ran out of patience: of the {h.steps[-1]} epochs, "
                 f"it kept epoch {result.best_epoch}'s weights, where the validation loss was lowest.", icon="🛑")
@@ -88,13 +92,11 @@ if result is not None:
     curves = curves[curves.metric.isin(["loss", "val_loss", "train_acc", "val_acc"]) & np.isfinite(curves.value)]
     curves["kind"] = np.where(curves.metric.str.endswith("acc"), "accuracy", "loss")
     curves["set"] = curves.metric.map({"loss": "train", "train_acc": "train", "val_loss": "validation", "val_acc": "validation"})
-    best = alt.Chart(pd.DataFrame({"step": [result.best_epoch]})).mark_rule(strokeDash=[4, 4], color="grey").encode(x="step:Q")
-    charts = [(alt.Chart(curves[curves.kind == k], height=250, title=k).mark_line().encode(
-        x=alt.X("step:Q", title="epoch"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color="set:N") + best)
-        for k in ("loss", "accuracy")]
     left, right = st.columns(2)
-    left.altair_chart(charts[0], width="stretch")
-    right.altair_chart(charts[1], width="stretch")
+    for column, kind in ((left, "loss"), (right, "accuracy")):
+        draw(layers(lines(curves[curves.kind == kind], field("step:Q", title="epoch"), field("value:Q", title=None, scale={"zero": False}),
+                          "set:N"),
+                    rule(x=result.best_epoch, strokeDash=[4, 4], color="grey"), title=kind, height=250), column)
     st.caption("The training loss keeps falling; once the validation loss turns up, the network is memorising its "
                f"training digits rather than learning digits. The dashed line marks the weights kept (epoch {result.best_epoch}): "
                f"there the network gets {train_acc:.1%} of its training digits right and {val_acc:.1%} of the validation digits.")
@@ -103,24 +105,18 @@ if result is not None:
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Confusion matrix (test)")
-        cm = mlp.confusion_matrix(d.y_test, pred, 10)
-        cells = pd.DataFrame([{"true": i, "predicted": j, "count": int(cm[i, j])} for i in range(10) for j in range(10)])
-        heat = alt.Chart(cells).mark_rect().encode(x="predicted:O", y="true:O", color=alt.Color("count:Q", scale=alt.Scale(type="symlog"), legend=None),
-                                                   tooltip=["true", "predicted", "count"])
-        text = alt.Chart(cells[cells["count"] > 0]).mark_text(fontSize=11).encode(
-            x="predicted:O", y="true:O", text="count:Q", color=alt.condition("datum.count > 20", alt.value("white"), alt.value("black")))
-        st.altair_chart((heat + text).properties(height=330), width="stretch")
+        draw(confusion(confusion_matrix(d.y_test, pred, range(10)), range(10), title=""))
     with right:
         wrong = np.flatnonzero(pred != d.y_test)
         st.subheader(f"Misclassified test digits ({len(wrong)})")
-        big = lambda img: np.kron(img.reshape(8, 8), np.ones((9, 9)))  # noqa: E731  (8×8 → 72×72, crisp pixels)
         if len(wrong):
-            st.image([big(d.X_test[i]) for i in wrong[:24]], caption=[f"{d.y_test[i]} → {pred[i]}" for i in wrong[:24]], clamp=True)
+            st.image([pixels(d.X_test[i], (8, 8)) for i in wrong[:24]], caption=[f"{d.y_test[i]} → {pred[i]}" for i in wrong[:24]],
+                     clamp=True)
         else:
             st.info("None: every test digit is right.")
         st.subheader("What first-layer units look for")
         units = mlp.weight_images(model.weights[0])[:24]  # column k of W₁ is unit k's template over the 8×8 pixels
-        st.image([big(img) for img in units], clamp=True, caption=[f"unit {k}" for k in range(len(units))])
+        st.image([pixels(img) for img in units], clamp=True, caption=[f"unit {k}" for k in range(len(units))])
         st.caption("Each image is one hidden unit's 64 incoming weights: white pixels push it up, black push it down, grey ≈ 0. "
                    "With L2 they get smoother; overfit networks' look like noise.")
 
@@ -131,7 +127,8 @@ L &= -\log p_y = -z_y + \log \textstyle\sum_j e^{z_j} \\
 \end{aligned}""")
 c = st.columns(3)
 k = c[0].slider("Classes", 2, 10, 5, key="dg.k")
-scale = c[1].slider("Logit scale", 0.1, 20.0, 2.0, key="dg.scale", help="Large logits make softmax confident (and test its numerical stability).")
+scale = c[1].slider("Logit scale", 0.1, 20.0, 2.0, key="dg.scale",
+                    help="Large logits make softmax confident (and test its numerical stability).")
 ce_seed = c[2].number_input("Random logits, seed", 0, 1000, 0, key="dg.ceseed")
 table, gap = mlp.softmax_ce_check(k, scale, int(ce_seed))
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")

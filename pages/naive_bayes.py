@@ -1,14 +1,13 @@
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code
-from ui.vega import draw, field, table_heatmap, values
+from ui.page import friendly_errors, header, show_code, text_box
+from ui.vega import chart, confusion, draw, field, layers, lines, rule, share_bars
 
 header(
     "🧮 Naive Bayes",
@@ -23,131 +22,112 @@ ALPHAS = [1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 SMOOTHINGS = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.3, 1.0]
 
 
-def confusion_chart(matrix, classes: list[str]) -> dict:
-    return table_heatmap(pd.DataFrame(matrix, index=classes, columns=classes), "Confusion (held-out rows)", ".0f",
-                         "predicted", "true")
-
-
-def text_model() -> None:
-    source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True,
-                      key="nb.source")
-    if source.startswith("Upload"):
-        upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload")
-        if upload is None:
-            st.info("Upload a CSV to train on it; any number of classes.")
-            return
-        df = data.labelled_from_upload(upload.getvalue(), upload.name)
-    else:
-        df = data.sentiment()
-
-    c1, c2, c3 = st.columns(3)
-    alpha = c1.select_slider("Smoothing alpha", ALPHAS, value=1.0, help="Added to every word count. 1 = Laplace.")
-    own_split = "split" in df.columns and c2.checkbox("Use the set's own train/test split", value=True)
-    test_size = None if own_split else c2.slider("Held-out share", 0.1, 0.9, 0.25, step=0.05)
-    seed = 0 if own_split else c2.number_input("Split seed", 0, 1000, 0)
-    ngrams = c3.radio("Features", [1, 2], format_func=lambda n: "single words" if n == 1 else "words + word pairs", horizontal=True)
-    config = TextNBConfig(alpha=alpha, test_size=test_size, ngrams=ngrams, seed=int(seed))
-    result = state.cached(fit_text)(config, df)
-
-    a, b, c, d = st.columns(4)
-    a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
-    b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
-    c.metric("Training rows", result.n_train)
-    d.metric("Held-out rows", result.n_test)
-
-    left, right = st.columns([1, 2])
-    priors = pd.DataFrame({"class": result.classes, "p": result.model.class_prior_})
-    draw({"title": "Class priors P(c)", "data": priors, "height": {"step": 30}, "mark": "bar",
-          "encoding": {"x": field("p:Q", title=None, axis={"format": "%"}), "y": field("class:N", title=None),
-                       "color": field("class:N", legend=None)}}, left)
-    draw(confusion_chart(result.confusion, result.classes), left)
-    words = top_words(result, 10)
-    draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": words, "mark": "bar",
-          "width": 170, "height": {"step": 20}, "resolve": {"scale": {"y": "independent"}},
-          "encoding": {"x": field("log-likelihood ratio:Q"), "y": field("word:N", sort="-x", title=None),
-                       "color": field("class:N", legend=None), "column": field("class:N", title=None),
-                       "tooltip": [field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]}}, right)
-
-    sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
-    draw({"title": "Smoothing against accuracy", "height": 220, "layer": [
-        {"data": values(sweep), "mark": {"type": "line", "point": True}, "encoding": {
-            "x": field("alpha:Q", scale={"type": "log"}), "y": field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
-            "color": field("split:N"), "tooltip": [field("alpha:Q"), field("split:N"), field("accuracy:Q", format=".1%")]}},
-        {"data": {"values": [{"alpha": alpha}]}, "mark": {"type": "rule", "strokeDash": [4, 3]}, "encoding": {"x": field("alpha:Q")}},
-    ]})
-    st.caption("Tiny alpha: a word never seen with a class all but rules that class out, so the model memorises "
-               "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
-
-    st.subheader("Why this prediction?")
-    sentence = st.text_input("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", max_chars=500)
-    with friendly_errors():
-        why = explain(result, sentence)
-        probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
-        verdict = f"**{why.predicted}**" if why.predicted else f"**a tie** between {why.leader} and {why.runner_up}"
-        st.markdown(f"Prediction: {verdict} ({probs})")
-        if why.all_unknown:
-            st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone"
-                    + (", and the priors are equal, so neither class wins." if why.predicted is None else "."))
-        tokens = why.tokens.reset_index(names="position")
-        tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
-        draw({"data": tokens[["word", "push"]], "height": {"step": 22}, "mark": "bar", "encoding": {
-            "x": field("push:Q", title=f"push towards {why.leader} (+) or {why.runner_up} (−), in log-odds"),
-            "y": field("word:N", sort=None, title=None),
-            "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
-            "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
-        st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
-                   f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
-                   "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
-                   "\"not\" plus \"bad\": try the word-pair features.")
-    with st.expander("Held-out rows and their predictions"):
-        st.dataframe(result.test_rows, hide_index=True, width="stretch")
-    st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "
-             r"P(c) = \frac{\text{rows of } c}{\text{rows}}")
-    show_code(MultinomialNaiveBayes, fit_text)
-
-
-def gaussian_model() -> None:
-    c1, c2, c3 = st.columns(3)
-    dataset = c1.radio("Dataset", ["iris", "wine"], horizontal=True)
-    features = state.cached(data.sklearn_table)(dataset)[2]
-    fx = c2.selectbox("Feature on x", range(len(features)), index=0, format_func=lambda i: features[i])
-    fy = c3.selectbox("Feature on y", range(len(features)), index=1, format_func=lambda i: features[i])
-    c1, c2, c3 = st.columns(3)
-    smoothing = c1.select_slider("var_smoothing", SMOOTHINGS, value=1e-9, help="Share of the largest variance added to every variance.")
-    test_size = c2.slider("Held-out share", 0.1, 0.9, 0.3, step=0.05)
-    seed = c3.number_input("Split seed", 0, 1000, 0)
-    if fx == fy:
-        st.info("Choose two different features.")
-        return
-    result = state.cached(fit_gaussian)(GaussianNBConfig(dataset, (fx, fy), smoothing, test_size, int(seed)))
-
-    a, b = st.columns(2)
-    a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
-    b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
-    left, right = st.columns([2, 1])
-    x = field("x:Q", title=result.feature_names[0], scale={"zero": False})
-    y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
-    draw({"title": "Decision regions", "height": 420, "data": result.surface, "layer": [
-        {"mark": "rect", "encoding": {
-            "x": x, "x2": field("x2:Q"), "y": y, "y2": field("y2:Q"), "color": field("class:N", scale={"scheme": "category10"}),
-            "opacity": field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)}},
-        {"data": values(result.points), "mark": {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6},
-         "encoding": {"x": x, "y": y, "color": field("class:N", scale={"scheme": "category10"}),
-                      "shape": field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
-                      "tooltip": [field("class:N"), field("predicted:N"), field("split:N")]}},
-    ]}, left)
-    draw(confusion_chart(result.confusion, result.classes), right)
-    right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
-                  "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")
-    st.dataframe(result.parameters, hide_index=True, width="stretch")
-    st.latex(r"\log P(x_j \mid c) = -\tfrac12 \log(2\pi\sigma_{cj}^2) - \frac{(x_j - \mu_{cj})^2}{2\sigma_{cj}^2}, \qquad "
-             r"\sigma_{cj}^2 \mathrel{+}= \epsilon \cdot \max_j \operatorname{Var}(x_j)")
-    show_code(GaussianNaiveBayes, fit_gaussian)
-
-
 mode = st.radio("Model", ["Words: multinomial naive Bayes", "Numbers: Gaussian naive Bayes"], horizontal=True)
 with friendly_errors():
     if mode.startswith("Words"):
-        text_model()
+        source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True,
+                          key="nb.source")
+        if source.startswith("Upload"):
+            upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload")
+            if upload is None:
+                st.info("Upload a CSV to train on it; any number of classes.")
+                st.stop()
+            df = data.labelled_from_upload(upload.getvalue(), upload.name)
+        else:
+            df = data.sentiment()
+
+        c1, c2, c3 = st.columns(3)
+        alpha = c1.select_slider("Smoothing alpha", ALPHAS, value=1.0, help="Added to every word count. 1 = Laplace.")
+        own_split = "split" in df.columns and c2.checkbox("Use the set's own train/test split", value=True)
+        test_size = None if own_split else c2.slider("Held-out share", 0.1, 0.9, 0.25, step=0.05)
+        seed = 0 if own_split else c2.number_input("Split seed", 0, 1000, 0)
+        ngrams = c3.radio("Features", [1, 2], format_func=lambda n: "single words" if n == 1 else "words + word pairs", horizontal=True)
+        config = TextNBConfig(alpha=alpha, test_size=test_size, ngrams=ngrams, seed=int(seed))
+        result = state.cached(fit_text)(config, df)
+
+        a, b, c, d = st.columns(4)
+        a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
+        b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
+        c.metric("Training rows", result.n_train)
+        d.metric("Held-out rows", result.n_test)
+
+        left, right = st.columns([1, 2])
+        draw(share_bars(result.classes, result.model.class_prior_, "Class priors P(c)", step=30, coloured=True), left)
+        draw(confusion(result.confusion, result.classes, "Confusion (held-out rows)"), left)
+        words = top_words(result, 10)
+        draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": words, "mark": "bar",
+              "width": 170, "height": {"step": 20}, "resolve": {"scale": {"y": "independent"}},
+              "encoding": {"x": field("log-likelihood ratio:Q"), "y": field("word:N", sort="-x", title=None),
+                           "color": field("class:N", legend=None), "column": field("class:N", title=None),
+                           "tooltip": [field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]}}, right)
+
+        sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
+        draw(layers(lines(sweep, field("alpha:Q", scale={"type": "log"}), field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
+                          "split:N", point=True, tooltip=["alpha:Q", "split:N", field("accuracy:Q", format=".1%")]),
+                    rule(x=alpha, strokeDash=[4, 3]), title="Smoothing against accuracy", height=220))
+        st.caption("Tiny alpha: a word never seen with a class all but rules that class out, so the model memorises "
+                   "its training rows. Huge alpha: every word looks equally likely in every class and the priors take over.")
+
+        st.subheader("Why this prediction?")
+        sentence = text_box("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", limit=500)
+        with friendly_errors():
+            why = explain(result, sentence)
+            probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
+            verdict = f"**{why.predicted}**" if why.predicted else f"**a tie** between {why.leader} and {why.runner_up}"
+            st.markdown(f"Prediction: {verdict} ({probs})")
+            if why.all_unknown:
+                st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone"
+                        + (", and the priors are equal, so neither class wins." if why.predicted is None else "."))
+            tokens = why.tokens.reset_index(names="position")
+            tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
+            draw({"data": tokens[["word", "push"]], "height": {"step": 22}, "mark": "bar", "encoding": {
+                "x": field("push:Q", title=f"push towards {why.leader} (+) or {why.runner_up} (−), in log-odds"),
+                "y": field("word:N", sort=None, title=None),
+                "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
+                "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
+            st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
+                       f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
+                       "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
+                       "\"not\" plus \"bad\": try the word-pair features.")
+        with st.expander("Held-out rows and their predictions"):
+            st.dataframe(result.test_rows, hide_index=True, width="stretch")
+        st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "
+                 r"P(c) = \frac{\text{rows of } c}{\text{rows}}")
+        show_code(MultinomialNaiveBayes, fit_text)
     else:
-        gaussian_model()
+        c1, c2, c3 = st.columns(3)
+        dataset = c1.radio("Dataset", ["iris", "wine"], horizontal=True)
+        features = state.cached(data.sklearn_table)(dataset)[2]
+        fx = c2.selectbox("Feature on x", range(len(features)), index=0, format_func=lambda i: features[i])
+        fy = c3.selectbox("Feature on y", range(len(features)), index=1, format_func=lambda i: features[i])
+        c1, c2, c3 = st.columns(3)
+        smoothing = c1.select_slider("var_smoothing", SMOOTHINGS, value=1e-9, help="Share of the largest variance added to every variance.")
+        test_size = c2.slider("Held-out share", 0.1, 0.9, 0.3, step=0.05)
+        seed = c3.number_input("Split seed", 0, 1000, 0)
+        if fx == fy:
+            st.info("Choose two different features.")
+            st.stop()
+        result = state.cached(fit_gaussian)(GaussianNBConfig(dataset, (fx, fy), smoothing, test_size, int(seed)))
+
+        a, b = st.columns(2)
+        a.metric("Held-out accuracy", f"{result.accuracy:.1%}")
+        b.metric("Training accuracy", f"{result.train_accuracy:.1%}")
+        left, right = st.columns([2, 1])
+        x = field("x:Q", title=result.feature_names[0], scale={"zero": False})
+        y = field("y:Q", title=result.feature_names[1], scale={"zero": False})
+        classes = {"scheme": "category10"}  # one colour per class in both layers
+        draw(layers(
+            chart(result.surface, "rect", x=x, x2="x2:Q", y=y, y2="y2:Q", color=field("class:N", scale=classes),
+                  opacity=field("probability:Q", scale={"domain": [0.3, 1], "range": [0.05, 0.45]}, legend=None)),
+            chart(result.points, {"type": "point", "filled": True, "size": 55, "stroke": "black", "strokeWidth": 0.6}, x=x, y=y,
+                  color=field("class:N", scale=classes),
+                  shape=field("split:N", scale={"domain": ["train", "test"], "range": ["circle", "triangle"]}),
+                  tooltip=["class:N", "predicted:N", "split:N"]),
+            title="Decision regions", height=420), left)
+        draw(confusion(result.confusion, result.classes, "Confusion (held-out rows)"), right)
+        right.caption(f"Shade: P(class | x, y) on a {result.config.grid}×{result.config.grid} grid; circles train, triangles "
+                      "held out. Curved borders: each class has its own variances, so the log-posterior is quadratic in the features.")
+        st.dataframe(result.parameters, hide_index=True, width="stretch")
+        st.latex(r"\log P(x_j \mid c) = -\tfrac12 \log(2\pi\sigma_{cj}^2) - \frac{(x_j - \mu_{cj})^2}{2\sigma_{cj}^2}, \qquad "
+                 r"\sigma_{cj}^2 \mathrel{+}= \epsilon \cdot \max_j \operatorname{Var}(x_j)")
+        show_code(GaussianNaiveBayes, fit_gaussian)

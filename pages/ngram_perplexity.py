@@ -1,17 +1,12 @@
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from core.lm.markov_source import MarkovSource, SourceConfig
-from core.lm.ngram import LearningCurveConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
+from core.lm import ngram
+from core.lm.markov_source import SourceConfig
 from ui import state
 from ui.page import friendly_errors, header, show_code
+from ui.vega import chart, draw, field, layers, lines, rule
 
-TRAIN_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
-HELDOUT_TOKENS = 20_000
-SAMPLE_TOKENS = 25
-SNIPPET_TOKENS = 16  # held-out tokens whose surprisal is drawn one by one
-NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+MODELS = list(ngram.NAMES.values())  # legend order: unigram, bigram, trigram
 
 header(
     "🔢 n-gram language models and perplexity",
@@ -28,25 +23,6 @@ st.latex(r"\text{perplexity} = 2^{H(p,q)}")
 st.latex(r"q(w \mid c) = \frac{\operatorname{count}(c, w) + k}{\operatorname{count}(c) + k\,V} \quad\text{(add-}k\text{ smoothing)}")
 
 
-def synthetic_experiment(source_config: SourceConfig, k: float) -> tuple[pd.DataFrame, float, dict[str, str], pd.DataFrame]:
-    """One sample of the source's text, shared by everything below: the learning curves; samples
-    from the source and from each model trained on all the training text; and each model's
-    surprisal on every token of a held-out snippet (all scored at the same positions)."""
-    source = MarkovSource(source_config)
-    train, heldout = source.sample(max(TRAIN_SIZES), seed=0).split(), source.sample(HELDOUT_TOKENS, seed=1).split()
-    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=TRAIN_SIZES, k=k), source))
-    samples, bits = model_snapshots(train, heldout, k, n_sample=SAMPLE_TOKENS, n_scored=SNIPPET_TOKENS, seed=2)
-    texts = {"the source itself": source.sample(SAMPLE_TOKENS, seed=2)} | {f"{NAMES[n]} model": " ".join(t) for n, t in samples.items()}
-    return curve, source.entropy_rate, texts, pd.DataFrame(bits).assign(model=lambda d: d.order.map(NAMES))
-
-
-def english_curve(k: float) -> pd.DataFrame:
-    tokens = words(state.text("python-docs"))
-    cut = int(0.9 * len(tokens))  # the manual's last tenth is held out
-    sizes = (*(s for s in TRAIN_SIZES if s < cut), cut)
-    return pd.DataFrame(learning_curve(tokens[:cut], tokens[cut:], LearningCurveConfig(train_sizes=sizes, k=k)))
-
-
 corpus = st.radio("Text", ["Synthetic Markov source (known entropy rate)", "Python's reference manual (real English)"], horizontal=True)
 synthetic = corpus.startswith("Synthetic")
 with st.form("ngram"):
@@ -54,7 +30,8 @@ with st.form("ngram"):
     k = c1.select_slider("Smoothing k (add-k)", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], value=0.1,
                          help="Pretend every possible n-gram was seen k extra times. Large k flattens the model toward uniform.")
     if synthetic:
-        vocab = c2.slider("Source vocabulary (words)", 4, 26, 16, help="At order 3, up to 16 words: 16³ = 4,096 contexts, the most the exact solve takes")
+        vocab = c2.slider("Source vocabulary (words)", 4, 26, 16,
+                          help="At order 3, up to 16 words: 16³ = 4,096 contexts, the most the exact solve takes")
         order = c2.slider("Source order (words of memory)", 1, 3, 2)
         branching = c3.slider("Next words allowed per context", 1, 10, 3)
         concentration = c3.select_slider("Concentration (low = peaked next-word odds)", [0.1, 0.3, 1.0, 3.0, 10.0], value=1.0)
@@ -64,32 +41,37 @@ with friendly_errors():
     if synthetic:
         config = SourceConfig(vocab_size=vocab, order=order, branching=min(branching, vocab), concentration=concentration)
         with st.spinner("Counting n-grams in up to 100,000 tokens, three models, seven sizes…"):
-            curve, rate, texts, bits = state.cached(synthetic_experiment)(config, k)
+            run = state.cached(ngram.source_experiment)(config, ngram.ExperimentConfig(k=k))
+        curve, rate = run.curve, run.entropy_rate
+        heldout_tokens = ngram.ExperimentConfig.heldout_tokens
         best = curve[curve.train_tokens == curve.train_tokens.max()].set_index("order")
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Entropy rate", f"{rate:.3f}", help="Bits per token, exact: computed from the chain's stationary distribution")
         m2.metric("As perplexity", f"{2 ** rate:.2f}", help="The best perplexity any model can reach on this source")
-        m3.metric("Trigram, 100k: expected", f"{best.exact_bits[3]:.3f}", delta=f"{best.excess_bits[3]:+.3f} above floor", delta_color="off",
+        m3.metric("Trigram, 100k: expected", f"{best.exact_bits[3]:.3f}", delta=f"{best.excess_bits[3]:+.3f} above floor",
+                  delta_color="off",
                   help="Its exact expected bits/token on endless held-out text from the source: never below the entropy rate")
-        m4.metric("Unigram, 100k: expected", f"{best.exact_bits[1]:.3f}", delta=f"{best.excess_bits[1]:+.3f} above floor", delta_color="off",
+        m4.metric("Unigram, 100k: expected", f"{best.exact_bits[1]:.3f}", delta=f"{best.excess_bits[1]:+.3f} above floor",
+                  delta_color="off",
                   help="No context at all: it can only learn word frequencies")
-        st.caption(f"Measured on one sample of {HELDOUT_TOKENS:,} held-out tokens: trigram {best.measured_bits[3]:.3f}, "
+        st.caption(f"Measured on one sample of {heldout_tokens:,} held-out tokens: trigram {best.measured_bits[3]:.3f}, "
                    f"unigram {best.measured_bits[1]:.3f} bits/token. One finite sample can land a little below the floor by "
                    "chance (its text happens to be easy); the expectation cannot.")
 
-        long = curve.melt(["order", "train_tokens", "perplexity"], ["measured_bits", "exact_bits"], var_name="how", value_name="bits")
-        long["model"] = long.order.map(NAMES)
-        long["how"] = long.how.map({"measured_bits": f"measured on {HELDOUT_TOKENS:,} held-out tokens", "exact_bits": "exact expectation"})
-        x = alt.X("train_tokens:Q", scale=alt.Scale(type="log"), title="training tokens (log scale)")
-        y = alt.Y("bits:Q", title="held-out cross-entropy (bits/token)", scale=alt.Scale(zero=False))
-        tip = ["model", "how", "train_tokens", alt.Tooltip("bits:Q", format=".4f"), alt.Tooltip("perplexity:Q", format=".2f")]
-        color = alt.Color("model:N", sort=["unigram", "bigram", "trigram"], title=None)
-        lines = alt.Chart(long[long.how == "exact expectation"]).mark_line(point=False).encode(x=x, y=y, color=color, tooltip=tip)
-        dots = alt.Chart(long[long.how != "exact expectation"]).mark_point(filled=True, size=50).encode(x=x, y=y, color=color, tooltip=tip)
-        floor = alt.Chart(pd.DataFrame({"bits": [rate], "label": [f"entropy rate {rate:.3f}: no model's expectation goes below"]}))
-        st.altair_chart((lines + dots + floor.mark_rule(strokeDash=[6, 4], color="black").encode(y="bits:Q")
-                         + floor.mark_text(align="left", dx=4, dy=-8).encode(y="bits:Q", x=alt.value(4), text="label:N"))
-                        .properties(height=380, title="Learning curves: more text, lower loss, down to the floor"), width="stretch")
+        long = curve.melt(["model", "train_tokens", "perplexity"], ["measured_bits", "exact_bits"], var_name="how", value_name="bits")
+        long["how"] = long.how.map({"measured_bits": f"measured on {heldout_tokens:,} held-out tokens", "exact_bits": "exact expectation"})
+        x = field("train_tokens:Q", scale={"type": "log"}, title="training tokens (log scale)")
+        y = field("bits:Q", title="held-out cross-entropy (bits/token)", scale={"zero": False})
+        tip = ["model:N", "how:N", "train_tokens:Q", field("bits:Q", format=".4f"), field("perplexity:Q", format=".2f")]
+        color = field("model:N", sort=MODELS, title=None)
+        floor = f"entropy rate {rate:.3f}: no model's expectation goes below"
+        draw(layers(lines(long[long.how == "exact expectation"], x, y, color, tooltip=tip),
+                    chart(long[long.how != "exact expectation"], {"type": "point", "filled": True, "size": 50},
+                          x=x, y=y, color=color, tooltip=tip),
+                    rule(y=rate, strokeDash=[6, 4], color="black"),
+                    {"data": {"values": [{}]}, "mark": {"type": "text", "align": "left", "dx": 4, "dy": -8, "text": floor},
+                     "encoding": {"y": {"datum": rate}, "x": {"value": 4}}},
+                    title="Learning curves: more text, lower loss, down to the floor", height=380))
         st.caption("Lines: each model's exact expected cross-entropy on endless held-out text from the source "
                    "(by Gibbs' inequality it can never fall below the entropy rate). Dots: measured on one held-out "
                    "sample, which wobbles around the line, so a dot may sit a little below the floor. A model needs "
@@ -103,26 +85,25 @@ with friendly_errors():
         st.subheader("The loss, token by token")
         st.markdown("Each cell is one held-out token's surprisal −log₂ q(token | context) under a model trained on 100k "
                     "tokens. The cross-entropy above is the average of such cells over 20,000 tokens.")
-        base = alt.Chart(bits, height=150).encode(
-            x=alt.X("position:O", title=None, axis=alt.Axis(labelExpr="''")), y=alt.Y("model:N", sort=["unigram", "bigram", "trigram"], title=None),
-            tooltip=["model", "token", alt.Tooltip("bits:Q", format=".2f")])
-        cells = base.mark_rect().encode(color=alt.Color("bits:Q", scale=alt.Scale(scheme="orangered"), title="bits"))
-        words_row = alt.Chart(bits[bits.model == "unigram"]).mark_text(dy=-12, fontSize=11).encode(
-            x=alt.X("position:O"), text="token:N", y=alt.value(-4))
-        st.altair_chart(cells + base.mark_text(fontSize=10).encode(text=alt.Text("bits:Q", format=".1f")) + words_row, width="stretch")
+        bits = run.surprisals
+        draw({"data": bits, "height": 150, "encoding": {
+            "x": field("position:O", title=None, axis={"labelExpr": "''"}), "y": field("model:N", sort=MODELS, title=None),
+            "tooltip": ["model:N", "token:N", field("bits:Q", format=".2f")]}, "layer": [
+            chart(None, "rect", color=field("bits:Q", scale={"scheme": "orangered"}, title="bits")),
+            chart(None, {"type": "text", "fontSize": 10}, text=field("bits:Q", format=".1f")),
+            chart(bits[bits.model == "unigram"], {"type": "text", "dy": -12, "fontSize": 11},  # the words, above the cells
+                  x="position:O", text="token:N", y={"value": -4})]})
         st.subheader("Text written by each model")
-        for name, text in texts.items():
+        for name, text in run.samples.items():
             st.markdown(f"**{name}:** {text}")
     else:
         with st.spinner("Counting n-grams in Python's manual…"):
-            curve = state.cached(english_curve)(k)
-        curve["model"] = curve.order.map(NAMES)
-        st.altair_chart(alt.Chart(curve, height=360, title="Real English: no known floor, and sparse counts").mark_line(point=True).encode(
-            x=alt.X("train_tokens:Q", scale=alt.Scale(type="log"), title="training tokens (log scale)"),
-            y=alt.Y("measured_bits:Q", title="held-out cross-entropy (bits/token)", scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", sort=["unigram", "bigram", "trigram"], title=None),
-            tooltip=["model", "train_tokens", alt.Tooltip("measured_bits:Q", format=".3f"), alt.Tooltip("perplexity:Q", format=".1f")]),
-            width="stretch")
+            curve = state.cached(ngram.text_experiment)(state.text("python-docs"), ngram.ExperimentConfig(k=k))
+        draw(lines(curve, field("train_tokens:Q", scale={"type": "log"}, title="training tokens (log scale)"),
+                   field("measured_bits:Q", title="held-out cross-entropy (bits/token)", scale={"zero": False}),
+                   field("model:N", sort=MODELS, title=None), point=True, height=360,
+                   title="Real English: no known floor, and sparse counts",
+                   tooltip=["model:N", "train_tokens:Q", field("measured_bits:Q", format=".3f"), field("perplexity:Q", format=".1f")]))
         st.caption("English has a vocabulary of thousands of words, so most bigrams and almost all trigrams in new text were "
                    "never counted: add-k smoothing spreads mass over all V words after every context, and the higher-order "
                    "models pay for it. Try a smaller k. This is why real n-gram models use backoff and interpolation, and "
@@ -132,4 +113,4 @@ with friendly_errors():
                    "and predicting <UNK> is easy.")
         st.dataframe(curve, hide_index=True, width="stretch")
 
-show_code(NGramLM, expected_cross_entropy)
+show_code(ngram.NGramLM, ngram.expected_cross_entropy, ngram.source_experiment)

@@ -1,12 +1,9 @@
-import altair as alt
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.infra import data
 from core.nn import mlp, optim, playground
-from ui import state
-from ui.page import friendly_errors, header, show_code
+from ui import decision_boundary, live, state
+from ui.page import friendly_errors, header, show_code, text_box
 
 header(
     "🧠 Neural-network playground",
@@ -32,7 +29,8 @@ with st.form("pg.form"):
     test_pct = c[4].slider("Test %", 10, 90, 30, 10, key="pg.test")
     upload = st.file_uploader("CSV with columns x1, x2, label (for 'upload a CSV')", type=["csv", "txt"], key="pg.upload")
     c = st.columns(5)
-    widths = c[0].text_input("Hidden layers (widths)", "8, 8", key="pg.widths", help="Comma-separated, e.g. '8, 8'; empty for none.")
+    widths = text_box("Hidden layers (widths)", "8, 8", limit=100, container=c[0], key="pg.widths",
+                      help="Comma-separated, e.g. '8, 8'; empty for none.")
     activation = c[1].selectbox("Activation", list(mlp.ACTIVATIONS), key="pg.act")
     loss = c[2].selectbox("Loss", mlp.LOSSES, key="pg.loss", format_func=lambda k: {"cross_entropy": "cross-entropy", "mse": "MSE"}[k])
     optimizer = c[3].selectbox("Optimizer", list(optim.OPTIMIZERS), index=4, key="pg.opt")
@@ -67,77 +65,7 @@ with friendly_errors():
     trainer: mlp.Trainer = state.recall("pg.trainer")
 
 if trainer is not None:
-    def toggle():
-        state.remember("pg.playing", not state.recall("pg.playing"))
-
-    def reset():
-        state.remember("pg.trainer", mlp.Trainer(trainer.config, trainer.data))
-        state.remember("pg.playing", False)
-
-    def step():
-        state.remember("pg.playing", False)
-        trainer.run(1)
-
-    playing = bool(state.recall("pg.playing"))
-    c = st.columns([1, 1, 1, 5])
-    c[0].button("⏸ Pause" if playing else "▶ Play", on_click=toggle, key="pg.play", type="primary")
-    c[1].button("Step", on_click=step, key="pg.step", help="One epoch: one pass over the training points.")
-    c[2].button("Reset", on_click=reset, key="pg.reset", help="New random weights (same seed), epoch 0.")
-
-    @st.fragment(run_every=TICK_S if playing else None)
-    def live_view():
-        t: mlp.Trainer = state.recall("pg.trainer")
-        if state.recall("pg.playing"):
-            rate = t.history.last("steps_per_s") if t.history.steps else 20.0
-            run = t.run(int(np.clip(rate * TICK_BUDGET_S, 1, 200)))
-            if run.diverged:
-                state.remember("pg.playing", False)
-                st.rerun(scope="app")  # stop the ticking, and let the whole page say why
-        draw(t)
-
-    def draw(t: mlp.Trainer):
-        h = t.history
-        if h.diverged:
-            st.warning(f"Training diverged at epoch {h.steps[-1]}: {mlp.why_diverged(h, t.data.n_classes)}. The steps "
-                       "overshoot: lower the learning rate, then Reset.", icon="💥")
-        m = h.metrics if h.steps else t.metrics()
-        last = (lambda k: m[k][-1]) if h.steps else (lambda k: m[k])
-        cols = st.columns(5)
-        cols[0].metric("Epoch", f"{t.epoch:,}")
-        cols[1].metric("Train loss", f"{last('loss'):.4f}")
-        cols[2].metric("Test loss", f"{last('test_loss'):.4f}")
-        cols[3].metric("Test accuracy", f"{last('test_acc'):.1%}")
-        cols[4].metric("Epochs / s", f"{h.last('steps_per_s'):,.0f}" if h.steps else "–",
-                       help="Full passes over the training set per second (each pass: forward, backward and update per batch).")
-        left, right = st.columns([3, 2])
-        grid = playground.boundary(t.model)
-        d = t.data
-        pts = pd.concat([pd.DataFrame({"x": d.X_train[:, 0], "y": d.X_train[:, 1], "class": d.y_train.astype(str), "set": "train"}),
-                         pd.DataFrame({"x": d.X_test[:, 0], "y": d.X_test[:, 1], "class": d.y_test.astype(str), "set": "test"})])
-        classes = alt.Scale(domain=[str(k) for k in range(d.n_classes)], scheme="tableau10")
-        axis = alt.Scale(domain=[-1.3, 1.3], clamp=True)
-        back = alt.Chart(grid).mark_rect().encode(
-            x=alt.X("x:Q", scale=axis, title="x₁"), x2="x2", y=alt.Y("y:Q", scale=axis, title="x₂"), y2="y2",
-            color=alt.Color("class:N", scale=classes, legend=None),
-            opacity=alt.Opacity("confidence:Q", scale=alt.Scale(domain=[1 / d.n_classes, 1], range=[0.0, 0.55]), legend=None))
-        dots = alt.Chart(pts).mark_circle(size=28, opacity=0.95).encode(
-            x="x:Q", y="y:Q", color=alt.Color("class:N", scale=classes, title="class"),
-            stroke=alt.Stroke("set:N", scale=alt.Scale(domain=["train", "test"], range=["white", "black"]), title="points"),
-            strokeWidth=alt.value(1))
-        left.altair_chart((back + dots).properties(width=440, height=440), width="content")
-        if h.steps:
-            curves = h.frame()
-            curves = curves[curves.metric.isin(["loss", "test_loss"])].replace({"loss": "train loss", "test_loss": "test loss"})
-            curves = curves[np.isfinite(curves.value)]
-            right.altair_chart(alt.Chart(curves, height=300).mark_line().encode(
-                x=alt.X("step:Q", title="epoch"), y=alt.Y("value:Q", title="loss"), color="metric:N"), width="stretch")
-        else:
-            right.info("Press Play (or Step) to train.", icon="▶️")
-        right.caption(f"{len(d.X_train)} training and {len(d.X_test)} test points, {d.n_classes} classes; network "
-                      f"2 → {' → '.join(map(str, t.config.hidden)) or '(no hidden layer)'} → {d.n_classes} (softmax), "
-                      f"{sum(p.size for p in t.model.params):,} parameters.")
-
-    live_view()
+    live.play("pg", decision_boundary.view, TICK_S, TICK_BUDGET_S)
 
 st.subheader("Why cross-entropy and softmax")
 st.latex(r"p_k = \frac{e^{z_k}}{\sum_j e^{z_j}},\qquad L_{\text{CE}} = -\log p_y,\qquad "

@@ -1,12 +1,10 @@
-import altair as alt
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.transformers import positional
-from ui import state
+from ui import state, vega
 from ui.heatmaps import heatmap
 from ui.page import friendly_errors, header, show_code
+from ui.vega import draw
 
 header(
     "📍 Positional encodings",
@@ -21,48 +19,39 @@ d = c2.select_slider("Dimension d (sinusoidal, RoPE)", [8, 16, 32, 64, 128, 256]
 base = c3.select_slider("Base (sinusoidal, RoPE)", [100, 1_000, 10_000, 100_000], 10_000)
 MAX_DISTANCE = 256  # the distance curves look further than the matrices show
 
-
-def distance_chart(curves: dict[str, np.ndarray], y_title: str) -> None:
-    df = pd.concat([pd.DataFrame({"distance": np.arange(len(v)), y_title: v, "curve": k}) for k, v in curves.items()])
-    st.altair_chart(alt.Chart(df, height=240).mark_line().encode(x="distance:Q", y=f"{y_title}:Q",
-                                                                 color=alt.Color("curve:N", scale=alt.Scale(scheme="category10"))),
-                    width="stretch")
-
-
-def similarity_tab(pe, name: str, features: int) -> np.ndarray:
-    """Matrix, cosine-similarity matrix and similarity-vs-distance curve of an absolute encoding."""
-    a, b = st.columns(2)
-    with a:
-        note = f"first {features} of {pe.shape[1]} features" if features < pe.shape[1] else f"d = {pe.shape[1]}"
-        heatmap(pe[:n, :features].numpy(), None, None, f"{name}: position × feature ({note})", scheme="redblue",
-                row_title="position", height=360, col_title="feature", domain=[-1, 1] if name == "Sinusoidal" else None)
-    with b:
-        sim = positional.cosine_matrix(pe)
-        heatmap(sim[:n, :n].numpy(), None, None, "cosine similarity between positions", scheme="viridis",
-                row_title="position", height=360, col_title="position", domain=[-1, 1], show_col_labels=False)
-    curve = positional.similarity_vs_distance(sim, MAX_DISTANCE)
-    distance_chart({name: curve}, "mean cosine similarity")
-    return curve
-
-
 sinus, learned, rope_tab, alibi_tab, together = st.tabs(["Sinusoidal", "Learned (MiniLM)", "RoPE", "ALiBi", "All four"])
-curves = {}
 with sinus:
     st.latex(r"PE_{p,2i} = \sin\!\left(p / \mathrm{base}^{2i/d}\right),\quad PE_{p,2i+1} = \cos\!\left(p / \mathrm{base}^{2i/d}\right)")
     st.markdown("Each pair of features is a clock running at its own speed: fast ones on the left tell neighbours "
                 "apart, slow ones on the right tell the rough place. No parameters, any length.")
-    curves["sinusoidal"] = similarity_tab(positional.sinusoidal(MAX_DISTANCE + 1, d, base), "Sinusoidal", d)
-
+# absolute encodings: name → (tab, table of position vectors, features drawn, name of its curve in "All four")
+absolute = {"Sinusoidal": (sinus, positional.sinusoidal(MAX_DISTANCE + 1, d, base), d, "sinusoidal")}
 with learned:
     st.markdown("BERT, GPT-2 and MiniLM simply **learn** one vector per position (MiniLM: 512 × 384), trained "
                 "with the rest of the model. Below are MiniLM's real ones: the model taught itself that nearby "
                 "positions should look alike — and it cannot go beyond position 511.")
     with friendly_errors():
         table = state.model("minilm").model.embeddings.position_embeddings.weight.detach()
-        curves["learned (MiniLM)"] = similarity_tab(table[: MAX_DISTANCE + 1], "Learned", 64)
+        absolute["Learned"] = (learned, table[: MAX_DISTANCE + 1], 64, "learned (MiniLM)")
+
+curves = {}
+for name, (tab, pe, features, curve) in absolute.items():  # each: its matrix, cosine similarities, similarity by distance
+    with tab:
+        a, b = st.columns(2)
+        with a:
+            note = f"first {features} of {pe.shape[1]} features" if features < pe.shape[1] else f"d = {pe.shape[1]}"
+            heatmap(pe[:n, :features].numpy(), None, None, f"{name}: position × feature ({note})", scheme="redblue",
+                    row_title="position", height=360, col_title="feature", domain=[-1, 1] if name == "Sinusoidal" else None)
+        sim = positional.cosine_matrix(pe)
+        with b:
+            heatmap(sim[:n, :n].numpy(), None, None, "cosine similarity between positions", scheme="viridis",
+                    row_title="position", height=360, col_title="position", domain=[-1, 1], show_col_labels=False)
+        curves[curve] = positional.similarity_vs_distance(sim, MAX_DISTANCE)
+        draw(vega.curves({name: curves[curve]}, "distance", "mean cosine similarity"))
 
 with rope_tab:
-    st.latex(r"\mathrm{RoPE}(x, p)_{[i,\,i+d/2]} = \begin{pmatrix}\cos p\theta_i & -\sin p\theta_i\\ \sin p\theta_i & \cos p\theta_i\end{pmatrix}"
+    st.latex(r"\mathrm{RoPE}(x, p)_{[i,\,i+d/2]} = "
+             r"\begin{pmatrix}\cos p\theta_i & -\sin p\theta_i\\ \sin p\theta_i & \cos p\theta_i\end{pmatrix}"
              r"\begin{pmatrix}x_i\\ x_{i+d/2}\end{pmatrix},\quad \theta_i = \mathrm{base}^{-2i/d}")
     st.markdown("Llama, SmolLM2 and most recent LLMs **rotate** q and k instead of adding anything: the score "
                 "q·k then depends only on the *distance* m − n. The matrix shows cos(p θᵢ) — how far each pair has "
@@ -75,7 +64,7 @@ with rope_tab:
         heatmap(positional.rope_scores(n, d, base).numpy(), None, None, "q·k / d after RoPE (q = k = ones)", scheme="viridis",
                 row_title="query position", height=360, col_title="key position", show_col_labels=False)
     curves["RoPE (q·k / d)"] = positional.rope_score_vs_distance(d, MAX_DISTANCE, base)
-    distance_chart({"RoPE": curves["RoPE (q·k / d)"]}, "q·k / d")
+    draw(vega.curves({"RoPE": curves["RoPE (q·k / d)"]}, "distance", "q·k / d"))
 
 with alibi_tab:
     st.latex(r"\mathrm{score}_{ij} = \frac{q_i\cdot k_j}{\sqrt d} - m_h\,(i-j)\quad (j \le i)")
@@ -96,7 +85,7 @@ with alibi_tab:
                 scheme="viridis", row_title="query position", height=360, col_title="key position", show_col_labels=False)
     with b:
         factors = positional.alibi_factor_vs_distance(heads, MAX_DISTANCE)
-        distance_chart({f"head {h}": f for h, f in enumerate(factors)}, "weight factor exp(bias)")
+        draw(vega.curves({f"head {h}": f for h, f in enumerate(factors)}, "distance", "weight factor exp(bias)"))
     curves[f"ALiBi head {heads // 2} (exp bias)"] = factors[heads // 2]
 
 with together:
@@ -104,6 +93,6 @@ with together:
                 "and wobble, ALiBi decays exactly exponentially in the softmax. The RoPE curve lies **exactly on** "
                 "the sinusoidal one (you only see one line): both are the average of cos(k·θᵢ) over the "
                 "frequencies — RoPE applies the same clocks as a rotation of q and k instead of adding them.")
-    distance_chart(curves, "similarity")
+    draw(vega.curves(curves, "distance", "similarity"))
 
 show_code(positional.sinusoidal, positional.rope, positional.alibi_slopes, positional.alibi_bias, positional.similarity_vs_distance)

@@ -55,3 +55,14 @@ def hide_packages(monkeypatch, *names: str) -> None:
 
     monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
     monkeypatch.setattr(importlib.metadata, "version", fake_version)
+
+
+def forbid_network(monkeypatch) -> None:
+    """Fail the test if anything resolves a name or opens a connection: offline mode must answer at once."""
+    import socket
+
+    def touched(*args, **kwargs):
+        raise AssertionError(f"offline mode reached for the network: {args[:1]}")
+
+    for name in ("getaddrinfo", "create_connection"):
+        monkeypatch.setattr(socket, name, touched)

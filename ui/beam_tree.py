@@ -28,7 +28,8 @@ def dot(result: BeamSearch, pieces: dict[int, str], prompt_label: str, max_depth
     for node in result.nodes:
         if node.depth > max_depth or node.score < -1e8:
             continue
-        label = _quote(visible(pieces.get(node.token, str(node.token))))[:-1] + f'\\n{node.score:.2f}"'  # backslash-n: a line break in a DOT label
+        # backslash-n: a line break in a DOT label
+        label = _quote(visible(pieces.get(node.token, str(node.token))))[:-1] + f'\\n{node.score:.2f}"'
         style = ', color="#d62728", penwidth=2.2' if node.id in best else ""
         lines.append(f'n{node.id} [label={label}, fillcolor="{FILL[node.status]}"{style}];')
         parent = "root" if node.parent == -1 else f"n{node.parent}"

@@ -13,25 +13,21 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import altair as alt
 import streamlit as st
 
 from core.training import History, OnStep
 from ui.state import recall, remember
+from ui.vega import draw, field, lines
 
 T = TypeVar("T")
 REDRAW_EVERY_S = 0.25  # redrawing costs time in the loop; four times a second looks live enough
 
 
-def metric_chart(history: History, metrics: tuple[str, ...], height: int = 220) -> alt.Chart:
+def metric_chart(history: History, metrics: tuple[str, ...], height: int = 220) -> dict:
     """One line per metric against the step (log-free, so a diverging loss is plain to see)."""
     df = history.frame()
-    df = df[df.metric.isin(metrics)]
-    return (
-        alt.Chart(df, height=height)
-        .mark_line()
-        .encode(x="step:Q", y=alt.Y("value:Q", title=None), color="metric:N", tooltip=["step", "metric", alt.Tooltip("value:Q", format=".4g")])
-    )
+    return lines(df[df.metric.isin(metrics)], "step:Q", field("value:Q", title=None), "metric:N", height=height,
+                 tooltip=["step:Q", "metric:N", field("value:Q", format=".4g")])
 
 
 def _speed(metrics: dict[str, float]) -> str:
@@ -61,7 +57,7 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
         if now - last_draw >= REDRAW_EVERY_S or step == total_steps:
             last_draw = now
             progress.progress(min(step / total_steps, 1.0), text=f"step {step:,} / {total_steps:,} · {_speed(values)}")
-            chart.altair_chart(metric_chart(history, metrics), width="stretch")
+            draw(metric_chart(history, metrics), chart)
         return True
 
     result = run(on_step)
@@ -70,6 +66,39 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
     remember(key, result)
     remember(f"{key}.running", False)
     return result
+
+
+def play(key: str, view: Callable, tick_s: float, budget_s: float) -> None:
+    """Play / Pause, Step and Reset for the trainer the page keeps under `key + '.trainer'` (one that
+    trains a few epochs at a time: core.nn.mlp.Trainer's run, run_for, history), and `view(trainer)`,
+    redrawn every `tick_s` seconds while it plays, after about `budget_s` seconds of training.
+
+    Reset forgets the trainer: the page builds a fresh one (same seed) on the rerun. Training that
+    diverges stops the playing and reruns the whole page, so it can say why.
+    """
+    trainer, playing = f"{key}.trainer", f"{key}.playing"
+    on = bool(recall(playing))
+    c = st.columns([1, 1, 1, 5])
+    c[0].button("⏸ Pause" if on else "▶ Play", on_click=remember, args=(playing, not on), key=f"{key}.play", type="primary")
+    c[1].button("Step", on_click=_step, args=(key,), key=f"{key}.step", help="One epoch: one pass over the training points.")
+    c[2].button("Reset", on_click=remember, args=(trainer, None), key=f"{key}.reset", help="New random weights (same seed), epoch 0.")
+
+    @st.fragment(run_every=tick_s if on else None)
+    def ticking():  # a fragment: each tick reruns only this, not the whole page
+        t = recall(trainer)
+        if t is None:
+            return
+        if recall(playing) and t.run_for(budget_s).diverged:
+            remember(playing, False)
+            st.rerun(scope="app")  # stop the ticking, and let the whole page say why
+        view(t)
+
+    ticking()
+
+
+def _step(key: str) -> None:
+    remember(f"{key}.playing", False)
+    recall(f"{key}.trainer").run(1)
 
 
 def last(key: str):
@@ -85,5 +114,5 @@ def last(key: str):
         done = history.steps[-1] if history.steps else 0
         st.info(f"Training stopped at step {done:,} of {history.total_steps:,}. Press Train to run it again.", icon="⏹️")
         if history.steps:
-            st.altair_chart(metric_chart(history, tuple(m for m in history.metrics if not m.endswith("_per_s"))), width="stretch")
+            draw(metric_chart(history, tuple(m for m in history.metrics if not m.endswith("_per_s"))))
     return recall(key)

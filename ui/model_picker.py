@@ -69,3 +69,26 @@ def pick(kind: models.Kind = "causal-lm", key: str = "model", label: str = "Mode
         st.stop()
     st.info(f"{entry.title} {problem}. Using {models.REGISTRY[lm.key].title} instead.", icon="📴")
     return lm
+
+
+def typed(fallback: models.LoadedModel, label: str, value: str = "", kinds: tuple[models.Kind, ...] = ("encoder",),
+          key: str | None = None, placeholder: str = "") -> models.LoadedModel:
+    """A box for any Hugging Face Hub id (online), with a Kind box when `kinds` offers several.
+
+    Returns the model it names, or `fallback` when the box is blank or that model can't be loaded
+    here (the page says why, and goes on with `fallback`).
+    """
+    box, kind_box = st.columns([3, 1]) if len(kinds) > 1 else (st, None)
+    model_id = box.text_input(label, value, max_chars=100, key=key, placeholder=placeholder).strip()
+    kind = kinds[0]
+    if kind_box is not None:
+        guess = models.guess_kind(model_id)
+        kind = kind_box.selectbox("Kind", kinds, index=kinds.index(guess) if guess in kinds else 0,
+                                  key=f"{key}.kind" if key else None)
+    if not model_id:
+        return fallback
+    try:
+        return load(model_id, kind)
+    except Unavailable as e:
+        st.warning(f"{e}. Staying with {fallback.key}: {models.REGISTRY[fallback.key].title}.", icon="📴")
+        return fallback

@@ -1,6 +1,8 @@
 """What every page shares: its header, the source of the core function it runs, friendly errors."""
 
+import html
 import inspect
+import math
 import re
 from contextlib import contextmanager
 
@@ -31,6 +33,30 @@ def literal(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
+def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:
+    """The one way a page takes typed text: a text input (or a text `area`) that refuses more than `limit`
+    characters, and says so in its help. Read what comes back as literal text, never as Markdown."""
+    box = container.text_area if area else container.text_input
+    kw.setdefault("help", f"Up to {limit:,} characters.")
+    return box(label, value, max_chars=limit, **kw)
+
+
+def scroll_box(text: str, height_rem: float = 16) -> None:
+    """Long generated or typed text as it is (monospace, line breaks kept, never read as Markdown or HTML),
+    in a box of fixed height that scrolls."""
+    st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:{height_rem}rem;overflow:auto'>"
+                f"{html.escape(text).replace(chr(10), '&#10;')}</div>", unsafe_allow_html=True)  # &#10;: a blank line would end the HTML
+
+
+def quantity(x: float, unit: str = "bits") -> str:
+    """A measured amount for a metric: three decimals and its unit, or ∞ (an infinite KL is an answer, not an error).
+
+    >>> quantity(1.5), quantity(float("inf")), quantity(0.25, "nats")
+    ('1.500 bits', '∞', '0.250 nats')
+    """
+    return "∞" if math.isinf(x) else f"{x:.3f} {unit}"
+
+
 @contextmanager
 def friendly_errors(literal_text: bool = False):
     """Show a LabError (bad input, missing optional model or data) as a warning, not a traceback.
@@ -42,3 +68,13 @@ def friendly_errors(literal_text: bool = False):
         yield
     except LabError as e:
         st.warning(literal(str(e)) if literal_text else str(e), icon="⚠️")
+
+
+def or_stop(fn, *args, **kwargs):
+    """fn(*args, **kwargs), or, when the input is bad (a LabError), its message as a warning and the page stops there:
+    for a result everything below needs."""
+    try:
+        return fn(*args, **kwargs)
+    except LabError as e:
+        st.warning(str(e), icon="⚠️")
+        st.stop()

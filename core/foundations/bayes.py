@@ -8,7 +8,7 @@ turns the prior P(ill) and a result into the posterior:
 >>> test = DiagnosticTest(prior=0.01, sensitivity=0.9, specificity=0.95)
 >>> round(posterior(test, positive=True), 4)     # a positive result from a good test: still only 15%
 0.1538
->>> [round(p, 3) for p in sequential_posteriors(test, [True, True])]   # prior, after 1st, after 2nd
+>>> [round(p, 3) for p in belief_path(test, [True, True])[0]]   # prior, after 1st, after 2nd
 [0.01, 0.154, 0.766]
 >>> natural_frequencies(test, 1000)
 {'ill, positive': 9, 'ill, negative': 1, 'healthy, positive': 50, 'healthy, negative': 940}
@@ -68,16 +68,10 @@ def belief_path(test: DiagnosticTest, results: list[bool]) -> tuple[list[float],
         except LabError as e:
             where = "at the prior" if n == 1 else f"after test {n - 1}"
             reason = str(e)
-            return beliefs, f"Test {n} ({'+' if positive else '−'}) is impossible: the beliefs stop {where}. {reason[0].upper()}{reason[1:]}."
+            sign = "+" if positive else "−"
+            return beliefs, f"Test {n} ({sign}) is impossible: the beliefs stop {where}. {reason[0].upper()}{reason[1:]}."
     return beliefs, ""
 
-
-def sequential_posteriors(test: DiagnosticTest, results: list[bool]) -> list[float]:
-    """belief_path's beliefs, refusing a sequence with a result that cannot happen."""
-    beliefs, stopped = belief_path(test, results)
-    if stopped:
-        raise LabError(stopped)
-    return beliefs
 
 
 def natural_frequencies(test: DiagnosticTest, people: int = 1000) -> dict[str, int]:

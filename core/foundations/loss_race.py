@@ -25,8 +25,9 @@ import torch
 from torch import nn
 
 from core.errors import LabError
-from core.foundations.information import cross_entropy_loss
-from core.training import History, OnStep, run_steps, seed_everything
+from core.foundations.cross_entropy_loss import cross_entropy_from_logits
+from core.foundations.evaluation import split_indices
+from core.training import History, OnStep, generators, init_parameters, run_steps
 
 
 def squared_error_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -36,7 +37,7 @@ def squared_error_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return ((p - y) ** 2).sum(-1).mean()
 
 
-LOSSES = {"cross-entropy": cross_entropy_loss, "squared error": squared_error_loss}
+LOSSES = {"cross-entropy": cross_entropy_from_logits, "squared error": squared_error_loss}
 
 
 def saturation_gradients(margins: Sequence[float] = tuple(np.linspace(-12, 12, 97))) -> dict[str, list[float]]:
@@ -54,7 +55,7 @@ def saturation_gradients(margins: Sequence[float] = tuple(np.linspace(-12, 12, 9
 
 
 @dataclass(frozen=True)
-class RaceConfig:
+class LossRaceConfig:
     hidden: int = 32  # hidden units of the one-hidden-layer MLP (0: a linear softmax classifier)
     steps: int = 300  # full-batch gradient-descent steps
     lr: float = 0.5  # plain gradient descent, same rate for both losses
@@ -63,34 +64,37 @@ class RaceConfig:
 
 
 @dataclass
-class RaceResult:
+class LossRaceResult:
     models: dict[str, nn.Module]  # one per loss, from the same initial weights
     history: History  # per step: each model's own loss, accuracy and gradient norm
 
 
-def make_model(n_features: int, n_classes: int, config: RaceConfig) -> nn.Module:
+def make_model(n_features: int, n_classes: int, config: LossRaceConfig, g: torch.Generator) -> nn.Module:
+    """The classifier both losses train, its weights drawn from the run's generator g."""
     if config.hidden > 0:
         model = nn.Sequential(nn.Linear(n_features, config.hidden), nn.Tanh(), nn.Linear(config.hidden, n_classes))
     else:
         model = nn.Sequential(nn.Linear(n_features, n_classes))
+    init_parameters(model, g)
     with torch.no_grad():
         model[-1].weight.mul_(config.init_scale)
         model[-1].bias.mul_(config.init_scale)
     return model
 
 
-def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], on_step: OnStep | None = None) -> RaceResult:
+def fit(config: LossRaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        on_step: OnStep | None = None) -> LossRaceResult:
     """Train one model copy per loss in lockstep on (x_train, y_train, x_test, y_test).
 
     Each step is one full-batch gradient step for both, so their curves share an x-axis.
     """
     if config.steps < 1 or not config.lr > 0:
         raise LabError("need at least one step and a positive learning rate")
-    seed_everything(config.seed)
+    _, g = generators(config.seed)
     x, y, x_test, y_test = (torch.as_tensor(a) for a in data)
     x, x_test = x.float(), x_test.float()
     n_classes = int(max(y.max(), y_test.max())) + 1
-    start = make_model(x.shape[1], n_classes, config)
+    start = make_model(x.shape[1], n_classes, config, g)
     models = {name: copy.deepcopy(start) for name in LOSSES}
     optimisers = {name: torch.optim.SGD(m.parameters(), lr=config.lr) for name, m in models.items()}
 
@@ -112,15 +116,13 @@ def fit(config: RaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         return metrics
 
     history = run_steps(step, config.steps, on_step, items_per_step=len(x), item_name="examples")
-    return RaceResult(models, history)
+    return LossRaceResult(models, history)
 
 
 def digits_split(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's 8x8 digits, pixels scaled to [0, 1], split into train and test."""
-    from sklearn.model_selection import train_test_split
-
+    """scikit-learn's 8x8 digits, pixels scaled to [0, 1], split into train and test (stratified: each digit keeps its share)."""
     from core.infra.data import sklearn_table
 
     x, y, _, _ = sklearn_table("digits")
-    x_train, x_test, y_train, y_test = train_test_split(x / 16.0, y, test_size=test_fraction, random_state=seed, stratify=y)
-    return x_train, y_train, x_test, y_test
+    parts = split_indices(len(x), test_fraction, seed=seed, stratify=y)
+    return x[parts.train] / 16.0, y[parts.train], x[parts.test] / 16.0, y[parts.test]

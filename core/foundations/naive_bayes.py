@@ -145,14 +145,3 @@ class GaussianNaiveBayes(_NaiveBayes):
         log_norm = -0.5 * np.log(2.0 * np.pi * self.var_).sum(axis=1)  # (n_classes,)
         sq = ((X[:, None, :] - self.theta_[None]) ** 2 / self.var_[None]).sum(axis=2)  # (n, n_classes)
         return np.log(self.class_prior_) + log_norm - 0.5 * sq
-
-
-def confusion_matrix(y_true, y_pred, classes) -> np.ndarray:
-    """Counts of (true class, predicted class): rows are the truth, columns the prediction."""
-    classes = list(classes)
-    index = {c: i for i, c in enumerate(classes)}
-    m = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    for t, p in zip(y_true, y_pred):
-        m[index[t], index[p]] += 1
-    return m
-

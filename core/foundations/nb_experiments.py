@@ -16,27 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.model_selection import train_test_split
 
 from core.errors import LabError
-from core.foundations.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
+from core.foundations.evaluation import confusion_matrix, decision_regions, split_indices
+from core.foundations.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, top_two
 from core.infra import data
-
-
-def split(df: pd.DataFrame, test_size: float | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and test rows: the data's own `split` column when test_size is None, else a random split
-    (stratified, so each class keeps its share, when every class has at least two rows)."""
-    if test_size is None and "split" in df.columns:
-        return df[df.split == "train"], df[df.split == "test"]
-    test_size = 0.25 if test_size is None else test_size
-    if not 0.0 < test_size < 1.0:
-        raise LabError(f"the test share must be between 0 and 1, not {test_size}")
-    counts = df.label.value_counts()
-    stratify = df.label if counts.min() >= 2 and round(test_size * len(df)) >= len(counts) else None
-    try:
-        return train_test_split(df, test_size=test_size, random_state=seed, stratify=stratify)
-    except ValueError as e:  # e.g. a split that would leave the training or test set empty
-        raise LabError(f"can't split {len(df)} rows with a test share of {test_size:.0%}: {e}") from e
+from core.infra.data import train_test_rows
 
 
 def _check_classes(labels: pd.Series) -> list[str]:
@@ -90,7 +75,8 @@ class WordCounts:
 def count_words(config: TextNBConfig, df: pd.DataFrame) -> WordCounts:
     """Split the rows (config.test_size, config.seed) and count the words of both parts (config.ngrams)."""
     classes = _check_classes(df.label)
-    train, test = split(df, config.test_size, config.seed)
+    own_split = config.test_size is None  # the data's own train/test column, if it has one (else a quarter held out)
+    train, test = train_test_rows(df, 0.25 if own_split else config.test_size, config.seed, own_split)
     if len(test) == 0:
         raise LabError("no rows are held out for testing; choose a test share above 0")
     vectorizer = CountVectorizer(ngram_range=(1, config.ngrams))
@@ -102,7 +88,8 @@ def count_words(config: TextNBConfig, df: pd.DataFrame) -> WordCounts:
                       test.label.to_numpy(), test.text.to_numpy())
 
 
-def accuracy(model, X, y) -> float:
+def share_correct(model, X, y) -> float:
+    """The share of rows of X whose predicted class is their label y."""
     return float((model.predict(X) == y).mean())
 
 
@@ -114,7 +101,7 @@ def fit_text(config: TextNBConfig, df: pd.DataFrame) -> TextNBResult:
     rows = pd.DataFrame({"text": counts.test_text, "label": counts.y_test, "predicted": predicted,
                          "P(predicted)": model.predict_proba(counts.X_test).max(axis=1)})
     return TextNBResult(config, model, counts.vectorizer, counts.classes, len(counts.y_train), len(counts.y_test),
-                        accuracy(model, counts.X_train, counts.y_train), float((predicted == counts.y_test).mean()),
+                        share_correct(model, counts.X_train, counts.y_train), float((predicted == counts.y_test).mean()),
                         confusion_matrix(counts.y_test, predicted, counts.classes), rows)
 
 
@@ -175,14 +162,17 @@ def explain(result: TextNBResult, sentence: str) -> Explanation:
                        float(model.class_log_prior_[best] - model.class_log_prior_[second]), not frame.known.any())
 
 
-def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=tuple(np.logspace(-4, 1.5, 23))) -> pd.DataFrame:
+SWEEP_ALPHAS = tuple(np.logspace(-4, 1.5, 23))  # 1e-4 … ~32, evenly spaced on a log scale
+
+
+def alpha_sweep(config: TextNBConfig, df: pd.DataFrame, alphas=SWEEP_ALPHAS) -> pd.DataFrame:
     """Train and held-out accuracy for each smoothing alpha (config.alpha unused): words counted once, one model per alpha."""
     counts = count_words(config, df)
     rows = []
     for a in map(float, alphas):
         model = counts.fit(a)
-        rows.append({"alpha": a, "split": "train", "accuracy": accuracy(model, counts.X_train, counts.y_train)})
-        rows.append({"alpha": a, "split": "held-out", "accuracy": accuracy(model, counts.X_test, counts.y_test)})
+        rows.append({"alpha": a, "split": "train", "accuracy": share_correct(model, counts.X_train, counts.y_train)})
+        rows.append({"alpha": a, "split": "held-out", "accuracy": share_correct(model, counts.X_test, counts.y_test)})
     return pd.DataFrame(rows)
 
 
@@ -196,7 +186,7 @@ class GaussianNBConfig:
     var_smoothing: float = 1e-9  # share of the largest variance added to every variance
     test_size: float = 0.3
     seed: int = 0
-    grid: int = 60  # decision-boundary resolution per axis (grid x grid predictions)
+    grid: int = 60  # decision-region tiles per axis (grid x grid predictions)
 
 
 @dataclass
@@ -222,17 +212,14 @@ def fit_gaussian(config: GaussianNBConfig) -> GaussianNBResult:
     if len(set(f)) != 2 or not all(0 <= i < X_all.shape[1] for i in f):
         raise LabError("choose two different features")
     X, y = X_all[:, f], np.array(class_names)[y_all]
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=config.test_size, random_state=config.seed, stratify=y)
+    parts = split_indices(len(X), config.test_size, seed=config.seed, stratify=y)
+    X_tr, X_te, y_tr, y_te = X[parts.train], X[parts.test], y[parts.train], y[parts.test]
     model = GaussianNaiveBayes(config.var_smoothing).fit(X_tr, y_tr, classes=np.array(class_names))
     pred_te = model.predict(X_te)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.08 * (hi - lo)
-    gx, gy = [np.linspace(lo[i] - pad[i], hi[i] + pad[i], config.grid) for i in range(2)]
-    mesh = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)
-    proba = model.predict_proba(mesh)
-    dx, dy = (gx[1] - gx[0]) / 2, (gy[1] - gy[0]) / 2  # each prediction colours the tile around it
-    surface = pd.DataFrame({"x": mesh[:, 0] - dx, "x2": mesh[:, 0] + dx, "y": mesh[:, 1] - dy, "y2": mesh[:, 1] + dy,
-                            "class": model.classes_[proba.argmax(axis=1)], "probability": proba.max(axis=1)})
+    surface = decision_regions(model.predict_proba, (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]), config.grid)
+    surface["class"] = model.classes_[surface["class"]]
     points = pd.concat([
         pd.DataFrame({"x": X_tr[:, 0], "y": X_tr[:, 1], "class": y_tr, "split": "train", "predicted": model.predict(X_tr)}),
         pd.DataFrame({"x": X_te[:, 0], "y": X_te[:, 1], "class": y_te, "split": "test", "predicted": pred_te})])
@@ -240,5 +227,5 @@ def fit_gaussian(config: GaussianNBConfig) -> GaussianNBResult:
                            **{f"mean {names[j]}": model.theta_[:, i] for i, j in enumerate(f)},
                            **{f"std {names[j]}": np.sqrt(model.var_[:, i]) for i, j in enumerate(f)}})
     return GaussianNBResult(config, model, [names[i] for i in f], class_names,
-                            accuracy(model, X_tr, y_tr), float((pred_te == y_te).mean()),
+                            share_correct(model, X_tr, y_tr), float((pred_te == y_te).mean()),
                             confusion_matrix(y_te, pred_te, class_names), points, surface, params)

@@ -59,7 +59,7 @@ def inline(html: str) -> str:
     return _REQUIRE_CONFIG.sub("", html)
 
 
-MAX_TOKENS = 64  # beyond this the views draw tens of thousands of SVG lines per layer and crawl
+MAX_BERTVIZ_TOKENS = 64  # beyond this the views draw tens of thousands of SVG lines per layer and crawl
 
 
 def _tensors(weights, n: int, decimals: int = 3) -> list[torch.Tensor]:
@@ -72,7 +72,7 @@ def _tensors(weights, n: int, decimals: int = 3) -> list[torch.Tensor]:
             for w in weights]
 
 
-def head_view_html(weights, tokens: list[str], layer: int = 0, max_tokens: int = MAX_TOKENS) -> str:
+def head_view_html(weights, tokens: list[str], layer: int = 0, max_tokens: int = MAX_BERTVIZ_TOKENS) -> str:
     """BertViz's head view (lines from each token to the ones it attends to), ready for an iframe."""
     from bertviz import head_view
 
@@ -98,7 +98,7 @@ FIT_WIDTH = """(function () {
 })();"""
 
 
-def model_view_html(weights, tokens: list[str], max_tokens: int = MAX_TOKENS) -> str:
+def model_view_html(weights, tokens: list[str], max_tokens: int = MAX_BERTVIZ_TOKENS) -> str:
     """BertViz's model view (a thumbnail per layer and head), scaled to its frame's width, ready for an iframe."""
     from bertviz import model_view
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError, Unavailable
+from core.foundations.evaluation import split_indices
 from core.infra.network import hub_reachable
 from core.lm.analogy_world import analogy_world_text
 from core.lm.markov_source import MarkovSource, SourceConfig
@@ -52,9 +53,10 @@ class DataEntry:
 # ----------------------------------------------------------------------------- text
 
 
-def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig = SourceConfig()) -> str:
-    """Text from the lab's synthetic Markov source (see core.lm.markov_source); its entropy rate is exact."""
-    return MarkovSource(config).sample(n_tokens, seed)
+def markov_text(n_tokens: int = 20_000, seed: int = 0, config: SourceConfig | None = None) -> str:
+    """Text from the lab's synthetic Markov source (see core.lm.markov_source; the default SourceConfig
+    unless `config`); its entropy rate is exact."""
+    return MarkovSource(config or SourceConfig()).sample(n_tokens, seed)
 
 
 @lru_cache(maxsize=1)
@@ -133,11 +135,39 @@ def sentiment(split: Literal["train", "test", "all"] = "all") -> pd.DataFrame:
     return (df if split == "all" else df[df.split == split]).reset_index(drop=True).copy()
 
 
+def usable_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows with both a label and a text that is not blank, as strings (what a classifier learns from).
+
+    >>> usable_rows(pd.DataFrame({"text": ["good", " ", None, "bad"], "label": ["pos", "neg", "pos", None]}))
+       text label
+    0  good   pos
+    """
+    df = df.dropna(subset=["text", "label"])
+    df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
+    return df[df.text.str.strip() != ""].reset_index(drop=True)
+
+
+def train_test_rows(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0,
+                    own_split: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and test rows of a labelled frame: its own `split` column when it has one (and
+    `own_split`), else a random split stratified by label (core.foundations.evaluation.split_indices).
+
+    >>> df = pd.DataFrame({"text": list("abcdefgh"), "label": ["x", "y"] * 4})
+    >>> train, test = train_test_rows(df, test_fraction=0.25)
+    >>> len(train), sorted(test.label)                   # each class keeps its share
+    (6, ['x', 'y'])
+    """
+    if own_split and "split" in df.columns:  # labelled_from_upload checked it holds both train and test rows
+        return df[df.split == "train"], df[df.split == "test"]
+    parts = split_indices(len(df), test_fraction, seed=seed, stratify=df.label.to_numpy())
+    return df.iloc[np.sort(parts.train)], df.iloc[np.sort(parts.test)]
+
+
 def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     """Read an uploaded CSV with `text` and `label` columns (any number of classes).
 
     An optional `split` column (train/test, any case) is kept, so a learner's own held-out rows
-    stay held out (core.llm.finetune.split_upload and core.foundations.nb_experiments.split use it).
+    stay held out (train_test_rows uses it).
     """
     text = text_from_upload(data, name)
     try:
@@ -148,9 +178,7 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     missing = {"text", "label"} - set(df.columns)
     if missing:
         raise LabError(f"{name} needs columns 'text' and 'label'; it has {', '.join(df.columns) or 'none'}")
-    df = df.dropna(subset=["text", "label"])
-    df = df.assign(text=df.text.astype(str), label=df.label.astype(str))
-    df = df[df.text.str.strip() != ""]  # blank rows go before the split check, so a marked split survives as marked
+    df = usable_rows(df)  # blank rows go before the split check, so a marked split survives as marked
     if df.empty:
         raise LabError(f"{name} has no rows with both text and label")
     if "split" not in df.columns:
@@ -235,9 +263,11 @@ DATASETS: dict[str, DataEntry] = {
     e.key: e
     for e in [
         DataEntry("markov", "Synthetic Markov text", "text",
-                  "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False, markov_text),
+                  "Words from an order-2 Markov chain the lab generates; its true entropy rate is computed exactly.", False,
+                  markov_text),
         DataEntry("python-docs", "Python reference manual (English)", "text",
-                  "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False, python_docs_text),
+                  "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False,
+                  python_docs_text),
         DataEntry("analogy-world", "A toy world with analogies built in", "text",
                   "8,000 generated sentences about kings and queens, countries and capitals, written so that "
                   "king − man + woman = queen holds (core/lm/analogy_world.py).", False, analogy_world_text),
@@ -248,15 +278,19 @@ DATASETS: dict[str, DataEntry] = {
         DataEntry("upload-csv", "Your own labelled CSV", "labelled-text",
                   "A CSV you upload with 'text' and 'label' columns (any number of classes) and an optional "
                   f"'split' column (train/test), up to {MAX_UPLOAD_MB} MB.", False, labelled_from_upload),
-        DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False, lambda: sklearn_table("iris")),
-        DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False, lambda: sklearn_table("wine")),
-        DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False, lambda: sklearn_table("digits")),
+        DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False,
+                  lambda: sklearn_table("iris")),
+        DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False,
+                  lambda: sklearn_table("wine")),
+        DataEntry("digits", "Handwritten digits", "table", "1,797 8×8 images of digits 0-9 (scikit-learn).", False,
+                  lambda: sklearn_table("digits")),
         DataEntry("points", "2-D point sets", "points", "Generated circle, XOR, gaussians, spiral and moons, with noise.", False, points),
         DataEntry("tiny-shakespeare", "Tiny Shakespeare", "text",
                   "1 MB of Shakespeare's plays (Karpathy's char-rnn corpus), via datasets. Online only.", True, tiny_shakespeare_text),
         DataEntry("wikitext-2", "WikiText-2", "text",
                   "Good and featured Wikipedia articles, ~11 MB, via datasets. Online only.", True, wikitext2_text),
-        DataEntry("sst2", "SST-2", "labelled-text", "Stanford Sentiment Treebank, movie-review phrases, via datasets. Online only.", True, sst2),
+        DataEntry("sst2", "SST-2", "labelled-text", "Stanford Sentiment Treebank, movie-review phrases, via datasets. Online only.",
+                  True, sst2),
         DataEntry("imdb", "IMDB reviews", "labelled-text", "50,000 movie reviews, via datasets. Online only.", True, imdb),
     ]
 }
@@ -268,6 +302,14 @@ def load_text(key: str, **kwargs) -> str:
     if entry.kind != "text" or key == "upload":
         raise LabError(f"'{key}' is not a built-in text corpus")
     return entry.loader(**kwargs)
+
+
+def load_labelled(key: str) -> pd.DataFrame:
+    """Rows (text, label, split) of a built-in labelled-text entry (online ones raise Unavailable when out of reach)."""
+    entry = DATASETS[key]
+    if entry.kind != "labelled-text" or key == "upload-csv":
+        raise LabError(f"'{key}' is not a built-in labelled set")
+    return entry.loader()
 
 
 def availability(key: str) -> tuple[bool, str]:

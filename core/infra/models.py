@@ -175,6 +175,15 @@ def load_smollm2() -> LoadedModel:
     return LoadedModel(AutoTokenizer.from_pretrained(folder), _read_only(model), "smollm2")
 
 
+def require_hub(model_id: str) -> None:
+    """Raise Unavailable unless `model_id` is spelled like a Hub id and the Hub answers (probed in ≤ 2 s)."""
+    if not _HUB_ID.match(model_id):
+        raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
+    reach = hub_reachable()
+    if not reach.ok:
+        raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
+
+
 def load_hub(model_id: str, kind: Kind) -> LoadedModel:
     """Load `model_id` with `from_pretrained`: a Hub id (needs the network) or a local folder.
 
@@ -183,13 +192,8 @@ def load_hub(model_id: str, kind: Kind) -> LoadedModel:
     """
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    local = bool(model_id) and Path(model_id).is_dir()
-    if not local:
-        if not _HUB_ID.match(model_id):
-            raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
-        reach = hub_reachable()
-        if not reach.ok:
-            raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
+    if not (model_id and Path(model_id).is_dir()):
+        require_hub(model_id)
     auto = AutoModel if kind == "encoder" else AutoModelForCausalLM
     extra = {"attn_implementation": "eager"} if kind == "encoder" else {}
     try:
@@ -269,3 +273,71 @@ def load(key: str) -> LoadedModel:
     if key in REGISTRY:
         return REGISTRY[key].loader()
     raise Unavailable(f"unknown model '{key}'; known: {', '.join(REGISTRY)}")
+
+
+def guess_kind(model_id: str) -> Kind:
+    """A Hub id's likely kind from its name: GPT-style names are causal LMs, the others encoders.
+
+    >>> guess_kind("distilgpt2"), guess_kind("bert-base-uncased")
+    ('causal-lm', 'encoder')
+    """
+    return "causal-lm" if "gpt" in model_id.lower() else "encoder"
+
+
+ENCODER_CHECK = "The lab runs offline."
+CAUSAL_LM_CHECK = "The capital of France is"
+
+
+def self_check(lm: LoadedModel) -> str:
+    """Run a loaded model once on a fixed sentence and say what came out (Home's live check).
+
+    An encoder turns ENCODER_CHECK into hidden states (their shape is reported); a causal LM
+    names its likeliest next token after CAUSAL_LM_CHECK.
+    """
+    import torch
+
+    entry = REGISTRY.get(lm.key)
+    title = entry.title if entry else lm.key
+    kind = entry.kind if entry else guess_kind(lm.key)
+    with torch.no_grad():
+        if kind == "encoder":
+            batch = lm.tokenizer(ENCODER_CHECK, return_tensors="pt")
+            hidden = lm.model(**batch).last_hidden_state
+            return f"{title}: {batch.input_ids.shape[1]} tokens → hidden states of shape {tuple(hidden.shape)}"
+        ids = lm.tokenizer(CAUSAL_LM_CHECK, return_tensors="pt").input_ids
+        next_id = lm.model(ids).logits[0, -1].argmax().item()
+    return f"{title}: “{CAUSAL_LM_CHECK}” → “{lm.tokenizer.decode(next_id).strip()}”"
+
+
+def load_tokenizer(key: str):
+    """Only the tokenizer of a registry entry or a Hub id, as a `tokenizers.Tokenizer` (no model weights,
+    no transformers import for the offline ones: SmolLM2's and MiniLM's tokenizer.json load in well under a second).
+
+    Padding and truncation are switched off, so encoding a text gives exactly its tokens.
+    """
+    from tokenizers import Tokenizer
+
+    if key == "minilm":
+        tokenizer = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    elif key == "smollm2":
+        smollm2_gguf()
+        if not smollm2_converted():
+            load_smollm2()  # converts the GGUF once (tokenizer.json included); later calls read the folder
+        tokenizer = Tokenizer.from_file(str(smollm2_cache() / "tokenizer.json"))
+    else:
+        tokenizer = load_hub_tokenizer(key)
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def load_hub_tokenizer(model_id: str):
+    """A Hub model's fast tokenizer, or a local folder's (the Hub after the network probe, so offline this fails in about a second)."""
+    from transformers import AutoTokenizer
+
+    if not (model_id and Path(model_id).is_dir()):
+        require_hub(model_id)
+    try:
+        return AutoTokenizer.from_pretrained(model_id).backend_tokenizer
+    except (OSError, ValueError, AttributeError) as e:
+        raise Unavailable(f"could not load the tokenizer of '{model_id}': {str(e).splitlines()[0]}") from e

@@ -17,7 +17,11 @@ batches in the same order:
   Forget it and the saved adapter reloads with a random head (the classic PEFT pitfall).
 - ``full``: every weight of the encoder and the head learns.
 
-The base model handed in is never touched: `fit` trains a deep copy (or a fresh load).
+The base model handed in is never touched: `fit` trains a deep copy (or a fresh load). Every random
+draw of a run (the head's and LoRA's initial weights, dropout masks, the batch order) comes from the
+run's own generators, so a seed repeats a run bit for bit while other runs train in other threads.
+The rows come checked from core.llm.finetune_data; what a trained adapter did is in
+core.llm.finetune_analysis.
 
 >>> FinetuneConfig().method, FinetuneConfig().targets
 ('lora', ('query', 'value', 'dense'))
@@ -28,14 +32,16 @@ The base model handed in is never touched: `fit` trains a deep copy (or a fresh 
 import copy
 import io
 import json
+import math
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -43,7 +49,8 @@ from torch import nn
 from core.errors import LabError
 from core.infra import models
 from core.infra.memory import PeakMemory
-from core.training import History, OnStep, run_steps, seed_everything
+from core.llm.finetune_data import prepare
+from core.training import Dropout, History, OnStep, generators, init_parameters, run_steps
 
 Method = Literal["probe", "lora", "full"]
 METHODS: tuple[Method, ...] = ("probe", "lora", "full")
@@ -54,7 +61,6 @@ _ALIASES = {"query": ("query", "q_lin"), "key": ("key", "k_lin"), "value": ("val
 # A good learning rate differs by orders of magnitude between methods: a fresh head alone can take
 # big steps; nudging 22 M pretrained weights needs small ones. Comparisons use these by default.
 DEFAULT_LR: dict[str, float] = {"probe": 1e-2, "lora": 3e-3, "full": 1e-4}
-MAX_ROWS = 50_000  # more than this would take hours on a CPU; the page says so instead
 
 
 @dataclass
@@ -91,8 +97,10 @@ class Classifier(nn.Module):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # average the real tokens, not the padding
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(input_ids, attention_mask))
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                features: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from tokens, or from `features` computed earlier (a probe's frozen encoder gives the same ones)."""
+        return self.classifier(self.features(input_ids, attention_mask) if features is None else features)
 
 
 @dataclass
@@ -125,85 +133,35 @@ class FinetuneResult:
                 "held-out accuracy": self.test_acc}
 
 
-# ----------------------------------------------------------------------------- data
+# ----------------------------------------------------------------------------- tokens
 
 
-def clean(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows with both a label and a text that is not blank, as strings (what training sees).
-
-    >>> clean(pd.DataFrame({"text": ["good", " ", None, "bad"], "label": ["pos", "neg", "pos", None]}))
-       text label
-    0  good   pos
-    """
-    df = df.dropna(subset=["text", "label"]).astype({"text": str, "label": str})
-    return df[df.text.str.strip() != ""].reset_index(drop=True)
-
-
-def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Check a train/test pair of (text, label) frames; return clean copies and the class names.
-
-    >>> tr = pd.DataFrame({"text": ["good", "bad", " "], "label": ["pos", "neg", "pos"]})
-    >>> prepare(tr, tr)[2]
-    ['neg', 'pos']
-    """
-    frames = []
-    for name, df in (("training", train), ("test", test)):
-        if not {"text", "label"} <= set(df.columns):
-            raise LabError(f"the {name} data needs columns 'text' and 'label'; it has {', '.join(map(str, df.columns))}")
-        df = clean(df)
-        if df.empty:
-            raise LabError(f"the {name} data has no rows with both a text and a label")
-        if len(df) > MAX_ROWS:
-            raise LabError(f"the {name} data has {len(df):,} rows; on a CPU keep it under {MAX_ROWS:,} (sample it first)")
-        frames.append(df[["text", "label"]])
-    train, test = frames
-    labels = sorted(train.label.unique())
-    if len(labels) < 2:
-        raise LabError(f"the training data has a single class ('{labels[0]}'); a classifier needs at least two")
-    unseen = sorted(set(test.label) - set(labels))
-    if unseen:
-        raise LabError(f"the test data has labels the training data never shows: {', '.join(unseen[:5])}")
-    return train, test, labels
-
-
-def split_upload(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train/test from one labelled frame's usable rows (`clean`): its own `split` column if it has
-    one, else a stratified split."""
-    df = clean(df)
-    if "split" in df.columns:  # data.labelled_from_upload checked it holds both train and test rows
-        return df[df.split == "train"], df[df.split == "test"]
-    from sklearn.model_selection import train_test_split
-
-    counts = df.label.value_counts()
-    stratify = df.label if len(df) * test_fraction >= len(counts) and counts.min() >= 2 else None
-    try:
-        return tuple(train_test_split(df, test_size=test_fraction, random_state=seed, stratify=stratify))
-    except ValueError as e:  # too few rows to split at all
-        raise LabError(f"can't split {len(df)} rows into train and test: {e}") from e
-
-
-def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
-    """At most `n` rows of `df`, drawn at random (all of them when it is small enough).
-
-    >>> len(sample_rows(pd.DataFrame({"text": list("abcdef")}), 4))
-    4
-    """
-    return df if len(df) <= n else df.sample(n, random_state=seed).reset_index(drop=True)
-
-
-def _tokenize(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
+def tokenized(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
+    """input_ids and attention_mask of `texts`, padded to the longest and cut at max_length."""
     batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
 
 
-def _trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop padding columns no row of this batch needs: short batches run faster."""
-    width = int(batch["attention_mask"].sum(1).max())
-    return {k: v[:, :width] for k, v in batch.items()}
-
-
 def _rows(batch: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
-    return _trim({k: v[idx] for k, v in batch.items()})
+    """Rows `idx` of a batch, without the padding columns none of them needs (short batches run faster)."""
+    rows = {k: v[idx] for k, v in batch.items()}
+    if "attention_mask" not in rows:  # precomputed features: nothing to trim
+        return rows
+    width = int(rows["attention_mask"].sum(1).max())
+    return {k: v[:, :width] for k, v in rows.items()}
+
+
+@torch.no_grad()
+def _chunked(fn, batch: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
+    """`fn(**rows)` over a whole batch, `chunk` rows at a time, no gradients: a model in eval mode
+    (logits) or its `features` (the probe's frozen features)."""
+    n = next(iter(batch.values())).shape[0]
+    return torch.cat([fn(**_rows(batch, torch.arange(i, min(i + chunk, n)))) for i in range(0, n, chunk)])
+
+
+def probabilities(model: nn.Module, tokenizer, texts: list[str], max_length: int) -> torch.Tensor:
+    """softmax(logits) of the classifier for each text: one row per text, one column per class."""
+    return _chunked(model.eval(), tokenized(tokenizer, texts, max_length)).softmax(-1)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -249,12 +207,32 @@ def parameter_count(encoder: nn.Module, config: FinetuneConfig, n_classes: int) 
     return {"adapters": adapters, "head": head, "encoder": encoder_total, "trainable": trainable, "total": encoder_total + adapters + head}
 
 
-def build(config: FinetuneConfig, base: models.LoadedModel, n_classes: int) -> nn.Module:
-    """The classifier to train, on a private copy of `base` (the cached one stays as it was)."""
+def own_randomness(model: nn.Module, g: torch.Generator) -> nn.Module:
+    """Make every dropout of `model` draw its masks from the run's generator `g`.
+
+    Each nn.Dropout (hidden states, embeddings, LoRA's input) becomes core.training.Dropout with the
+    same p. Attention-probability dropout is set to 0 instead: a transformers attention layer does
+    not call its dropout module, it hands the module's p to the attention kernel (torch's
+    scaled_dot_product_attention, or F.dropout in eager mode), and those take no generator: they
+    would draw from the process-wide one, which other learners' runs share. Fine-tuning for a few
+    epochs loses nothing measurable without it.
+    """
+    for parent in list(model.modules()):
+        attention = type(parent).__name__.endswith("SelfAttention")  # BERT's and DistilBERT's (p read, never called)
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Dropout):
+                setattr(parent, name, Dropout(0.0 if attention else child.p, g))
+    return model
+
+
+def build(config: FinetuneConfig, base: models.LoadedModel, n_classes: int, g: torch.Generator) -> nn.Module:
+    """The classifier to train, on a private copy of `base` (the cached one stays as it was), with its new
+    weights (the head, LoRA's A) and its dropout drawn from the run's generator `g`."""
     encoder = copy.deepcopy(base.model)
     if getattr(encoder, "pooler", None) is not None:
         encoder.pooler = None  # BERT's [CLS] pooler is unused by our head: don't count or adapt it
     model = Classifier(encoder, n_classes, config.pooling)
+    init_parameters(model.classifier, g)
     if config.method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -263,10 +241,14 @@ def build(config: FinetuneConfig, base: models.LoadedModel, n_classes: int) -> n
         lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                           target_modules=target_modules(encoder, config.targets),
                           modules_to_save=["classifier"])  # the head trains AND is saved with the adapter
-        return get_peft_model(model, lora)
-    model.requires_grad_(config.method == "full")
-    model.classifier.requires_grad_(True)
-    return model
+        model = get_peft_model(model, lora)
+        for name, p in model.named_parameters():  # A as peft draws it, U(±1/√in), but from g; B stays 0
+            if "lora_A" in name:
+                nn.init.kaiming_uniform_(p, a=math.sqrt(5), generator=g)
+    else:
+        model.requires_grad_(config.method == "full")
+        model.classifier.requires_grad_(True)
+    return own_randomness(model, g)
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -284,20 +266,40 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- training
 
 
-@torch.no_grad()
-def _chunked(fn, batch: dict[str, torch.Tensor], chunk: int = 64) -> torch.Tensor:
-    """`fn(input_ids, attention_mask)` over a whole tokenized set, `chunk` rows at a time, no gradients.
-    `fn` is a model in eval mode (logits) or its `features` (the probe's frozen features)."""
-    n = batch["input_ids"].shape[0]
-    return torch.cat([fn(**_rows(batch, torch.arange(i, min(i + chunk, n)))) for i in range(0, n, chunk)])
+def total_steps(config: FinetuneConfig, n_rows: int) -> int:
+    """Optimizer steps of a run: `epochs` passes over `n_rows` in batches of batch_size (the last one short).
+
+    >>> total_steps(FinetuneConfig(epochs=2, batch_size=32), 100)
+    8
+    """
+    return config.epochs * -(-n_rows // config.batch_size)
+
+
+@dataclass
+class Stopwatch:
+    """Wall and CPU seconds spent inside `timing()` blocks (CPU time is honest on a busy machine)."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
 
 
 def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step: OnStep | None = None,
         base: models.LoadedModel | None = None) -> FinetuneResult:
     """Fine-tune `config.model` (or a copy of `base`) on `train`; report held-out accuracy on `test`.
 
+    `build` decides, by the method, which parameters train; one loop trains them. A probe's encoder is
+    frozen, so its features are the same every epoch: they are computed once (as training time) and
+    the loop feeds them to the head instead of the tokens.
+
     on_step gets, every step, the batch `loss` and `acc`, and every `eval_every` steps the held-out
-    `test_loss`, `test_acc` and `train_s` (training seconds so far, for time-to-accuracy).
+    `test_loss`, `test_acc` and `train_s`/`train_cpu_s` (training seconds so far, for time-to-accuracy).
     """
     wall_start = time.perf_counter()
     train, test, labels = prepare(train, test)
@@ -306,74 +308,52 @@ def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step
     if config.epochs < 1 or config.batch_size < 1 or config.max_length < 2:
         raise LabError("epochs and batch size must be at least 1, max length at least 2")
     base = base or load_base(config.model)
-    seed_everything(config.seed)
-    model = build(config, base, len(labels))
+    rng, g = generators(config.seed)
+    model = build(config, base, len(labels), g)
     trainable, total = count_parameters(model)
-    index = {name: i for i, name in enumerate(labels)}
-    y_train = torch.tensor(train.label.map(index).to_numpy())
-    y_test = torch.tensor(test.label.map(index).to_numpy())
-    x_train = _tokenize(base.tokenizer, train.text.tolist(), config.max_length)
-    x_test = _tokenize(base.tokenizer, test.text.tolist(), config.max_length)
-
-    steps_per_epoch = -(-len(train) // config.batch_size)
-    n_steps = config.epochs * steps_per_epoch
-    order = torch.Generator().manual_seed(config.seed)  # the same batches in the same order, whatever the method
-    batches = [torch.randperm(len(train), generator=order) for _ in range(config.epochs)]
     params = [p for p in model.parameters() if p.requires_grad]
+    index = {name: i for i, name in enumerate(labels)}
+    y_train, y_test = (torch.tensor(df.label.map(index).to_numpy()) for df in (train, test))
+    x_train, x_test = (tokenized(base.tokenizer, df.text.tolist(), config.max_length) for df in (train, test))
+
+    n_steps, n_batches = total_steps(config, len(train)), total_steps(replace(config, epochs=1), len(train))
+    batches = [torch.from_numpy(rng.permutation(len(train))) for _ in range(config.epochs)]  # the same for every method
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     warmup = max(1, int(config.warmup * n_steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (n_steps - s) / max(1, n_steps - warmup))))
-    classifier = model.base_model.model if config.method == "lora" else model  # the Classifier inside
-    head = classifier.classifier
+    clock = Stopwatch()
 
-    train_s = train_cpu_s = 0.0  # wall and CPU seconds of training (CPU time: honest on a busy machine)
     with PeakMemory() as memory:
-        if config.method == "probe":  # a frozen encoder gives the same features every epoch: compute them once
-            t, cpu = time.perf_counter(), time.process_time()
-            feats = _chunked(classifier.eval().features, x_train)
-            train_s += time.perf_counter() - t
-            train_cpu_s += time.process_time() - cpu
-            test_feats = _chunked(classifier.features, x_test)  # evaluation, not training: not timed
-
-        def evaluate() -> torch.Tensor:
-            if config.method == "probe":
-                with torch.no_grad():
-                    return head.eval()(test_feats)
-            return _chunked(model.eval(), x_test)
+        if config.method == "probe":
+            classifier = model.eval()
+            with clock.timing():
+                x_train = {"features": _chunked(classifier.features, x_train)}
+            x_test = {"features": _chunked(classifier.features, x_test)}  # evaluation, not training: not timed
 
         def step(i: int) -> dict[str, float]:
-            nonlocal train_s, train_cpu_s
-            t, cpu = time.perf_counter(), time.process_time()
-            epoch, k = divmod(i - 1, steps_per_epoch)
-            idx = batches[epoch][k * config.batch_size:(k + 1) * config.batch_size]
-            if config.method == "probe":
-                head.train()
-                logits = head(feats[idx])
-            else:
-                model.train()
-                logits = model(**_rows(x_train, idx))
-            loss = nn.functional.cross_entropy(logits, y_train[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)  # one bad batch can't throw the weights away
-            optimizer.step()
-            schedule.step()
-            train_s += time.perf_counter() - t
-            train_cpu_s += time.process_time() - cpu
+            with clock.timing():
+                epoch, k = divmod(i - 1, n_batches)
+                idx = batches[epoch][k * config.batch_size:(k + 1) * config.batch_size]
+                logits = model.train()(**_rows(x_train, idx))
+                loss = nn.functional.cross_entropy(logits, y_train[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)  # one bad batch can't throw the weights away
+                optimizer.step()
+                schedule.step()
             metrics = {"loss": loss.item(), "acc": (logits.argmax(1) == y_train[idx]).float().mean().item()}
             if i % config.eval_every == 0 or i == n_steps:
-                test_logits = evaluate()
+                test_logits = _chunked(model.eval(), x_test)
                 metrics.update(test_loss=nn.functional.cross_entropy(test_logits, y_test).item(),
-                               test_acc=(test_logits.argmax(1) == y_test).float().mean().item(), train_s=train_s,
-                               train_cpu_s=train_cpu_s)
+                               test_acc=(test_logits.argmax(1) == y_test).float().mean().item(),
+                               train_s=clock.wall, train_cpu_s=clock.cpu)
             return metrics
 
         history = run_steps(step, n_steps, on_step, items_per_step=config.batch_size, item_name="sentences")
-    model.eval()
-    probs = evaluate().softmax(-1).numpy()
+    probs = _chunked(model.eval(), x_test).softmax(-1).numpy()
     held_out = test.assign(predicted=[labels[j] for j in probs.argmax(1)], confidence=probs.max(1)).reset_index(drop=True)
-    return FinetuneResult(config, model, base.tokenizer, labels, history, trainable, total, train_s,
+    return FinetuneResult(config, model, base.tokenizer, labels, history, trainable, total, clock.wall,
                           time.perf_counter() - wall_start, memory.peak_bytes, held_out)
 
 
@@ -402,99 +382,14 @@ def time_to_accuracy(history: History, target: float, clock: str = "train_s") ->
     return float("inf")
 
 
-# ----------------------------------------------------------------------------- after training
-
-
 def predict(result: FinetuneResult, texts: list[str]) -> pd.DataFrame:
     """Class probabilities, one row per text, one column per class."""
     texts = [t if t.strip() else "[empty]" for t in texts]
-    batch = _tokenize(result.tokenizer, texts, result.config.max_length)
-    probs = _chunked(result.model.eval(), batch).softmax(-1).numpy()
+    probs = probabilities(result.model, result.tokenizer, texts, result.config.max_length).numpy()
     return pd.DataFrame(probs, columns=result.labels, index=texts)
 
 
-def confusion(result: FinetuneResult) -> pd.DataFrame:
-    """Counts of (true label, predicted label) on the held-out rows, every pair present."""
-    counts = pd.crosstab(result.test.label, result.test.predicted)
-    return counts.reindex(index=result.labels, columns=result.labels, fill_value=0)
-
-
-def lora_layers(result: FinetuneResult) -> list[str]:
-    """Names of the layers that carry a LoRA adapter (empty for probe / full)."""
-    from peft.tuners.lora import LoraLayer
-
-    return [name.removeprefix("base_model.model.") for name, m in result.model.named_modules() if isinstance(m, LoraLayer)]
-
-
-def energy_rank(singular: np.ndarray, share: float = 0.9) -> int:
-    """How many of the largest singular values hold `share` of the energy Σσ² (0 for a zero matrix):
-    the smallest k whose best rank-k approximation leaves at most 1 − share of ‖M‖²_F out.
-
-    >>> energy_rank(np.array([3.0, 1.0, 0.0]), 0.8), energy_rank(np.array([3.0, 1.0, 0.0]), 0.95)
-    (1, 2)
-    """
-    energy = np.cumsum(np.asarray(singular, dtype=float) ** 2)
-    if energy[-1] == 0:
-        return 0
-    return min(int(np.searchsorted(energy / energy[-1], share)) + 1, len(energy))
-
-
-@dataclass
-class LayerUpdate:
-    """What LoRA did to one adapted layer, beside the pretrained weight W0 it left untouched."""
-
-    layer: str
-    delta: np.ndarray  # ΔW = (alpha/r)·B·A, out × in
-    singular: np.ndarray  # ΔW's singular values, largest first: at most r are non-zero
-    base_singular: np.ndarray  # W0's: a pretrained weight is full rank, its spectrum decays slowly
-    relative_norm: float  # ‖ΔW‖_F / ‖W0‖_F: how far training moved the layer
-    directions_90: int  # singular directions holding 90% of ΔW's energy (energy_rank)
-    stored: int  # numbers the adapter keeps for it, r·(in + out), against in·out for a full ΔW
-    gap_to_ours: float  # max |peft's layer(x) − core.llm.lora.LoRALinear(x)| on 8 random inputs
-
-
-def lora_update(result: FinetuneResult, layer: str) -> LayerUpdate:
-    """One adapted layer's effective update ΔW = (alpha/r)·B·A, its spectrum beside W0's, and the
-    from-scratch `LoRALinear` rebuilt from it checked against peft's layer."""
-    module = result.model.base_model.model.get_submodule(layer)
-    a, b, w0 = module.lora_A["default"].weight, module.lora_B["default"].weight, module.base_layer.weight
-    ours = as_lora_linear(result, layer)
-    x = torch.randn(8, w0.shape[1], generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        delta = module.scaling["default"] * b @ a
-        gap = (ours(x) - module(x)).abs().max().item()  # result.model is in eval mode: no dropout
-        singular = torch.linalg.svdvals(delta).numpy()
-        return LayerUpdate(layer, delta.numpy(), singular, torch.linalg.svdvals(w0).numpy(),
-                           (torch.linalg.norm(delta) / torch.linalg.norm(w0)).item(), energy_rank(singular),
-                           a.numel() + b.numel(), gap)
-
-
-def as_lora_linear(result: FinetuneResult, layer: str):
-    """One adapted layer rebuilt as the lab's from-scratch `core.llm.lora.LoRALinear` (same W0, A, B, alpha/r)."""
-    from core.llm.lora import LoRALinear
-
-    module = result.model.base_model.model.get_submodule(layer)
-    config = result.config
-    ours = LoRALinear(copy.deepcopy(module.base_layer), config.r, config.alpha).eval()
-    with torch.no_grad():
-        ours.A.copy_(module.lora_A["default"].weight)
-        ours.B.copy_(module.lora_B["default"].weight)
-    return ours
-
-
-def merge(result: FinetuneResult) -> nn.Module:
-    """A copy of the LoRA classifier with every B·A folded into its weights: a plain model, no peft."""
-    return copy.deepcopy(result.model).merge_and_unload().eval()
-
-
-def merge_check(result: FinetuneResult, texts: list[str]) -> dict[str, float]:
-    """Adapter vs merged model on `texts`: largest probability difference, fraction of equal predictions."""
-    merged = merge(result)
-    batch = _tokenize(result.tokenizer, texts, result.config.max_length)
-    before, after = _chunked(result.model.eval(), batch).softmax(-1), _chunked(merged, batch).softmax(-1)
-    return {"max |Δp|": (before - after).abs().max().item(),
-            "same prediction": (before.argmax(1) == after.argmax(1)).float().mean().item(),
-            "parameters after merge": sum(p.numel() for p in merged.parameters())}
+# ----------------------------------------------------------------------------- saving
 
 
 def adapter_zip(result: FinetuneResult) -> bytes:
@@ -519,7 +414,7 @@ def load_adapter(data: bytes, base: models.LoadedModel) -> FinetuneResult:
         zipfile.ZipFile(io.BytesIO(data)).extractall(folder)
         extra = json.loads(Path(folder, "labels.json").read_text())
         config = FinetuneConfig(**{**extra["config"], "targets": tuple(extra["config"]["targets"])})
-        classifier = build(replace(config, method="probe"), base, len(extra["labels"]))  # plain copy, no adapter yet
+        classifier = build(replace(config, method="probe"), base, len(extra["labels"]), generators(config.seed)[1])  # no adapter yet
         model = PeftModel.from_pretrained(classifier, folder).eval()
     counted = parameter_count(base.model, config, len(extra["labels"]))  # what training trained (peft loads it frozen)
     empty = pd.DataFrame(columns=["text", "label", "predicted", "confidence"])

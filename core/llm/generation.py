@@ -152,12 +152,6 @@ def step(model, input_ids: torch.Tensor, cache=None) -> tuple[torch.Tensor, obje
     return out.logits[:, -1, :].float(), out.past_key_values
 
 
-@torch.no_grad()
-def next_logits(model, ids: list[int]) -> torch.Tensor:
-    """The raw next-token logits (V,) after the whole of `ids` (no cache: one call, one answer)."""
-    check_prompt(model, len(ids))
-    return step(model, torch.tensor([ids]))[0][0]
-
 
 @dataclass
 class NextTokens:
@@ -276,10 +270,23 @@ def greedy(model, prompt_ids: list[int], max_new_tokens: int, eos_token_id: int 
                         lambda logits, ids: penalise_repetition(logits, ids, repetition_penalty).argmax(-1).item())
 
 
-def draw(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.Generator) -> int:
+def draw_token(logits: torch.Tensor, ids: torch.Tensor, s: Sampling, generator: torch.Generator) -> int:
     """One token drawn from the filtered distribution. logits (1, V), ids (1, T)."""
     probs = process(logits, ids, s).softmax(-1)
     return torch.multinomial(probs, 1, generator=generator).item()
+
+
+def sampled_token(logits: torch.Tensor, ids: list[int], s: Sampling, seed: int, step: int) -> int:
+    """The sampler's draw for the next token of a text written one step at a time (logits (V,)).
+
+    Each (seed, step) pair seeds a generator of its own, so the same seed at the same step draws
+    the same token, and each step draws a fresh number rather than the first one again.
+
+    >>> sampled_token(torch.tensor([0.0, 0.0, 5.0]), [0], Sampling(top_k=1), seed=3, step=0)
+    2
+    """
+    generator = torch.Generator().manual_seed(seed * 100_003 + step)  # a prime stride: no two (seed, step < 100,003) collide
+    return draw_token(logits[None], torch.tensor([ids]), s, generator)
 
 
 def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed: int = 0,
@@ -287,7 +294,7 @@ def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed:
     """Draw each token from what survives `s`; the same seed draws the same text."""
     check_sampling(s)
     generator = torch.Generator().manual_seed(seed)
-    return _autoregress(model, prompt_ids, max_new_tokens, eos_token_id, lambda logits, ids: draw(logits, ids, s, generator))
+    return _autoregress(model, prompt_ids, max_new_tokens, eos_token_id, lambda logits, ids: draw_token(logits, ids, s, generator))
 
 
 # ----------------------------------------------------------------------------- beam search
@@ -356,7 +363,8 @@ def beam_search(model, prompt_ids: list[int], max_new_tokens: int, num_beams: in
         for rank in range(min(n, len(token))):  # only the best n may finish, as in transformers
             if ends[rank]:
                 status[rank] = "finished"
-                hyps.append(((top_scores[rank] / normaliser).item(), seqs[parent[rank]].tolist()[len(prompt_ids):] + [token[rank].item()], len(nodes) + rank))
+                text = seqs[parent[rank]].tolist()[len(prompt_ids):] + [token[rank].item()]
+                hyps.append(((top_scores[rank] / normaliser).item(), text, len(nodes) + rank))
         hyps = sorted(hyps, key=lambda h: -h[0])[:n]
         for rank in range(len(token)):
             p, t = parent[rank].item(), token[rank].item()
@@ -401,15 +409,13 @@ def strategies(cfg: CompareConfig) -> dict[str, Callable[..., Generation]]:
     return {
         "greedy": lambda model, ids, eos: greedy(model, ids, n, eos),
         f"beam search, width {cfg.num_beams}": lambda model, ids, eos: beam_search(model, ids, n, cfg.num_beams, eos_token_id=eos),
-        f"sampling, T = {cfg.temperature:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
+        f"sampling, T = {cfg.temperature:g}":
+            lambda model, ids, eos: sample(model, ids, n, Sampling(temperature=cfg.temperature), cfg.seed, eos),
         f"top-k, k = {cfg.top_k}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_k=cfg.top_k), cfg.seed, eos),
         f"top-p, p = {cfg.top_p:g}": lambda model, ids, eos: sample(model, ids, n, Sampling(top_p=cfg.top_p), cfg.seed, eos),
     }
 
 
-def compare_strategies(model, prompt_ids: list[int], cfg: CompareConfig, eos_token_id: int | None = None) -> dict[str, Generation]:
-    """Every strategy of `strategies(cfg)` on the same prompt: {name: Generation}.
-
-    (The decoding page runs `strategies(cfg)` one by one instead, so its progress bar moves.)
-    """
-    return {name: run(model, prompt_ids, eos_token_id) for name, run in strategies(cfg).items()}
+def run_strategy(model, tokenizer, prompt_ids: tuple[int, ...], cfg: CompareConfig, name: str) -> Generation:
+    """The strategy called `name` in `strategies(cfg)` on one prompt; the tokenizer's EOS ends a text."""
+    return strategies(cfg)[name](model, list(prompt_ids), tokenizer.eos_token_id)

@@ -9,15 +9,14 @@ B starts at zero, so before training the layer is exactly the pretrained one. On
 r·(in + out) numbers instead of in·out. After training, W0 + (alpha/r)·B·A is one matrix again
 (`merge`), so the fine-tuned model costs nothing extra at inference.
 
->>> import torch
->>> torch.manual_seed(0) and None
->>> layer = LoRALinear(torch.nn.Linear(384, 384), r=8, alpha=16)
+>>> g = torch.Generator().manual_seed(0)                  # the run's own generator
+>>> layer = LoRALinear(torch.nn.Linear(384, 384), r=8, alpha=16, generator=g)
 >>> layer.A.shape, layer.B.shape, layer.trainable_parameters()
 (torch.Size([8, 384]), torch.Size([384, 8]), 6144)
->>> x = torch.randn(2, 384)
+>>> x = torch.randn(2, 384, generator=g)
 >>> torch.equal(layer(x), layer.base(x))         # B = 0: no change until it trains
 True
->>> with torch.no_grad(): _ = layer.B.normal_()   # pretend it trained
+>>> with torch.no_grad(): _ = layer.B.normal_(generator=g)   # pretend it trained
 >>> torch.allclose(layer.merge()(x), layer(x), atol=1e-5)
 True
 """
@@ -28,11 +27,16 @@ import math
 import torch
 from torch import nn
 
+from core.training import Dropout
+
 
 class LoRALinear(nn.Module):
-    """`base(x) + (alpha/r) · dropout(x) · Aᵀ · Bᵀ`, with `base` frozen and only A, B trainable."""
+    """`base(x) + (alpha/r) · dropout(x) · Aᵀ · Bᵀ`, with `base` frozen and only A, B trainable.
 
-    def __init__(self, base: nn.Linear, r: int, alpha: float, dropout: float = 0.0):
+    A's starting values and the dropout masks come from `generator`, the run's own (core.training.generators).
+    """
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float, generator: torch.Generator, dropout: float = 0.0):
         super().__init__()
         if r < 1:
             raise ValueError(f"rank r must be at least 1, got {r}")
@@ -40,9 +44,9 @@ class LoRALinear(nn.Module):
         self.r, self.alpha, self.scaling = r, alpha, alpha / r
         w0 = base.weight  # new_empty / new_zeros: A and B get W0's dtype and device
         self.A = nn.Parameter(w0.new_empty(r, base.in_features))
-        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))  # what nn.Linear and peft use
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5), generator=generator)  # what nn.Linear and peft use
         self.B = nn.Parameter(w0.new_zeros(base.out_features, r))  # zero: training starts at W0
-        self.dropout = nn.Dropout(dropout)  # on the adapter's input only, as in the paper
+        self.dropout = Dropout(dropout, generator)  # on the adapter's input only, as in the paper
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + self.scaling * (self.dropout(x) @ self.A.T @ self.B.T)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from core.llm.lora import LoRALinear
-from core.training import History, OnStep, run_steps, seed_everything
+from core.training import History, OnStep, generators, run_steps
 
 
 @dataclass
@@ -60,10 +60,17 @@ class ToyResult:
         """Did training get (within a factor 2, or 1e-4) to the least loss rank r allows?"""
         return not self.history.diverged and self.final_loss <= 2 * self.bound + 1e-4
 
+    @property
+    def reachable_rank(self) -> int:
+        """How many of ΔW*'s directions a rank-r update can copy: r, or ΔW*'s own rank if smaller
+        (with noise, ΔW* is full rank)."""
+        return min(self.config.r, numerical_rank(self.true_singular))
 
-def task(config: ToyConfig) -> tuple[nn.Linear, torch.Tensor]:
-    """The frozen layer W0 and the change ΔW* = U·diag(decay^i)·Vᵀ (+ noise) the task needs."""
-    g = torch.Generator().manual_seed(config.seed)
+
+def task(config: ToyConfig, g: torch.Generator | None = None) -> tuple[nn.Linear, torch.Tensor]:
+    """The frozen layer W0 and the change ΔW* = U·diag(decay^i)·Vᵀ (+ noise) the task needs, drawn from
+    `g` (a run's generator; by default a fresh one from config.seed)."""
+    g = g if g is not None else generators(config.seed)[1]
     base = nn.Linear(config.d_in, config.d_out, bias=False)
     with torch.no_grad():
         base.weight.copy_(torch.randn(config.d_out, config.d_in, generator=g) / config.d_in ** 0.5)
@@ -82,6 +89,15 @@ def eckart_young(delta: np.ndarray, r: int) -> float:
     return float((s[r:] ** 2).sum() / delta.shape[0])
 
 
+def least_losses(delta: np.ndarray, ranks) -> np.ndarray:
+    """`eckart_young` at each rank in `ranks`: how low the loss can go as r grows.
+
+    >>> least_losses(np.diag([2.0, 1.0, 0.0]), [0, 1, 2]).tolist()
+    [1.6666666666666667, 0.3333333333333333, 0.0]
+    """
+    return np.array([eckart_young(delta, int(r)) for r in ranks])
+
+
 def numerical_rank(singular: np.ndarray, rtol: float = 1e-4) -> int:
     """How many singular values are above `rtol` times the largest: the rest is float rounding.
 
@@ -92,10 +108,10 @@ def numerical_rank(singular: np.ndarray, rtol: float = 1e-4) -> int:
 
 
 def fit(config: ToyConfig, on_step: OnStep | None = None) -> ToyResult:
-    seed_everything(config.seed)
-    base, delta = task(config)
-    layer = LoRALinear(base, config.r, config.alpha)
-    x = torch.randn(config.n, config.d_in)
+    _, g = generators(config.seed)  # one stream for the task, A's start and the inputs: no two draw the same numbers
+    base, delta = task(config, g)
+    layer = LoRALinear(base, config.r, config.alpha, g)
+    x = torch.randn(config.n, config.d_in, generator=g)
     with torch.no_grad():
         y = base(x) + x @ delta.T
     optimizer = torch.optim.Adam([layer.A, layer.B], lr=config.lr)

@@ -18,6 +18,7 @@ Review: Dull.
 Sentiment:
 """
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def token_pieces(tokenizer, ids: list[int]) -> list[str]:
     return pieces
 
 
-def tokenize(tokenizer, text: str) -> list[int]:
+def prompt_token_ids(tokenizer, text: str) -> list[int]:
     """The ids of `text` with no special tokens added (what the model is asked to continue)."""
     return tokenizer(text, add_special_tokens=False).input_ids
 
@@ -100,7 +101,7 @@ def surprisal(model, tokenizer, text: str, max_tokens: int | None = None) -> Sur
     """
     if not text.strip():
         raise LabError("Paste some text to score: the box is empty.")
-    ids = tokenize(tokenizer, text)
+    ids = prompt_token_ids(tokenizer, text)
     limit = min(max_tokens or context_window(model), context_window(model))
     truncated = max(0, len(ids) - limit)
     ids = ids[:limit]
@@ -203,8 +204,8 @@ def answer_logprobs(model, tokenizer, prompt: str, answers: list[str]) -> list[f
     Prompt and answer are tokenized apart and joined as ids, so every answer follows the same
     prompt tokens. Right padding is harmless: a causal model never looks ahead.
     """
-    prompt_ids = tokenize(tokenizer, prompt)
-    answer_ids = [tokenize(tokenizer, a) for a in answers]
+    prompt_ids = prompt_token_ids(tokenizer, prompt)
+    answer_ids = [prompt_token_ids(tokenizer, a) for a in answers]
     if not prompt_ids or not all(answer_ids):
         raise LabError("the prompt and every answer need at least one token")
     rows = [prompt_ids + a for a in answer_ids]
@@ -229,7 +230,31 @@ def label_answers(task: FewShotTask, chat: bool) -> list[str]:
     return [label if chat else " " + label for label in task.labels]
 
 
-def accuracy(model, tokenizer, task: FewShotTask, rows: list[tuple[str, str]], make_prompt: Callable[[str], str],
+CHAT = "chat template"  # the style that wraps the question in the instruct model's chat format
+SHOT_COUNTS = {"zero-shot": 0, "one-shot": 1, "few-shot (4)": 4}
+
+
+def prompt_styles(task: FewShotTask, tokenizer) -> dict[str, Callable[[str], str]]:
+    """Every way to ask: zero-, one- and few-shot (SHOT_COUNTS), and CHAT when the model has a chat template.
+
+    Each maps a query to its prompt: `prompt_styles(task, tokenizer)["one-shot"]("Great film!")`.
+    """
+    styles = {name: functools.partial(few_shot_prompt, task, shots=k) for name, k in SHOT_COUNTS.items()}
+    if getattr(tokenizer, "chat_template", None):
+        styles[CHAT] = functools.partial(chat_prompt, tokenizer, task)
+    return styles
+
+
+def compare_prompts(model, tokenizer, task: FewShotTask, query: str) -> tuple[dict[str, str], pd.DataFrame]:
+    """Classify `query` with every style of `prompt_styles`: the prompts by style, and one row per
+    (prompt, label) with the answer's probability and its share of the labels' probability."""
+    prompts = {name: make(query) for name, make in prompt_styles(task, tokenizer).items()}
+    frames = [answer_probabilities(model, tokenizer, prompt, label_answers(task, chat=name == CHAT))
+              .assign(prompt=name, label=list(task.labels)) for name, prompt in prompts.items()]
+    return prompts, pd.concat(frames, ignore_index=True)
+
+
+def few_shot_accuracy(model, tokenizer, task: FewShotTask, rows: list[tuple[str, str]], make_prompt: Callable[[str], str],
              chat: bool = False, on_step: Callable[[int, dict[str, float]], bool | None] | None = None) -> float:
     """The share of `rows` (text, label) whose label the model finds most likely after make_prompt(text)."""
     if not rows:

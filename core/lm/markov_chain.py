@@ -1,4 +1,4 @@
-"""Order-k Markov chains over characters or words: fit by counting, sample, stationary distribution.
+"""Order-k Markov chains over the characters or words of a corpus: fit by counting, sample, sparsity.
 
 The Markov assumption: the next token depends only on the previous k tokens,
 
@@ -17,7 +17,7 @@ This trade-off is why n-gram models gave way to neural language models.
 'abracadabra'
 
 An order-k chain is an order-1 chain whose states are its k-token contexts, so it has a transition
-matrix and a stationary distribution: the share of time a long sample spends in each state.
+matrix and a stationary distribution (core.lm.markov_matrix): the share of time a long sample spends in each state.
 
 >>> chain = MarkovChain(order=1).fit("abracadabra")
 >>> chain.states(), chain.stationary_distribution().round(3).tolist()   # 4 of the 10 letters before the last are "a"
@@ -40,16 +40,17 @@ from typing import Literal
 import numpy as np
 
 from core.errors import LabError
+from core.lm.markov_matrix import stationary_distribution, transition_matrix
 
 MAX_ORDER = 12  # beyond this every context in a real corpus is unique: the sample is a copy
-MAX_TOKENS = 1_000_000  # longer corpora are cut here, so an upload can't take the page's memory
+MAX_CORPUS_TOKENS = 1_000_000  # longer corpora are cut here, so an upload can't take the page's memory
 MAX_STATES = 2_000  # MarkovChain.transition_matrix is dense: 2,000 x 2,000 float64 is 32 MB, solved in ~1 s
 
 Level = Literal["char", "word"]
 _WORD = re.compile(r"\w+|[^\w\s]")  # words, and each punctuation mark as its own token
 
 
-def tokenize(text: str, level: Level, max_tokens: int = MAX_TOKENS) -> str | list[str]:
+def corpus_tokens(text: str, level: Level, max_tokens: int = MAX_CORPUS_TOKENS) -> str | list[str]:
     """Characters (a string; whitespace runs become one space) or a list of words and punctuation marks."""
     if level == "char":
         return " ".join(text.split())[:max_tokens]  # split() is C-fast and drops every kind of whitespace run
@@ -75,7 +76,7 @@ def _rank(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(seen), rank[keys]
 
 
-def encode(tokens: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
+def to_ids(tokens: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(sorted vocabulary, token ids): integers are what NumPy counts fast."""
     if isinstance(tokens, str):  # characters: their code points are already integers
         codes = np.frombuffer(tokens.encode("utf-32-le"), dtype=np.uint32)
@@ -120,7 +121,7 @@ class MarkovChain:
 
     def fit(self, tokens: str | list[str]) -> "MarkovChain":
         """Count every (context, next token) pair of `tokens` (a string is a sequence of characters)."""
-        return self._fit_encoded(*encode(tokens))
+        return self._fit_encoded(*to_ids(tokens))
 
     def _fit_encoded(self, vocab: np.ndarray, ids: np.ndarray, levels: list | None = None) -> "MarkovChain":
         """Fit on encoded tokens; `levels` (from context_levels, any depth: missing ones are added) may be shared
@@ -245,7 +246,7 @@ SHARED_DEPTH = 6  # n-grams up to this length are numbered once per text and sha
 @lru_cache(maxsize=2)
 def _encoded(text: str, level: Level) -> tuple[np.ndarray, np.ndarray, list]:
     """Tokens as ids, and their context levels: shared by the chains of every order on one text (read-only)."""
-    vocab, ids = encode(tokenize(text, level))
+    vocab, ids = to_ids(corpus_tokens(text, level))
     return vocab, ids, context_levels(ids, len(vocab), min(SHARED_DEPTH, len(ids) - 1))
 
 
@@ -281,113 +282,3 @@ def compare_orders(chain_of_order: Callable[[int], MarkovChain], level: Level, o
             continue
         results.append(OrderSample(k, detokenize(chain.sample(n_tokens, seed), level), chain.sparsity()))
     return results
-
-
-# ----------------------------------------------------------------------------- small state spaces
-
-
-def transition_matrix(ids: np.ndarray, S: int, alpha: float = 0.0, dead_end: np.ndarray | None = None) -> np.ndarray:
-    """Order-1 transition probabilities P[i, j] = P(next = j | current = i) for states 0..S-1.
-
-    `alpha` is added to every count; a state never followed by anything gets the row `dead_end`
-    (default uniform), so P stays stochastic (rows sum to 1).
-
-    >>> transition_matrix(np.array([0, 1, 1, 0, 1]), 2).tolist()
-    [[0.0, 1.0], [0.5, 0.5]]
-    """
-    ids = np.asarray(ids, dtype=np.int64)
-    counts = np.bincount(ids[:-1] * S + ids[1:], minlength=S * S).reshape(S, S).astype(np.float64) + alpha
-    totals = counts.sum(axis=1, keepdims=True)
-    fallback = np.full(S, 1.0 / S) if dead_end is None else np.asarray(dead_end, dtype=np.float64)
-    return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), fallback)
-
-
-def stationary_distribution(P: np.ndarray) -> np.ndarray:
-    """pi with pi P = pi and sum(pi) = 1, solved as one square linear system.
-
-    The S equations (P^T - I) pi = 0 are dependent (each row of P sums to 1, so they add up to 0 = 0):
-    the last is replaced by
-    sum(pi) = 1. The system is singular exactly when pi is not unique (the chain splits into parts
-    that never reach each other), which is refused.
-
-    >>> P = np.array([[0.9, 0.1], [0.5, 0.5]])       # sunny/rainy weather
-    >>> stationary_distribution(P).round(4).tolist()
-    [0.8333, 0.1667]
-    """
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0):
-        raise LabError("a transition matrix must be square with non-negative rows that sum to 1")
-    S = len(P)
-    A = P.T - np.eye(S)
-    A[-1] = 1.0
-    b = np.zeros(S)
-    b[-1] = 1.0
-    try:
-        pi = np.linalg.solve(A, b)
-    except np.linalg.LinAlgError:
-        pi = np.full(S, np.nan)
-    if not (np.isfinite(pi).all() and (pi > -1e-9).all() and np.allclose(pi @ P, pi, atol=1e-9)):
-        raise LabError("this chain has more than one stationary distribution: it splits into parts that never reach each other")
-    pi = np.clip(pi, 0.0, None)
-    return pi / pi.sum()
-
-
-def simulate(P: np.ndarray, steps: int, chains: int = 1000, burn_in: int = 100, seed: int = 0) -> np.ndarray:
-    """Share of time spent in each state by `chains` independent runs of `steps` steps (after burn-in).
-
-    Runs the chains side by side (one NumPy step moves all of them), so a million steps are quick.
-    """
-    rng = np.random.default_rng(seed)
-    cumulative = np.cumsum(P, axis=1)
-    cumulative[:, -1] = 1.0  # guard against rounding: every draw lands in some state
-    state = rng.integers(0, len(P), chains)
-    visits = np.zeros(len(P))
-    for step in range(burn_in + steps):
-        state = (rng.random(chains)[:, None] > cumulative[state]).sum(axis=1)
-        if step >= burn_in:
-            visits += np.bincount(state, minlength=len(P))
-    return visits / visits.sum()
-
-
-@dataclass
-class SmallChain:
-    states: list[str]
-    P: np.ndarray  # transition matrix
-    stationary: np.ndarray  # solved exactly
-    simulated: np.ndarray  # from a long simulation
-    observed: np.ndarray  # how often each state occurs in the corpus
-
-
-LETTERS = list(" abcdefghijklmnopqrstuvwxyz")
-
-
-def letter_ids(text: str) -> np.ndarray:
-    """The text as states 0..26 (space, a..z): lowercased, whitespace as space, all else dropped,
-    runs of spaces collapsed to one. Vectorised: a lookup table over code points."""
-    codes = np.frombuffer(text.lower().encode("utf-32-le"), dtype=np.uint32)
-    lookup = np.full(128, -1, dtype=np.int64)
-    lookup[[ord(c) for c in LETTERS]] = np.arange(len(LETTERS))
-    lookup[[ord(c) for c in "\t\n\r\f\v"]] = 0
-    ids = np.where(codes < 128, lookup[np.minimum(codes, 127)], -1)
-    ids = ids[ids >= 0]
-    repeated_space = (ids == 0) & (np.concatenate([[0], ids[:-1]]) == 0)  # a leading space counts as repeated
-    return ids[~repeated_space]
-
-
-def letter_chain(text: str, alpha: float = 0.0, sim_steps: int = 300, seed: int = 0) -> SmallChain:
-    """The 27-state chain of lowercase letters and space in `text`."""
-    return small_chain(letter_ids(text), LETTERS, alpha, sim_steps, seed)
-
-
-def small_chain(ids: np.ndarray, states: list[str], alpha: float = 0.0, sim_steps: int = 300, seed: int = 0) -> SmallChain:
-    """Transition matrix, exact stationary distribution and a simulation check for a sequence of states 0..S-1.
-
-    >>> chain = small_chain(np.array([0, 1, 1, 0, 1, 0]), ["sun", "rain"], sim_steps=200)
-    >>> chain.P.tolist(), chain.stationary.round(3).tolist()
-    ([[0.0, 1.0], [0.6666666666666666, 0.3333333333333333]], [0.4, 0.6])
-    """
-    if len(ids) < 2:
-        raise LabError("the text has fewer than two tokens among the chosen states")
-    P = transition_matrix(ids, len(states), alpha)
-    observed = np.bincount(ids, minlength=len(states)) / len(ids)
-    return SmallChain(states, P, stationary_distribution(P), simulate(P, sim_steps, seed=seed), observed)

@@ -26,6 +26,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from core.errors import LabError
+from core.foundations.information import entropy
+from core.lm.markov_matrix import stationary_distribution
 
 # The stationary distribution is solved exactly, as a dense linear system over the contexts:
 # 4,096 of them (16 words, order 3) take ~3 s and a few hundred MB; 26 words of order 3 make
@@ -102,27 +104,16 @@ class MarkovSource:
 
     @cached_property
     def stationary(self) -> np.ndarray:
-        """pi over all contexts (zero outside the recurrent class), from the linear system pi P = pi, sum pi = 1."""
+        """pi over all contexts: solved on the recurrent class (core.lm.markov_matrix), zero outside it."""
         states = self.recurrent_states
-        p = self.transition[states][:, states].toarray()
-        n = len(states)
-        # (P^T - I) pi = 0 has a one-dimensional solution space; replace one equation by sum(pi) = 1
-        a = p.T - np.eye(n)
-        a[-1] = 1.0
-        b = np.zeros(n)
-        b[-1] = 1.0
         pi = np.zeros(self.transition.shape[0])
-        pi[states] = np.linalg.solve(a, b)
+        pi[states] = stationary_distribution(self.transition[states][:, states].toarray())
         return pi
 
     @cached_property
     def entropy_rate(self) -> float:
         """Exact entropy rate in bits per token: sum_s pi(s) H(next | s)."""
-        # vectorised over all contexts (not core.foundations.information.entropy in a loop: that module imports
-        # torch, which the data registry should not need); 0·log 0 counts as 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h = -np.nansum(self.next_probs * np.log2(self.next_probs), axis=1)
-        return float(self.stationary @ h)
+        return float(self.stationary @ entropy(self.next_probs))  # H(next | s) for every context s at once
 
     def sample_ids(self, n_tokens: int, seed: int = 0) -> np.ndarray:
         """n_tokens word ids from the stationary process (the first k are the starting context)."""

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from core.errors import LabError
-from core.lm.markov_source import MarkovSource
+from core.lm.markov_source import MarkovSource, SourceConfig
 
 UNK = "<UNK>"  # stands for every word the training text never showed (nltk.lm's spelling)
 
@@ -206,3 +207,74 @@ def model_snapshots(train: Sequence[str], heldout: Sequence[str], k: float = 0.1
         for i, bits in enumerate(lm.surprisals(snippet[context - (n - 1) :])):
             rows.append({"order": n, "position": i, "token": snippet[context + i], "bits": bits})
     return samples, rows
+
+
+# ----------------------------------------------------------------------------- the page's experiments
+
+NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    k: float = 0.1  # add-k smoothing for every model
+    train_sizes: tuple[int, ...] = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)  # training tokens, a learning curve
+    heldout_tokens: int = 20_000  # the synthetic source's held-out sample
+    heldout_share: float = 0.1  # real text: its last tenth is held out
+    sample_tokens: int = 25  # text written by each model
+    snippet_tokens: int = 16  # held-out tokens whose surprisal is shown one by one
+    seed: int = 0  # training text from this seed, held-out text from seed + 1, samples from seed + 2
+
+
+@dataclass
+class SourceExperiment:
+    curve: pd.DataFrame  # learning_curve's rows, plus the model's name
+    entropy_rate: float  # the source's, in bits/token: the floor
+    samples: dict[str, str]  # who wrote it ("the source itself", "bigram model", …) → text
+    surprisals: pd.DataFrame  # model_snapshots' rows: order, model, position, token, bits
+
+
+def source_experiment(source_config: SourceConfig, config: ExperimentConfig = ExperimentConfig()) -> SourceExperiment:
+    """Unigram, bigram and trigram models on text from a Markov source, whose entropy rate is known.
+
+    One sample of the source's text is shared by everything: the learning curves (with the exact
+    expected cross-entropy of every model); samples from the source and from each model trained on
+    all the training text; and each model's surprisal on every token of a held-out snippet (all
+    scored at the same positions). Train and held-out text are separate samples of the source.
+    """
+    source = MarkovSource(source_config)
+    train = source.sample(max(config.train_sizes), seed=config.seed).split()
+    heldout = source.sample(config.heldout_tokens, seed=config.seed + 1).split()
+    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=config.train_sizes, k=config.k), source))
+    samples, bits = model_snapshots(train, heldout, config.k, n_sample=config.sample_tokens, n_scored=config.snippet_tokens,
+                                    seed=config.seed + 2)
+    texts = {"the source itself": source.sample(config.sample_tokens, seed=config.seed + 2)}
+    texts |= {f"{NAMES[n]} model": " ".join(t) for n, t in samples.items()}
+    bits = pd.DataFrame(bits)
+    return SourceExperiment(curve.assign(model=curve.order.map(NAMES)), source.entropy_rate, texts,
+                            bits.assign(model=bits.order.map(NAMES)))
+
+
+def heldout_split(tokens: Sequence[str], heldout_share: float = 0.1) -> tuple[Sequence[str], Sequence[str]]:
+    """(train, held out): the text's last `heldout_share` held out, in one piece.
+
+    Not a shuffled split (core.foundations.evaluation.split_indices): an n-gram model learns
+    which token follows which, so its held-out text must keep its order.
+
+    >>> heldout_split(list("abcdefghij"), 0.2)
+    (['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['i', 'j'])
+    """
+    if not 0 < heldout_share < 1:
+        raise LabError(f"the held-out share must lie between 0 and 1, not {heldout_share}")
+    cut = int(round((1 - heldout_share) * len(tokens)))
+    if cut < 1 or cut >= len(tokens):
+        raise LabError(f"{len(tokens)} tokens are too few to hold out {heldout_share:.0%} of them")
+    return tokens[:cut], tokens[cut:]
+
+
+def text_experiment(text: str, config: ExperimentConfig = ExperimentConfig()) -> pd.DataFrame:
+    """The learning curves of unigram, bigram and trigram models on real text (`words` of it): held-out
+    cross-entropy against training tokens, up to all of the training part."""
+    train, heldout = heldout_split(words(text), config.heldout_share)
+    sizes = (*(s for s in config.train_sizes if s < len(train)), len(train))
+    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=sizes, k=config.k)))
+    return curve.assign(model=curve.order.map(NAMES))

@@ -219,10 +219,11 @@ def operations(root: Value) -> int:
 
 # ----------------------------------------------------------------------------- expressions to build
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "exp", "none")
 BINARY_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "×": lambda a, b: a * b, "÷": lambda a, b: a / b}
 UNARY_FNS = {"tanh": Value.tanh, "relu": Value.relu, "sigmoid": Value.sigmoid, "exp": Value.exp,
              "log": Value.log, "square": lambda v: v ** 2, "none": lambda v: v}
+# a neuron's activation: name → function of a Value (as in core.nn.mlp.ACTIVATIONS, a dict keyed by name)
+ACTIVATIONS = {name: UNARY_FNS[name] for name in ("tanh", "relu", "sigmoid", "exp", "none")}
 
 
 def _labelled(v: Value, label: str) -> Value:
@@ -242,7 +243,7 @@ def neuron(x: list[float], w: list[float], b: float, activation: str = "tanh", t
     total = _labelled(Value(b), "b")
     for i, (wi, xi) in enumerate(zip(ws, xs)):
         total = _labelled(total + _labelled(wi * xi, f"w{i + 1}x{i + 1}"), "z" if i == len(xs) - 1 else f"s{i + 1}")
-    out = _labelled(UNARY_FNS[activation](total), "out") if activation != "none" else total
+    out = _labelled(ACTIVATIONS[activation](total), "out") if activation != "none" else total
     if target is None:
         return out
     return _labelled((out - _labelled(Value(target), "target")) ** 2, "loss")

@@ -18,8 +18,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.errors import LabError
+from core.foundations.evaluation import split_indices
 from core.nn import optim
-from core.training import History, OnStep, run_steps, seed_everything
+from core.training import History, OnStep, generators, run_steps
 
 # activation and its derivative written in terms of (pre-activation z, output h): whichever is cheaper
 ACTIVATIONS = {
@@ -28,7 +29,6 @@ ACTIVATIONS = {
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z, h: h * (1 - h)),
     "linear": (lambda z: z, lambda z, h: np.ones_like(z)),
 }
-LOSSES = ("cross_entropy", "mse")
 EXPLODED = 50  # predictions whose cross-entropy is this many times guessing's (ln K) count as diverged
 
 
@@ -56,8 +56,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
-    """Mean −log softmax(z)[y] over the rows, computed as log-sum-exp − z_y (stable)."""
+def cross_entropy_from_logits(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean −log softmax(z)[y] over the rows, in nats, computed as log-sum-exp − z_y (stable)."""
     m = z.max(axis=1, keepdims=True)
     log_norm = (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
     return float(np.mean(log_norm - z[np.arange(len(y)), y]))
@@ -71,10 +71,10 @@ def minus_onehot(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def softmax_ce_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """d cross_entropy / dz = (softmax(z) − onehot(y)) / N.
+    """d cross_entropy_from_logits / dz = (softmax(z) − onehot(y)) / N.
 
     >>> z, y = np.array([[2.0, 1.0, 0.1]]), np.array([0])
-    >>> np.allclose(softmax_ce_grad(z, y), numerical_gradient(lambda t: cross_entropy(t, y), z))
+    >>> np.allclose(softmax_ce_grad(z, y), numerical_gradient(lambda t: cross_entropy_from_logits(t, y), z))
     True
     """
     return minus_onehot(softmax(z), y) / len(y)
@@ -101,21 +101,33 @@ def softmax_ce_check(k: int, scale: float = 2.0, seed: int = 0) -> tuple[dict[st
     """
     rng = np.random.default_rng(seed)
     z, y = rng.normal(size=(1, k)) * scale, rng.integers(0, k, 1)
-    analytic, numeric = softmax_ce_grad(z, y)[0], numerical_gradient(lambda t: cross_entropy(t, y), z)[0]
+    analytic, numeric = softmax_ce_grad(z, y)[0], numerical_gradient(lambda t: cross_entropy_from_logits(t, y), z)[0]
     table = {"k": np.arange(k), "logit z": z[0], "p = softmax(z)": softmax(z)[0], "y (one-hot)": np.eye(k)[y[0]],
              "p − y": analytic, "finite differences": numeric}
     return table, float(np.abs(analytic - numeric).max())
 
 
-def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str, with_loss: bool = True) -> tuple[float, np.ndarray]:
-    """The data loss at the logits z (NaN if not `with_loss`: training steps need only the gradient) and its gradient there."""
-    if kind == "cross_entropy":
-        return cross_entropy(z, y) if with_loss else np.nan, softmax_ce_grad(z, y)
+def cross_entropy_and_grad(z: np.ndarray, y: np.ndarray, with_loss: bool = True) -> tuple[float, np.ndarray]:
+    """Cross-entropy of softmax(z) against the labels y (NaN if not `with_loss`) and its gradient at z."""
+    return cross_entropy_from_logits(z, y) if with_loss else np.nan, softmax_ce_grad(z, y)
+
+
+def squared_error_and_grad(z: np.ndarray, y: np.ndarray, with_loss: bool = True) -> tuple[float, np.ndarray]:
+    """Mean over rows of Σ (softmax(z) − onehot(y))² (NaN if not `with_loss`) and its gradient at z."""
     p = softmax(z)
     diff = minus_onehot(p, y)
     loss = float(np.mean(np.sum(diff * diff, axis=1))) if with_loss else np.nan
     dp = 2 * diff / len(y)
     return loss, p * (dp - np.sum(dp * p, axis=1, keepdims=True))  # back through softmax's Jacobian
+
+
+# a loss's name → (loss, its gradient at the logits); training steps ask only for the gradient
+LOSSES = {"cross_entropy": cross_entropy_and_grad, "mse": squared_error_and_grad}
+
+
+def loss_and_grad(z: np.ndarray, y: np.ndarray, kind: str, with_loss: bool = True) -> tuple[float, np.ndarray]:
+    """The data loss `kind` at the logits z (NaN if not `with_loss`) and its gradient there."""
+    return LOSSES[kind](z, y, with_loss)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -165,7 +177,8 @@ class MLP:
                 a = h * mask
             else:
                 a = h
-            cache["z"].append(z); cache["h"].append(h); cache["mask"].append(mask); cache["a"].append(a)
+            for key, value in (("z", z), ("h", h), ("mask", mask), ("a", a)):
+                cache[key].append(value)
         return a @ self.params[-2] + self.params[-1], cache  # the output layer: logits, no activation
 
     def loss_and_grads(self, X, y, loss: str = "cross_entropy", l1: float = 0.0, l2: float = 0.0,
@@ -216,19 +229,17 @@ class Split:
 
 
 def split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.3, val_fraction: float = 0.0, seed: int = 0) -> Split:
-    """Shuffle and cut into train / (validation) / test; labels must be 0..k-1."""
-    order = np.random.default_rng(seed).permutation(len(X))
-    n_test, n_val = int(round(test_fraction * len(X))), int(round(val_fraction * len(X)))
-    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
-    if len(train) < 2 or len(test) < 1:
+    """Shuffle and cut into train / (validation) / test (core.foundations.evaluation.split_indices); labels must be 0..k-1."""
+    parts = split_indices(len(X), test_fraction, val_fraction, seed)
+    train, val, test = parts.train, parts.val, parts.test
+    if len(train) < 2:
         raise LabError(f"{len(X)} examples are too few to split into training and test sets")
     n_classes = int(y.max()) + 1
     missing = sorted(set(range(n_classes)) - set(y[train].tolist()))
     if missing:  # the network could never learn it, and its test points would all count as errors
         raise LabError(f"class {', '.join(map(str, missing))} has no training points after the split: "
                        "use more points or a smaller test share")
-    return Split(X[train], y[train], X[test], y[test], n_classes,
-                 X[val] if n_val else None, y[val] if n_val else None)
+    return Split(X[train], y[train], X[test], y[test], n_classes, X[val] if len(val) else None, y[val] if len(val) else None)
 
 
 class Trainer:
@@ -243,9 +254,8 @@ class Trainer:
             raise LabError(f"unknown loss, activation or optimizer in {config}")
         if not 0 <= config.dropout < 1:
             raise LabError("dropout must be at least 0 and below 1")
-        seed_everything(config.seed)
         self.config, self.data = config, data
-        self.rng = np.random.default_rng(config.seed)
+        self.rng, _ = generators(config.seed)  # NumPy: initial weights, dropout masks, batch order
         sizes = [data.X_train.shape[1], *config.hidden, data.n_classes]
         self.model = MLP(sizes, config.activation, self.rng)
         self.optimizer = optim.make(config.optimizer, [self.model.flat], config.lr)
@@ -300,6 +310,16 @@ class Trainer:
         self.history.total_steps = offset + n_epochs
         self.history.stopped, self.history.diverged = run.stopped, self.history.diverged or run.diverged
         return run
+
+    def latest(self) -> dict[str, float]:
+        """The metrics after the last epoch trained (before any: those of the untrained network)."""
+        return {k: v[-1] for k, v in self.history.metrics.items()} if self.history.steps else self.metrics()
+
+    def run_for(self, seconds: float, most: int = 200) -> History:
+        """Train for about `seconds`: as many epochs as the speed measured so far allows (1 to `most`;
+        one epoch at first, to measure it). The playground calls this on every tick of Play."""
+        rate = self.history.last("steps_per_s") if self.history.steps else 1.0 / seconds
+        return self.run(int(np.clip(rate * seconds, 1, most)))
 
 
 def why_diverged(history: History, n_classes: int) -> str:
@@ -358,13 +378,6 @@ def weight_images(W: np.ndarray, shape: tuple[int, int] = (8, 8)) -> list[np.nda
     scale = np.abs(W).max(axis=0)
     scale = np.where(scale > 0, scale, 1.0)  # a unit with all-zero weights stays grey
     return [((W[:, k] / scale[k] + 1) / 2).reshape(shape) for k in range(W.shape[1])]
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """counts[i, j] = how many of class i were predicted as j."""
-    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
 
 
 def digits(n_train: int | None = None, seed: int = 0) -> Split:

@@ -243,3 +243,96 @@ def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, sta
         kind = ("converged (zig-zag)" if "zig-zag" in outcome else outcome.split(" to ")[0].split(" at ")[0])
         rows.append({"lr": lr, "gap": float(t.gaps[-1]), "outcome": outcome, "kind": kind})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- the race on one surface
+
+# RMSprop and Adam step about lr per coordinate whatever the gradient's scale, so they get a learning
+# rate of their own; SGD, momentum and Nesterov step lr × the gradient.
+ADAPTIVE = ("RMSprop", "Adam")
+# log-spaced (learning rates live on a log scale), plus 0.19 / 0.21 either side of the bowl's 2/κ at κ = 10
+LEARNING_RATES = (1e-4, 2e-4, 5e-4, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.19, 0.21, 0.3, 0.5, 1.0, 2.0, 3.0)
+
+
+def learning_rate(optimizer: str, lr: float, lr_adaptive: float) -> float:
+    """The learning rate `optimizer` runs at: `lr_adaptive` for RMSprop and Adam, `lr` for the SGD family.
+
+    >>> learning_rate("Momentum", 0.1, 0.05), learning_rate("Adam", 0.1, 0.05)
+    (0.1, 0.05)
+    """
+    return lr_adaptive if optimizer in ADAPTIVE else lr
+
+
+def nearest_rate(lr: float, rates: tuple[float, ...] = LEARNING_RATES) -> float:
+    """The rate in `rates` closest to `lr` on a log scale (a surface's default, snapped to the slider's grid).
+
+    >>> nearest_rate(0.04), nearest_rate(1 / 30)
+    (0.05, 0.03)
+    """
+    return min(rates, key=lambda v: abs(np.log(v / lr)))
+
+
+@dataclass(frozen=True)
+class RaceConfig:
+    surface: str = "bowl"  # one of SURFACES
+    condition: float = 10.0  # the bowl's κ (the other surfaces ignore it)
+    lr: float = 0.1  # SGD, momentum, Nesterov
+    lr_adaptive: float = 0.05  # RMSprop, Adam
+    steps: int = 300
+    start: tuple[float, float] | None = None  # None: the surface's own start
+    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+
+    def landscape(self) -> Surface:
+        return surface(self.surface, self.condition)
+
+
+def race(config: RaceConfig) -> list[Trajectory]:
+    """Every chosen optimizer down the same surface from the same start, each at its learning rate.
+
+    >>> [t.history.diverged for t in race(RaceConfig(lr=0.3, optimizers=("SGD", "Adam")))]
+    [True, False]
+    """
+    s = config.landscape()
+    return [descend(s, o, learning_rate(o, config.lr, config.lr_adaptive), config.steps, config.start) for o in config.optimizers]
+
+
+def race_sweep(config: RaceConfig, optimizer: str, lrs: tuple[float, ...] = LEARNING_RATES):
+    """`lr_sweep` of one optimizer on the race's surface, steps and start."""
+    return lr_sweep(config.landscape(), optimizer, list(lrs), config.steps, config.start)
+
+
+def surface_contours(name: str, condition: float = 10.0):
+    """`contours` of a surface by name (plain arguments: a cache can key on them)."""
+    return contours(surface(name, condition))
+
+
+def paths(trajectories: list[Trajectory], bound: float = 1e3):
+    """The points of each run as a long DataFrame (optimizer, step, x, y); a diverged tail (non-finite
+    or beyond ±bound) is left out, so it can't stretch a plot of the surface."""
+    import pandas as pd
+
+    frames = []
+    for t in trajectories:
+        keep = np.all(np.isfinite(t.points), axis=1) & np.all(np.abs(t.points) < bound, axis=1)
+        frames.append(pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.points))[keep],
+                                    "x": t.points[keep, 0], "y": t.points[keep, 1]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def gap_curves(trajectories: list[Trajectory], floor: float = 1e-12, ceiling: float = 1e12):
+    """f − min f per step of each run (optimizer, step, gap), for a log-scale plot: `floor` is added
+    (a gap of exactly 0 has no place on a log axis) and a diverged tail above `ceiling` left out."""
+    import pandas as pd
+
+    frame = pd.concat([pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.gaps)), "gap": t.gaps + floor})
+                       for t in trajectories], ignore_index=True)
+    return frame[frame.gap < ceiling]
+
+
+def race_summary(trajectories: list[Trajectory], config: RaceConfig):
+    """One row per run: optimizer, its learning rate, final f and the outcome in words."""
+    import pandas as pd
+
+    s = config.landscape()
+    return pd.DataFrame([{"optimizer": t.optimizer, "lr": learning_rate(t.optimizer, config.lr, config.lr_adaptive),
+                          "final f": t.losses[-1], "outcome": verdict(t, s)} for t in trajectories])

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import LabError
+from core.foundations.evaluation import decision_regions
 from core.nn.mlp import MLP
 
-MIN_ROWS = 10  # fewer leaves nothing to hold out for testing
-MAX_ROWS = 20_000  # the playground retrains live: more points than this would make every tick slow
+MIN_POINTS = 10  # fewer leaves nothing to hold out for testing
+MAX_POINTS = 20_000  # the playground retrains live: more points than this would make every tick slow
 MAX_CLASSES = 10
 MAX_WIDTH, MAX_LAYERS = 64, 6
 
@@ -44,8 +45,8 @@ def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     infinite = ~np.isfinite(coords.to_numpy(dtype=np.float64)).all(axis=1)
     if infinite.any():  # 'inf', or a number too large for a float: scaling into [-1, 1] would turn it into NaN
         raise LabError(f"x1 and x2 must be finite numbers; row {int(np.flatnonzero(infinite)[0]) + 2} of the file is infinite")
-    if len(frame) < MIN_ROWS or len(frame) > MAX_ROWS:
-        raise LabError(f"the playground needs between {MIN_ROWS} and {MAX_ROWS:,} points; this file has {len(frame):,}")
+    if len(frame) < MIN_POINTS or len(frame) > MAX_POINTS:
+        raise LabError(f"the playground needs between {MIN_POINTS} and {MAX_POINTS:,} points; this file has {len(frame):,}")
     codes, names = pd.factorize(frame["label"].astype(str), sort=True)
     if not 2 <= len(names) <= MAX_CLASSES:
         raise LabError(f"need between 2 and {MAX_CLASSES} classes in 'label'; found {len(names)}")
@@ -70,13 +71,7 @@ def parse_widths(text: str, max_width: int = MAX_WIDTH) -> tuple[int, ...]:
 
 
 def boundary(model: MLP, lim: float = 1.3, n: int = 50) -> pd.DataFrame:
-    """The model's prediction on an n×n grid over [-lim, lim]²: one rectangle per cell with the
-    winning class and its probability, the shape altair's mark_rect wants."""
-    edges = np.linspace(-lim, lim, n + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    gx, gy = np.meshgrid(centres, centres)
-    with np.errstate(all="ignore"):
-        p = model.predict_proba(np.stack([gx.ravel(), gy.ravel()], 1))
-    i, j = np.meshgrid(np.arange(n), np.arange(n))
-    return pd.DataFrame({"x": edges[i.ravel()], "x2": edges[i.ravel() + 1], "y": edges[j.ravel()], "y2": edges[j.ravel() + 1],
-                         "class": p.argmax(1).astype(str), "confidence": np.nan_to_num(p.max(1), nan=0.0)})
+    """The model's decision regions on an n×n grid over [-lim, lim]² (core.foundations.evaluation.decision_regions),
+    the class as text: a class name for the chart's colour legend."""
+    tiles = decision_regions(model.predict_proba, (-lim, lim), (-lim, lim), n)
+    return tiles.assign(**{"class": tiles["class"].astype(str)})

@@ -19,10 +19,11 @@ import pandas as pd
 import torch
 
 from core.errors import LabError
+from core.foundations import information
 from core.transformers.attention import AttentionSteps, MultiHeadAttention, MultiHeadSteps, attention_steps
 from core.transformers.attention_heads import token_ids
 
-MAX_TOKENS = 24  # beyond this the step-by-step heatmaps stop being readable
+MAX_STEP_TOKENS = 24  # beyond this the step-by-step heatmaps stop being readable
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class StepConfig:
     positions: bool = False  # add MiniLM's learned position embeddings to the word vectors
     causal: bool = False  # GPT-style: a token may only look at itself and earlier tokens
     scaled: bool = True  # divide scores by √d_head; off shows softmax saturating
-    max_tokens: int = MAX_TOKENS
+    max_tokens: int = MAX_STEP_TOKENS
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Sentence:
     truncated: bool
 
 
-def tokenize(encoder, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], int]:
+def word_piece_ids(encoder, text: str, max_tokens: int = MAX_STEP_TOKENS) -> tuple[list[int], int]:
     """Word-piece ids of `text` (no [CLS]/[SEP]), cut to max_tokens; also the untruncated count."""
     ids = token_ids(encoder.tokenizer, text, add_special_tokens=False)
     return ids[:max_tokens], len(ids)
@@ -61,8 +62,8 @@ def embed_ids(encoder, ids: list[int], positions: bool) -> torch.Tensor:
         return emb.LayerNorm(x)
 
 
-def sentence(encoder, text: str, positions: bool = False, max_tokens: int = MAX_TOKENS) -> Sentence:
-    ids, n = tokenize(encoder, text, max_tokens)
+def sentence(encoder, text: str, positions: bool = False, max_tokens: int = MAX_STEP_TOKENS) -> Sentence:
+    ids, n = word_piece_ids(encoder, text, max_tokens)
     tokens = encoder.tokenizer.convert_ids_to_tokens(ids)
     return Sentence(tokens, ids, embed_ids(encoder, ids, positions), n, n > len(ids))
 
@@ -109,9 +110,9 @@ def scaling_effect(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bo
     for name, scale in (("with 1/√d", None), ("without 1/√d", 1.0)):
         s = attention_steps(q, k, v, causal=causal, scale=scale)
         w = s.weights
-        entropy = -(w * torch.log2(w.clamp_min(1e-30))).sum(-1).mean()  # 0 · log 0 counts as 0
+        entropy = information.entropy(w.double().numpy()).mean()  # bits, per query
         rows.append({"": name, "score spread (std)": s.masked[torch.isfinite(s.masked)].std(correction=0).item(),
-                     "mean largest weight": w.amax(-1).mean().item(), "mean entropy (bits)": entropy.item()})
+                     "mean largest weight": w.amax(-1).mean().item(), "mean entropy (bits)": float(entropy)})
     return pd.DataFrame(rows)
 
 
@@ -124,13 +125,13 @@ class Equivariance:
     per_token_with: list[float]  # that gap per token, with positions
 
 
-def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: int = MAX_TOKENS) -> Equivariance:
+def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: int = MAX_STEP_TOKENS) -> Equivariance:
     """Shuffle the tokens and compare: attention alone just shuffles its outputs the same way.
 
     Without positions a set of vectors has no order, so MHA(x[perm]) == MHA(x)[perm]; adding
     position embeddings (to the shuffled words, in their new slots) breaks that.
     """
-    ids, _ = tokenize(encoder, text, max_tokens)
+    ids, _ = word_piece_ids(encoder, text, max_tokens)
     n = len(ids)
     if n < 2:  # the only "shuffle" of one token changes nothing, with or without positions
         raise LabError("One token cannot be shuffled: type at least two words to see the shuffle test.")

@@ -25,9 +25,10 @@ import pandas as pd
 import torch
 
 from core.errors import LabError
+from core.foundations import information
 from core.transformers.attention import bert_projections, scaled_dot_product_attention, split_heads
 
-MAX_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
+MAX_ATTENTION_TOKENS = 128  # BertViz and 72 heatmaps stay readable and fast up to here
 
 
 @dataclass
@@ -74,10 +75,11 @@ def token_ids(tokenizer, text: str, **kwargs) -> list[int]:
     return ids
 
 
-def encode(lm, text: str, max_tokens: int = MAX_TOKENS):
+def model_inputs(lm, text: str, max_tokens: int = MAX_ATTENTION_TOKENS):
     """Tokenize `text` for the model (with its special tokens), truncated to what it (and we) allow."""
     n_full = len(token_ids(lm.tokenizer, text))
-    limit = min(max_tokens, getattr(lm.model.config, "max_position_embeddings", None) or getattr(lm.model.config, "n_positions", max_tokens))
+    config = lm.model.config
+    limit = min(max_tokens, getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", max_tokens))
     return lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=limit), n_full
 
 
@@ -94,7 +96,7 @@ def layer_weights(kind: str, block, hidden: torch.Tensor) -> torch.Tensor:
     return w
 
 
-def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
+def attentions(lm, text: str, max_tokens: int = MAX_ATTENTION_TOKENS) -> Attentions:
     """Every layer's and head's attention on `text`: one forward pass for the layer inputs, then ours.
 
     >>> enc = models.load("minilm")                       # doctest: +SKIP
@@ -102,7 +104,7 @@ def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
     (6, 12, 5, 5)
     """
     kind, blocks = _blocks(lm.model)
-    batch, n_full = encode(lm, text, max_tokens)
+    batch, n_full = model_inputs(lm, text, max_tokens)
     with torch.no_grad():
         out = lm.model(**batch, output_hidden_states=True)
         weights = torch.cat([layer_weights(kind, b, h) for b, h in zip(blocks, out.hidden_states)])
@@ -121,13 +123,13 @@ def attentions(lm, text: str, max_tokens: int = MAX_TOKENS) -> Attentions:
 # ----------------------------------------------------------------------------- head statistics
 
 
-def clean(token: str) -> str:
+def strip_markers(token: str) -> str:
     """A word piece without its tokenizer's markers (## for BERT, Ġ/Ċ for GPT-2)."""
     return token.removeprefix("##").replace("Ġ", "").replace("Ċ", "")
 
 
 def is_punctuation(token: str) -> bool:
-    t = clean(token)
+    t = strip_markers(token)
     return bool(t) and all(unicodedata.category(c).startswith("P") for c in t)
 
 
@@ -147,7 +149,7 @@ def head_stats(att: Attentions, rules: LabelRules = LabelRules()) -> pd.DataFram
     n = w.shape[-1]
     visible = np.tril(np.ones((n, n))) if att.causal else np.ones((n, n))
     max_entropy = np.log2(visible.sum(-1)).mean()  # a uniform head over the keys each query may see
-    entropy = -(w * np.log2(np.where(w > 0, w, 1.0))).sum(-1).mean(-1)
+    entropy = information.entropy(w).mean(-1)  # bits, per query, averaged over the queries
     sep = np.array([s and i > 0 for i, s in enumerate(att.special)])
     punct = np.array([is_punctuation(t) and not s for t, s in zip(att.tokens, att.special)])
     stats = {
@@ -234,11 +236,11 @@ class Ablation:
     measure: str  # what `effect` is, in words
 
 
-def ablate_each_head(lm, text: str, max_tokens: int = MAX_TOKENS) -> Ablation:
+def ablate_each_head(lm, text: str, max_tokens: int = MAX_ATTENTION_TOKENS) -> Ablation:
     """Switch off each head alone (all of them in ONE batched forward pass) and measure the change."""
     kind, _ = _blocks(lm.model)
     layers, heads = shape(lm.model)
-    batch, _ = encode(lm, text, max_tokens)
+    batch, _ = model_inputs(lm, text, max_tokens)
     n = layers * heads
     mask = torch.ones(n + 1, layers, heads)
     mask[torch.arange(n) + 1, torch.arange(n) // heads, torch.arange(n) % heads] = 0  # row 0: nothing off
@@ -260,7 +262,7 @@ class HeadsOff:
 
 
 def heads_off(lm, text: str, off: list[tuple[int, int]], other: str | None = None, k: int = 5,
-              max_tokens: int = MAX_TOKENS) -> HeadsOff:
+              max_tokens: int = MAX_ATTENTION_TOKENS) -> HeadsOff:
     """Switch off the heads in `off` (pairs of layer, head) and say what changes."""
     kind, _ = _blocks(lm.model)
     layers, heads = shape(lm.model)
@@ -271,7 +273,7 @@ def heads_off(lm, text: str, off: list[tuple[int, int]], other: str | None = Non
         mask[layer, head] = 0
 
     def both(t):  # one forward pass of a batch of two: all heads on, then the chosen ones off
-        batch, _ = encode(lm, t, max_tokens)
+        batch, _ = model_inputs(lm, t, max_tokens)
         pair = {k: v.expand(2, *v.shape[1:]) for k, v in batch.items()}
         with torch.no_grad(), head_mask(lm.model, torch.stack([torch.ones_like(mask), mask])):
             on, ablated = _summary(lm, pair, kind)

@@ -6,23 +6,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.conftest import assert_clean, open_page
 from tests.stand_ins import save, tiny_encoder, tiny_gpt2
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 ODD_TEXTS = ["", "   ", "a", "🙂🚀 emoji only 🎉", "注意力就是你所需要的", "שלום עולם, مرحبا بالعالم", "word " * 600]
 
 MINILM_VOCAB = 30_522  # the stand-ins share MiniLM's tokenizer
 pytestmark = pytest.mark.slow
-
-
-def page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page(path).run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -34,7 +24,7 @@ def scaling_table(at: AppTest):
 
 
 def test_step_by_step_controls_and_scaling_saturation():
-    at = page("pages/attention.py")
+    at = open_page("pages/attention.py")
     assert_clean(at)
     table = scaling_table(at)
     # without 1/√d the softmax is peakier: larger top weight, lower entropy
@@ -56,13 +46,19 @@ def test_step_by_step_controls_and_scaling_saturation():
     assert titles[scaled + 1].startswith("Causal mask") and titles[scaled + 2].startswith("Softmax")
 
 
-def test_step_by_step_odd_input():
-    at = page("pages/attention.py")
+def each_odd_text(at: AppTest, box):
+    """Type each of ODD_TEXTS into the page's text box `box(at)`; yield it once the page has rerun without an
+    error (an empty one with a warning that says so)."""
     for text in ODD_TEXTS:
-        at.text_input[0].set_value(text).run()
+        box(at).set_value(text).run()
         assert_clean(at)
-        if not text.strip():
-            assert at.warning, "an empty sentence says so"
+        assert text.strip() or at.warning, "an empty sentence says so"
+        yield text
+
+
+def test_step_by_step_odd_input():
+    at = open_page("pages/attention.py")
+    for text in each_odd_text(at, lambda at: at.text_input[0]):
         if len(text) > 1000:
             assert any("first 24" in i.value for i in at.info), "a long text says it was cut"
         shuffle_metrics = [m for m in at.metric if m.label == "With positions"]
@@ -74,7 +70,7 @@ def test_step_by_step_odd_input():
 
 
 def test_positional_extremes():
-    at = page("pages/positional_encodings.py")
+    at = open_page("pages/positional_encodings.py")
     assert_clean(at)
     for n, d, base in [(8, 8, 100), (128, 256, 100_000)]:
         at.slider[0].set_value(n)
@@ -89,7 +85,7 @@ def test_positional_extremes():
 
 
 def test_heads_page_default_hub_fallback_and_ablation():
-    at = page("pages/attention_heads.py")
+    at = open_page("pages/attention_heads.py")
     assert_clean(at)
     assert len(at.get("iframe")) == 2, "BertViz head view and model view"
     labels = at.dataframe[0].value["label"]
@@ -103,16 +99,12 @@ def test_heads_page_default_hub_fallback_and_ablation():
     assert any("at least one head" in i.value for i in at.info)
     at.radio[0].set_value("A Hugging Face Hub model (online)").run()  # tests run offline
     assert_clean(at)
-    assert any("Showing the offline MiniLM" in w.value for w in at.warning)
+    assert any("Staying with minilm" in w.value for w in at.warning)
 
 
 def test_heads_page_odd_input():
-    at = page("pages/attention_heads.py")
-    for text in ODD_TEXTS:
-        at.text_area[0].set_value(text).run()
-        assert_clean(at)
-        if not text.strip():
-            assert at.warning
+    at = open_page("pages/attention_heads.py")
+    for text in each_odd_text(at, lambda at: at.text_area[0]):
         if len(text) > 1000:
             assert any("cut off" in i.value for i in at.info)
 
@@ -124,7 +116,7 @@ def heads_page_on_a_folder(model, folder: Path) -> AppTest:
     from core.infra import models
 
     save(model, AutoTokenizer.from_pretrained(models.minilm_path()), folder)
-    at = page("pages/attention_heads.py")
+    at = open_page("pages/attention_heads.py")
     at.radio[0].set_value("A Hugging Face Hub model (online)").run()
     at.text_input[0].set_value(str(folder)).run()
     assert_clean(at)

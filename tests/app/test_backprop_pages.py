@@ -4,54 +4,37 @@ Each test pushes controls to extremes or feeds bad input and checks the page say
 warning (never st.error, never an exception) and shows the right numbers.
 """
 
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.nn import autograd
-
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page(path).run()
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+from tests.app.conftest import assert_clean, metric, open_page
 
 
 def test_autograd_steps_and_bad_expressions():
     at = open_page("pages/autograd.py")
-    clean(at)
+    assert_clean(at)
     assert "largest gradient difference" in " ".join(c.value for c in at.caption)  # fully stepped: checked against torch
     at.button(key="ag.reset").click().run()
     assert at.slider(key="ag.step").value == 0 and "Forward pass done" in at.info[0].value
     at.button(key="ag.fwd").click().run().button(key="ag.fwd").click().run()
     assert at.slider(key="ag.step").value == 2 and "Step 2 of" in at.success[0].value
     at.radio(key="ag.mode").set_value("An expression").run()
-    clean(at)
+    assert_clean(at)
     at.selectbox(key="ag.op1").set_value("÷").run()
     at.number_input(key="ag.bb").set_value(0.0).run()
-    clean(at)
+    assert_clean(at)
     assert any("divides by zero" in w.value for w in at.warning)
     at.number_input(key="ag.bb").set_value(-3.0).run()
     at.number_input(key="ag.c").set_value(-10.0)
     at.selectbox(key="ag.fn").set_value("log").run()  # log of 2 ÷ (-3) - 10 < 0
     assert any("positive" in w.value for w in at.warning)
-    clean(at)
+    assert_clean(at)
 
 
 def test_autograd_graph_shows_every_value_and_gradient_once_fully_stepped():
     at = open_page("pages/autograd.py")  # the default neuron, every backward step taken
-    clean(at)
+    assert_clean(at)
     dot = at.get("graphviz_chart")[0].proto.spec
     # the page's default neuron, rebuilt here: x = (2, -1), w = (-0.5, 0.8), b = 0.5, tanh, target 1
     root = autograd.neuron([2.0, -1.0], [-0.5, 0.8], 0.5, "tanh", 1.0)
@@ -64,34 +47,35 @@ def test_autograd_graph_shows_every_value_and_gradient_once_fully_stepped():
     assert "grad ?" in at.get("graphviz_chart")[0].proto.spec
 
 
+@pytest.mark.slow  # a learning-rate sweep over every optimizer
 def test_gradient_descent_reports_divergence_and_handles_extremes():
     at = open_page("pages/gradient_descent.py")
-    clean(at)
+    assert_clean(at)
     table = at.dataframe[0].value
     assert set(table.optimizer) == {"SGD", "Momentum", "Nesterov", "RMSprop", "Adam"}
     assert all(o.startswith("converged") for o in table.outcome)  # the defaults converge on the bowl
     at.slider(key="gd.condition").set_value(100.0).run()
     at.select_slider(key="gd.lr.bowl").set_value(3.0).run()  # far above 2/κ
-    clean(at)
+    assert_clean(at)
     table = at.dataframe[0].value
     assert table.set_index("optimizer").outcome["SGD"].startswith("diverged")
     assert any("diverged" in w.value for w in at.warning)
     for name in ("Rosenbrock", "saddle", "several minima"):
         at.selectbox(key="gd.surface").set_value(name).run()
-        clean(at)
+        assert_clean(at)
     at.multiselect(key="gd.opts").set_value([]).run()  # nothing picked: the page says so and shows SGD
-    clean(at)
+    assert_clean(at)
     assert list(at.dataframe[0].value.optimizer) == ["SGD"] and at.info
 
 
 def test_playground_steps_plays_and_stops_a_diverging_run():
     at = open_page("pages/playground.py")
-    clean(at)
+    assert_clean(at)
     assert metric(at, "Epoch") == "0"
     at.button(key="pg.step").click().run()
     assert metric(at, "Epoch") == "1"
     at.button(key="pg.play").click().run()  # one tick of training runs in this script run
-    clean(at)
+    assert_clean(at)
     assert int(metric(at, "Epoch").replace(",", "")) > 1
     at.button(key="pg.reset").click().run()
     assert metric(at, "Epoch") == "0"
@@ -101,7 +85,7 @@ def test_playground_steps_plays_and_stops_a_diverging_run():
     at.select_slider(key="pg.lr").set_value(1000.0)
     at.button[0].click().run()  # the form's Apply
     at.button(key="pg.play").click().run()
-    clean(at)
+    assert_clean(at)
     assert any("diverged" in w.value for w in at.warning)
 
 
@@ -114,7 +98,7 @@ def test_playground_stops_a_diverging_mse_run(optimizer):
     at.select_slider(key="pg.lr").set_value(1000.0)
     at.button[0].click().run()
     at.button(key="pg.play").click().run()
-    clean(at)
+    assert_clean(at)
     warning = next(w.value for w in at.warning if "diverged" in w.value)
     assert "confidently wrong" in warning
     assert at.button(key="pg.play").label == "▶ Play"  # stopped playing by itself
@@ -128,7 +112,7 @@ def test_playground_split_that_loses_a_class_says_so():
     at.slider(key="pg.classes").set_value(6)
     at.slider(key="pg.test").set_value(90)  # 5 training points for 6 classes
     at.button[0].click().run()
-    clean(at)
+    assert_clean(at)
     assert any("no training points" in w.value for w in at.warning)
     assert not at.metric  # no network was built from it
 
@@ -137,14 +121,14 @@ def test_playground_bad_widths_and_multiclass():
     at = open_page("pages/playground.py")
     at.text_input(key="pg.widths").set_value("8, 0")
     at.button[0].click().run()
-    clean(at)
+    assert_clean(at)
     assert any("at least one unit" in w.value for w in at.warning)
     at.text_input(key="pg.widths").set_value("")  # no hidden layer: logistic regression still works
     at.slider(key="pg.classes").set_value(6)
     at.selectbox(key="pg.loss").set_value("mse")
     at.button[0].click().run()
     at.button(key="pg.step").click().run()
-    clean(at)
+    assert_clean(at)
     assert "6 classes" in " ".join(c.value for c in at.caption)
 
 
@@ -160,7 +144,7 @@ def test_playground_csv_upload(payload, expect):
     at.selectbox(key="pg.data").set_value("upload a CSV")
     at.file_uploader(key="pg.upload").set_value(("points.csv", payload, "text/csv"))
     at.button[0].click().run()
-    clean(at)
+    assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
     if expect is None:
         assert not warnings and "3 classes" in " ".join(c.value for c in at.caption)
@@ -171,7 +155,7 @@ def test_playground_csv_upload(payload, expect):
 @pytest.mark.slow
 def test_digits_trains_reports_and_survives_bad_settings():
     at = open_page("pages/mlp_digits.py")  # the first visit trains the default network
-    clean(at)
+    assert_clean(at)
     assert float(metric(at, "Test accuracy").rstrip("%")) > 90
     assert at.image  # misclassified digits and first-layer weights
     at.text_input(key="dg.w.Good fit").set_value("0")
@@ -182,7 +166,7 @@ def test_digits_trains_reports_and_survives_bad_settings():
     at.select_slider(key="dg.lr.Good fit").set_value(100.0)
     at.slider(key="dg.e.Good fit").set_value(5)
     at.button[0].click().run()
-    clean(at)
+    assert_clean(at)
     assert any("diverged" in w.value for w in at.warning)
     # the softmax + cross-entropy check on the same page agrees to ~1e-10 even with huge logits
     at.slider(key="dg.scale").set_value(20.0).run()
@@ -199,7 +183,7 @@ def test_overfit_preset_shows_overfitting_and_early_stopping_keeps_the_best_epoc
     at = open_page("pages/mlp_digits.py")
     at.radio(key="dg.preset").set_value("Overfit on purpose").run()
     at.button[0].click().run()  # the form's Train
-    clean(at)
+    assert_clean(at)
     # overfitting: 150 training digits nearly all right, the validation digits far fewer
     train, val = percent(metric(at, "Train accuracy")), percent(metric(at, "Validation accuracy"))
     assert train > 0.95 and train - val > 0.08, (train, val)

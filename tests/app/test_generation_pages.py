@@ -4,35 +4,21 @@ Numbers the pages show are checked against the same model run here through core.
 
 import math
 import re
-from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from core.infra import data, models
 from core.llm import generation, prompting
+from tests.app.conftest import assert_clean, open_page, widget
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 pytestmark = pytest.mark.slow  # loads a 135 M model and decodes with it
 
 
 @pytest.fixture(scope="module")
 def smollm2() -> models.LoadedModel:
     return models.load("smollm2")
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=600).run()
-    return at.switch_page(path).run()
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def widget(items, label: str):
-    return next(w for w in items if w.label == label)
 
 
 def survivors(at: AppTest) -> tuple[int, int]:
@@ -49,9 +35,9 @@ def red_edges(at: AppTest) -> int:
 
 
 def test_decoding_page_controls_and_bad_prompts(smollm2):
-    at = open_page("pages/decoding.py")
-    clean(at)
-    prompt_ids = prompting.tokenize(smollm2.tokenizer, widget(at.text_area, "Prompt").value)
+    at = open_page("pages/decoding.py", timeout=600)
+    assert_clean(at)
+    prompt_ids = prompting.prompt_token_ids(smollm2.tokenizer, widget(at.text_area, "Prompt").value)
     kept, vocab = survivors(at)
     assert kept == vocab == 49_152  # no filter on by default: the whole vocabulary survives
 
@@ -60,7 +46,7 @@ def test_decoding_page_controls_and_bad_prompts(smollm2):
     widget(at.slider, "Beam width").set_value(2)
     widget(at.button, "Run the five strategies").click()
     at.run()
-    clean(at)
+    assert_clean(at)
     table = at.dataframe[0].value
     assert len(table) == 5 and (table.tokens <= 2).all()
     assert all(lp < 0 and math.isfinite(lp) for lp in table["total log-prob"]) and (table.perplexity >= 1).all()
@@ -71,39 +57,40 @@ def test_decoding_page_controls_and_bad_prompts(smollm2):
     for label, value in [("Temperature T", 0.0), ("top-p", 0.0), ("min-p", 1.0)]:  # each alone leaves the argmax
         defaults = {"Temperature T": 1.0, "top-p": 1.0, "min-p": 0.0}
         widget(at.slider, label).set_value(value).run()
-        clean(at)
+        assert_clean(at)
         assert survivors(at)[0] == 1, label
         widget(at.slider, label).set_value(defaults[label])
     widget(at.number_input, "top-k (0 = off)").set_value(1_000_000).run()  # more than the vocabulary: no cut
     assert survivors(at)[0] == vocab
     widget(at.number_input, "top-k (0 = off)").set_value(5).run()
-    logits = generation.next_logits(smollm2.model, prompt_ids)
+    with torch.no_grad():  # the model's own next-token logits after the prompt
+        logits = smollm2.model(torch.tensor([prompt_ids])).logits[0, -1]
     fifth = logits.topk(5).values[-1]
     assert survivors(at)[0] == int((logits >= fifth).sum()) < vocab  # the 5 likeliest and any tied with the 5th
     widget(at.slider, "Repetition penalty").set_value(3.0).run()
-    clean(at)
+    assert_clean(at)
 
     # stepping by hand and by the sampler
     widget(at.button, "Add it").click().run()
     widget(at.button, "🎲 Sample").click().run()
-    clean(at)
+    assert_clean(at)
     assert len(at.session_state["decoding.chosen"]) == 2
     widget(at.button, "Undo").click().run()
     assert len(at.session_state["decoding.chosen"]) == 1
 
     widget(at.text_area, "Prompt").set_value("").run()
-    clean(at)
+    assert_clean(at)
     assert any("empty" in w.value for w in at.warning)
     widget(at.text_area, "Prompt").set_value("Ça va? 🦜🎉 naïve — 東京 " * 2).run()
-    clean(at)
+    assert_clean(at)
     assert at.session_state["decoding.chosen"] == []  # a new prompt starts a new text
     assert any("&lt;0xF0&gt;" in m.value for m in at.markdown)  # an emoji split across tokens shows its bytes
 
     window = generation.context_window(smollm2.model)
     for text in ["word " * 3000, "🦜" * 3000]:  # 3,000 tokens (under the window), then 9,000 (over it)
-        n_tokens = len(prompting.tokenize(smollm2.tokenizer, text))
+        n_tokens = len(prompting.prompt_token_ids(smollm2.tokenizer, text))
         widget(at.text_area, "Prompt").set_value(text).run()
-        clean(at)
+        assert_clean(at)
         (note,) = [i.value for i in at.info if "keeps the last 512" in i.value]
         assert f"has {n_tokens:,} tokens" in note and (f"more than the {window:,}" in note) == (n_tokens > window)
         assert any(c.value.startswith("512 tokens (ids underneath") for c in at.caption)
@@ -111,15 +98,15 @@ def test_decoding_page_controls_and_bad_prompts(smollm2):
 
 
 def test_prompting_page_few_shot_lens_perplexity(smollm2):
-    at = open_page("pages/prompting.py")
-    clean(at)
+    at = open_page("pages/prompting.py", timeout=600)
+    assert_clean(at)
     perplexity = float(widget(at.metric, "Perplexity").value.replace(",", ""))
     assert 1 < perplexity < 1000
     assert any("zero-shot" in c.value and "chat template" in c.value for c in at.caption)
 
     widget(at.slider, "Reviews from the lab's held-out sentiment set").set_value(10)
     widget(at.button, "Measure the accuracy of each prompt").click().run()
-    clean(at)
+    assert_clean(at)
     key, n, scores = at.session_state["prompting.accuracy"]
     assert n == 10 and set(scores) == {"zero-shot", "one-shot", "few-shot (4)", "chat template"}
     # the same reviews scored here: each prompt's label is the likelier answer, counted by hand (the two short
@@ -143,7 +130,7 @@ def test_prompting_page_few_shot_lens_perplexity(smollm2):
     widget(at.text_area, "Text to score").set_value("").run()
     assert any("empty" in w.value for w in at.warning)
     widget(at.text_area, "Text to score").set_value("🦜").run()
-    clean(at)
+    assert_clean(at)
     widget(at.text_area, "Text to score").set_value("Les élèves ont mangé des crêpes 🥞 à Paris.").run()
-    clean(at)
+    assert_clean(at)
     assert float(widget(at.metric, "Perplexity").value.replace(",", "")) > 1

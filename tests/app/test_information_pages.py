@@ -2,57 +2,34 @@
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page(path).run()
-
-
-def widget(elements, label: str):
-    return next(w for w in elements if w.label.startswith(label))
-
-
-def metric(at: AppTest, label: str) -> str:
-    return widget(at.metric, label).value
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
+from tests.app.conftest import assert_clean, metric, open_page, widget
 
 # ----------------------------------------------------------------------------- information_theory.py
 
 
 def test_information_page_defaults_to_a_loaded_die():
+    """A die with P(six) = 0.5 and 0.1 for each other face, worked by hand."""
     at = open_page("pages/information_theory.py")
     assert_clean(at)
-    p = [0.1] * 5 + [0.5]
-    h = -sum(x * math.log2(x) for x in p)
-    assert metric(at, "Entropy H(p)") == f"{h:.3f} bits"
-    assert metric(at, "Maximum") == f"{math.log2(6):.3f} bits"
+    assert metric(at, "Entropy H(p)") == "2.161 bits"  # 0.5·1 + 5·0.1·log2 10 = 0.5 + 0.5·3.3219
+    assert metric(at, "Maximum") == "2.585 bits"  # log2 6
     assert metric(at, "Huffman code for p") == "2.200 bits"  # lengths 1, 3, 3, 3, 4, 4
-    # q starts as p^0.5, normalised; Shannon's code for it has lengths ceil(-log2 q)
-    q = [math.sqrt(x) / sum(math.sqrt(y) for y in p) for x in p]
-    shannon = sum(x * math.ceil(-math.log2(y)) for x, y in zip(p, q))
-    assert metric(at, "Shannon code for q") == f"{shannon:.3f} bits"
+    # q starts as p^0.5 normalised: 0.1382 for faces 1-5, 0.3090 for the six; Shannon lengths ceil(-log2 q) = 3 and 2
+    assert metric(at, "Shannon code for q") == "2.500 bits"  # 0.5·3 + 0.5·2
     assert any("blank cell counts as 0" in c.value for c in at.caption)  # the page says how it reads a new row
 
 
-@pytest.mark.parametrize("typed, shown", [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")])
-def test_bad_typed_distributions_give_a_warning_not_a_traceback(typed, shown):
+def test_bad_typed_distributions_give_a_warning_not_a_traceback():
     at = open_page("pages/information_theory.py")
     widget(at.selectbox, "Start from").select("typed by you").run()
-    widget(at.text_area, "Weights").input(typed).run()
-    assert_clean(at)
-    assert any(shown in w.value for w in at.warning), [w.value for w in at.warning]
+    for typed, shown in [("1, -1", "negative"), ("0 0 0", "all zeros"), ("1, nan", "NaN"), ("a, b", "numbers"), ("", "no outcomes")]:
+        widget(at.text_area, "Weights").input(typed).run()
+        assert_clean(at)
+        assert any(shown in w.value for w in at.warning), (typed, [w.value for w in at.warning])
 
 
 def test_typed_extremes_unnormalised_single_outcome_and_thousands():
@@ -120,12 +97,12 @@ def test_loss_page_shows_the_overflow_and_matches_torch():
     assert metric(at, "Our loss") == metric(at, "torch.nn.functional.cross_entropy")
 
 
-@pytest.mark.parametrize("typed", ["a, b", "3", "", "1e39, 0", "nan, 1", "1e37, 0"])  # 1e37 x 100 overflows float32
-def test_loss_page_bad_logits(typed):
+def test_loss_page_bad_logits():
     at = open_page("pages/cross_entropy_loss.py")
-    widget(at.text_input, "Logits z").input(typed).run()
-    assert_clean(at)
-    assert at.warning
+    for typed in ["a, b", "3", "", "1e39, 0", "nan, 1", "1e37, 0"]:  # 1e37 x 100 overflows float32
+        widget(at.text_input, "Logits z").input(typed).run()
+        assert_clean(at)
+        assert at.warning, typed
 
 
 @pytest.mark.slow
@@ -141,6 +118,7 @@ def test_loss_race_trains_and_reports_both_models():
 # ----------------------------------------------------------------------------- ngram_perplexity.py
 
 
+@pytest.mark.slow  # trains n-grams on growing corpora, several seconds
 def test_ngram_page_never_beats_the_entropy_rate():
     at = open_page("pages/ngram_perplexity.py")
     assert_clean(at)
@@ -154,6 +132,7 @@ def measured_trigram(at: AppTest) -> float:
     return float(re.search(r"trigram (\d+\.\d+)", caption).group(1))
 
 
+@pytest.mark.slow  # each case solves a source and trains its n-grams
 @pytest.mark.parametrize("order, concentration, k", [(2, 0.1, 0.001), (1, 1.0, 0.1), (1, 0.1, 0.001)])
 def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concentration, k):
     """At these settings the measured held-out trigram lands below the entropy rate (a lucky
@@ -170,6 +149,7 @@ def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concen
     assert any("can land a little below the floor by chance" in c.value for c in at.caption)
 
 
+@pytest.mark.slow  # builds a 4,096-context source before refusing the next size
 def test_ngram_page_refuses_a_source_too_large_to_solve():
     at = open_page("pages/ngram_perplexity.py")
     widget(at.slider, "Source order").set_value(3)

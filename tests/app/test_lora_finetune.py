@@ -1,7 +1,6 @@
 """The LoRA page with the real MiniLM: a one-step fine-tune from the form, everything shown after it,
 bad input, and the isolation rule: the cached base model predicts exactly as before in another session."""
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,29 +10,12 @@ from streamlit.testing.v1 import AppTest
 from core.infra import models
 from core.infra.network import Reachability
 from core.llm import finetune as ft
+from core.llm import finetune_analysis
+from tests.app.conftest import assert_clean, metric, open_page, widget
 from ui import state
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 PAGE = "pages/lora_finetune.py"
 SENTENCES = ["Not bad at all, actually.", "Oh great, another update that deletes my files."]
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300).run()
-    return at.switch_page(PAGE).run()
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def button(at: AppTest, label: str):
-    return next(b for b in at.button if b.label == label)
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def embed(loaded: models.LoadedModel) -> torch.Tensor:
@@ -63,13 +45,13 @@ def tiny_run(at: AppTest, rows: int = 32) -> AppTest:
     at.number_input(key="lora.rows").set_value(rows)
     at.select_slider(key="lora.batch").set_value(32)
     at.slider(key="lora.epochs").set_value(1)
-    return button(at, "Fine-tune with LoRA").click().run()
+    return widget(at.button, "Fine-tune with LoRA").click().run()
 
 
 @pytest.mark.slow
 def test_first_render_counts_parameters_and_does_not_train():
-    at = open_page()
-    clean(at)
+    at = open_page(PAGE, timeout=300)
+    assert_clean(at)
     assert not any(m.label == "Held-out accuracy" for m in at.metric), "the first render must not train"
     # MiniLM: 6 layers × (query, value: 2·8·(384+384); attention dense 8·(384+384); two FFN denses 8·(384+1536) each)
     adapters = 6 * (3 * 8 * 768 + 2 * 8 * (384 + 1536))
@@ -79,7 +61,7 @@ def test_first_render_counts_parameters_and_does_not_train():
     at.select_slider(key="lora.r").set_value(64).run()
     assert metric(at, "Trainable parameters") == f"{8 * adapters + head:,}"
     at.multiselect(key="lora.targets").set_value([]).run()  # no target module: a message, no traceback
-    clean(at)
+    assert_clean(at)
     assert any("target module" in w.value for w in at.warning)
 
 
@@ -87,9 +69,9 @@ def test_first_render_counts_parameters_and_does_not_train():
 def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     cached = state.model("minilm")
     before = embed(cached)
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at = tiny_run(at)
-    clean(at)
+    assert_clean(at)
     result: ft.FinetuneResult = at.session_state["lora.run"]
     assert result.history.steps == [1]
     predicted = ft.predict(result, result.test.text.tolist()).idxmax(axis=1).to_numpy()
@@ -99,30 +81,30 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     assert any("held-out mistakes" in m.value for m in at.markdown)
     at.segmented_control(key="lora.view").set_value("Try your own sentence").run()
     at.text_input(key="lora.try").set_value("☃️ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 " * 200).run()  # odd and long text is cut at max length
-    clean(at)
+    assert_clean(at)
     at.text_input(key="lora.try").set_value("").run()
-    clean(at)
+    assert_clean(at)
     assert any(c.value.startswith("Prediction:") for c in at.caption)
     at.segmented_control(key="lora.view").set_value("The update ΔW").run()
     assert any("reproduces peft's output" in m.value for m in at.markdown)
     layer = "encoder.encoder.layer.0.intermediate.dense"
     at.selectbox(key="lora.layer").set_value(layer).run()
-    clean(at)
-    update = ft.lora_update(result, layer)  # the numbers shown are core's, for the layer picked
+    assert_clean(at)
+    update = finetune_analysis.lora_update(result, layer)  # the numbers shown are core's, for the layer picked
     assert metric(at, "‖ΔW‖ / ‖W₀‖ (Frobenius)") == f"{update.relative_norm:.4f}" != "0.0000"
     assert metric(at, "Directions holding 90% of ΔW") == f"{update.directions_90} of r = 8"
     assert metric(at, "Numbers stored (full ΔW: 589,824)") == f"{8 * (384 + 1536):,}"
     assert any(f"**{update.gap_to_ours:.1e}**" in m.value for m in at.markdown)
     at.segmented_control(key="lora.view").set_value("Merge and download").run()
-    button(at, "Merge the adapter and compare predictions").click().run()
-    clean(at)
+    widget(at.button, "Merge the adapter and compare predictions").click().run()
+    assert_clean(at)
     assert metric(at, "Same prediction") == "100%"
     assert at.get("download_button"), "the adapter download is offered"
     first_zip = at.session_state["lora.zip"]
 
     # a second run: the merge check and the zip of the first one must not be shown as this one's
     at = tiny_run(at)
-    clean(at)
+    assert_clean(at)
     assert at.session_state["lora.run"] is not result
     at.segmented_control(key="lora.view").set_value("Merge and download").run()
     assert not any(m.label == "Same prediction" for m in at.metric), "a merge check of the previous run is stale"
@@ -141,14 +123,14 @@ def test_a_fine_tune_in_one_session_leaves_another_sessions_base_model_predictio
     other = AppTest.from_function(base_model_session, default_timeout=300).run()
     assert not other.exception
     before, model_id = other.session_state["hidden"], other.session_state["model id"]
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     for method in ("lora", "full"):  # full fine-tuning moves every encoder weight: of its own copy
         if method == "full":
             at.select_slider(key="lora.lr").set_value(1e-3)
-            button(at, "Race probe vs LoRA vs full").click().run()
+            widget(at.button, "Race probe vs LoRA vs full").click().run()
         else:
             at = tiny_run(at)
-        clean(at)
+        assert_clean(at)
     assert at.session_state["lora.run"].history.steps == [1]
     assert at.session_state["lora.compare.full"].history.steps == [1]
     other.run()  # the other user predicts again with the shared model
@@ -159,20 +141,20 @@ def test_a_fine_tune_in_one_session_leaves_another_sessions_base_model_predictio
 
 @pytest.mark.slow
 def test_stop_during_training_keeps_no_result_and_says_where():
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at = tiny_run(at, rows=64)  # two steps
-    clean(at)
+    assert_clean(at)
     # what a click on Stop leaves behind: the loop interrupted after step 1, its result never stored
     history = at.session_state["lora.run.history"]
     history.steps, history.metrics = history.steps[:1], {k: v[:1] for k, v in history.metrics.items()}
     at.session_state["lora.run.running"] = True
     at.session_state["lora.run"] = None
     at.button(key="lora.run.stop").click().run()
-    clean(at)
+    assert_clean(at)
     assert any("stopped at step 1 of 2" in i.value for i in at.info)
     assert not any(m.label == "Held-out accuracy" for m in at.metric)
     at.run()  # a later rerun still shows no result, and no longer says it is running
-    clean(at)
+    assert_clean(at)
     assert not any(m.label == "Held-out accuracy" for m in at.metric)
     assert at.session_state["lora.run.running"] is False
 
@@ -186,29 +168,29 @@ def test_a_model_id_the_hub_does_not_know_is_explained(monkeypatch):
     monkeypatch.setattr(models, "hub_reachable", lambda: Reachability(True, "huggingface.co answers"))
     for auto in (transformers.AutoTokenizer, transformers.AutoModel):
         monkeypatch.setattr(auto, "from_pretrained", not_found)
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at.text_input(key="lora.hub").set_value("no-such-org/no-such-bert").run()
-    clean(at)
-    message = next(i.value for i in at.info if "no-such-org/no-such-bert" in i.value)
+    assert_clean(at)
+    message = next(w.value for w in at.warning if "no-such-org/no-such-bert" in w.value)
     assert "not a valid model identifier" in message and "Staying with minilm" in message
     assert metric(at, "Trainable parameters")  # the page goes on with the offline encoder
 
 
 @pytest.mark.slow
 def test_the_three_way_comparison_and_bad_input():
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at.text_input(key="lora.hub").set_value("no-such-org/no-such-bert").run()  # offline in tests
-    clean(at)
-    assert any("no-such-org/no-such-bert" in i.value for i in at.info)
+    assert_clean(at)
+    assert any("no-such-org/no-such-bert" in w.value for w in at.warning)
     at.radio(key="lora.source").set_value("sst2").run()  # online only: falls back to the bundled set
-    clean(at)
+    assert_clean(at)
     assert any("sentiment set instead" in i.value for i in at.info)
     at.number_input(key="lora.rows").set_value(32)
     at.select_slider(key="lora.batch").set_value(32)
     at.slider(key="lora.epochs").set_value(1)
     at.select_slider(key="lora.lr").set_value(0.1)  # an extreme learning rate must not break the page
-    button(at, "Race probe vs LoRA vs full").click().run()
-    clean(at)
+    widget(at.button, "Race probe vs LoRA vs full").click().run()
+    assert_clean(at)
     table = at.dataframe[-1].value
     assert list(table["method"]) == ["probe", "lora", "full"]
     trainable = dict(zip(table["method"], table["trainable parameters"]))
@@ -218,9 +200,9 @@ def test_the_three_way_comparison_and_bad_input():
 
 @pytest.mark.slow
 def test_uploads_good_and_bad():
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at.radio(key="lora.source").set_value("upload-csv").run()
-    clean(at)
+    assert_clean(at)
     assert any("Upload a CSV" in i.value for i in at.info)
 
     def upload(name: str, content: bytes) -> AppTest:
@@ -228,26 +210,26 @@ def test_uploads_good_and_bad():
         return at.run()
 
     upload("cols.csv", b"sentence,sentiment\nnice,1\nbad,0\n")
-    clean(at)
+    assert_clean(at)
     assert any("needs columns 'text' and 'label'" in w.value for w in at.warning)
     upload("big.csv", b"text,label\n" + b"a,b\n" * 1_600_000)  # 6.4 MB: over the lab's 5 MB limit
-    clean(at)
+    assert_clean(at)
     assert any("the limit is 5 MB" in w.value for w in at.warning)
     huge = b"text,label\n" + b"a fine sentence,positive\n" * 2_000_000  # 50 MB, the issue's case
     assert len(huge) >= 50_000_000
     upload("huge.csv", huge)
-    clean(at)
+    assert_clean(at)
     assert any(w.value.startswith(f"huge.csv is {len(huge) / 1e6:.1f} MB; the limit is 5 MB") for w in at.warning)
     rows = "".join(f"sentence {i},{c}\n" for i in range(20) for c in ("red", "green", "blue"))
     upload("colours.csv", ("text,label\n,red\n   ,red\n" + rows).encode())  # string labels, 3 classes, empty rows
-    clean(at)
+    assert_clean(at)
     assert metric(at, "Head (trained and saved too)") == f"{384 * 3 + 3:,}"
     caption = next(c.value for c in at.caption if "training rows" in c.value)
     assert "48 training rows, 12 held-out rows" in caption  # the 60 rows with a text, 20% held out
     assert "red: 16" in caption and "blue: 16" in caption  # the rows without a text are not counted
     upload("one.csv", ("text,label\n" + "".join(f"s {i},same\n" for i in range(20))).encode())
-    at = button(at, "Fine-tune with LoRA").click().run()
-    clean(at)
+    at = widget(at.button, "Fine-tune with LoRA").click().run()
+    assert_clean(at)
     assert any("single class" in w.value for w in at.warning)
 
 
@@ -263,16 +245,16 @@ def test_an_uploaded_split_column_decides_the_training_and_held_out_rows(monkeyp
     monkeypatch.setattr(ft, "fit", recording_fit)
     rows = [(f"review number {i} was {'great' if i % 2 else 'awful'}", "pos" if i % 2 else "neg",
              "test" if i % 4 == 3 else "train") for i in range(32)]  # every 4th row held out: not what a random split picks
-    at = open_page()
+    at = open_page(PAGE, timeout=300)
     at.radio(key="lora.source").set_value("upload-csv").run()
     csv = "text,label,split\n" + "".join(f"{t},{label},{' Test' if s == 'test' and i == 3 else s}\n"  # case and spaces allowed
                                          for i, (t, label, s) in enumerate(rows))
     at.file_uploader(key="lora.upload").set_value(("split.csv", csv.encode(), "text/csv"))
     at.run()
-    clean(at)
+    assert_clean(at)
     assert any("24 training rows, 8 held-out rows" in c.value for c in at.caption)
     at = tiny_run(at, rows=100)
-    clean(at)
+    assert_clean(at)
     assert seen["train"] == [t for t, _, s in rows if s == "train"]
     assert seen["test"] == [t for t, _, s in rows if s == "test"]
     assert at.session_state["lora.run"].test.text.tolist() == seen["test"]  # evaluated on exactly those rows

@@ -6,13 +6,13 @@ left out of the test or out of the app without this failing.
 """
 
 import dataclasses
-import math
 from pathlib import Path
 
 import pytest
+from scipy.stats import entropy as scipy_entropy
 from streamlit.testing.v1 import AppTest
 
-from core.foundations import information
+from core.foundations import information_demo
 from core.infra import models
 from tests.stand_ins import OFFLINE, ONLINE, hide_packages
 from ui import state
@@ -28,7 +28,12 @@ def run_page(path: str) -> AppTest:
     return at.switch_page(path).run()
 
 
-@pytest.mark.parametrize("path", [p.path for p in all_pages()])
+# pages whose first view loads MiniLM or SmolLM2, or trains for seconds: in the slow suite
+SLOW_PAGES = {"pages/attention.py", "pages/positional_encodings.py", "pages/attention_heads.py", "pages/decoding.py",
+              "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py", "pages/ngram_perplexity.py", "pages/mlp_digits.py"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p.path, marks=pytest.mark.slow) if p.path in SLOW_PAGES else p.path for p in all_pages()])
 def test_page_runs_without_exception(path):
     at = run_page(path)
     assert not at.exception, [e.value for e in at.exception]
@@ -113,9 +118,8 @@ def test_next_token_preset_uses_the_hub_model_when_smollm2_is_missing(cloud):
     next(w for w in at.selectbox if w.label == "Start from").select("next token of a language model").run()
     next(w for w in at.text_input if w.label == "Prompt").input(prompt).run()
     assert not at.exception and not at.warning, [w.value for w in [*at.exception, *at.warning]]
-    _, p = information.next_token_distribution(cloud, prompt, 10)
-    entropy = -sum(x * math.log2(x) for x in p if x > 0)
-    assert next(m for m in at.metric if m.label.startswith("Entropy H(p)")).value == f"{entropy:.3f} bits"
+    _, p = information_demo.next_token_distribution(cloud, prompt, 10)
+    assert next(m for m in at.metric if m.label.startswith("Entropy H(p)")).value == f"{scipy_entropy(p, base=2):.3f} bits"
     assert any(c.value.startswith("GPT-2") and "from the Hub" in c.value for c in at.caption)
 
 

@@ -1,90 +1,70 @@
 """The probability lab's pages: widgets at their extremes, bad input, and the numbers they show."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import mutual_info_score
-from streamlit.testing.v1 import AppTest
 
 from core.foundations.joint import table_from_dataset
+from tests.app.conftest import assert_clean, metric, open_page, widget
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    return at.switch_page(path).run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
-
-
-def slider(at: AppTest, label_start: str):
-    return next(s for s in at.slider if s.label.startswith(label_start))
 
 
 def test_bayes_page_posterior_and_extremes():
     at = open_page("pages/bayes.py")
-    ok(at)
+    assert_clean(at)
     assert metric(at, "After a positive test") == "15.4%"  # 0.9*0.01 / (0.9*0.01 + 0.05*0.99)
     assert any("59 test positive" in m.value for m in at.markdown)
-    slider(at, "Sensitivity").set_value(0.0).run()
-    slider(at, "Specificity").set_value(1.0).run()  # a positive result is now impossible
-    ok(at)
+    widget(at.slider, "Sensitivity").set_value(0.0).run()
+    widget(at.slider, "Specificity").set_value(1.0).run()  # a positive result is now impossible
+    assert_clean(at)
     assert metric(at, "After a positive test") == "impossible"
-    slider(at, "Prior").set_value(1.0).run()
-    ok(at)
+    widget(at.slider, "Prior").set_value(1.0).run()
+    assert_clean(at)
     at.text_input[0].set_value("+-+-").run()  # impossible positives in a sequence: a warning, no traceback
-    ok(at)
+    assert_clean(at)
     assert any("probability 0" in w.value for w in at.warning)
     assert any("Test 1 (+) is impossible: the beliefs stop at the prior" in w.value for w in at.warning)
-    slider(at, "Sensitivity").set_value(1.0).run()  # a perfect test: after "+", P(ill) = 1 and "−" can't happen
-    slider(at, "Prior").set_value(0.5).run()
+    widget(at.slider, "Sensitivity").set_value(1.0).run()  # a perfect test: after "+", P(ill) = 1 and "−" can't happen
+    widget(at.slider, "Prior").set_value(0.5).run()
     at.text_input[0].set_value("+ + - +").run()
-    ok(at)
+    assert_clean(at)
     assert any("Test 3 (−) is impossible: the beliefs stop after test 2" in w.value for w in at.warning)
     assert any(m.value.startswith("After 2 tests: **P(ill) = 100.00%**") for m in at.markdown)  # drawn up to test 2
-    slider(at, "Sensitivity").set_value(0.9).run()
-    slider(at, "Specificity").set_value(0.95).run()
-    slider(at, "Prior").set_value(0.0).run()
+    widget(at.slider, "Sensitivity").set_value(0.9).run()
+    widget(at.slider, "Specificity").set_value(0.95).run()
+    widget(at.slider, "Prior").set_value(0.0).run()
     at.text_input[0].set_value("+ + + +").run()
-    ok(at)
+    assert_clean(at)
     assert any("P(ill) = 0.00%" in m.value for m in at.markdown)
     at.text_input[0].set_value("no results here").run()
-    ok(at)
+    assert_clean(at)
     assert at.info
 
 
 def test_coin_page_flips_and_improper_prior():
     at = open_page("pages/coin_flips.py")
-    ok(at)
+    assert_clean(at)
     at.button[0].click().run()  # Flip once: 3 -> 4 flips
-    assert slider(at, "Flips seen").value == 4
-    slider(at, "Prior strength").set_value(0.0).run()
-    slider(at, "The coin's true").set_value(1.0).run()  # only heads: Beta(0 + h, 0) is improper
-    ok(at)
+    assert widget(at.slider, "Flips seen").value == 4
+    widget(at.slider, "Prior strength").set_value(0.0).run()
+    widget(at.slider, "The coin's true").set_value(1.0).run()  # only heads: Beta(0 + h, 0) is improper
+    assert_clean(at)
     assert any("at least one head and one tail" in w.value for w in at.warning)
-    slider(at, "Prior strength").set_value(100.0).run()
-    slider(at, "Flips seen").set_value(1000).run()
-    ok(at)
+    widget(at.slider, "Prior strength").set_value(100.0).run()
+    widget(at.slider, "Flips seen").set_value(1000).run()
+    assert_clean(at)
     assert metric(at, "Maximum likelihood") == "1.000"
     assert float(metric(at, "Posterior mean")) == pytest.approx((50 + 1000) / 1100, abs=1e-3)
     at.button[2].click().run()  # Start over: no flips
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Maximum likelihood").startswith("undefined")
-    slider(at, "Prior guess").set_value(0.0).run()  # a certain prior with strength > 0: improper until a head
-    slider(at, "The coin's true").set_value(0.0).run()
-    slider(at, "Flips seen").set_value(20).run()
-    ok(at)
+    widget(at.slider, "Prior guess").set_value(0.0).run()  # a certain prior with strength > 0: improper until a head
+    widget(at.slider, "The coin's true").set_value(0.0).run()
+    widget(at.slider, "Flips seen").set_value(20).run()
+    assert_clean(at)
     assert any("exactly 0 says heads never happen" in w.value for w in at.warning)
 
 
@@ -95,72 +75,72 @@ def mutual_information_bits(counts) -> str:
 
 def test_joint_page_example_and_datasets():
     at = open_page("pages/joint_distributions.py")
-    ok(at)
+    assert_clean(at)
     assert metric(at, "p-value") == "4.62e-07"
     assert metric(at, "Mutual information") == mutual_information_bits([[30, 5, 5], [20, 15, 15], [10, 30, 20]])
     # an edit as the browser sends it (AppTest's data_editor takes no set_value): one cell changed, one row added
     at.session_state["joint.editor"] = {"edited_rows": {0: {"bus": 45}}, "deleted_rows": [],
                                         "added_rows": [{"weather": "snow", "bus": 8, "bike": 1, "walk": 6}]}
     at.run()
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Mutual information") == mutual_information_bits([[45, 5, 5], [20, 15, 15], [10, 30, 20], [8, 1, 6]])
     at.text_input(key="joint.columns").set_value("bus, bike, walk, train").run()  # a new column; the edits so far stay
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Chi-square").endswith("(dof 6)")  # 4 x 3: the new column is empty so far
     at.session_state["joint.editor"] = {"edited_rows": {0: {"train": 10}}, "deleted_rows": [], "added_rows": []}
     at.run()
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Chi-square").endswith("(dof 9)")
     assert metric(at, "Mutual information") == mutual_information_bits([[45, 5, 5, 10], [20, 15, 15, 0], [10, 30, 20, 0], [8, 1, 6, 0]])
     at.session_state["joint.editor"] = {"edited_rows": {1: {"weather": "rain"}}, "deleted_rows": [], "added_rows": []}
     at.run()
-    ok(at)
+    assert_clean(at)
     assert any("'rain' appears more than once" in w.value for w in at.warning)
     at.text_input(key="joint.columns").set_value("bus, walk, bus").run()
-    ok(at)
+    assert_clean(at)
     assert any("'bus' appears more than once" in w.value for w in at.warning)
     at.text_input(key="joint.columns").set_value("bus, bike, walk, train").run()  # back to four columns: every edit kept,
-    ok(at)
+    assert_clean(at)
     assert any("'rain' appears more than once" in w.value for w in at.warning)  # the repeated label too, until fixed
     at.radio[0].set_value("Iris: species × a measurement").run()
-    ok(at)
+    assert_clean(at)
     at.slider[0].set_value(10).run()
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Mutual information") == mutual_information_bits(table_from_dataset("iris", 2, 10)[0])
     at.radio[0].set_value("Sentiment set: label × negation").run()
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Mutual information") == mutual_information_bits(table_from_dataset("sentiment")[0])
 
 
 def test_naive_bayes_text_controls_and_bad_sentences():
     at = open_page("pages/naive_bayes.py")
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Held-out accuracy") == "75.0%"
     assert metric(at, "Training rows") == "512"
     at.select_slider[0].set_value(1e-4).run()
-    ok(at)
+    assert_clean(at)
     at.checkbox[0].uncheck().run()  # random split with a held-out share slider
-    slider(at, "Held-out share").set_value(0.9).run()
-    ok(at)
+    widget(at.slider, "Held-out share").set_value(0.9).run()
+    assert_clean(at)
     assert metric(at, "Training rows") == "64"
     at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
-    ok(at)
+    assert_clean(at)
     assert any("class prior alone" in i.value for i in at.info)
     # the sentiment set's own training rows are balanced: equal priors, so a tie and no winner named
     assert any(m.value.startswith("Prediction: **a tie** between negative and positive (negative: 50.0%, positive: 50.0%)")
                for m in at.markdown)
     assert not any(m.value.startswith("Prediction: **negative**") for m in at.markdown)
     at.text_input[0].set_value("!!! ?").run()  # no countable words at all
-    ok(at)
+    assert_clean(at)
     assert at.warning
     at.radio[2].set_value(2).run()  # word pairs
-    ok(at)
+    assert_clean(at)
 
 
 def test_naive_bayes_uploads():
     at = open_page("pages/naive_bayes.py")
     at.radio(key="nb.source").set_value("Upload a CSV (columns text, label)").run()
-    ok(at)
+    assert_clean(at)
     assert any("Upload a CSV" in i.value for i in at.info)
     one_class = "text,label\n" + "".join(f"review number {i},pos\n" for i in range(12))
     at.file_uploader(key="nb.upload").set_value(("one.csv", one_class.encode(), "text/csv")).run()
@@ -169,46 +149,46 @@ def test_naive_bayes_uploads():
     three = "text,label\n" + "".join(f"{w} {w} film {i},{c}\n" for i in range(10) for w, c in
                                       (("great", "good"), ("awful", "bad"), ("fine", "meh")))
     at.file_uploader(key="nb.upload").set_value(("three.csv", three.encode(), "text/csv")).run()
-    ok(at)
+    assert_clean(at)
     assert metric(at, "Held-out accuracy") == "100.0%"  # each class has its own word
-    assert metric(at, "Training rows") == "22"  # 30 rows, a quarter (8, stratified) held out
+    assert metric(at, "Training rows") == "24"  # 10 rows a class, a quarter of each held out: round(2.5) = 2, 6 in all
     next(n for n in at.number_input if n.label == "Split seed").set_value(7).run()  # another split, still clean
-    ok(at)
+    assert_clean(at)
 
 
 def test_naive_bayes_gaussian_extremes():
     at = open_page("pages/naive_bayes.py")
     at.radio[0].set_value("Numbers: Gaussian naive Bayes").run()
-    ok(at)
+    assert_clean(at)
     at.select_slider[0].set_value(0.0).run()
     at.radio[1].set_value("wine").run()
-    ok(at)
+    assert_clean(at)
     at.selectbox[1].set_value(0).run()  # the same feature twice
-    ok(at)
+    assert_clean(at)
     assert any("two different features" in i.value for i in at.info)
     at.selectbox[1].set_value(12).run()
-    slider(at, "Held-out share").set_value(0.9).run()
-    ok(at)
+    widget(at.slider, "Held-out share").set_value(0.9).run()
+    assert_clean(at)
     assert float(metric(at, "Held-out accuracy").rstrip("%")) > 50
 
 
 def test_markov_page_orders_levels_and_corpora():
     at = open_page("pages/markov_chains.py")
-    ok(at)
+    assert_clean(at)
     assert len([m for m in at.markdown if m.value.startswith("**k = ")]) == 5
     at.radio[0].set_value("word").run()
-    ok(at)
+    assert_clean(at)
     at.selectbox[0].set_value("markov").run()
-    ok(at)
-    slider(at, "Order k").set_value(12).run()
-    ok(at)
+    assert_clean(at)
+    widget(at.slider, "Order k").set_value(12).run()
+    assert_clean(at)
     at.select_slider[0].set_value(100.0).run()  # heavy smoothing of the letter chain
-    ok(at)
+    assert_clean(at)
     at.selectbox[0].set_value("upload").run()  # no file yet: a hint, not an error
-    ok(at)
+    assert_clean(at)
     assert at.info
     at.radio[0].set_value("char").run()
     at.file_uploader(key="markov.upload").set_value(("short.txt", b"hello", "text/plain")).run()  # 5 characters
-    ok(at)
+    assert_clean(at)
     assert any(i.value == "an order-5 chain needs more than 5 tokens of training text; this corpus has 5" for i in at.info)
     assert len([m for m in at.markdown if m.value.startswith("**k = ")]) == 5  # orders 1-4 still sample

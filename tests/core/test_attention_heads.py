@@ -157,7 +157,7 @@ def test_batched_ablation_equals_one_head_at_a_time(which, request):
     scan = ah.ablate_each_head(lm, text)
     layers, heads = ah.shape(lm.model)
     assert scan.effect.shape == (layers, heads) and (scan.effect > -1e-6).all()
-    batch, _ = ah.encode(lm, text)
+    batch, _ = ah.model_inputs(lm, text)
     kind = "gpt2" if which == "tiny_gpt2" else "bert"
     with torch.no_grad():
         base = ah._summary(lm, batch, kind)

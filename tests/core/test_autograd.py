@@ -35,7 +35,8 @@ def test_micrograd_sanity_expression():
         y = h + q + q * x
         w = (y / 100).tanh() + (x / 4).exp() + (x * x).log() + (x * 0.5).sigmoid() + z ** 3 / 50 - x ** -1 + (h ** 0.5) * y
         outs.append(w)
-    outs[0].backward(); outs[1].backward()
+    for out in outs[:2]:
+        out.backward()
     ops = {v._op for v in topological_order(outs[0])}
     assert {"+", "×", "relu", "tanh", "exp", "log", "σ", "^3", "^-1", "^0.5"} <= ops
     assert close(outs[0].data, outs[1].item())
@@ -74,13 +75,15 @@ def random_graph(seed: int, n_leaves: int = 4, n_ops: int = 25):
             allowed = [u for u in UNARY if not (u in ("log", "sqrt") and x <= 0.1) and not (u == "inv" and abs(x) < 0.2)
                        and not (u == "exp" and x > 5) and not (u in ("pow2", "pow3") and abs(x) > 5)]
             u = rng.choice(allowed)
-            ovals.append(apply_unary(u, ovals[i], False)); tvals.append(apply_unary(u, tvals[i], True))
+            ovals.append(apply_unary(u, ovals[i], False))
+            tvals.append(apply_unary(u, tvals[i], True))
         else:
             i, j = rng.randrange(len(ovals)), rng.randrange(len(ovals))
             b = rng.choice([op for op in BINARY if not (op == "div" and abs(ovals[j].data) < 0.2)
                             and not (op == "mul" and abs(ovals[i].data * ovals[j].data) > 1e3)])
             f = {"add": lambda p, q: p + q, "mul": lambda p, q: p * q, "sub": lambda p, q: p - q, "div": lambda p, q: p / q}[b]
-            ovals.append(f(ovals[i], ovals[j])); tvals.append(f(tvals[i], tvals[j]))
+            ovals.append(f(ovals[i], ovals[j]))
+            tvals.append(f(tvals[i], tvals[j]))
     # the output depends on the last few nodes, so most of the graph matters
     out_o = sum(ovals[-5:], Value(0.0))
     out_t = sum(tvals[-5:], torch.tensor(0.0, dtype=torch.float64))

@@ -17,7 +17,6 @@ from core.foundations.bayes import (
     flip_coins,
     natural_frequencies,
     posterior,
-    sequential_posteriors,
 )
 from core.foundations.joint import count_pairs, joint_table, labels_from_text
 from core.infra import data
@@ -41,15 +40,16 @@ def test_repeated_tests_match_the_odds_form(test):
     # posterior odds = prior odds x product of likelihood ratios (closed form, no step-by-step updating)
     results = [True, True, False, True, False, False, True]
     lr = {True: test.sensitivity / (1 - test.specificity), False: (1 - test.sensitivity) / test.specificity}
-    beliefs = sequential_posteriors(test, results)
+    beliefs, stopped = belief_path(test, results)
+    assert not stopped
     for n in range(len(results) + 1):
         odds = test.prior / (1 - test.prior) * np.prod([lr[r] for r in results[:n]])
         assert beliefs[n] == pytest.approx(odds / (1 + odds), rel=1e-10)
 
 
 def test_certain_beliefs_and_impossible_results():
-    assert sequential_posteriors(DiagnosticTest(0.0, 0.9, 0.9), [True] * 5)[-1] == 0.0  # prior 0 stays 0
-    assert sequential_posteriors(DiagnosticTest(1.0, 0.9, 0.9), [False] * 5)[-1] == 1.0
+    assert belief_path(DiagnosticTest(0.0, 0.9, 0.9), [True] * 5)[0][-1] == 0.0  # prior 0 stays 0
+    assert belief_path(DiagnosticTest(1.0, 0.9, 0.9), [False] * 5)[0][-1] == 1.0
     with pytest.raises(LabError, match="positive result has probability 0"):
         posterior(DiagnosticTest(0.2, 0.0, 1.0), positive=True)
     with pytest.raises(LabError, match="negative result has probability 0"):
@@ -65,10 +65,9 @@ def test_an_impossible_result_stops_the_beliefs_where_it_happens():
     assert stopped.startswith("Test 3 (−) is impossible: the beliefs stop after test 2.") and "probability 0" in stopped
     beliefs, stopped = belief_path(DiagnosticTest(0.2, 0.0, 1.0), [True])  # a positive never happens
     assert beliefs == [0.2] and "stop at the prior" in stopped
-    test = DiagnosticTest(0.3, 0.6, 0.99)
-    assert belief_path(test, [True, False]) == (sequential_posteriors(test, [True, False]), "")
-    with pytest.raises(LabError, match="Test 3"):
-        sequential_posteriors(perfect, [True, True, False])
+    # by hand: + takes 0.3 to 0.18 / (0.18 + 0.7·0.01) = 0.9626, then − to 0.9626·0.4 / (0.9626·0.4 + 0.0374·0.99) = 0.9122
+    beliefs, stopped = belief_path(DiagnosticTest(0.3, 0.6, 0.99), [True, False])
+    assert stopped == "" and beliefs == pytest.approx([0.3, 0.9625668449197861, 0.912200684150513], rel=1e-12)
 
 
 @pytest.mark.parametrize("test", TESTS)
@@ -115,7 +114,8 @@ def test_a_prior_guess_of_exactly_0_or_1_is_explained_until_the_data_disagree():
 
 
 @pytest.mark.parametrize("heads,tails", [(0, 0), (7, 3), (0, 12), (40, 2), (500, 480)])
-@pytest.mark.parametrize("prior", [BetaPrior(0.5, 2.0), BetaPrior(0.2, 10.0), BetaPrior(0.75, 4.0)])  # a, b >= 1: densities a grid integrates well
+# a, b >= 1: densities a grid integrates well
+@pytest.mark.parametrize("prior", [BetaPrior(0.5, 2.0), BetaPrior(0.2, 10.0), BetaPrior(0.75, 4.0)])
 def test_conjugate_update_matches_a_grid_posterior(heads, tails, prior):
     # prior x likelihood on a fine grid, normalised numerically: no conjugacy assumed
     grid = np.linspace(1e-6, 1 - 1e-6, 200_001)

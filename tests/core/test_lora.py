@@ -16,7 +16,7 @@ def pair(r: int, alpha: float, bias: bool = True, seed: int = 0):
     """Our layer and peft's, on copies of one base layer, with the same (non-zero) A and B."""
     torch.manual_seed(seed)
     base = nn.Linear(IN, OUT, bias=bias)
-    ours = LoRALinear(copy.deepcopy(base), r=r, alpha=alpha)
+    ours = LoRALinear(copy.deepcopy(base), r=r, alpha=alpha, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         ours.B.normal_()  # B is zero at init: make the update visible
     peft_model = get_peft_model(nn.Sequential(copy.deepcopy(base)), LoraConfig(r=r, lora_alpha=alpha, target_modules=["0"]))
@@ -57,7 +57,7 @@ def test_merge_equals_merge_and_unload(r, alpha):
 
 def test_starts_as_the_base_layer_and_counts_only_a_and_b():
     base = nn.Linear(IN, OUT)
-    layer = LoRALinear(base, r=4, alpha=8)
+    layer = LoRALinear(base, r=4, alpha=8, generator=torch.Generator())
     x = torch.randn(3, IN)
     assert torch.equal(layer(x), base(x))  # B = 0
     assert torch.count_nonzero(layer.B) == 0 and torch.count_nonzero(layer.A) > 0
@@ -71,9 +71,9 @@ def test_update_has_rank_at_most_r():
     assert singular[2] > 1e-3 and singular[3:].max() < 1e-4
 
 
-def test_dropout_only_in_training_mode():
+def test_dropout_only_in_training_mode_and_drawn_from_the_generator():
     torch.manual_seed(0)
-    layer = LoRALinear(nn.Linear(IN, OUT), r=4, alpha=8, dropout=0.5)
+    layer = LoRALinear(nn.Linear(IN, OUT), r=4, alpha=8, generator=torch.Generator().manual_seed(1), dropout=0.5)
     with torch.no_grad():
         layer.B.normal_()
     x = torch.randn(4, IN)
@@ -81,15 +81,28 @@ def test_dropout_only_in_training_mode():
     assert torch.allclose(layer.eval()(x), layer.merge()(x), atol=1e-5)
 
 
+def test_a_and_the_dropout_masks_come_from_the_generator_alone():
+    def run(global_seed: int) -> torch.Tensor:
+        torch.manual_seed(global_seed)  # the process-wide generator must not matter
+        layer = LoRALinear(nn.Linear(IN, OUT), r=4, alpha=8, generator=torch.Generator().manual_seed(7), dropout=0.5)
+        with torch.no_grad():
+            layer.B.fill_(1.0)
+            layer.base.weight.zero_()
+            layer.base.bias.zero_()
+        return layer.train()(torch.ones(3, IN))
+
+    assert torch.equal(run(0), run(1))
+
+
 def test_rank_zero_is_refused():
     with pytest.raises(ValueError):
-        LoRALinear(nn.Linear(4, 4), r=0, alpha=1)
+        LoRALinear(nn.Linear(4, 4), r=0, alpha=1, generator=torch.Generator())
 
 
 def test_keeps_the_base_layers_dtype():
     torch.manual_seed(0)
     base = nn.Linear(IN, OUT).double()
-    layer = LoRALinear(base, r=4, alpha=8)
+    layer = LoRALinear(base, r=4, alpha=8, generator=torch.Generator())
     with torch.no_grad():
         layer.B.normal_()
     assert layer.A.dtype == layer.B.dtype == torch.float64

@@ -9,15 +9,6 @@ from core.llm import lora_toy
 from core.llm.lora_toy import ToyConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """64 × 64 matrices gain nothing from threads, and on a busy 2-core machine threads fight."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("r", [1, 3, 10])
 def test_bound_equals_the_error_of_the_truncated_svd(r):
     _, delta = lora_toy.task(ToyConfig(true_rank=12, noise=0.2, seed=1))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.errors import LabError
-from core.foundations.loss_race import RaceConfig, fit, saturation_gradients, squared_error_loss
+from core.foundations.loss_race import LossRaceConfig, fit, saturation_gradients, squared_error_loss
 
 
 def test_saturation_gradients_match_closed_forms():
@@ -34,7 +34,7 @@ def tiny_data(seed=0):
 
 @pytest.mark.slow
 def test_race_from_a_saturated_start_cross_entropy_recovers_squared_error_stalls():
-    result = fit(RaceConfig(hidden=0, steps=60, lr=0.5, init_scale=40.0, seed=0), tiny_data())
+    result = fit(LossRaceConfig(hidden=0, steps=60, lr=0.5, init_scale=40.0, seed=0), tiny_data())
     m = result.history.metrics
     assert len(result.history.steps) == 60 and not result.history.stopped
     assert m["cross-entropy: train accuracy"][-1] > m["squared error: train accuracy"][-1] + 0.1
@@ -43,10 +43,10 @@ def test_race_from_a_saturated_start_cross_entropy_recovers_squared_error_stalls
 
 
 def test_race_is_reproducible_and_survives_absurd_learning_rates():
-    a = fit(RaceConfig(hidden=8, steps=5, seed=3), tiny_data()).history.metrics
-    b = fit(RaceConfig(hidden=8, steps=5, seed=3), tiny_data()).history.metrics
+    a = fit(LossRaceConfig(hidden=8, steps=5, seed=3), tiny_data()).history.metrics
+    b = fit(LossRaceConfig(hidden=8, steps=5, seed=3), tiny_data()).history.metrics
     assert a["cross-entropy: loss"] == b["cross-entropy: loss"]
-    wild = fit(RaceConfig(hidden=0, steps=10, lr=1e30), tiny_data()).history  # huge logits, but the stable
+    wild = fit(LossRaceConfig(hidden=0, steps=10, lr=1e30), tiny_data()).history  # huge logits, but the stable
     assert np.isfinite(wild.metrics["loss"]).all() and not wild.stopped  # log-softmax never turns them into NaN
     with pytest.raises(LabError):
-        fit(RaceConfig(steps=0), tiny_data())
+        fit(LossRaceConfig(steps=0), tiny_data())

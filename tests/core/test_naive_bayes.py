@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.naive_bayes import GaussianNB, MultinomialNB
 
 from core.errors import LabError
-from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, confusion_matrix, top_two
+from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, top_two
 from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
 from core.infra import data
 
@@ -99,14 +99,6 @@ def test_gaussian_zero_variance_without_smoothing_is_a_clear_error():
         GaussianNaiveBayes(var_smoothing=0.0).fit(X, [0, 0, 1, 1])
 
 
-def test_confusion_matrix_matches_sklearn():
-    from sklearn.metrics import confusion_matrix as ref
-
-    rng = np.random.default_rng(0)
-    t, p = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
-    np.testing.assert_array_equal(confusion_matrix(t, p, [0, 1, 2]), ref(t, p, labels=[0, 1, 2]))
-
-
 # ----------------------------------------------------------------------------- the page's experiments
 
 def test_text_experiment_matches_an_sklearn_pipeline():
@@ -165,23 +157,22 @@ def test_bad_labelled_data_is_explained():
     one_class = data.labelled_from_upload(b"text,label\nI love it,pos\nGreat stuff,pos\nSo good,pos\n", "one.csv")
     with pytest.raises(LabError, match="at least two classes"):
         fit_text(TextNBConfig(test_size=0.3), one_class)
-    # "rare" has one row: a random split can leave it with no training example at all
+    # "rare" has one row: the stratified split keeps it for training (rounding its test share down to 0) ...
     lonely = pd.DataFrame({"text": ["good film", "great film", "bad film", "awful film", "odd film"],
                            "label": ["pos", "pos", "neg", "neg", "rare"]})
-    messages = set()
-    for seed in range(10):
-        try:
-            fit_text(TextNBConfig(test_size=0.4, seed=seed), lonely)
-        except LabError as e:
-            messages.add(str(e))
-    assert "class 'rare' has no training examples" in messages
+    for seed in range(5):
+        assert "rare" not in fit_text(TextNBConfig(test_size=0.4, seed=seed), lonely).test_rows.label.tolist()
+    # ... but the data's own split can hold it out, and then no class model can be fitted for it
+    with pytest.raises(LabError, match="class 'rare' has no training examples"):
+        fit_text(TextNBConfig(), lonely.assign(split=["train", "test", "train", "test", "test"]))
     with pytest.raises(LabError, match="no words"):
         fit_text(TextNBConfig(test_size=0.5), pd.DataFrame({"text": ["!", "?", "a", "b"], "label": list("xyxy")}))
 
 
 def test_alpha_sweep_and_gaussian_experiment():
     sweep = alpha_sweep(TextNBConfig(), data.sentiment(), alphas=(0.01, 1.0))
-    assert sweep.loc[(sweep.alpha == 1.0) & (sweep.split == "held-out"), "accuracy"].item() == fit_text(TextNBConfig(), data.sentiment()).accuracy
+    held_out = sweep.loc[(sweep.alpha == 1.0) & (sweep.split == "held-out"), "accuracy"].item()
+    assert held_out == fit_text(TextNBConfig(), data.sentiment()).accuracy
     config = TextNBConfig(test_size=0.3, seed=2, ngrams=2)  # a random split: the sweep must split and count like fit_text
     sweep = alpha_sweep(config, data.sentiment(), alphas=(1e-3, 0.3, 3.0)).set_index(["alpha", "split"]).accuracy
     for a in (1e-3, 0.3, 3.0):

@@ -44,8 +44,16 @@ def test_cross_entropy_matches_direct_count_computation(order):
         context_count = sum(c for g, c in grams.items() if g[:-1] == gram[:-1])
         total -= math.log2((grams[gram] + k) / (context_count + k * v))
     assert lm.cross_entropy(HELDOUT) == pytest.approx(total / (len(HELDOUT) - order + 1), rel=1e-12)
-    assert lm.perplexity(HELDOUT) == pytest.approx(2 ** lm.cross_entropy(HELDOUT))
-    assert np.mean(lm.surprisals(HELDOUT)) == pytest.approx(lm.cross_entropy(HELDOUT), rel=1e-12)
+
+
+def test_surprisals_cross_entropy_and_perplexity_by_hand():
+    """Bigrams of "the cat sat on the mat", k = 0.5, V = 6 (5 words + <UNK>): q(cat | the) = (1 + 0.5) / (2 + 3) = 0.3,
+    q(sat | cat) = (1 + 0.5) / (1 + 3) = 0.375."""
+    lm = NGramLM(NGramConfig(order=2, k=0.5)).fit("the cat sat on the mat".split())
+    text = "the cat sat".split()
+    assert lm.surprisals(text) == pytest.approx([1.7369655941662063, 1.4150374992788437], rel=1e-12)  # -log2 0.3, -log2 0.375
+    assert lm.cross_entropy(text) == pytest.approx(1.5760015467225250, rel=1e-12)  # their mean
+    assert lm.perplexity(text) == pytest.approx(2.9814239699997196, rel=1e-12)  # (0.3 · 0.375) ** -1/2
 
 
 def test_a_fixed_vocabulary_matches_nltk_with_the_same_vocabulary():
@@ -77,6 +85,7 @@ def test_exact_expected_cross_entropy_agrees_with_a_long_sample_and_never_beats_
         expected_cross_entropy(NGramLM(NGramConfig(order=4)).fit(TRAIN), SOURCE, max_histories=50)
 
 
+@pytest.mark.slow
 def test_exact_expectation_when_the_model_remembers_more_than_the_source():
     """A trigram on an order-1 source: its context (a, b) has probability pi(a) p(b | a)."""
     source = MarkovSource(SourceConfig(vocab_size=6, order=1, branching=3, concentration=0.5, seed=5))
@@ -118,12 +127,19 @@ def test_model_snapshots_score_the_same_tokens_as_the_models_of_the_learning_cur
     for order in (1, 2, 3):
         mine = [r for r in rows if r["order"] == order]
         assert [r["token"] for r in mine] == heldout[2:14] and [r["position"] for r in mine] == list(range(12))
-        lm = NGramLM(NGramConfig(order=order, k=0.2)).fit(train, sorted(set(train)))
-        expected = [-math.log2(lm.prob(heldout[i], heldout[i - order + 1 : i])) for i in range(2, 14)]
+        ref = nltk_model(train, order, 0.2)
+        expected = [-ref.logscore(heldout[i], heldout[i - order + 1 : i]) for i in range(2, 14)]
         assert [r["bits"] for r in mine] == pytest.approx(expected, rel=1e-12)
     rows = learning_curve(train, heldout, LearningCurveConfig(train_sizes=(len(train),), k=0.2))
-    trigram = NGramLM(NGramConfig(order=3, k=0.2)).fit(train, sorted(set(train)))
-    assert rows[-1]["measured_bits"] == pytest.approx(trigram.cross_entropy(heldout), rel=1e-12)  # the same models
+    trigrams = [tuple(heldout[i - 2 : i + 1]) for i in range(2, len(heldout))]
+    assert rows[-1]["measured_bits"] == pytest.approx(nltk_model(train, 3, 0.2).entropy(trigrams), rel=1e-12)
+
+
+def nltk_model(train: list[str], order: int, k: float) -> Lidstone:
+    """nltk's add-k model of the same order on the same text (its vocabulary gets <UNK> too)."""
+    ref = Lidstone(k, order)
+    ref.fit([everygrams(train, max_len=order)], vocabulary_text=train)
+    return ref
 
 
 def test_source_entropy_rate_matches_scipy_and_huge_sources_are_refused():
@@ -157,3 +173,21 @@ def test_no_ngram_model_beats_the_entropy_rate_on_random_sources(seed):
         for k in (0.01, 1.0):
             lm = NGramLM(NGramConfig(order=order, k=k)).fit(text, vocab=source.words)
             assert expected_cross_entropy(lm, source) >= source.entropy_rate - 1e-12
+
+
+def test_heldout_split_keeps_the_text_in_order():
+    from core.lm.ngram import heldout_split
+
+    train, heldout = heldout_split(list("abcdefghij"), 0.3)
+    assert train == list("abcdefg") and heldout == list("hij")
+    with pytest.raises(LabError):
+        heldout_split(["a"], 0.5)
+
+
+def test_text_experiment_grows_every_model_up_to_the_whole_training_part():
+    from core.lm.ngram import ExperimentConfig, text_experiment
+
+    text = "the cat sat on the mat . " * 300  # 7 tokens × 300 = 2,100: the first 1,890 train, the last 210 are held out
+    curve = text_experiment(text, ExperimentConfig(train_sizes=(100, 1_000, 100_000)))
+    assert curve.model.unique().tolist() == ["unigram", "bigram", "trigram"]
+    assert sorted(set(curve.train_tokens)) == [100, 1_000, 1_890]

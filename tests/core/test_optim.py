@@ -57,7 +57,8 @@ def test_optimizers_match_torch_on_several_arrays():
         ref = TORCH_OPTIMIZERS[name](theirs, 0.03)
         for _ in range(50):
             loss = sum(((t ** 2).sum() * 0.5 + t.sin().sum()) for t in theirs)
-            ref.zero_grad(); loss.backward()
+            ref.zero_grad()
+            loss.backward()
             opt.step([p + np.cos(p) for p in ours])  # the same loss's gradient, by hand
             ref.step()
         for p, t in zip(ours, theirs):
@@ -90,3 +91,22 @@ def test_gap_is_measured_from_the_lowest_minimum():
     s = optim.surface("saddle")  # minima at (0, ±1), f = −1/4
     t = optim.descend(s, "SGD", 0.05, steps=50)
     np.testing.assert_allclose(t.gaps, t.losses + 0.25, rtol=0, atol=1e-12)
+
+
+def test_the_race_gives_each_optimizer_its_own_learning_rate():
+    config = optim.RaceConfig(lr=0.05, lr_adaptive=0.2, steps=30, optimizers=("Momentum", "Adam"))
+    momentum, adam = optim.race(config)
+    s = config.landscape()
+    assert np.array_equal(momentum.points, optim.descend(s, "Momentum", 0.05, 30).points)
+    assert np.array_equal(adam.points, optim.descend(s, "Adam", 0.2, 30).points)
+    assert optim.race_summary([momentum, adam], config).lr.tolist() == [0.05, 0.2]
+
+
+def test_paths_leave_out_a_diverged_tail_and_gaps_stay_plottable_on_a_log_axis():
+    diverged = optim.descend(optim.bowl(1.0), "SGD", lr=2.5, steps=200)  # each step triples x: off the map after a few
+    assert diverged.history.diverged
+    kept = optim.paths([diverged], bound=1e3)
+    assert (kept[["x", "y"]].abs() < 1e3).all().all() and 0 < len(kept) < len(diverged.points)
+    converged = optim.descend(optim.bowl(1.0), "SGD", lr=1.0, steps=3)  # lands on the minimum: gap exactly 0
+    gaps = optim.gap_curves([converged])
+    assert gaps.gap.min() == pytest.approx(1e-12) and (gaps.gap > 0).all()

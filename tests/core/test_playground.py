@@ -52,4 +52,4 @@ def test_boundary_grid_matches_model_predictions():
     assert len(grid) == 100 and set(grid["class"]) <= {"0", "1", "2"}
     centre = np.array([[(grid.x[7] + grid.x2[7]) / 2, (grid.y[7] + grid.y2[7]) / 2]])
     p = model.predict_proba(centre)[0]
-    assert grid["class"][7] == str(p.argmax()) and np.isclose(grid.confidence[7], p.max())
+    assert grid["class"][7] == str(p.argmax()) and np.isclose(grid.probability[7], p.max())

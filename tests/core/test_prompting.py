@@ -64,14 +64,14 @@ def test_token_bytes_rebuild_the_text_exactly(byte_bpe):
 
 
 def test_token_pieces_fall_back_to_decode_for_wordpiece(wordpiece):
-    ids = p.tokenize(wordpiece, "Tokenization works")
+    ids = p.prompt_token_ids(wordpiece, "Tokenization works")
     assert p.token_pieces(wordpiece, ids) == [wordpiece.decode([i]) for i in ids]
 
 
 def test_surprisal_matches_transformers_loss(tiny_gpt2, wordpiece):
     text = "the model reads the text and predicts each next word"
     result = p.surprisal(tiny_gpt2, wordpiece, text)
-    ids = torch.tensor([p.tokenize(wordpiece, text)])
+    ids = torch.tensor([p.prompt_token_ids(wordpiece, text)])
     with torch.no_grad():
         loss = tiny_gpt2(ids, labels=ids).loss.item()  # mean cross-entropy in nats over tokens 2..n
     assert result.perplexity == pytest.approx(math.exp(loss), rel=1e-5)
@@ -119,8 +119,8 @@ def test_answer_logprobs_equal_unbatched_scoring(tiny_gpt2, wordpiece):
     answers = [" positive", " very negative indeed"]  # different lengths: the batch is padded
     batched = p.answer_logprobs(tiny_gpt2, wordpiece, prompt, answers)
     for answer, value in zip(answers, batched):
-        n, a = len(p.tokenize(wordpiece, prompt)), p.tokenize(wordpiece, answer)
-        alone = p.token_logprobs(tiny_gpt2, p.tokenize(wordpiece, prompt) + a)[n - 1:].sum().item()
+        n, a = len(p.prompt_token_ids(wordpiece, prompt)), p.prompt_token_ids(wordpiece, answer)
+        alone = p.token_logprobs(tiny_gpt2, p.prompt_token_ids(wordpiece, prompt) + a)[n - 1:].sum().item()
         assert value == pytest.approx(alone, abs=1e-5)
     shares = p.answer_probabilities(tiny_gpt2, wordpiece, prompt, answers).share
     assert shares.sum() == pytest.approx(1.0)
@@ -134,7 +134,8 @@ def test_prompts_and_their_errors(byte_bpe):
         p.few_shot_prompt(task, "x", 3)
     with pytest.raises(LabError, match="chat template"):
         p.chat_prompt(byte_bpe, task, "x")
-    byte_bpe.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
+    byte_bpe.chat_template = ("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
+                              "{% if add_generation_prompt %}<assistant>{% endif %}")
     chat = p.chat_prompt(byte_bpe, task, "fine")
     assert chat.startswith("<user>") and chat.endswith("<assistant>") and "Review: fine" in chat
 
@@ -150,8 +151,8 @@ def test_accuracy_counts_and_reports(tiny_gpt2, wordpiece):
         hits.append(("positive" if pos >= neg else "negative") == label)  # a tie goes to the first label
     assert 0 < sum(hits) < len(rows)  # this random model gets some right and some wrong: the count matters
     seen = []
-    acc = p.accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: seen.append((i, m["accuracy"])))
+    acc = p.few_shot_accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: seen.append((i, m["accuracy"])))
     assert acc == sum(hits) / len(rows)
     assert seen == [(i, sum(hits[:i]) / i) for i in range(1, len(rows) + 1)]  # the running accuracy, after each row
-    stopped = p.accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: i < 2)  # Stop after the second row
+    stopped = p.few_shot_accuracy(tiny_gpt2, wordpiece, task, rows, make, on_step=lambda i, m: i < 2)  # Stop after the second row
     assert stopped == sum(hits[:2]) / 2

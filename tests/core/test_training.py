@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.training import Dropout, History, generators, init_parameters, run_steps, seed_everything
+from core.training import Dropout, History, generators, init_parameters, run_steps
 
 
 def test_run_steps_records_every_step_and_speed():
@@ -47,26 +47,6 @@ def test_metrics_reported_only_sometimes_line_up_with_steps():
     frame = history.frame()
     assert len(frame) == 4  # 3 losses + 1 accuracy, NaN gaps dropped
     assert set(frame.columns) == {"step", "metric", "value"}
-
-
-def test_same_seed_same_run():
-    def train(seed):
-        seed_everything(seed)
-        model = torch.nn.Linear(4, 1)
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        x, y = torch.randn(64, 4), torch.randn(64, 1)
-
-        def step(i):
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return {"loss": loss.item()}
-
-        return run_steps(step, 10).metrics["loss"]
-
-    assert train(3) == train(3)
-    assert train(3) != train(4)
 
 
 def test_init_parameters_equals_torch_defaults_drawn_from_the_same_seed():

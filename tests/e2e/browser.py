@@ -42,9 +42,9 @@ def streamlit_server(timeout_s: float = 60):
             try:
                 urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
                 break
-            except OSError:
+            except OSError as e:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit run did not start")
+                    raise RuntimeError("streamlit run did not start") from e
                 time.sleep(0.2)
         yield url, proc
     finally:
