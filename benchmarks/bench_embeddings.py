@@ -4,12 +4,13 @@
 
 1. word2vec training speed: our NumPy skip-gram (core/lm/word2vec.py) against gensim's C-optimised
    Word2Vec on the same corpus (Python's manual, ~60k words) and settings (sg=1, dim 50, window 5,
-   5 noise words, min count 5, t = 1e-3, 5 epochs), gensim with 1 worker and with 2. Interleaved,
-   3 rounds, medians. Words/s = corpus words kept by min count × epochs / wall seconds (what gensim
-   calls effective words, before subsampling). CPU seconds reported beside wall (the machine may be
-   shared). Target: ours within 10× of gensim with 1 worker. Quality beside it: neighbour overlap
-   with gensim (and gensim's with itself under another seed) on the manual; analogy accuracy on the
-   generated toy world (core/lm/analogy_world.py).
+   5 noise words, min count 5, t = 1e-3, 5 epochs), gensim with 1 worker and with 2, timed by
+   benchmarks/timing.race (interleaved, rotating order, 3 rounds, medians). Words/s = corpus words
+   kept by min count × epochs / wall seconds (what gensim calls effective words, before
+   subsampling). CPU seconds reported beside wall (the machine may be shared). Target: ours within
+   10× of gensim with 1 worker. Quality beside it: neighbour overlap with gensim (and gensim's with
+   itself under another seed) on the manual; analogy accuracy on the generated toy world
+   (core/lm/analogy_world.py).
 2. Semantic search over 10,000 sentences (pairs of the sentiment set's sentences): embedded once
    with MiniLM (timed, reported), then the search alone (cosines + top 10) for 200 queries embedded
    beforehand, and a query end to end (embed + search). Target: the search < 50 ms.
@@ -37,6 +38,7 @@ import streamlit as st  # noqa: E402
 from gensim.models import Word2Vec  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.timing import measure, race  # noqa: E402
 from core.infra import data, models  # noqa: E402
 from core.lm import sentence_embeddings as se  # noqa: E402
 from core.lm import word2vec  # noqa: E402
@@ -55,32 +57,25 @@ def gensim_model(sentences, config: word2vec.Word2VecConfig, workers: int, seed:
                     epochs=config.epochs, workers=workers, seed=seed)
 
 
-def clock(fn):
-    w0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - w0, time.process_time() - c0
-
-
 def word2vec_race(rounds: int = 3) -> dict:
     sentences = tokenized_sentences(data.python_docs_text())
     words = len(Vocabulary.build(sentences, CONFIG.min_count).encode(sentences)[0]) * CONFIG.epochs
-    runs = {"ours": [], "gensim, 1 worker": [], "gensim, 2 workers": []}
-    models_ = {}
-    for _ in range(rounds):  # interleaved: each round runs every contender once
-        for name, fn in [("ours", lambda: word2vec.fit(CONFIG, sentences)),
-                         ("gensim, 1 worker", lambda: gensim_model(sentences, CONFIG, 1)),
-                         ("gensim, 2 workers", lambda: gensim_model(sentences, CONFIG, 2))]:
-            models_[name], wall, cpu = clock(fn)
-            runs[name].append((wall, cpu))
-    rows = {name: {"wall_s": statistics.median(w for w, _ in t), "cpu_s": statistics.median(c for _, c in t),
-                   "words_per_s": words / statistics.median(w for w, _ in t)} for name, t in runs.items()}
-    ours = WordVectors("ours", models_["ours"].vocab.words, models_["ours"].vectors)
-    ref = [WordVectors("gensim", list(m.wv.index_to_key), m.wv.vectors) for m in (models_["gensim, 1 worker"],
+    trained = {}
+
+    def keep(name, fn):
+        return lambda: trained.__setitem__(name, fn())
+
+    times = race({"ours": keep("ours", lambda: word2vec.fit(CONFIG, sentences)),
+                  "gensim, 1 worker": keep("gensim, 1 worker", lambda: gensim_model(sentences, CONFIG, 1)),
+                  "gensim, 2 workers": keep("gensim, 2 workers", lambda: gensim_model(sentences, CONFIG, 2))}, repeats=rounds, warmup=0)
+    rows = {name: t.summary() | {"words_per_s": words / t.wall_s} for name, t in times.items()}
+    ours = WordVectors("ours", trained["ours"].vocab.words, trained["ours"].vectors)
+    ref = [WordVectors("gensim", list(m.wv.index_to_key), m.wv.vectors) for m in (trained["gensim, 1 worker"],
                                                                                  gensim_model(sentences, CONFIG, 1, seed=1))]
     world = tokenized_sentences(analogy_world_text())
     world_ours = word2vec.fit(CONFIG, world)
     world_ref = gensim_model(world, CONFIG, 1)
-    ratio = rows["ours"]["wall_s"] / rows["gensim, 1 worker"]["wall_s"]
+    ratio = times["ours"].wall_s / times["gensim, 1 worker"].wall_s
     return {"corpus": f"Python's manual, {words // CONFIG.epochs:,} words × {CONFIG.epochs} epochs", "settings": vars(CONFIG),
             "contenders": rows, "ratio_ours_to_gensim_1_worker": ratio, "meets_target": ratio <= RATIO_TARGET,
             "quality": {
@@ -106,7 +101,7 @@ def ten_thousand_sentences() -> list[str]:
 def search_race(quick: bool) -> dict:
     encoder = models.load("minilm")
     corpus = ten_thousand_sentences()[: 1_000 if quick else None]
-    index, embed_s, embed_cpu = clock(lambda: se.SemanticIndex.build(encoder, corpus))
+    embed_s, embed_cpu, index = measure(lambda: se.SemanticIndex.build(encoder, corpus))
     queries = data.sentiment().text.tolist()[:200]
     q = se.embed(encoder, queries)
     search_ms = []
@@ -193,7 +188,7 @@ def main() -> None:
     w = results["word2vec"]
     print(f"word2vec on {w['corpus']}:")
     for name, r in w["contenders"].items():
-        print(f"  {name:20} {r['wall_s']:7.2f} s wall {r['cpu_s']:7.2f} s CPU {r['words_per_s']:10,.0f} words/s")
+        print(f"  {name:20} {r['wall_s']:7.2f} s wall (median of {r['runs']}) {r['cpu_s']:7.2f} s CPU {r['words_per_s']:10,.0f} words/s")
     print(f"  ours / gensim (1 worker) = {w['ratio_ours_to_gensim_1_worker']:.2f}× (target ≤ {RATIO_TARGET:g}×); quality: {w['quality']}")
     s = results["search"]
     print(f"search over {s['documents']:,} sentences: embedded once in {s['embed_once_s']:.1f} s ({s['documents_per_s']:.0f}/s); "

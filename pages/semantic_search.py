@@ -6,7 +6,7 @@ from core.infra import data
 from core.lm import sentence_embeddings as se
 from core.lm import tfidf
 from ui import state
-from ui.page import friendly_errors, header, literal, show_code
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import draw, field
 
 header(
@@ -73,9 +73,10 @@ st.subheader("1 · The same word in different sentences")
 st.latex(r"\vec w^{(\ell)}_{s} = \frac{1}{|P|}\sum_{t\in P} h^{(\ell)}_t(s)\quad(P = \text{the word's pieces in sentence } s),\qquad "
          r"\cos\big(\vec w_s, \vec w_{s'}\big)")
 c = st.columns([1, 3])
-word = c[0].text_input("Word", "bank", max_chars=60, key="ss.word")
+word = text_box("Word", "bank", 60, container=c[0], key="ss.word")
 layer = c[0].slider("Layer (0 = embeddings, before any attention)", 0, 6, 6, key="ss.layer")
-text = c[1].text_area(f"Sentences, one per line (up to {se.MAX_SENTENCES})", BANK, height=170, max_chars=20_000, key="ss.sentences")
+text = text_box(f"Sentences, one per line (up to {se.MAX_SENTENCES})", BANK, 20_000, area=True, container=c[1], height=170,
+                key="ss.sentences")
 with friendly_errors(literal_text=True):
     result = state.cached(contextual)(word, tuple(text.splitlines()))
     if result.missing:
@@ -129,7 +130,7 @@ with friendly_errors(literal_text=True):
         index = state.shared(semantic_index)(source, upload, name, unit)
     model = state.shared(tfidf_model)(source, upload, name, unit)
     c = st.columns([3, 1])
-    query = c[0].text_input("Query", QUERY[source], max_chars=2_000, key=f"ss.query.{source}")
+    query = text_box("Query", QUERY[source], 2_000, container=c[0], key=f"ss.query.{source}")
     k = c[1].slider("Results", 1, 20, 5, key="ss.k")
     if source == "sections":
         st.caption("Each section is embedded from its first 256 word pieces (MiniLM's limit), so meaning search sees its beginning.")

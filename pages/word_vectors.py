@@ -6,7 +6,7 @@ from core.lm import cooccurrence, tfidf, word2vec
 from core.lm.word_corpus import tokenized_sentences
 from core.lm.word_vectors import WordVectors, encoder_input_vectors, project
 from ui import live, state
-from ui.page import friendly_errors, header, literal, show_code
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import draw, field
 
 header(
@@ -323,15 +323,15 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
     world = source == "minilm" or corpus == "analogy-world"
     a, b = st.columns(2)
     with a, friendly_errors(literal_text=True):
-        word = st.text_input("Nearest neighbours of", probes[0] if probes else "king", max_chars=100, key="wv.word")
+        word = text_box("Nearest neighbours of", probes[0] if probes else "king", 100, key="wv.word")
         st.dataframe(vectors.neighbours(word, 10), hide_index=True, width="stretch",
                      column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
     with b:
         st.markdown("**Analogy: a − b + c**")
         c = st.columns(3)
-        x = c[0].text_input("a", "king" if world else "list", max_chars=100, key="wv.a")
-        y = c[1].text_input("− b", "man" if world else "lists", max_chars=100, key="wv.b")
-        z = c[2].text_input("+ c", "woman" if world else "tuples", max_chars=100, key="wv.c")
+        x = text_box("a", "king" if world else "list", 100, container=c[0], key="wv.a")
+        y = text_box("− b", "man" if world else "lists", 100, container=c[1], key="wv.b")
+        z = text_box("+ c", "woman" if world else "tuples", 100, container=c[2], key="wv.c")
         with friendly_errors(literal_text=True):
             st.dataframe(vectors.analogy(x, y, z, 5), hide_index=True, width="stretch",
                          column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
@@ -341,7 +341,7 @@ def explore_step(corpus: str, upload: bytes | None, name: str, probes: tuple[str
     n = c[0].slider("Most frequent words", 20, 500, 150, 10, key="wv.n_map")
     method = c[1].radio("Squeezed to 2-D by", ["PCA", "t-SNE"], horizontal=True, key="wv.method",
                         help="PCA keeps the directions of largest variance; t-SNE keeps near neighbours near (slower, on demand)")
-    marked = probe_list(c[2].text_input("Words to highlight (commas)", ", ".join(probes), max_chars=300, key="wv.marked"))
+    marked = probe_list(text_box("Words to highlight (commas)", ", ".join(probes), 300, container=c[2], key="wv.marked"))
     known = [w for w in marked if w in vectors.index]
     near = list(dict.fromkeys(x for w in known for x in vectors.neighbours(w, 5).word if x not in known))
     words = tuple(dict.fromkeys([*vectors.words[:n], *known, *near]))
@@ -388,7 +388,7 @@ with friendly_errors(literal_text=True):
         if corpus == "upload" and upload is None:
             st.info("Upload a text file to count or train on it.")
             st.stop()
-        probes = probe_list(st.text_input("Probe words (commas, up to 8)", PROBES[corpus], max_chars=300, key=f"wv.probes.{corpus}"))
+        probes = probe_list(text_box("Probe words (commas, up to 8)", PROBES[corpus], 300, key=f"wv.probes.{corpus}"))
         if step == STEPS[1]:
             counts_step(corpus, upload, name, probes)
         elif step == STEPS[2]:

@@ -1,8 +1,6 @@
 """The word-vector and semantic-search pages: every control at both ends, odd text in every box, uploads,
 training from the form, and the numbers shown checked against scikit-learn, gensim's rules and our core."""
 
-from pathlib import Path
-
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from streamlit.testing.v1 import AppTest
@@ -11,27 +9,19 @@ from core.infra import data
 from core.lm import word2vec
 from core.lm.analogy_world import analogy_world_text
 from core.lm.word_corpus import Vocabulary, tokenized_sentences
+from tests.app import conftest
+from tests.app.conftest import assert_clean as ok
+from tests.app.conftest import metric
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times
 
-APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 WV, SS = "pages/word_vectors.py", "pages/semantic_search.py"
 ODD = ["", "   ", "🙂🙂", "שלום עולם", "<b>bold</b><script>alert(1)</script>", "nul\x00byte", "x" * 20_000]
 STEPS = ["1 · Documents as counts (TF-IDF)", "2 · Co-occurrence → PPMI → SVD", "3 · word2vec, trained live", "4 · Explore the vectors"]
 
 
 def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=600).run()
-    return at.switch_page(path).run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
+    return conftest.open_page(path, timeout=600)  # the search page embeds its documents on its first run
 
 
 def warnings(at: AppTest) -> str:
