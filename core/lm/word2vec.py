@@ -39,6 +39,7 @@ from scipy.special import expit
 
 from core.errors import LabError
 from core.lm.word_corpus import Vocabulary, window_pairs
+from core.lm.word_vectors import WordVectors
 from core.training import History, OnStep, generators, run_steps
 
 NOISE_TABLE_SIZE = 1 << 22  # word2vec.c draws noise words from a table of 1e8 entries; 4M is plenty for a lab corpus
@@ -142,15 +143,10 @@ def _update(w_in: np.ndarray, w_out: np.ndarray, centres: np.ndarray, targets: n
         rows += moves
 
 
-def neighbours(vectors: np.ndarray, words: list[str], ids: list[int], k: int = N_NEIGHBOURS) -> dict[str, list[str]]:
-    """The k words whose vectors have the largest cosine with each given word's (itself left out)."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    out = {}
-    for i in ids:
-        sims = unit @ unit[i]
-        sims[i] = -np.inf
-        out[words[i]] = [words[j] for j in np.argsort(-sims, kind="stable")[:k]]
-    return out
+def probe_neighbours(w_in: np.ndarray, words: list[str], probes: list[str], k: int = N_NEIGHBOURS) -> dict[str, list[str]]:
+    """Each probe's k nearest words by cosine at this point of training (core.lm.word_vectors does the ranking)."""
+    vectors = WordVectors("word2vec", words, w_in)
+    return {p: vectors.neighbours(p, k).word.tolist() for p in probes}
 
 
 def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | None = None,
@@ -164,7 +160,7 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
     vocab, ids, sentence_ids = _corpus(config, sentences)
     index = vocab.index
     probes = [p.strip().lower() for p in config.probes if p.strip()]
-    probe_ids = [index[p] for p in probes if p in index]
+    known = list(dict.fromkeys(p for p in probes if p in index))
     keep = keep_probabilities(vocab.counts, config.sample)
     table = noise_table(vocab.counts, config.noise_power)
     w_in = ((rng.random((len(vocab), config.dim)) - 0.5) / config.dim).astype(np.float32)  # gensim's initialisation
@@ -196,14 +192,14 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
         v, u = w_in[c], w_out[targets]
         loss, g, grad_v = sgns_gradients(v, u, mask)
         _update(w_in, w_out, c, targets, g, v, grad_v, lr)
-        if probe_ids and (i % report_every == 0 or i == total_steps):
-            snapshots.append((i, neighbours(w_in, vocab.words, probe_ids)))
+        if known and (i % report_every == 0 or i == total_steps):
+            snapshots.append((i, probe_neighbours(w_in, vocab.words, known)))
             if on_neighbours is not None:
                 on_neighbours(i, snapshots[-1][1])
         return {"loss": loss / len(c), "lr": lr, "pairs": len(c)}
 
-    if probe_ids:  # where the probes start: neighbours by random vectors
-        snapshots.append((0, neighbours(w_in, vocab.words, probe_ids)))
+    if known:  # where the probes start: neighbours by random vectors
+        snapshots.append((0, probe_neighbours(w_in, vocab.words, known)))
         if on_neighbours is not None:
             on_neighbours(0, snapshots[0][1])
     words_per_step = round(len(ids) / steps_per_epoch)

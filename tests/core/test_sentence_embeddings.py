@@ -46,7 +46,7 @@ def test_sentence_embeddings_equal_sentence_transformers(encoder, reference):
 def test_search_equals_sentence_transformers_semantic_search(encoder, reference):
     from sentence_transformers import util
 
-    texts = data.sentiment().text.tolist()[:200]
+    texts = data.sentiment().text.tolist()[:100]
     index = se.SemanticIndex.build(encoder, texts)
     corpus = reference.encode(texts, convert_to_tensor=True)
     for query in ["the food was cold", "a wonderful holiday", "🙂", "x" * 20_000]:

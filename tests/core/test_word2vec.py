@@ -126,8 +126,8 @@ def test_bad_input_says_what_to_change():
             w2v.fit(w2v.Word2VecConfig(**bad), WORLD)
 
 
-def side_by_side(sentences, config: w2v.Word2VecConfig, probes, analogies=()):
-    ours = w2v.fit(config, sentences)
+def side_by_side(sentences, config: w2v.Word2VecConfig, probes, analogies=(), ours: w2v.Word2VecResult | None = None):
+    ours = ours or w2v.fit(config, sentences)
     kwargs = dict(vector_size=config.dim, window=config.window, min_count=config.min_count, sg=1, hs=0, negative=config.negatives,
                   sample=config.sample, alpha=config.lr, min_alpha=config.min_lr, epochs=config.epochs, workers=1)
     gensims = [Word2Vec(sentences, seed=s, **kwargs) for s in (0, 1)]
@@ -144,15 +144,19 @@ def side_by_side(sentences, config: w2v.Word2VecConfig, probes, analogies=()):
 WORLD_CONFIG = w2v.Word2VecConfig(dim=24, window=4, epochs=10, min_count=1)  # 3,000 sentences: ~1 s for ours
 
 
-def test_ours_solves_the_toy_worlds_analogies():
-    result = w2v.fit(WORLD_CONFIG, WORLD)
-    accuracy, table = analogy_accuracy(WordVectors("ours", result.vocab.words, result.vectors), ANALOGIES)
+@pytest.fixture(scope="module")
+def world_result() -> w2v.Word2VecResult:
+    return w2v.fit(WORLD_CONFIG, WORLD)
+
+
+def test_ours_solves_the_toy_worlds_analogies(world_result):
+    accuracy, table = analogy_accuracy(WordVectors("ours", world_result.vocab.words, world_result.vectors), ANALOGIES)
     assert accuracy >= 0.8, table[~table.correct]
 
 
 @pytest.mark.slow
-def test_ours_beside_gensim_on_the_toy_world():
-    r = side_by_side(WORLD, WORLD_CONFIG, PROBES, ANALOGIES)
+def test_ours_beside_gensim_on_the_toy_world(world_result):
+    r = side_by_side(WORLD, WORLD_CONFIG, PROBES, ANALOGIES, ours=world_result)
     assert r["analogies ours"] >= 0.8 and r["analogies ours"] >= r["analogies gensim"] - 0.15
     assert r["overlap ours~gensim"] >= 0.6 * r["overlap gensim~gensim (another seed)"]
 

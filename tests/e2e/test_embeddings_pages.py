@@ -6,10 +6,12 @@ from tests.e2e.browser import error_boxes, page_url, wait_idle
 
 pytestmark = pytest.mark.e2e
 
+TALL = {"width": 1400, "height": 4200}  # Streamlit scrolls inside its main block: a tall window shows the whole page
 STEPS = ["1 · Documents as counts (TF-IDF)", "2 · Co-occurrence → PPMI → SVD", "3 · word2vec, trained live", "4 · Explore the vectors"]
 
 
 def test_word_vectors_steps(app_server, page, screenshots):
+    page.set_viewport_size(TALL)
     page.goto(page_url(app_server, "pages/word_vectors.py"))
     wait_idle(page)
     for number, step in enumerate(STEPS, 1):
@@ -26,9 +28,10 @@ def test_word_vectors_steps(app_server, page, screenshots):
 
 
 def test_semantic_search_query(app_server, page, screenshots):
+    page.set_viewport_size(TALL)
     page.goto(page_url(app_server, "pages/semantic_search.py"))
-    wait_idle(page)
-    box = page.get_by_label("Query")
+    wait_idle(page, timeout_s=420)  # the first visit loads MiniLM and embeds the 640 default documents
+    box = page.get_by_role("textbox", name="Query")
     box.fill("my order never arrived and nobody answered")
     box.press("Enter")
     wait_idle(page)
