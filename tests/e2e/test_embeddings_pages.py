@@ -24,6 +24,7 @@ def test_word_vectors_steps(app_server, page, screenshots):
     page.get_by_role("button", name="Run t-SNE").click()
     wait_idle(page)
     assert not error_boxes(page)
+    page.mouse.move(0, 0)  # no tooltip left over the controls in the screenshot
     page.screenshot(path=str(screenshots / "word_vectors_tsne.png"), full_page=True)
 
 
