@@ -24,7 +24,9 @@ def test_word_vectors_steps(app_server, page, screenshots):
     page.get_by_role("button", name="Run t-SNE").click()
     wait_idle(page)
     assert not error_boxes(page)
-    page.mouse.move(0, 0)  # no tooltip left over the controls in the screenshot
+    page.mouse.move(0, 0)  # no tooltip of the clicked button left over the controls in the screenshot
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "word_vectors_tsne.png"), full_page=True)
 
 
