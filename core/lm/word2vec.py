@@ -208,7 +208,7 @@ def fit(config: Word2VecConfig, sentences: list[list[str]], on_step: OnStep | No
 
 
 def _corpus(config: Word2VecConfig, sentences: list[list[str]]) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
-    check(config)
+    check_settings(config)
     vocab = Vocabulary.build(sentences, config.min_count)
     ids, sentence_ids = vocab.encode(sentences)
     if len(ids) < 2 or not (sentence_ids[1:] == sentence_ids[:-1]).any():
@@ -223,7 +223,7 @@ def total_steps(config: Word2VecConfig, sentences: list[list[str]]) -> int:
     return -(-len(ids) // config.batch_words) * config.epochs
 
 
-def check(config: Word2VecConfig) -> None:
+def check_settings(config: Word2VecConfig) -> None:
     """Refuse settings that can't train, with what to change."""
     rules = [(config.dim >= 1, "the dimension must be at least 1"), (config.window >= 1, "the window must be at least 1 word"),
              (config.negatives >= 1, "negative sampling needs at least 1 noise word per pair"),
