@@ -52,7 +52,7 @@ def test_home_links_every_registered_page():
 
 def test_home_self_check_reports_models_data_and_network():
     at = run_page("pages/home.py")
-    frames = [df.value for df in at.dataframe]
+    frames = [t.value for t in at.table]  # tables, not scrolling dataframes: long descriptions wrap instead of being cut off
     assert {"all-MiniLM-L6-v2 (BERT encoder, 6 layers × 12 heads)"} <= set(frames[0]["model"])
     assert "Tiny Shakespeare" in set(frames[1]["data"])
     assert any("Hugging Face Hub" in m.value for m in at.markdown)
