@@ -58,6 +58,18 @@ class Checkpoint:
         return History(steps=steps, metrics={k: v for k, v in metrics.items() if isinstance(v, list) and len(v) == len(steps)})
 
     @property
+    def tokens_per_char(self) -> float | None:
+        """Held-out tokens per held-out character of the run that made it (bits per token × this = bits per
+        character), as config.json's results record it; None if they do not (a checkpoint saved without them).
+        Older checkpoints recorded it only inside two losses: bits per character ÷ bits per token."""
+        results = self.meta.get("results")
+        results = results if isinstance(results, dict) else {}
+        ratio = results.get("held-out tokens per character")
+        if ratio is None and all(isinstance(results.get(k), (int, float)) for k in ("bits per character", "val loss (bits)")):
+            ratio = results["bits per character"] / results["val loss (bits)"] if results["val loss (bits)"] else None
+        return float(ratio) if isinstance(ratio, (int, float)) and 0 < ratio < float("inf") else None
+
+    @property
     def samples(self) -> list[tuple[int, str]]:
         rows = self.log.get("samples")
         rows = rows if isinstance(rows, list) else []
