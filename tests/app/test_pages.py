@@ -31,7 +31,7 @@ def run_page(path: str) -> AppTest:
 # pages whose first view loads MiniLM or SmolLM2, or trains for seconds: in the slow suite
 SLOW_PAGES = {"pages/attention.py", "pages/positional_encodings.py", "pages/attention_heads.py", "pages/decoding.py",
               "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py", "pages/ngram_perplexity.py", "pages/mlp_digits.py",
-              "pages/seq2seq.py", "pages/tokenization.py"}
+              "pages/seq2seq.py", "pages/tokenization.py", "pages/semantic_search.py"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p.path, marks=pytest.mark.slow) if p.path in SLOW_PAGES else p.path for p in all_pages()])
