@@ -48,7 +48,8 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
     remember(f"{key}.running", True)
     remember(f"{key}.history", History(total_steps=total_steps))
     progress = st.progress(0.0, text="Starting…")
-    st.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
+    stop = st.empty()  # a placeholder, so the button goes once the run is over
+    stop.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
     chart = st.empty()
     history: History = recall(f"{key}.history")
     last_draw = 0.0
@@ -66,6 +67,7 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
     with heavy("Training"):
         result = run(on_step)
     progress.empty()
+    stop.empty()
     chart.empty()
     remember(key, result)
     remember(f"{key}.running", False)

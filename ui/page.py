@@ -16,6 +16,12 @@ def header(title: str, intro: str) -> None:
     st.markdown(intro)
 
 
+def try_this(*steps: str, container=st) -> None:
+    """A boxed, numbered list of things to try: a guided path through a long page."""
+    box = container.container(border=True)
+    box.markdown("**Try this**\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
+
+
 def show_code(*objects, label: str = "The code this page runs") -> None:
     """An expander with the exact source of the given core functions or classes."""
     with st.expander(label):
@@ -72,15 +78,16 @@ def quantity(x: float, unit: str = "bits") -> str:
 
 
 @contextmanager
-def friendly_errors():
+def friendly_errors(literal_text: bool = False):
     """Show a LabError (bad input, missing optional model or data) as a warning, not a traceback.
 
     Use it around the part of a page that depends on the input; the rest of the page still draws.
+    `literal_text=True` escapes the message's Markdown: for messages that quote what the learner typed.
     """
     try:
         yield
     except LabError as e:
-        st.warning(literal(e), icon="⚠️")  # messages quote the input (a file name, a label): shown as written
+        st.warning(literal(e) if literal_text else str(e), icon="⚠️")  # literal: messages that quote the input
 
 
 def or_stop(fn, *args, **kwargs):
