@@ -83,7 +83,7 @@ with friendly_errors():
     labels = ["␣" if s == " " else s for s in chain.states]
     left, right = st.columns([3, 2])
     draw(table_heatmap(pd.DataFrame(chain.P, index=labels, columns=labels), "Transition matrix P(next | current)",
-                       x_title="next", y_title="current", text=False, cell=14), left)
+                       x_title="next", y_title="current", text=False, cell=20, legend_title="P(next | current)"), left)
     pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
                     for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
                                     ("letter frequency in the text", chain.observed))])

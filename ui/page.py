@@ -3,6 +3,7 @@
 import html
 import inspect
 import math
+import re
 from contextlib import contextmanager
 
 import streamlit as st
@@ -36,6 +37,16 @@ def scroll_box(text: str, height_rem: float = 16) -> None:
     in a box of fixed height that scrolls."""
     st.markdown(f"<div style='font-family:monospace;font-size:0.8rem;white-space:pre-wrap;height:{height_rem}rem;overflow:auto'>"
                 f"{html.escape(text).replace(chr(10), '&#10;')}</div>", unsafe_allow_html=True)  # &#10;: a blank line would end the HTML
+
+
+def literal(text: str) -> str:
+    r"""Typed text to put inside Markdown as it is: every punctuation mark Markdown (or Streamlit's $…$ maths) could read
+    is escaped with a backslash, line breaks become spaces.
+
+    >>> print(literal("*it* costs $5 [link](x)"))
+    \*it\* costs \$5 \[link\]\(x\)
+    """
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~$:&])", r"\\\1", text.replace("\n", " ").replace("\r", " "))
 
 
 def quantity(x: float, unit: str = "bits") -> str:
