@@ -1,9 +1,9 @@
 import pandas as pd
 import streamlit as st
 
+from core.transformers import attention_demo as demo
 from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads
-from core.transformers.attention_demo import (MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step,
-                                             where_it_looks)
+from core.transformers.attention_demo import MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
 from ui.page import friendly_errors, header, literal, show_code, text_box
@@ -65,9 +65,9 @@ with friendly_errors():
 
     if picked:
         q = names.index(picked)
-        top = where_it_looks(steps.weights, q)
-        st.markdown(f"**{literal(picked.split(' ', 1)[1])}** (row {q}) puts " + ", ".join(f"**{w:.0%}** on {literal(names[k])}" for k, w in top)
-                    + f". Its output is that mix of the values: output[{q}] = "
+        top = demo.where_it_looks(steps.weights, q)
+        looks = ", ".join(f"**{w:.0%}** on “{literal(sent.tokens[k])}” ({k})" for k, w in top)
+        st.markdown(f"**{literal(sent.tokens[q])}** (row {q}) puts {looks}. Its output is that mix of the values: output[{q}] = "
                     + " + ".join(f"{w:.2f}·v[{k}]" for k, w in top) + " + … (the other keys' weights).")
 
     # the scaling control's point in numbers: the same head with and without 1/√d

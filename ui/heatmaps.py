@@ -126,7 +126,8 @@ def small_multiples_spec(matrices, names: list[str], rows: list[str], cols: list
             "facet": field("panel:N", sort=names, title=None, header={"labelFontSize": 12}),
             "spec": {"width": panel_width, "height": {"step": PANEL_STEP}, "mark": "rect", "encoding": {
                 "x": field("col:N", sort=cols, title=None, axis=None),
-                "y": field("row:N", sort=rows, title=None, axis={"labelOverlap": False, "labelFlush": False, "ticks": False, "labelFontSize": 10}),
+                "y": field("row:N", sort=rows, title=None,
+                           axis={"labelOverlap": False, "labelFlush": False, "ticks": False, "labelFontSize": 10}),
                 "color": field("value:Q", scale=colour_scale(scheme, domain, df["value"]), title=value_title),
                 "tooltip": [field("panel:N", title="panel"), field("row:N", title="query"), field("col:N", title="key"),
                             field("value:Q", format=".3f", title=value_title)]}}}

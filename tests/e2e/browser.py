@@ -178,6 +178,37 @@ def _numbered(labels: list[str]) -> list[int] | None:
     return [int(p[2]) for p in parts]
 
 
+def _axis_problems(name: str, ax: dict) -> list[str]:
+    what = f"{name}, {ax['orient']} axis ({ax['aria'][:70]})"
+    problems = []
+    if ax["discrete"] and ax["labels"]:
+        if ax["shown"] < ax["values"]:
+            problems.append(f"{what}: only {ax['shown']} of {ax['values']} labels shown")
+        step = _step(ax["centres"])
+        if ax["orient"] == "y" and step is not None and step < MIN_ROW_PX - 0.5:
+            problems.append(f"{what}: rows {step:.1f} px apart (at least {MIN_ROW_PX})")
+    elif ax["discrete"] and ax["orient"] == "y" and ax["values"] and ax["plot_height"] / ax["values"] < MIN_UNLABELLED_ROW_PX:
+        problems.append(f"{what}: {ax['values']} rows in {ax['plot_height']:.0f} px")
+    elif not ax["discrete"] and ax["orient"] == "y" and ax["plot_height"] < MIN_PLOT_PX:
+        problems.append(f"{what}: plot {ax['plot_height']:.0f} px tall (at least {MIN_PLOT_PX})")
+    if ax["cut"]:
+        problems.append(f"{what}: labels cut short: {ax['cut'][:3]}")
+    return problems
+
+
+def _legend_problems(name: str, legend: dict) -> list[str]:
+    problems = []
+    colours = [c for c in legend["colours"] if c]
+    if len(colours) > 1 and len(set(colours)) < len(colours):
+        problems.append(f"{name}: legend repeats colours ({len(colours)} entries, {len(set(colours))} colours)")
+    numbers = _numbered(legend["labels"])
+    if numbers is not None and numbers != sorted(numbers):
+        problems.append(f"{name}: legend out of order: {legend['labels'][:6]}…")
+    if legend["cut"]:
+        problems.append(f"{name}: legend labels cut short: {legend['cut'][:3]}")
+    return problems
+
+
 def chart_problems(drawn: list[dict]) -> list[str]:
     """What a learner could not read in the charts: thin rows, labels Vega dropped or cut, squashed plots,
     legends whose colours repeat or whose numbered entries are out of order."""
@@ -185,28 +216,9 @@ def chart_problems(drawn: list[dict]) -> list[str]:
     for chart in drawn:
         name = f"chart {chart['title']!r}" if chart["title"] else "an untitled chart"
         for ax in chart["axes"]:
-            what = f"{name}, {ax['orient']} axis ({ax['aria'][:70]})"
-            if ax["discrete"] and ax["labels"]:
-                if ax["shown"] < ax["values"]:
-                    problems.append(f"{what}: only {ax['shown']} of {ax['values']} labels shown")
-                step = _step(ax["centres"])
-                if ax["orient"] == "y" and step is not None and step < MIN_ROW_PX - 0.5:
-                    problems.append(f"{what}: rows {step:.1f} px apart (at least {MIN_ROW_PX})")
-            elif ax["discrete"] and ax["orient"] == "y" and ax["values"] and ax["plot_height"] / ax["values"] < MIN_UNLABELLED_ROW_PX:
-                problems.append(f"{what}: {ax['values']} rows in {ax['plot_height']:.0f} px")
-            elif not ax["discrete"] and ax["orient"] == "y" and ax["plot_height"] < MIN_PLOT_PX:
-                problems.append(f"{what}: plot {ax['plot_height']:.0f} px tall (at least {MIN_PLOT_PX})")
-            if ax["cut"]:
-                problems.append(f"{what}: labels cut short: {ax['cut'][:3]}")
+            problems += _axis_problems(name, ax)
         for legend in chart["legends"]:
-            colours = [c for c in legend["colours"] if c]
-            if len(colours) > 1 and len(set(colours)) < len(colours):
-                problems.append(f"{name}: legend repeats colours ({len(colours)} entries, {len(set(colours))} colours)")
-            numbers = _numbered(legend["labels"])
-            if numbers is not None and numbers != sorted(numbers):
-                problems.append(f"{name}: legend out of order: {legend['labels'][:6]}…")
-            if legend["cut"]:
-                problems.append(f"{name}: legend labels cut short: {legend['cut'][:3]}")
+            problems += _legend_problems(name, legend)
     return problems
 
 
