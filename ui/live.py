@@ -24,9 +24,11 @@ REDRAW_EVERY_S = 0.25  # redrawing costs time in the loop; four times a second l
 
 
 def metric_chart(history: History, metrics: tuple[str, ...], height: int = 220) -> dict:
-    """One line per metric against the step (log-free, so a diverging loss is plain to see)."""
+    """One line per metric against the step (log-free, so a diverging loss is plain to see). Each metric keeps
+    its colour (the order of `metrics`), even before its first value: the live chart and a page's final one agree."""
     df = history.frame()
-    return lines(df[df.metric.isin(metrics)], "step:Q", field("value:Q", title=None), "metric:N", height=height,
+    colour = field("metric:N", title="metric", sort=list(metrics), scale={"domain": list(metrics), "scheme": "category10"})
+    return lines(df[df.metric.isin(metrics)], "step:Q", field("value:Q", title=None), colour, height=height,
                  tooltip=["step:Q", "metric:N", field("value:Q", format=".4g")])
 
 
@@ -45,7 +47,8 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
     remember(f"{key}.running", True)
     remember(f"{key}.history", History(total_steps=total_steps))
     progress = st.progress(0.0, text="Starting…")
-    st.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
+    stop = st.empty()  # a placeholder, so the button goes once the run is over
+    stop.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
     chart = st.empty()
     history: History = recall(f"{key}.history")
     last_draw = 0.0
@@ -62,6 +65,7 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
 
     result = run(on_step)
     progress.empty()
+    stop.empty()
     chart.empty()
     remember(key, result)
     remember(f"{key}.running", False)

@@ -105,6 +105,16 @@ def test_prompting_page_few_shot_lens_perplexity(smollm2):
     perplexity = float(widget(at.metric, "Perplexity").value.replace(",", ""))
     assert 1 < perplexity < 1000
     assert any("zero-shot" in c.value and "chat template" in c.value for c in at.caption)
+    # zero-shot: the raw probability of each answer beside its renormalised share, the rest of the mass in grey
+    charts = {s.get("title", ""): s for s in (json.loads(c.proto.spec) for c in at.get("vega_lite_chart"))}
+    raw = charts["What the model says next: the answers, and everything else"]
+    assert raw["encoding"]["color"]["scale"]["domain"] == ["positive", "negative", prompting.OTHER]
+    assert "Renormalised over the two answers" in charts
+    templates, probs = prompting.compare_prompts(smollm2.model, smollm2.tokenizer, prompting.FewShotTask(examples=tuple(
+        zip(data.sentiment("train").text[:4], data.sentiment("train").label[:4]))), widget(at.text_input, "A review to classify").value)
+    zero = probs[probs.prompt == "zero-shot"].set_index("label")
+    assert any(f"zero-shot: positive {zero.probability['positive']:.1%}, negative {zero.probability['negative']:.1%} raw → "
+               f"{zero.share['positive']:.0%} positive" in c.value for c in at.caption)
 
     widget(at.slider, "Reviews from the lab's held-out sentiment set").set_value(10)
     widget(at.button, "Measure the accuracy of each prompt").click().run()
@@ -124,6 +134,11 @@ def test_prompting_page_few_shot_lens_perplexity(smollm2):
             logps = prompting.answer_logprobs(smollm2.model, smollm2.tokenizer, make(text), answers)
             hits += task.labels[logps.index(max(logps))] == label
         assert scores[name] == hits / 10, name
+    accuracy = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+                    if json.loads(c.proto.spec).get("title", "").startswith("Accuracy on 10"))
+    assert accuracy["height"] == {"step": 40}  # a row per prompt: all four labelled, each bar with its number written
+    assert accuracy["layer"][0]["encoding"]["y"]["axis"]["labelOverlap"] is False
+    assert accuracy["layer"][1]["mark"]["type"] == "text"
 
     widget(at.text_input, "A review to classify").set_value("").run()
     assert any("Type a review" in i.value for i in at.info)
