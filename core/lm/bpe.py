@@ -70,6 +70,16 @@ def bytes_to_unicode() -> dict[int, str]:
 
 
 @lru_cache(maxsize=1)
+def unicode_to_bytes() -> dict[str, int]:
+    """The inverse of `bytes_to_unicode`: a vocab file's printable character back to its byte.
+
+    >>> unicode_to_bytes()["Ġ"]
+    32
+    """
+    return {ch: b for b, ch in bytes_to_unicode().items()}
+
+
+@lru_cache(maxsize=1)
 def byte_tie_order() -> tuple[int, ...]:
     """Where each byte sorts when two pairs tie: by its printable character (above), as `tokenizers` sorts them.
 

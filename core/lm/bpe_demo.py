@@ -119,7 +119,7 @@ def cut(tokenizer, text: str, name: str) -> Cut:
         return Cut(name, ids, tokenizer.pieces(ids), n_bytes, tokenizer.vocab_size)
     encoding = tokenizer.encode(text, add_special_tokens=False)
     if type(tokenizer.model).__name__ == "BPE" and type(tokenizer.decoder).__name__ == "ByteLevel":
-        table = {c: b for b, c in bpe.bytes_to_unicode().items()}
+        table = bpe.unicode_to_bytes()
         special = {t.content for t in tokenizer.get_added_tokens_decoder().values()}
         pieces = [bpe.readable(t.encode() if t in special else bytes(table[c] for c in t)) for t in encoding.tokens]
     else:  # WordPiece and others: their own token strings (lower-cased, ## for a word's continuation, [UNK])

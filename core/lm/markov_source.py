@@ -115,6 +115,19 @@ class MarkovSource:
         """Exact entropy rate in bits per token: sum_s pi(s) H(next | s)."""
         return float(self.stationary @ entropy(self.next_probs))  # H(next | s) for every context s at once
 
+    @cached_property
+    def entropy_rate_per_character(self) -> float:
+        """The exact entropy rate of the TEXT, in bits per character (spaces included): the floor for
+        character- and byte-level models (every word is ASCII, so a character is a byte).
+
+        `sample` writes the words separated by spaces, a code that reads back unambiguously, so the
+        characters carry exactly the words' information: H divided by the expected characters per
+        word, len(word) + 1 for its space, under the stationary distribution of the latest word.
+        """
+        latest_word = np.arange(len(self.stationary)) % self.config.vocab_size  # a context's last word
+        chars = np.array([len(w) + 1 for w in self.words])[latest_word]
+        return self.entropy_rate / float(self.stationary @ chars)
+
     def sample_ids(self, n_tokens: int, seed: int = 0) -> np.ndarray:
         """n_tokens word ids from the stationary process (the first k are the starting context)."""
         rng = np.random.default_rng(seed)

@@ -1,12 +1,23 @@
-"""An n-gram language model with add-k smoothing, and how close it gets to the true entropy rate.
+"""n-gram language models: counting, smoothing, backoff, and how close they get to the true entropy rate.
 
-An n-gram model predicts each token from the n-1 tokens before it, by counting:
+An n-gram model predicts each token from the n-1 tokens before it, by counting. Raw counts
+(maximum likelihood, "mle") give every n-gram the training text never showed probability 0, so
+one unseen n-gram in held-out text makes the cross-entropy infinite. Four ways to spread the
+probability (V = vocabulary size, the training words plus <UNK>; c = the context, c' = c without
+its oldest word):
 
-    q(w | context) = (count(context, w) + k) / (count(context) + k * V)
+    mle           q(w | c) = count(c, w) / count(c, .)
+    add-k         q(w | c) = (count(c, w) + k) / (count(c, .) + k V)
+    interpolated  q(w | c) = lam * count(c, w) / count(c, .) + (1 - lam) * q(w | c')      (Jelinek-Mercer;
+                  q(w | ()) mixes the unigram with the uniform 1/V)
+    kneser-ney    q(w | c) = max(N(c, w) - D, 0) / N(c, .) + D * T(c) / N(c, .) * q(w | c')
 
-where V is the vocabulary size (the training words plus <UNK> for words never seen). Adding k to
-every count keeps unseen n-grams possible: without it, one unseen n-gram in held-out text would
-make the cross-entropy infinite (see core.foundations.information.cross_entropy).
+Kneser-Ney subtracts a discount D from every count it saw and hands the mass it collected,
+D * T(c) / N(c, .) with T(c) the number of distinct words seen after c, to the shorter context.
+Its twist: below the highest order, N counts *continuations*, not occurrences: N(c, w) is how
+many distinct words were seen before (c, w). "Francisco" is frequent but only ever follows "San",
+so as a guess after an unseen context it deserves little. In both recursive models a context the
+training text never showed passes all its weight to the shorter context (backoff).
 
 Its per-token cross-entropy on held-out text, H = -mean log2 q(token | context), is the language
 model's loss, and perplexity = 2 ** H: the model is as unsure as if it picked uniformly among
@@ -17,13 +28,29 @@ that many words. No model can beat the entropy rate of the source that wrote the
 0.3
 >>> round(lm.cross_entropy("the cat sat".split()), 3)    # mean of -log2 0.3 and -log2 q(sat | cat) = -log2 0.375
 1.576
+>>> kn = NGramLM(NGramConfig(order=2, smoothing="kneser-ney", discount=0.5)).fit("the cat sat on the mat".split())
+>>> round(kn.prob("cat", ("the",)), 4)   # (1 - 0.5)/2 + 0.5 * 2/2 * q(cat), q(cat) = (1 - 0.5)/5 + 0.5 * 5/5 * 1/6
+0.3417
+
+(q(cat) counts continuations: 'cat' follows 1 distinct word, and the text has 5 distinct bigrams.)
+
+Unseen words. Every word the vocabulary does not hold is read as <UNK>. With `unk_cutoff=1`
+(nltk's default) <UNK> is never counted, so only add-k (and the interpolated model's uniform
+share, and our Kneser-Ney's uniform floor) gives it any probability; with `unk_cutoff=2` every
+training word seen once becomes <UNK> while counting, so <UNK> is a word class with real counts.
+`nltk_kn=True` reproduces nltk.lm's KneserNeyInterpolated exactly: its unigram level has no
+uniform floor (an uncounted word gets probability 0), and below the top order it takes T(c) from
+raw counts, so near the start of a text its probabilities can add up to a little more than 1.
+
+Counting and scoring are vectorised: an n-gram is an integer (the id of its first n-1 words
+times V plus its last word), each order a sorted array of them, and a lookup is np.searchsorted.
 """
 
-import math
+import copy
 import re
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,85 +58,330 @@ import pandas as pd
 from core.errors import LabError
 from core.lm.markov_source import MarkovSource, SourceConfig
 
-UNK = "<UNK>"  # stands for every word the training text never showed (nltk.lm's spelling)
+UNK = "<UNK>"  # stands for every word the vocabulary does not hold (nltk.lm's spelling)
+BOS, EOS = "<s>", "</s>"  # sentence padding, as nltk.lm.preprocessing.pad_both_ends writes it
+Smoothing = Literal["mle", "add-k", "interpolated", "kneser-ney"]
+SMOOTHINGS: tuple[str, ...] = ("mle", "add-k", "interpolated", "kneser-ney")
 
 
 @dataclass(frozen=True)
 class NGramConfig:
-    order: int = 3  # n: 1 = unigram (no context), 2 = bigram, 3 = trigram
+    order: int = 3  # n: 1 = unigram (no context), 2 = bigram, 3 = trigram, ...
     k: float = 0.1  # add-k smoothing; 1 is Laplace's rule, small k trusts the counts more
+    smoothing: Smoothing = "add-k"  # mle | add-k | interpolated | kneser-ney
+    lam: float = 0.8  # interpolated: weight of each order's own counts; 1 - lam goes to the shorter context
+    discount: float = 0.75  # kneser-ney: D subtracted from every count seen (0 < D <= 1)
+    unk_cutoff: int = 1  # words seen fewer times than this become <UNK> (1: only unseen words; 2: training singletons too)
+    nltk_kn: bool = False  # kneser-ney exactly as nltk.lm computes it (no uniform floor; see the module docstring)
+
+
+@dataclass
+class Level:
+    """The counts of one order j (1 = unigrams), indexed by the id of each distinct j-gram.
+
+    For j = 1 the id of a unigram is its word id and the context is the empty one (id 0).
+    """
+
+    keys: np.ndarray  # sorted j-gram keys: id of the first j-1 words * V + last word (word ids for j = 1)
+    count: np.ndarray  # occurrences of each j-gram
+    continuation: np.ndarray  # N(., g): distinct words seen before g (from the (j+1)-grams; 0 at the top order)
+    # per context, indexed by the (j-1)-gram's id at order j-1 (a single entry for j = 1):
+    total: np.ndarray  # count(c, .): occurrences of j-grams starting with c
+    types: np.ndarray  # T(c): distinct words seen after c
+    cont_total: np.ndarray  # N(., c, .): sum of the continuation counts of the j-grams starting with c
+    cont_types: np.ndarray  # distinct words w with a continuation count N(., c, w) > 0
 
 
 class NGramLM:
     def __init__(self, config: NGramConfig = NGramConfig()):
-        if config.order < 1:
-            raise LabError(f"an n-gram model needs n >= 1 (got {config.order})")
-        if not config.k > 0:
-            raise LabError(f"add-k smoothing needs k > 0 (got {config.k}); k = 0 makes every unseen n-gram impossible")
-        self.config = config
+        c = config
+        if c.order < 1:
+            raise LabError(f"an n-gram model needs n >= 1 (got {c.order})")
+        if c.smoothing not in SMOOTHINGS:
+            raise LabError(f"smoothing must be one of {', '.join(SMOOTHINGS)} (got {c.smoothing!r})")
+        if c.smoothing == "add-k" and not c.k > 0:
+            raise LabError(f"add-k smoothing needs k > 0 (got {c.k}); k = 0 makes every unseen n-gram impossible")
+        if c.smoothing == "interpolated" and not 0 <= c.lam < 1:
+            raise LabError(f"interpolation weight lam must be in [0, 1) (got {c.lam}); lam = 1 is the raw counts (mle)")
+        if c.smoothing == "kneser-ney" and not 0 < c.discount <= 1:
+            raise LabError(f"the Kneser-Ney discount must be in (0, 1] (got {c.discount}) for probabilities to add up to 1")
+        if c.smoothing == "kneser-ney" and c.order < 2:
+            raise LabError("Kneser-Ney needs n >= 2: its lowest order counts the distinct words each word follows")
+        if c.unk_cutoff < 1:
+            raise LabError(f"unk_cutoff must be at least 1 (got {c.unk_cutoff})")
+        self.config = c
+
+    # ------------------------------------------------------------------ counting
 
     def fit(self, tokens: Sequence[str], vocab: Sequence[str] | None = None) -> "NGramLM":
-        """Count every n-gram of the training tokens, and how often each context was followed by a word.
+        """Count every j-gram (j = 1..n) of one stream of training tokens.
 
-        `vocab` fixes the known words (default: those of `tokens`); any other word counts as UNK.
-        Perplexities are only comparable between models with the same vocabulary: a model that
-        knows 50 words files every other word under UNK, and predicting UNK is easy.
+        `vocab` fixes the words the vocabulary counts from (default: `tokens`); a word occurring in
+        it fewer than `unk_cutoff` times, or not at all, counts as <UNK>. Perplexities are only
+        comparable between models with the same vocabulary: a model that knows 50 words files every
+        other word under <UNK>, and predicting <UNK> is easy.
         """
         n = self.config.order
         if len(tokens) < n:
-            raise LabError(f"a {n}-gram model needs at least {n} training tokens (got {len(tokens)})")
-        self.known = set(tokens if vocab is None else vocab)
+            raise LabError(f"a {n}-gram model needs at least {n} training tokens (got {len(tokens)}); "
+                           "use a lower order or more text")
+        return self._fit([list(tokens)], list(tokens) if vocab is None else list(vocab))
+
+    def fit_sentences(self, sentences: Sequence[Sequence[str]]) -> "NGramLM":
+        """nltk.lm's convention: each sentence padded with n-1 <s> before and n-1 </s> after, every
+        j-gram counted within its sentence, the vocabulary from the padded text
+        (`padded_everygram_pipeline`). Score held-out sentences with `score_ngrams(sentence_ngrams(...))`.
+        """
+        padded = [self.pad(s) for s in sentences if len(s)]
+        if not padded:
+            raise LabError("no sentence to train on: every sentence is empty")
+        return self._fit(padded, [w for s in padded for w in s])
+
+    def pad(self, sentence: Sequence[str]) -> list[str]:
+        m = self.config.order - 1
+        return [BOS] * m + list(sentence) + [EOS] * m
+
+    def sentence_ngrams(self, sentences: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+        """The n-grams of padded held-out sentences: what nltk's `ngrams(pad_both_ends(s, n), n)` gives."""
+        n = self.config.order
+        return [tuple(p[i : i + n]) for s in sentences if len(s) for p in [self.pad(s)] for i in range(len(p) - n + 1)]
+
+    def _fit(self, sequences: list[list[str]], vocab_text: list[str]) -> "NGramLM":
+        counts: dict[str, int] = {}
+        for w in vocab_text:
+            counts[w] = counts.get(w, 0) + 1
+        self.known = {w for w, c in counts.items() if c >= self.config.unk_cutoff and w != UNK}
         self.vocab = sorted(self.known) + [UNK]
-        tokens = self._lookup(tokens)
-        grams = [tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens))]
-        self.counts = Counter(grams)
-        self.context_counts = Counter(g[:-1] for g in grams)
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.unk_id = len(self.vocab) - 1
+        ids = [self.encode(s) for s in sequences]
+        self.levels = self._count(np.concatenate(ids), np.concatenate([np.arange(len(s)) for s in ids]))
+        self.train_tokens = sum(len(s) for s in ids)
         return self
 
-    def _lookup(self, tokens: Sequence[str]) -> tuple[str, ...]:
-        return tuple(t if t in self.known else UNK for t in tokens)
+    def encode(self, tokens: Sequence[str]) -> np.ndarray:
+        """Word ids, <UNK>'s for every word the vocabulary does not hold."""
+        index, unk = self.index, self.unk_id
+        return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
+
+    def _count(self, ids: np.ndarray, pos: np.ndarray) -> list[Level]:
+        """Levels 1..n from word ids and each token's position in its sequence (j-grams never cross sequences)."""
+        v, n = len(self.vocab), self.config.order
+        gram_id = ids.copy()  # id of the (j-1)-gram ending at each position; -1 where none fits
+        raw = [(np.arange(v), np.bincount(ids, minlength=v).astype(float), None)]  # (keys, count, suffix id of each j-gram)
+        for j in range(2, n + 1):
+            end = np.flatnonzero(pos >= j - 1)  # positions where a j-gram ends inside its sequence
+            keys, inverse, count = np.unique(gram_id[end - 1] * v + ids[end], return_inverse=True, return_counts=True)
+            suffix = np.empty(len(keys), dtype=np.int64)
+            suffix[inverse] = gram_id[end]  # the (j-1)-gram made of the last j-1 words
+            gram_id = np.full(len(ids), -1, dtype=np.int64)
+            gram_id[end] = inverse
+            raw.append((keys, count.astype(float), suffix))
+        levels = []
+        for j in range(1, n + 1):
+            keys, count, _ = raw[j - 1]
+            above = raw[j][2] if j < n else None
+            cont = np.bincount(above, minlength=len(keys)).astype(float) if above is not None else np.zeros(len(keys))
+            prefix = keys // v if j > 1 else np.zeros(len(keys), dtype=np.int64)
+            size = len(raw[j - 2][0]) if j > 1 else 1
+            total = np.bincount(prefix, weights=count, minlength=size)
+            types = np.bincount(prefix, weights=(count > 0).astype(float), minlength=size)
+            levels.append(Level(keys, count, cont, total, types, np.bincount(prefix, weights=cont, minlength=size),
+                                np.bincount(prefix, weights=(cont > 0).astype(float), minlength=size)))
+        return levels
+
+    def with_order(self, order: int) -> "NGramLM":
+        """The same counts read as a lower-order model (orders 1..order of an order-n model are exactly
+        what an order-`order` model would count), without counting again."""
+        if not 1 <= order <= self.config.order:
+            raise LabError(f"this model counted orders 1 to {self.config.order}; order {order} is not among them")
+        lower = copy.copy(self)
+        lower.config, lower.levels = replace(self.config, order=order), self.levels[:order]
+        NGramLM.__init__(lower, lower.config)  # the same checks as a model built with that order
+        return lower
+
+    @property
+    def n_parameters(self) -> int:
+        """Numbers the model stores: a count per distinct j-gram of every order it uses."""
+        used = self.levels if self.config.smoothing in ("interpolated", "kneser-ney") else self.levels[-1:]
+        return int(sum(np.count_nonzero(lv.count) for lv in used))
+
+    # ------------------------------------------------------------------ scoring
+
+    def _ids(self, rows: np.ndarray) -> list[list[np.ndarray]]:
+        """ids[a][b]: id of the gram rows[:, a:b] at order b - a, or -1 (never seen); built by extending prefixes."""
+        v, width = len(self.vocab), rows.shape[1]
+        ids = [[None] * (width + 1) for _ in range(width)]
+        for a in range(width):
+            ids[a][a + 1] = rows[:, a]  # a unigram's id is its word id
+            for b in range(a + 2, width + 1):
+                keys = self.levels[b - a - 1].keys
+                key = ids[a][b - 1] * v + rows[:, b - 1]  # negative when the prefix was never seen
+                at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+                ids[a][b] = np.where((keys[at] == key) & (ids[a][b - 1] >= 0), at, -1)
+        return ids
+
+    def level_terms(self, contexts: np.ndarray, words: np.ndarray, depth: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+        """For each order j = 1..n, the pieces of q(word | context), one entry per row.
+
+        `contexts` (rows, n-1) holds word ids, newest last; `depth` (default n-1) is how many of a
+        row's last context words are real (fewer near the start of a text). Each level holds
+        `seen` (its context was counted), `num` and `den` (the count and its total, or continuation
+        counts below the top order for Kneser-Ney), `alpha` (the level's own estimate), `gamma`
+        (the weight left for the shorter context) and `p`, q(word | the last j-1 context words).
+        """
+        c, n = self.config, self.config.order
+        recursive = c.smoothing in ("interpolated", "kneser-ney")  # each order leans on the one below; mle and add-k use one order
+        rows = np.concatenate([contexts.reshape(len(words), n - 1), words[:, None]], axis=1)
+        depth = np.full(len(words), n - 1) if depth is None else depth
+        ids, v = self._ids(rows), len(self.vocab)
+        out, lower = [], np.full(len(words), 1.0 / v)  # order 0: the uniform distribution
+        for j in range(1, n + 1):
+            lv = self.levels[j - 1]
+            ctx = ids[n - j][n - 1] if j > 1 else np.zeros(len(words), dtype=np.int64)
+            gram = ids[n - j][n]
+            top = j == n  # Kneser-Ney: raw counts at the model's highest order, continuation counts below it
+            ok_ctx, ok_gram = ctx >= 0, gram >= 0
+            safe_ctx, safe_gram = np.where(ok_ctx, ctx, 0), np.where(ok_gram, gram, 0)
+            kneser_lower = c.smoothing == "kneser-ney" and not top
+            num = np.where(ok_gram, lv.count[safe_gram], 0.0)
+            den = np.where(ok_ctx, lv.total[safe_ctx], 0.0)
+            types = np.where(ok_ctx, lv.types[safe_ctx], 0.0)
+            if kneser_lower:  # continuation counts below the top order
+                cont_types = lv.types if c.nltk_kn else lv.cont_types
+                num = np.where(ok_gram, lv.continuation[safe_gram], 0.0)
+                den = np.where(ok_ctx, lv.cont_total[safe_ctx], 0.0)
+                types = np.where(ok_ctx, cont_types[safe_ctx], 0.0)
+            seen = (den > 0) & (depth >= j - 1)
+            safe_den = np.where(seen, den, 1.0)
+            alpha, gamma = self._alpha_gamma(num, safe_den, types)
+            if c.smoothing == "kneser-ney" and j == 1 and c.nltk_kn:
+                gamma = np.zeros_like(gamma)  # nltk: the continuation unigram alone, no uniform floor
+                alpha = num / safe_den
+            if recursive:  # an unseen context passes everything to the shorter one (backoff)
+                p = lower = np.where(seen, alpha + gamma * lower, lower)
+            else:  # an unseen context: mle has nothing to say (0), add-k spreads evenly (k / kV)
+                p = np.where(seen, alpha, 0.0 if c.smoothing == "mle" else 1.0 / v)
+            out.append({"seen": seen, "num": num, "den": den, "types": types, "alpha": alpha, "gamma": gamma, "p": p})
+        return out
+
+    def _alpha_gamma(self, num: np.ndarray, den: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A level's own estimate of q(word | context) and the weight it leaves for the shorter context."""
+        c = self.config
+        if c.smoothing == "mle":
+            return num / den, np.zeros_like(num)
+        if c.smoothing == "add-k":
+            return (num + c.k) / (den + c.k * len(self.vocab)), np.zeros_like(num)
+        if c.smoothing == "interpolated":
+            return c.lam * num / den, np.full_like(num, 1 - c.lam)
+        return np.maximum(num - c.discount, 0.0) / den, c.discount * types / den
+
+    def probs(self, contexts: np.ndarray, words: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+        """q(word | context) for every row (word ids; see level_terms), at each row's highest order."""
+        terms = self.level_terms(contexts, words, depth)
+        if self.config.smoothing in ("interpolated", "kneser-ney"):  # the top order already holds every lower one
+            return terms[-1]["p"]
+        depth = np.full(len(words), self.config.order - 1) if depth is None else depth
+        return np.stack([t["p"] for t in terms])[np.minimum(depth, self.config.order - 1), np.arange(len(words))]
+
+    def _rows(self, grams: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(contexts right-aligned in n-1 columns, word ids, context depths) of (context..., word) tuples."""
+        m = self.config.order - 1
+        if grams and all(len(g) == m + 1 for g in grams):  # full-length n-grams (nltk's scoring): encode them in one go
+            ids = self.encode([w for g in grams for w in g]).reshape(len(grams), m + 1)
+            return ids[:, :-1], ids[:, -1], np.full(len(grams), m)
+        contexts = np.full((len(grams), m), self.unk_id, dtype=np.int64)
+        depth = np.empty(len(grams), dtype=np.int64)
+        for i, g in enumerate(grams):
+            ctx = self.encode(list(g[:-1])[-m:] if m else [])
+            depth[i] = len(ctx)
+            if len(ctx):
+                contexts[i, m - len(ctx) :] = ctx
+        return contexts, self.encode([g[-1] for g in grams]), depth
 
     def prob(self, word: str, context: Sequence[str]) -> float:
-        """q(word | last n-1 tokens of context), with add-k smoothing."""
-        n, k = self.config.order, self.config.k
-        context = self._lookup(context[len(context) - (n - 1) :] if n > 1 else ())
-        (word,) = self._lookup([word])
-        return (self.counts[context + (word,)] + k) / (self.context_counts[context] + k * len(self.vocab))
+        """q(word | the last n-1 tokens of context) (a shorter context uses the orders it reaches)."""
+        return float(self.probs(*self._rows([(*context, word)]))[0])
 
-    def cross_entropy(self, tokens: Sequence[str]) -> float:
-        """Mean -log2 q(token | previous n-1 tokens) over held-out tokens, in bits per token.
+    def score_ngrams(self, grams: Sequence[Sequence[str]]) -> np.ndarray:
+        """-log2 q(g[-1] | g[:-1]) of each gram (nltk's `logscore`, negated); inf where q = 0."""
+        with np.errstate(divide="ignore"):
+            return -np.log2(self.probs(*self._rows(grams)))
 
-        Every token with a full context is scored (the first n-1 only serve as context). Each
-        distinct n-gram is scored once and weighted by how often it occurs: same sum, fewer calls.
+    def surprisals(self, tokens: Sequence[str]) -> np.ndarray:
+        """-log2 q(token | previous n-1 tokens) for every token after the first n-1: the loss, token by token.
+
+        Their mean is `cross_entropy(tokens)`; a token the model gives probability 0 costs inf.
         """
         n = self.config.order
         if len(tokens) < n:
             raise LabError(f"need at least {n} held-out tokens to score a {n}-gram model (got {len(tokens)})")
-        grams = Counter(tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens)))
-        bits = sum(count * -math.log2(self.prob(g[-1], g[:-1])) for g, count in grams.items())
-        return bits / grams.total()
+        ids = self.encode(tokens)
+        windows = np.lib.stride_tricks.sliding_window_view(ids, n)
+        with np.errstate(divide="ignore"):
+            return -np.log2(self.probs(windows[:, :-1], windows[:, -1]))
 
-    def surprisals(self, tokens: Sequence[str]) -> list[float]:
-        """-log2 q(token | previous n-1 tokens) for every token after the first n-1: the loss, token by token.
+    def cross_entropy(self, tokens: Sequence[str]) -> float:
+        """Mean -log2 q(token | previous n-1 tokens) over held-out tokens, in bits per token.
 
-        Their mean is `cross_entropy(tokens)`.
+        Every token with a full context is scored (the first n-1 only serve as context). Infinite
+        when some held-out token gets probability 0 (mle, or an uncounted <UNK>: see `zero_probability`).
         """
-        n = self.config.order
-        return [-math.log2(self.prob(tokens[i], tokens[i - n + 1 : i])) for i in range(n - 1, len(tokens))]
+        return float(np.mean(self.surprisals(tokens)))
 
     def perplexity(self, tokens: Sequence[str]) -> float:
         """2 ** cross-entropy: the number of equally likely words the model's uncertainty is worth."""
         return 2.0 ** self.cross_entropy(tokens)
 
+    def unknown_share(self, tokens: Sequence[str]) -> float:
+        """Share of tokens the vocabulary does not hold (read as <UNK>)."""
+        return float(np.mean(self.encode(tokens) == self.unk_id)) if len(tokens) else 0.0
+
+    def next_distribution(self, context: Sequence[str]) -> np.ndarray:
+        """q(w | context) for every word of the vocabulary, in `vocab` order (<UNK> last)."""
+        v = len(self.vocab)
+        contexts, _, depth = self._rows([(*context, UNK)])
+        return self.probs(np.repeat(contexts, v, axis=0), np.arange(v), np.repeat(depth, v))
+
     def generate(self, n_tokens: int, seed: int = 0, start: Sequence[str] = ()) -> list[str]:
-        """Sample text from the model, one token at a time (UNK never drawn)."""
+        """Sample text from the model, one token at a time (<UNK> and <s> never drawn)."""
         rng = np.random.default_rng(seed)
-        words = self.vocab[:-1]
+        drawable = np.array([w not in (UNK, BOS) for w in self.vocab])
         out = list(start)
         for _ in range(n_tokens):
-            q = np.array([self.prob(w, out) for w in words])
-            out.append(words[rng.choice(len(words), p=q / q.sum())])
+            m = self.config.order - 1
+            q = np.where(drawable, self.next_distribution(out[-m:] if m else []), 0.0)
+            if q.sum() <= 0:  # mle after a context it never saw: fall back to the words' frequencies
+                q = np.where(drawable, self.levels[0].count, 0.0)
+            out.append(self.vocab[rng.choice(len(q), p=q / q.sum())])
         return out[len(start) :]
+
+    def explain(self, context: Sequence[str], word: str) -> list[dict]:
+        """How q(word | context) is built, one row per order from the highest down.
+
+        Each row: the context used at that order, whether it was counted, the word's count (or
+        continuation count) and its total, the distinct words seen after it, the level's own
+        estimate, the weight passed down to the shorter context and the probability at that order.
+
+        >>> lm = NGramLM(NGramConfig(order=2, smoothing="kneser-ney", discount=0.5)).fit("the cat sat on the mat".split())
+        >>> [(r["order"], r["context"], r["count"], r["total"], r["weight to shorter context"], round(r["probability"], 4))
+        ...  for r in lm.explain(["the"], "cat")]
+        [(2, ('the',), 1.0, 2.0, 0.5, 0.3417), (1, (), 1.0, 5.0, 0.5, 0.1833)]
+        """
+        n = self.config.order
+        contexts, words, depth = self._rows([(*context, word)])
+        terms = self.level_terms(contexts, words, depth)
+        kept = [t if t in self.known else UNK for t in list(context)[-(n - 1) :]] if n > 1 else []
+        rows = []
+        for j in range(min(n, int(depth[0]) + 1), 0, -1):
+            t = {key: float(value[0]) for key, value in terms[j - 1].items()}
+            rows.append({"order": j, "context": tuple(kept[len(kept) - (j - 1) :] if j > 1 else []),
+                         "context seen": bool(t["seen"]), "count": t["num"], "total": t["den"], "distinct next words": t["types"],
+                         "own estimate": t["alpha"] if t["seen"] else 0.0,
+                         "weight to shorter context": t["gamma"] if t["seen"] else 1.0, "probability": t["p"]})
+            if self.config.smoothing in ("mle", "add-k"):
+                break  # one order only
+        return rows
 
 
 def expected_cross_entropy(lm: NGramLM, source: MarkovSource, max_histories: int = 1_000_000) -> float:
@@ -132,12 +404,14 @@ def expected_cross_entropy(lm: NGramLM, source: MarkovSource, max_histories: int
     for _ in range(extra):  # lengthen every history by each word the source may write next
         histories = [(weight * p, source.shift(s, w), words + [source.words[w]]) for weight, s, words in histories
                      for w, p in zip(source.next_words[s], source.next_probs[s]) if p > 0]
-    total = 0.0
+    m = lm.config.order - 1
+    weights, grams = [], []
     for weight, s, words in histories:
         for w, p in zip(source.next_words[s], source.next_probs[s]):
             if p > 0:
-                total += weight * p * -math.log2(lm.prob(source.words[w], words))
-    return total
+                weights.append(weight * p)
+                grams.append((*(words[len(words) - m :] if m else []), source.words[w]))
+    return float(np.dot(weights, lm.score_ngrams(grams)))
 
 
 def words(text: str) -> list[str]:
@@ -205,7 +479,7 @@ def model_snapshots(train: Sequence[str], heldout: Sequence[str], k: float = 0.1
         lm = NGramLM(NGramConfig(order=n, k=k)).fit(train, vocab)
         samples[n] = lm.generate(n_sample, seed=seed, start=train[:context])
         for i, bits in enumerate(lm.surprisals(snippet[context - (n - 1) :])):
-            rows.append({"order": n, "position": i, "token": snippet[context + i], "bits": bits})
+            rows.append({"order": n, "position": i, "token": snippet[context + i], "bits": float(bits)})
     return samples, rows
 
 

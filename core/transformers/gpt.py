@@ -164,9 +164,9 @@ class CausalSelfAttention(nn.Module):
             k, v = cache.update(layer, k, v)  # the new tokens' keys after those of every token read before
         n_q, n_k = q.shape[-2], k.shape[-2]
         causal = self.causal and source is None
-        if causal and n_q != n_k:  # queries are the LAST n_q of n_k positions: align the triangle to the end
-            mask = causal_mask(n_q, n_k, x.device) if mask is None else mask & causal_mask(n_q, n_k, x.device)
-            causal = False
+        if causal and (mask is not None or n_q != n_k):  # one boolean mask: the triangle (aligned to the end:
+            triangle = causal_mask(n_q, n_k, x.device)     # the queries are the LAST n_q of n_k positions) and `mask`
+            mask, causal = (triangle if mask is None else mask & triangle), False
         if need_weights or (self.training and self.attn_dropout.p > 0):
             # the lab's attention, which returns the weights; dropout on them from the run's own generator
             _, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)

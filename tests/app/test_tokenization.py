@@ -48,6 +48,7 @@ def train(at: AppTest, corpus: str | None = None, vocab: int | None = None, patt
     return at
 
 
+@pytest.mark.slow  # the first visit of a fresh machine converts SmolLM2 (its tokenizer is compared)
 def test_first_visit_trains_the_defaults_and_shows_what_core_computes():
     at = open_page()
     assert_clean(at)

