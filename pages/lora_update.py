@@ -101,8 +101,8 @@ if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
                  column_config={c: st.column_config.NumberColumn(format="%.2e") for c in ("loss after training", "Eckart–Young bound")})
     unconverged = [row["r"] for row in rows if not row["converged"]]
     st.caption(f"Directions copied: the leading singular values of ΔW* the learned update matches within {lora_toy.COPY_RTOL:.0%}, "
-               "of those rank r can reach. " + (f"Not converged at r = {', '.join(map(str, unconverged))}: their loss is not yet "
-                                                 "the least possible; more steps (or a larger learning rate) would lower it."
+               "of those rank r can reach. " + (f"Not converged at r = {', '.join(map(str, unconverged))}: some direction it can "
+                                                 "reach is still short; more steps (or a larger learning rate) would copy it."
                                                  if unconverged else "Every rank converged."))
 
 show_code(LoRALinear, lora_toy.task, lora_toy.fit, lora_toy.eckart_young, lora_toy.least_losses)
