@@ -11,3 +11,4 @@ def test_each_metric_keeps_its_colour_before_its_first_value():
     metrics = ("loss", "acc", "test_loss", "test_acc")
     scales = [metric_chart(h, metrics)["encoding"]["color"]["scale"] for h in (early, late)]
     assert scales[0] == scales[1] and scales[0]["domain"] == list(metrics)
+    assert metric_chart(late, metrics)["mark"]["point"], "a metric with one value so far (test_acc) is a dot, not nothing"
