@@ -60,7 +60,15 @@ FORMS: dict[str, dict[str, Form]] = {
                                                   "Batch size": "8"})},
     "pages/decoding.py": {"compare": Form({"New tokens": 2, "Beam width": 2})},
     "pages/prompting.py": {"accuracy": Form({}, frozenset({("Reviews from the lab's held-out sentiment set", "max")}))},
+    "pages/gpt.py": {"gpt.form": Form({"Steps": 2, "Batch (windows)": "4"}, frozenset({("Steps", "max")})),
+                     "gpt.generate": Form({"New tokens": 2, "Beam width": 2}),
+                     "gpt.ablations_form": Form({"Steps each": 20}, frozenset({("Steps each", "max")})),
+                     "gpt.sweep_form": Form({"Steps each": 20}, frozenset({("Steps each", "max")}))},
+    "pages/neural_lm_ladder.py": {"lad.form": Form({"Training steps (each network)": "1"},
+                                                   frozenset({("Training steps (each network)", "max")}))},
+    "pages/rnn_memory.py": {"mem.form": Form({"Training steps per run": "1"}, frozenset({("Training steps per run", "max")}))},
 }
+SLOW_SWEEPS = {"pages/gpt.py", "pages/neural_lm_ladder.py", "pages/rnn_memory.py"}  # pages that train on submit: many runs each
 
 KINDS = ("slider", "select_slider", "number_input", "text_input", "text_area")
 
@@ -183,7 +191,7 @@ def sweep(path: str) -> tuple[list[str], int]:
 
 def params():
     for p in all_pages():
-        marks = [pytest.mark.slow] if p.path in SLOW_PAGES else []
+        marks = [pytest.mark.slow] if p.path in SLOW_PAGES | SLOW_SWEEPS else []
         yield pytest.param(p.path, marks=marks, id=p.path.removeprefix("pages/").removesuffix(".py"))
 
 
