@@ -9,6 +9,7 @@ from ui.page import friendly_errors, header, show_code, text_box
 from ui.tokens import heat_chips, visible
 from ui.vega import bars, chart, draw, field, layers, rule
 
+LENS_ROW_PX = 18  # pixels per layer in the logit lens (SmolLM2 has 31 rows with the embeddings)
 MAX_TEXT_TOKENS = 512  # perplexity: score at most this many tokens, so the page stays interactive
 
 header(
@@ -101,9 +102,9 @@ with friendly_errors():
         top1["shown"] = top1.token.map(visible)
         columns = list(dict.fromkeys(top1.column))
         layers = sorted(top1.layer.unique(), reverse=True)
-        draw({"data": top1, "height": {"step": max(17, 240 / len(layers))}, "encoding": {
+        draw({"data": top1, "height": LENS_ROW_PX * len(layers), "encoding": {  # a fixed height per layer: every layer labelled
             "x": field("column:N", sort=columns, title="input position (the lens predicts the token after it)", axis={"labelAngle": -30}),
-            "y": field("layer:O", sort=layers, title="layer (0 = embeddings)"),
+            "y": field("layer:O", sort=layers, title="layer (0 = embeddings)", axis={"labelOverlap": False}),
             "tooltip": ["layer:O", "input:N", field("shown:N", title="top prediction"), field("probability:Q", format=".1%")]},
             "layer": [chart(None, "rect", color=field("probability:Q", scale={"scheme": "blues", "domain": [0, 1]}, title="p(top)")),
                       chart(None, {"type": "text", "fontSize": 10}, text="shown:N",
