@@ -10,7 +10,7 @@ header(
     "🔗 Autograd from scratch",
     "Every number below is a `Value` from the lab's ~100-line autograd engine (micrograd's shape). "
     "Build an expression or a neuron, look at its **computation graph**, then step the **backward "
-    "pass** one operation at a time: each step multiplies the gradient arriving at a node by that "
+    "pass** one operation at a time: each step multiplies the gradient arriving at a node (upstream) by that "
     "operation's local derivative and adds it into the node's inputs (the chain rule).",
 )
 
@@ -48,7 +48,7 @@ with friendly_errors():
 
 if root is not None:
     n_ops = autograd.operations(root)
-    state.move(STEP, default=n_ops, high=n_ops)  # a smaller graph than the last one: stay within its steps
+    state.move(STEP, default=0, high=n_ops)  # the first visit starts before the first backward step; a smaller graph: stay in range
     bcols = st.columns([1, 1, 1, 1, 3])
     bcols[0].button("⏮ Start", on_click=state.move, kwargs=dict(key=STEP, to=0), key="ag.reset")
     bcols[1].button("◀ Back", on_click=state.move, kwargs=dict(key=STEP, by=-1, high=n_ops), key="ag.back")
@@ -56,27 +56,33 @@ if root is not None:
     bcols[3].button("All ⏭", on_click=state.move, kwargs=dict(key=STEP, to=n_ops), key="ag.all")
     step = bcols[4].slider("Backward steps taken", 0, n_ops, key=STEP)
     done = autograd.backward_steps(root, step)
+    name = root.label or "out"
 
     if step == 0:
-        st.info(f"Forward pass done: {root.label or 'the output'} = {root.data:.4g}. Backward starts by seeding "
-                f"d{root.label or 'out'}/d{root.label or 'out'} = 1. Press **Step ▶**.", icon="➡️")
+        st.info(f"Forward pass done: {name} = {root.data:.4g}. The backward pass starts by seeding "
+                f"d{name}/d{name} = 1. Press **Step ▶** to push it back one operation at a time.", icon="➡️")
     else:
         node = done[-1]
-        inputs = ", ".join(f"{c.label or 'const'} (grad now {c.grad:.4g})" for c in node._prev)
-        st.success(f"Step {step} of {n_ops}: node **{node.label or node._op}** = {node.data:.4g} with gradient "
-                   f"{node.grad:.4g} pushed it back through **{node._op}** to {inputs}.", icon="⬅️")
-    st.graphviz_chart(autograd.to_dot(root, done))  # natural size: a small graph stays small
+        inputs = " and ".join(autograd.name(c) for c in node._prev)
+        st.success(f"Step {step} of {n_ops}: the gradient of **{node.label or node._op}** (= {node.grad:.4g}, the upstream "
+                   f"gradient) goes back through **{node._op}** to {inputs}: each input's gradient += upstream × local.", icon="⬅️")
+        lines = [rf"\frac{{\partial\,\text{{{name}}}}}{{\partial\,\text{{{r['input']}}}}} \mathrel{{+}}= "
+                 rf"\underbrace{{{r['upstream']:.4g}}}_{{\text{{upstream}}}} \times "
+                 rf"\underbrace{{{r['local']:.4g}}}_{{\text{{local}} \,=\, {r['local rule']}}} = {r['upstream × local']:.4g}"
+                 rf"\quad\Rightarrow\quad \text{{{r['input']}.grad}} = {r['grad now']:.4g}" for r in autograd.step_story(node)]
+        st.latex(r"\begin{aligned}" + r" \\ ".join("&" + line for line in lines) + r"\end{aligned}")
+    st.graphviz_chart(autograd.to_dot(root, done), width="stretch")
+    st.markdown("**Reading the graph** (inputs on the left, the output on the right). Boxes are values: label, data, grad; "
+                "ellipses are operations. " + " ".join(
+                    f"<span style='background:{colour};border:1px solid #999;padding:0 0.5em'>&nbsp;</span> {meaning}."
+                    for colour, meaning in autograd.LEGEND.values()), unsafe_allow_html=True)
+    st.caption("A value used twice receives two contributions, which is why gradients are **added** (`+=`), never assigned.")
     if step == n_ops:
         value, rows, gap = autograd.torch_check(root)
         st.caption(f"Checked against torch.autograd on the same graph: value {value:.6g}, largest gradient difference {gap:.1e}.")
         st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.markdown(
-        "**Reading the graph.** Boxes are values (label | data | grad); ellipses are operations. Yellow: the "
-        "operation just stepped. Green: a gradient that is final, because every node using that value has "
-        "pushed its share back. A value used twice receives two contributions, which is why gradients are "
-        "**added** (`+=`), never assigned.")
 
 st.latex(r"\frac{\partial L}{\partial x} = \sum_{u\,:\,x \to u} \frac{\partial L}{\partial u}\,\frac{\partial u}{\partial x}"
          r"\qquad \frac{\partial (ab)}{\partial a} = b,\;\; \frac{d \tanh z}{dz} = 1-\tanh^2 z,\;\; "
          r"\frac{d\sigma}{dz} = \sigma(1-\sigma),\;\; \frac{d\,\mathrm{relu}}{dz} = [z>0]")
-show_code(Value.__mul__, Value.tanh, Value.backward, autograd.topological_order, autograd.backward_steps)
+show_code(Value.__mul__, Value.__sub__, Value.tanh, Value._backward, Value.backward, autograd.topological_order, autograd.backward_steps)

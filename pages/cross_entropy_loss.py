@@ -6,6 +6,8 @@ from ui import live, state
 from ui.page import friendly_errors, header, show_code, text_box
 from ui.vega import bars, draw, field, lines
 
+RACE_COLOURS = {"domain": list(loss_race.LOSSES), "range": ["#1f77b4", "#ff7f0e"]}  # one colour per loss in every chart on the page
+
 header(
     "🎯 Cross-entropy as a loss, from scratch",
     "A classifier, or a language model choosing the next token, outputs **logits** z; softmax turns them into "
@@ -81,7 +83,7 @@ g = pd.DataFrame(loss_race.saturation_gradients())
 g_long = g.melt("margin", var_name="loss", value_name="gradient")
 draw(lines(g_long, field("margin:Q", title="margin = right logit − wrong logit (negative: confidently wrong)"),
            field("gradient:Q", title="gradient"),
-           field("loss:N", title=None), "∂loss/∂(right-class logit) for a two-class output", 260,
+           field("loss:N", title=None, scale=RACE_COLOURS), "∂loss/∂(right-class logit) for a two-class output", 260,
            tooltip=[field("margin:Q", format=".2f"), "loss:N", field("gradient:Q", format=".5f")]))
 st.caption("Cross-entropy's gradient is q − 1 → −1 when the model is sure and wrong: the strongest push exactly when it "
            "is needed. Squared error multiplies by softmax's slope q(1 − q), which vanishes when q → 0: the model "
@@ -111,7 +113,7 @@ with friendly_errors():
         live.train("loss_race", lambda on_step: loss_race.fit(config, data, on_step), total_steps=steps, metrics=watch)
 result = live.last("loss_race")
 if result is None:
-    st.caption("Press **Train both** to race them (a few seconds).")
+    st.caption("Press **Train both** to race them; the progress bar shows the steps per second as it goes.")
 else:
     h = result.history
     last = {k: v[-1] for k, v in h.metrics.items()}
@@ -127,16 +129,19 @@ else:
     frame = frame.assign(loss=parts[0], metric=parts[2])
     charts = [("loss", "its own training loss", "linear"), ("train accuracy", "training accuracy", "linear"),
               ("gradient norm", "gradient norm (log scale)", "log")]
-    cols = st.columns(3)
-    for col, (metric, title, scale_type) in zip(cols, charts):
+    for col, (metric, title, scale_type) in zip(st.columns(3), charts):
         sub = frame[frame.metric == metric]
         sub = sub[sub.value > 0] if scale_type == "log" else sub
         draw(lines(sub, "step:Q", field("value:Q", title=None, scale={"type": scale_type}),
-                   field("loss:N", title=None, legend={"orient": "bottom", "columns": 1}),  # one per line: a narrow column cuts none off
-                   title, 240, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
+                   field("loss:N", title=None, scale=RACE_COLOURS, legend={"orient": "top", "direction": "vertical", "labelLimit": 300}),
+                   title, 220, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
     st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
                "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
-    st.caption(f"{last.get('steps_per_s', 0):.0f} steps/s · {last.get('examples_per_s', 0):,.0f} examples/s per model pair")
+    ms = {name: result.median_ms(name) for name in loss_race.LOSSES}
+    st.caption(f"This race took {result.seconds:.1f} s for {h.steps[-1]:,} steps ({last.get('steps_per_s', 0):.0f} steps/s, "
+               f"{last.get('examples_per_s', 0):,.0f} examples/s per model pair). One training step, median over the steps: "
+               + ", ".join(f"{name} {v:.1f} ms" for name, v in ms.items())
+               + " (the two timed in turn within every step, so a busy machine slows both alike).")
 
 show_code(cross_entropy_loss.log_softmax, cross_entropy_loss.smoothed_target, cross_entropy_loss.cross_entropy_from_logits,
           loss_race.squared_error_loss, loss_race.fit)

@@ -7,7 +7,7 @@ from core.errors import Unavailable
 from core.infra import data, models
 from core.llm import generation
 from core.lm.markov_source import MarkovSource
-from core.lm.text_tokens import TOKENIZERS
+from core.lm.text_tokens import BPE_VOCAB, BPE_VOCABS, TOKENIZERS
 from core.transformers import attention_heads as ah
 from core.transformers import gpt_checkpoint, gpt_experiments, gpt_inspect, gpt_train
 from core.transformers.gpt import GPT, Block, CausalSelfAttention, GPTConfig, count_parameters
@@ -35,8 +35,12 @@ st.subheader("1 · The text and its tokens")
 a, b = st.columns([3, 2])
 source = a.selectbox("Corpus", list(CORPORA), format_func=CORPORA.get, key="gpt.corpus")
 tokens = b.radio("Tokens", list(TOKENIZERS), horizontal=True, key="gpt.tokens",
-                 help="characters: one token per distinct character of the corpus; bytes: one per UTF-8 byte (an emoji is 4). "
-                      "BPE joins when the lab's tokenizer page lands.")
+                 help="characters: one token per distinct character of the corpus; bytes: one per UTF-8 byte (an emoji is 4); "
+                      "BPE: the lab's byte-pair encoding (the tokenizer page), bytes merged into frequent pieces, learned from "
+                      "the training 90 % only.")
+bpe_vocab = b.select_slider("BPE vocabulary", BPE_VOCABS, BPE_VOCAB, key="gpt.bpe_vocab", disabled=tokens != "BPE",
+                            help="256 single bytes + the merges BPE learns; more merges: fewer, longer tokens and a bigger "
+                                 "embedding table. Learned once per text and size.")
 text = None
 with friendly_errors():
     if source == "upload":
@@ -52,12 +56,21 @@ if text is None:
     st.info("Upload a text file to train on it, or pick another corpus.", icon="📄")
     st.stop()
 
-tokenizer = TOKENIZERS[tokens](text)
+tokenizer = None
+with friendly_errors(), st.spinner("Building the tokenizer (BPE learns its merges once per text and size)…"):
+    tokenizer = state.shared(gpt_train.tokenizer_for)(text, tokens, bpe_vocab)
+if tokenizer is None:
+    st.stop()
 floor = state.shared(MarkovSource)().entropy_rate_per_character if source == "markov" else None
-st.caption(f"{len(text):,} characters; a vocabulary of {tokenizer.vocab_size:,} {tokens}. Every run trains on the first 90 % of "
+merges = len(getattr(tokenizer, "merges", ()))
+vocabulary = (f"{tokenizer.vocab_size:,} BPE tokens (256 bytes + {merges:,} merges learned from the first 90 % only"
+              + (f"; this text allowed only {merges:,} of the {bpe_vocab - 256:,} asked for: every word is already one token)"
+                 if tokenizer.vocab_size < bpe_vocab else ")") if tokens == "BPE" else f"{tokenizer.vocab_size:,} {tokens}")
+st.caption(f"{len(text):,} characters; a vocabulary of {vocabulary}. Every run trains on the first 90 % of "
            "the text and is judged on the last 10 %, the same cut every time, against the best add-k n-gram model on the same split "
            "(order and k chosen on the training part alone; fitted when you first train on this text)"
-           + (f" and the source's exact entropy rate, **{floor:.3f} bits per character**: the floor no model can beat." if floor else "."))
+           + (f" and the source's exact entropy rate, **{floor:.3f} bits per character**: the floor no model can beat." if floor else ".")
+           + " Losses are compared in **bits per character**, since a token's size depends on the tokenizer.")
 
 # ----------------------------------------------------------------------------- 2. train
 st.subheader("2 · The model and its training")
@@ -83,9 +96,9 @@ with friendly_errors():
     if submitted:
         run = gpt_train.start(GPTConfig(vocab_size=tokenizer.vocab_size, **config), train_config, text, tokenizer)
         with st.spinner("Fitting the n-gram models to beat (once per text and tokenizer)…"):
-            baseline = state.cached(gpt_train.ngram_baseline)(text, tokens)
+            baseline = state.cached(gpt_train.ngram_baseline)(text, tokens, bpe_vocab)
         state.remember("gpt.run", run)
-        state.remember("gpt.lines", {"n-gram (bits)": baseline.val_bits} | ({"entropy rate (bits)": floor} if floor else {}))
+        state.remember("gpt.lines", {"n-gram (bits/char)": baseline.bits_per_char} | ({"entropy rate (bits/char)": floor} if floor else {}))
         state.remember("gpt.corpus_used", f"{CORPORA[source]}, {tokens}")
         state.remember("gpt.baseline", baseline)
 resume = st.button("Resume training", key="gpt.resume", disabled=run is None or run.finished,
@@ -95,7 +108,7 @@ if run is not None and (submitted or resume):
     live.train("gpt", lambda on_step: gpt_train.fit(run.config, run.train_config, text, run.tokenizer, on_step, resume_from=run,
                                                     lines=state.recall("gpt.lines"), on_sample=lambda s, t: samples_box.code(
                                                         f"step {s}: {t}", language=None, wrap_lines=True)),
-               total_steps=run.train_config.steps, metrics=("train_bits", "val_bits", *state.recall("gpt.lines")))
+               total_steps=run.train_config.steps, metrics=("train_bits_per_char", "val_bits_per_char", *state.recall("gpt.lines")))
     st.rerun()  # draw the page afresh around the finished run (its Resume button greyed out, its results below)
 live.last("gpt")
 lab = None
@@ -110,10 +123,13 @@ if run is not None and run.step:
     run.model.eval()  # a run interrupted mid-training is still in training mode (dropout on)
     model, shown_tokenizer, history, samples, final = run.model, run.tokenizer, run.history, run.samples, run.val_loss
     shown_lines, what = state.recall("gpt.lines"), f"your run on {state.recall('gpt.corpus_used')}"
+    tokens_per_char = run.data.tokens_per_char
     baseline = state.recall("gpt.baseline")
     if baseline:
         st.caption(f"Best n-gram on this split: order {baseline.order}, k = {baseline.k:g}, {baseline.val_bits:.3f} bits per token "
-                   f"on the held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}).")
+                   f"on the held-out {baseline.val_tokens:,} tokens (trained on {baseline.train_tokens:,}): "
+                   f"{baseline.bits_per_char:.3f} bits per character, as the held-out text is {run.data.val_chars:,} characters in "
+                   f"{len(run.data.val):,} tokens, {tokens_per_char:.3f} tokens per character.")
     if run.stop_reason:
         st.warning(f"Training stopped: {run.stop_reason}.", icon="💥")
     elif not run.finished:
@@ -122,33 +138,39 @@ if run is not None and run.step:
 elif lab is not None:
     model, shown_tokenizer, history, samples = lab.model, lab.tokenizer, lab.history, lab.samples
     final = lab.meta.get("results", {}).get("val loss (nats)")
-    shown_lines = {"n-gram (bits)": lab.meta.get("results", {}).get("ngram", {}).get("val_bits")}
-    what = "the lab's own GPT (press Train for yours)"
+    shown_lines = {"n-gram (bits/char)": lab.meta.get("results", {}).get("ngram", {}).get("bits_per_char")}
+    what, tokens_per_char = "the lab's own GPT (press Train for yours)", lab.tokens_per_char
     st.caption(f"Until you train one, the page shows **the lab's own GPT**, trained by `./lab train gpt` "
                f"(`{lab.meta.get('command', '')}`).")
 else:
     st.stop()
+if tokens_per_char is None:  # a checkpoint whose config.json lost its results: its losses stay per token
+    st.caption("This checkpoint does not record its held-out text's tokens per character, so its losses are shown per token.")
+    tokens_per_char, shown_lines = 1.0, {}
 
 h = history
-held_out = gpt_train.held_out_loss(h, final)  # nats: the whole split once a run has finished, else its last evaluation
+held_out = gpt_train.held_out_loss(h, tokens_per_char, final)  # the whole split once a run has finished, else its last evaluation
 cols = st.columns(5)
-cols[0].metric("Held-out loss", f"{held_out.bits:.3f} bits" if held_out else "–",
-               help="cross-entropy on the held-out 10 %, bits per token (nats ÷ ln 2): the whole split at the end of a run, "
-                    "else the last evaluation's windows")
-cols[1].metric("in nats", f"{held_out.nats:.3f}" if held_out else "–")
-ngram_bits = shown_lines.get("n-gram (bits)")
-if held_out and ngram_bits:
-    cols[2].metric("Best n-gram", f"{ngram_bits:.3f} bits", delta=f"{held_out.bits - ngram_bits:+.3f} bits for the GPT",
-                   delta_color="inverse")
+cols[0].metric("Held-out, bits/char", f"{held_out.bits_per_char:.3f}" if held_out else "–",
+               help="cross-entropy on the held-out 10 %, in bits per character: bits per token (nats ÷ ln 2) × the held-out "
+                    "text's tokens per character. The whole split at the end of a run, else the last evaluation's windows")
+cols[1].metric("per token, bits", f"{held_out.bits:.3f}" if held_out else "–",
+               help="the same loss per token: comparable only between runs with the same tokenizer")
+ngram_bpc = shown_lines.get("n-gram (bits/char)")
+if held_out and ngram_bpc:
+    cols[2].metric("Best n-gram, bits/char", f"{ngram_bpc:.3f}", delta=f"{held_out.bits_per_char - ngram_bpc:+.3f}", delta_color="inverse",
+                   help="the GPT's held-out bits per character minus the n-gram's: below 0 (green), the GPT beats it")
 cols[3].metric("Parameters", f"{count_parameters(model):,}")
 cols[4].metric("Tokens / s", f"{h.last('tokens_per_s'):,.0f}" if "tokens_per_s" in h.metrics else "–")
+if held_out:
+    st.caption(f"Held-out loss: {held_out.nats:.3f} nats = {held_out.bits:.3f} bits per token × {tokens_per_char:.3f} tokens per "
+               f"character (counted on the held-out text) = **{held_out.bits_per_char:.3f} bits per character**.")
 
-curves = h.frame()
-curves = curves[curves.metric.isin(["train_bits", "val_bits"])].replace({"train_bits": "train", "val_bits": "held-out"})
+curves = gpt_train.loss_curves(h, tokens_per_char)
 rules = pd.DataFrame([{"line": k, "bits": v} for k, v in shown_lines.items() if v is not None])
-draw({"title": f"Loss of {what}, bits per token", "height": 280, "data": curves, "layer": [
+draw({"title": f"Loss of {what}, bits per character", "height": 280, "data": curves, "layer": [
     {"mark": {"type": "line", "point": False},
-     "encoding": {"x": field("step:Q"), "y": field("value:Q", title="bits per token", scale={"zero": False}),
+     "encoding": {"x": field("step:Q"), "y": field("value:Q", title="bits per character", scale={"zero": False}),
                   "color": field("metric:N", title="loss on", scale={"domain": ["train", "held-out"], "range": ["#9ecae9", "#1f77b4"]}),
                   "tooltip": [field("step:Q"), field("metric:N"), field("value:Q", format=".3f")]}},
     {"data": values(rules), "mark": {"type": "rule", "strokeDash": [6, 4], "strokeWidth": 2},
@@ -182,7 +204,8 @@ with files:  # first, so that an upload is ready for "Look inside" in the same r
             uploaded = state.cached(gpt_checkpoint.load_upload, max_entries=4)({u.name: u.getvalue() for u in ups})
             c = uploaded.model.config
             st.success(f"Loaded a GPT with {count_parameters(uploaded.model):,} parameters ({c.n_layer} layers × {c.n_head} heads, "
-                       f"width {c.n_embd}, {uploaded.tokenizer.kind}). Pick it under Look inside.", icon="📦")
+                       f"width {c.n_embd}, {uploaded.tokenizer.vocab_size:,} {uploaded.tokenizer.kind} tokens). "
+                       "Pick it under Look inside.", icon="📦")
 
 
 with inspect:
@@ -203,7 +226,7 @@ with inspect:
             stats = ah.head_stats(att)
             label = stats.set_index(["layer", "head"])["label"]
             c = st.columns(2)
-            layer = c[0].slider("Layer", 0, n_layers - 1, n_layers - 1, key="gpt.layer")
+            layer = c[0].slider("Layer", 0, n_layers - 1, n_layers - 1, key="gpt.layer") if n_layers > 1 else 0
             head = c[1].slider("Head", 0, n_heads - 1, 0, key="gpt.head") if n_heads > 1 else 0
             cells = pd.DataFrame([(names[i], names[j], float(att.weights[layer, head, i, j])) for i in range(n_tok) for j in range(i + 1)],
                                  columns=["query", "key", "weight"])
@@ -258,7 +281,8 @@ with ablate:
         result = live.last("gpt.ablations")
         if result is not None and len(result.table):
             table = result.table
-            st.dataframe(table.drop(columns=["stopped because"]).style.format(precision=3), hide_index=True, width="stretch")
+            st.dataframe(table.drop(columns=["stopped because", "held-out tokens per character"]).style.format(precision=3),
+                         hide_index=True, width="stretch")
             bits = field("val loss (bits):Q", title="held-out bits per token")
             draw({"data": table, "height": {"step": 28}, "encoding": {"y": field("run:N", sort=None, title=None), "x": bits}, "layer": [
                 {"mark": {"type": "bar", "color": "#1f77b4"}, "encoding": {"tooltip": [
@@ -290,6 +314,7 @@ with sweep:
                     {"mark": {"type": "line", "point": True, "color": "#1f77b4"},
                      "encoding": {"tooltip": [field("run:N"), field(f"{x}:Q", format=".3s"), field("val loss (bits):Q", format=".3f")]}},
                     {"mark": {"type": "text", "dy": -10}, "encoding": {"text": field("run:N")}}]}, column)
-            st.dataframe(table.drop(columns=["stopped because"]).style.format(precision=3), hide_index=True, width="stretch")
+            st.dataframe(table.drop(columns=["stopped because", "held-out tokens per character"]).style.format(precision=3),
+                         hide_index=True, width="stretch")
 
 show_code(GPT, Block, CausalSelfAttention, gpt_train.fit, label="The code: the GPT and its training loop")

@@ -8,7 +8,7 @@ import transformers
 from core.errors import Unavailable
 from core.infra import data, models
 from ui import model_picker, state
-from ui.curriculum import SECTIONS, TOPICS, all_pages
+from ui.curriculum import pages_by_section, planned_topics
 from ui.page import header
 
 header(
@@ -19,20 +19,18 @@ header(
 )
 
 st.subheader("The curriculum")
-titles = {p.path: p for p in all_pages()}
-taught = {t.page for t in TOPICS}
-for section in SECTIONS:
+st.caption("In the order of the sidebar; each line says what you will do on the page.")
+for section, pages in pages_by_section().items():
     st.markdown(f"**{section}**")
-    columns = st.columns(2)
-    topics = [(t.title, titles.get(t.page)) for t in TOPICS if t.section == section]
-    # pages that go deeper into a topic already linked, listed after the topics
-    topics += [(p.title, p) for p in all_pages() if p.section == section and p.path not in taught]
-    for i, (label, page) in enumerate(topics):
-        with columns[i % 2]:
-            if page:
-                st.page_link(page.path, label=label, icon=page.icon)
-            else:
-                st.markdown(f"<span style='opacity:0.55'>◌ {label} · <i>planned</i></span>", unsafe_allow_html=True)
+    for page in pages:
+        link, blurb = st.columns([2, 5], vertical_alignment="center")
+        link.page_link(page.path, label=page.title, icon=page.icon)
+        blurb.markdown(page.blurb)
+planned = planned_topics()
+if planned:
+    st.markdown("**Planned** (no page yet)")
+    st.markdown("\n".join(f"- <span style='opacity:0.6'>{t.title} · <i>{t.section}</i></span>" for t in planned),
+                unsafe_allow_html=True)
 
 st.subheader("Offline first, online when you like")
 st.markdown(
@@ -60,13 +58,13 @@ for entry in models.entries():
     ok, why = models.availability(entry.key)
     model_rows.append({"": "🟢" if ok else "⚪", "model": entry.title, "kind": entry.kind, "parameters": entry.params,
                        "source": entry.source, "here": why})
-st.dataframe(pd.DataFrame(model_rows), hide_index=True, width="stretch")
+st.table(pd.DataFrame(model_rows), hide_index=True, border="horizontal")  # a table wraps long text: nothing cut off
 
 data_rows = []
 for entry in data.DATASETS.values():
     ok, why = data.availability(entry.key)
     data_rows.append({"": "🟢" if ok else "⚪", "data": entry.title, "kind": entry.kind, "description": entry.description, "here": why})
-st.dataframe(pd.DataFrame(data_rows), hide_index=True, width="stretch")
+st.table(pd.DataFrame(data_rows), hide_index=True, border="horizontal")
 
 with st.expander("Run a live check of the models"):
     st.caption("Loads the encoder and the causal LM the pages use (SmolLM2 converts once, ~30 s) and runs each on one sentence.")

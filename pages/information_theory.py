@@ -6,7 +6,7 @@ from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
 from ui import model_picker, state
-from ui.page import friendly_errors, header, or_stop, quantity, show_code, text_box
+from ui.page import friendly_errors, header, or_stop, quantity, show_code, text_box, try_this
 from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
@@ -26,6 +26,11 @@ header(
 # ----------------------------------------------------------------------------- 1. one distribution
 
 st.header("1 · Shape a distribution p")
+letters = information_demo.preset("English letters")[1]
+try_this("Start from **fair coin**: exactly 1 bit. Then **biased coin**, and slide P(heads) towards 1: the entropy falls to 0.",
+         "Start from **uniform** and double the outcomes: each doubling adds exactly one bit (log₂ n).",
+         f"Start from **English letters**: {info.entropy(letters):.2f} bits, below the {np.log2(len(letters)):.2f} bits of 26 equally "
+         "likely letters: the unequal letter frequencies are what a good code exploits (section 3).")
 c1, c2 = st.columns([1, 2])
 with c1:
     kind = st.selectbox("Start from", (*information_demo.PRESETS, "typed by you"), index=3)
@@ -98,11 +103,10 @@ draw(chart(finite, {"type": "bar", "color": "#d62728"}, "Surprisal −log₂ p(x
            y="surprisal:Q", tooltip=["outcome:N", field("surprisal:Q", format=".4f")]), right)
 st.caption("Entropy is the average of the red bars, each weighted by its blue bar: likely outcomes are cheap, "
            "rare ones expensive but seldom paid for. Outcomes with p = 0 add nothing (p·log p → 0).")
-groups = info.grouped(p)
-if len(groups) <= 5:  # equal probabilities grouped: 5 × 0.1 log 0.1, as one would write it by hand
-    terms = [(rf"{c} \times " if c > 1 else "") + rf"{v:.4g} \log_2 {v:.4g}" for v, c in groups]
+by_hand = info.entropy_by_hand(p)  # None past five distinct probabilities
+if by_hand is not None:
     st.markdown("**By hand** (equal probabilities grouped):")
-    st.latex(rf"H = -\left({' + '.join(terms)}\right) = {h_bits:.4f}\ \text{{bits}}")
+    st.latex(by_hand)
 with st.expander("Every outcome's numbers"):
     st.dataframe(table, hide_index=True, width="stretch")
 
@@ -111,6 +115,9 @@ with st.expander("Every outcome's numbers"):
 st.header("2 · A second distribution q: cross-entropy, KL and Jensen–Shannon")
 st.markdown("Now suppose the data comes from **p** but a model believes **q**. Every outcome *x* then costs "
             "−log q(x) instead of −log p(x). Start q from p in some way, then edit it.")
+try_this("Let q start as **missing p's least likely outcome**: KL(p ‖ q) becomes infinite while Jensen–Shannon stays finite.",
+         "Let q start as **uniform**: the two KL directions differ, because KL is not a distance.",
+         "Edit one of q's cells towards p's value and watch both KLs shrink; they reach 0 only when q = p.")
 c1, c2 = st.columns([1, 2])
 how = c1.selectbox("q starts as", information_demo.COMPARISONS, index=1)
 q_start = information_demo.compare_with(p, how)
@@ -161,22 +168,23 @@ if np.isfinite(div.kl_pq) and np.isfinite(div.kl_qp):
                           "bits": [div.entropy_p, div.kl_pq, div.entropy_q, div.kl_qp], "order": [0, 1, 0, 1]})
     parts_colours = {"domain": ["entropy of the data", "KL: cost of the wrong model"], "range": ["#9ecae1", "#d62728"]}
     draw(bars(parts, field("bits:Q", stack="zero", title="bits"), field("direction:N", title=None),
-              field("part:N", scale=parts_colours, title=None, legend={"orient": "bottom"}),
+              field("part:N", scale=parts_colours, title=None, legend={"orient": "bottom", "labelLimit": 400}),
               "Cross-entropy = entropy + KL, in both directions", {"step": 32},
               order="order:Q", tooltip=["direction:N", "part:N", field("bits:Q", format=".4f")]))
 
 path = pd.DataFrame(info.blend_path(p, q)).melt("t", var_name="divergence", value_name="bits")
 path = path[np.isfinite(path.bits)]  # KL(p ‖ q) at t = 0 may be ∞
-draw(lines(path, field("t:Q", title="t (0: q as edited, 1: q = p)"), field("bits:Q", title="bits"), field("divergence:N", title=None),
-           "Slide q over to p: q_t = (1 − t)·q + t·p", 230, point=True,
-           tooltip=[field("t:Q", format=".3f"), "divergence:N", field("bits:Q", format=".4f")]))
-st.caption("Both KLs reach 0 only when q = p, along different curves. If q gives an outcome of p zero mass, KL(p ‖ q_t) "
-           "shoots up as t → 0: any sliver of probability keeps it finite, which is what smoothing buys.")
-
-both = pd.DataFrame({"outcome": labels, "p": p, "q": q}).pipe(lambda d: d.nlargest(MAX_BARS, "p").sort_index() if len(d) > MAX_BARS else d)
-long = both.melt("outcome", var_name="distribution", value_name="probability")
-draw(bars(long, outcome, "probability:Q", field("distribution:N", scale={"range": ["#1f77b4", "#ff7f0e"]}), "p and q side by side", 230,
-          xOffset="distribution:N", tooltip=["outcome:N", "distribution:N", field("probability:Q", format=".4f")]))
+with st.expander("More: slide q over to p, and p and q side by side"):
+    draw(lines(path, field("t:Q", title="t (0: q as edited, 1: q = p)"), field("bits:Q", title="bits"), field("divergence:N", title=None),
+               "Slide q over to p: q_t = (1 − t)·q + t·p", 230, point=True,
+               tooltip=[field("t:Q", format=".3f"), "divergence:N", field("bits:Q", format=".4f")]))
+    st.caption("Both KLs reach 0 only when q = p, along different curves. If q gives an outcome of p zero mass, KL(p ‖ q_t) "
+               "shoots up as t → 0: any sliver of probability keeps it finite, which is what smoothing buys.")
+    both = pd.DataFrame({"outcome": labels, "p": p, "q": q})
+    both = both.nlargest(MAX_BARS, "p").sort_index() if len(both) > MAX_BARS else both
+    long = both.melt("outcome", var_name="distribution", value_name="probability")
+    draw(bars(long, outcome, "probability:Q", field("distribution:N", scale={"range": ["#1f77b4", "#ff7f0e"]}), "p and q side by side",
+              230, xOffset="distribution:N", tooltip=["outcome:N", "distribution:N", field("probability:Q", format=".4f")]))
 
 # ----------------------------------------------------------------------------- 3. codes
 
@@ -185,6 +193,11 @@ st.markdown("Entropy is not just a formula: it is the length of the shortest cod
             "best prefix code for p by merging the two least likely outcomes again and again. Its average length "
             "always lies in [H(p), H(p) + 1). Build the code for the wrong distribution q and every symbol from p "
             "costs more: about KL(p ‖ q) extra bits (exactly KL with ideal code lengths −log₂ q).")
+die, halves = (prefix_codes.code_costs(d, d) for d in (information_demo.preset("fair die")[1], np.array([0.5, 0.25, 0.125, 0.125])))
+try_this(f"Start p from **fair die**: Huffman's code needs {die.huffman_p:.3f} bits, {die.huffman_overhead:.3f} above "
+         f"H = {die.entropy:.3f}: six outcomes can't all get whole-bit codewords of ideal length.",
+         f"Type the weights **4, 2, 1, 1** (powers of ½): the code meets the entropy exactly, {halves.huffman_p:g} bits = H.",
+         "Let q start as **reversed**: the Huffman code for q pays extra bits on data from p, about KL(p ‖ q).")
 costs = prefix_codes.code_costs(p, q)
 code_p, code_q = costs.code_p, costs.code_q
 a, b, c, d, e = st.columns(5)
@@ -204,15 +217,19 @@ no_code = "(none)"  # an outcome its distribution calls impossible gets no codew
 codes = pd.DataFrame({"outcome": labels, "p": p, "−log₂ p": surprise, "code for p": [c if c is not None else no_code for c in code_p.codes],
                       "length": code_p.lengths(), "q": q, "code for q": [c if c is not None else no_code for c in code_q.codes],
                       "Shannon length ⌈−log₂ q⌉": costs.shannon_q})
-st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
-               column_config={"p": st.column_config.NumberColumn(format="%.4f"), "q": st.column_config.NumberColumn(format="%.4f"),
-                              "−log₂ p": st.column_config.NumberColumn(format="%.3f")})
+with st.expander("Every outcome's codewords"):
+    st.dataframe(codes.head(MAX_EDITABLE), hide_index=True, width="stretch",
+                 column_config={"p": st.column_config.NumberColumn(format="%.4f"), "q": st.column_config.NumberColumn(format="%.4f"),
+                                "−log₂ p": st.column_config.NumberColumn(format="%.3f")})
 leaves = int((p > 0).sum())
 if leaves <= MAX_TREE:
+    across = prefix_codes.tree_direction(code_p) == "LR"  # a wide tree runs left to right, so its text keeps its size
     middle = st.columns([1, 2, 1])[1] if leaves <= 8 else st.container()  # a small tree drawn full width is all circles
-    middle.graphviz_chart(prefix_codes.huffman_dot(code_p, p, labels), width="stretch")
-    st.caption("The code tree for p: a codeword is the path from the root (0 = left, 1 = right); circles hold the "
-               "probability below them. Likely outcomes sit near the top, so they get short codewords.")
+    natural = across or leaves > 12  # drawn at its own size: scaled to the page, a wide tree's text shrinks, a deep one balloons
+    middle.graphviz_chart(prefix_codes.huffman_dot(code_p, p, labels), width="content" if natural else "stretch")
+    st.caption(f"The code tree for p: a codeword is the path from the root (0 = {'up' if across else 'left'}, "
+               f"1 = {'down' if across else 'right'}); circles hold the probability below them. Each leaf reads "
+               f"outcome, p, codeword. Likely outcomes sit near the root, so they get short codewords.")
 else:
     st.caption(f"The tree has {leaves:,} leaves; it is drawn for up to {MAX_TREE}.")
 

@@ -1,7 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.foundations.joint import distinct_labels, joint_table, labels_from_text, table_from_dataset
+from core.errors import LabError
+from core.foundations.joint import CUTOFFS, distinct_labels, joint_table, labels_from_text, table_from_dataset, verdict
 from core.infra import data
 from ui import state
 from ui.page import friendly_errors, header, show_code, text_box
@@ -22,6 +23,7 @@ COLUMNS_NAME = "commute"  # what the example's columns measure
 # The editor restarts whenever its table changes, so the table changes only with the columns, and then
 # starts from the counts as edited so far (TABLE), kept from the last run (EDITED).
 TABLE, EDITED = "joint.table", "joint.edited"
+COLUMNS = "joint.valid_columns"  # the last columns typed that make a table: kept while the box holds a bad list
 
 source = st.radio("Table", ["Edit your own counts", "Iris: species × a measurement", "Wine: cultivar × a measurement",
                             "Sentiment set: label × negation"], horizontal=True)
@@ -31,7 +33,13 @@ with friendly_errors():
         st.caption("Rows are values of X, columns values of Y. Edit any cell, add rows; empty cells count as 0.")
         typed = text_box(f"Values of Y ({COLUMNS_NAME}), comma-separated: name a new one to add a column",
                          ", ".join(EXAMPLE.columns[1:]), on_change=state.carry, args=(EDITED, TABLE, EXAMPLE), key="joint.columns")
-        columns = distinct_labels([EXAMPLE.columns[0], *labels_from_text(typed, "column")], "column")
+        try:
+            columns = distinct_labels([EXAMPLE.columns[0], *labels_from_text(typed, "column")], "column")
+            state.remember(COLUMNS, columns)
+        except LabError as e:  # refuse the list, but keep the table and its editor as they were
+            columns = state.recall(COLUMNS, list(EXAMPLE.columns))
+            st.warning(f"Those columns can't make a table: {e}. The table keeps its columns ({', '.join(columns[1:])}) "
+                       "until the list is fixed.", icon="⚠️")
         table = state.recall(TABLE, EXAMPLE).reindex(columns=columns, fill_value=0)
         edited = st.data_editor(table, num_rows="dynamic", hide_index=True, key="joint.editor")
         state.remember(EDITED, edited)
@@ -50,34 +58,44 @@ with friendly_errors():
         counts, xs, ys, x_name, y_name = state.cached(table_from_dataset)(name, feature, bins)
 
     t = joint_table(counts, xs, ys)
+    editable = source == "Edit your own counts"
 
     left, right = st.columns(2)
     draw(table_heatmap(t.frame("counts"), "Counts", ".0f", y_name, x_name), left)
-    draw(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name), right)
+    with right:
+        direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"],
+                             horizontal=True)
+        which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
+        draw(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name))
+
+    st.subheader("The joint table against independence")
+    st.markdown("Left: what was counted. Middle: what independence predicts from the marginals alone. Both on **one** colour "
+                "scale, so equal colours mean equal probabilities. Right: their difference.")
+    shared = (0.0, float(max(t.joint.max(), t.independent.max())))  # one scale for the two tables compared
+    left, middle, right = st.columns(3)
+    draw(table_heatmap(t.frame("joint"), "Joint P(x, y)", ".2f", y_name, x_name, domain=shared, legend_title="probability"), left)
+    draw(table_heatmap(t.frame("independent"), "If independent: P(x) P(y)", ".2f", y_name, x_name, domain=shared,
+                       legend_title="probability"), middle)
+    difference = t.frame("joint") - t.frame("independent")
+    draw(table_heatmap(difference, "Difference P(x, y) − P(x) P(y)", "+.2f", y_name, x_name, scheme="redblue",
+                       legend_title="difference"), right)
+    right.caption("Blue: seen together more often than independence predicts; red: less often; white: as predicted.")
 
     for column, labels, p, name in zip(st.columns(2), (t.x_labels, t.y_labels), (t.p_x, t.p_y), (x_name, y_name)):
         draw(share_bars(labels, p, f"Marginal P({name})"), column)
 
-    direction = st.radio("Conditional", [f"P({y_name} | {x_name}): rows sum to 1", f"P({x_name} | {y_name}): columns sum to 1"],
-                         horizontal=True)
-    which = "p_y_given_x" if direction.endswith("rows sum to 1") else "p_x_given_y"
-    left, right = st.columns(2)
-    draw(table_heatmap(t.frame(which), direction.split(":")[0], ".2f", y_name, x_name), left)
-    draw(table_heatmap(t.frame("independent"), "If independent: P(x) P(y)", ".2f", y_name, x_name), right)
-
     st.subheader("Are they independent?")
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns(4)
     a.metric("Mutual information", f"{t.mutual_information:.4f} bits")
     b.metric("Chi-square", f"{t.chi2:.2f} (dof {t.dof})")
     c.metric("p-value", f"{t.p_value:.3g}")
-    if t.dof == 0:
-        st.info("With only one row or one column that has counts there is nothing to compare: independence can't be tested.")
-    elif t.p_value < 0.01:
-        st.markdown(f"Counts this far from P(x)P(y) would almost never happen if {x_name} and {y_name} were independent "
-                    f"(p = {t.p_value:.2g}): knowing one changes the odds of the other.")
-    else:
-        st.markdown(f"The counts are close to what independence predicts (p = {t.p_value:.2g}); the data give no good "
-                    "reason to think the variables are related. Try making one row proportional to another.")
+    cutoff = d.select_slider("Cut-off (significance level)", CUTOFFS, value=0.01, key="joint.cutoff",
+                             help="Call the variables related when counts this far from P(x)P(y) would be rarer than this "
+                                  "under independence.")
+    st.markdown(verdict(t, cutoff, x_name, y_name))
+    if editable and t.dof:
+        st.caption("Try it: make every row proportional to the first (say 30, 5, 5 and 60, 10, 10). Then P(x, y) = P(x) P(y) "
+                   "in every cell, the difference turns white and the mutual information is 0.")
     if t.counts.sum() < 5 * t.counts.size:
         st.caption("Few counts per cell: the chi-square p-value is only approximate here.")
 

@@ -97,9 +97,9 @@ if result is not None:
         draw(layers(lines(curves[curves.kind == kind], field("step:Q", title="epoch"), field("value:Q", title=None, scale={"zero": False}),
                           "set:N"),
                     rule(x=result.best_epoch, strokeDash=[4, 4], color="grey"), title=kind, height=250), column)
-    st.caption("The training loss keeps falling; once the validation loss turns up, the network is memorising its "
-               f"training digits rather than learning digits. The dashed line marks the weights kept (epoch {result.best_epoch}): "
-               f"there the network gets {train_acc:.1%} of its training digits right and {val_acc:.1%} of the validation digits.")
+    st.caption(f"In this run {mlp.overfitting(h)}. The dashed line marks the weights kept (epoch {result.best_epoch}): "
+               f"there the network gets {train_acc:.1%} of "
+               f"its training digits right and {val_acc:.1%} of the validation digits.")
 
     pred = model.forward(d.X_test)[0].argmax(1)
     left, right = st.columns([2, 3])

@@ -1,13 +1,23 @@
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes
-from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
+from core.foundations.nb_experiments import (
+    GaussianNBConfig,
+    TextNBConfig,
+    alpha_sweep,
+    explain,
+    fit_gaussian,
+    fit_text,
+    top_words,
+    word_pair_hint,
+)
 from core.infra import data
 from ui import state
 from ui.page import friendly_errors, header, show_code, text_box
-from ui.vega import chart, confusion, draw, field, layers, lines, rule, share_bars
+from ui.vega import bars, chart, class_colours, confusion, draw, field, layers, lines, rule
 
 header(
     "🧮 Naive Bayes",
@@ -51,15 +61,20 @@ with friendly_errors():
         c.metric("Training rows", result.n_train)
         d.metric("Held-out rows", result.n_test)
 
+        classes = class_colours(result.classes, {"(none)": "#bbbbbb"})  # one colour per class on every chart below
         left, right = st.columns([1, 2])
-        draw(share_bars(result.classes, result.model.class_prior_, "Class priors P(c)", step=30, coloured=True), left)
+        priors = pd.DataFrame({"class": result.classes, "P(c)": result.model.class_prior_})
+        draw(bars(priors, field("P(c):Q", axis={"format": "%"}), field("class:N", sort=None, title=None),
+                  field("class:N", scale=classes, legend=None), "Class priors P(c)", {"step": 30}), left)
         draw(confusion(result.confusion, result.classes, "Confusion (held-out rows)"), left)
         words = top_words(result, 10)
-        draw({"title": "Most telling words: log P(w | c) − log P(w | other classes)", "data": words, "mark": "bar",
-              "width": 170, "height": {"step": 20}, "resolve": {"scale": {"y": "independent"}},
-              "encoding": {"x": field("log-likelihood ratio:Q"), "y": field("word:N", sort="-x", title=None),
-                           "color": field("class:N", legend=None), "column": field("class:N", title=None),
-                           "tooltip": [field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]}}, right)
+        right.markdown("**Most telling words** per class: log P(w | c) − log P(w | the other classes)")
+        per_row = 2 if len(result.classes) <= 2 else 3
+        for start in range(0, len(result.classes), per_row):  # a row of panels at a time: none is squeezed off the page
+            for column, c in zip(right.columns(per_row), result.classes[start:start + per_row]):
+                draw(bars(words[words["class"] == c], field("log-likelihood ratio:Q", title="log-likelihood ratio"),
+                          field("word:N", sort="-x", title=None), field("class:N", scale=classes, legend=None), c, {"step": 20},
+                          tooltip=[field("word:N"), field("count in class:Q"), field("log-likelihood ratio:Q", format=".2f")]), column)
 
         sweep = state.cached(alpha_sweep)(replace(config, alpha=1.0), df)
         draw(layers(lines(sweep, field("alpha:Q", scale={"type": "log"}), field("accuracy:Q", axis={"format": "%"}, scale={"zero": False}),
@@ -80,15 +95,15 @@ with friendly_errors():
                         + (", and the priors are equal, so neither class wins." if why.predicted is None else "."))
             tokens = why.tokens.reset_index(names="position")
             tokens["word"] = tokens.position.astype(str) + " " + tokens.word + tokens.known.map({True: "", False: " (unknown)"})
-            draw({"data": tokens[["word", "push"]], "height": {"step": 22}, "mark": "bar", "encoding": {
-                "x": field("push:Q", title=f"push towards {why.leader} (+) or {why.runner_up} (−), in log-odds"),
-                "y": field("word:N", sort=None, title=None),
-                "color": {"condition": {"test": "datum.push > 0", "value": "#2ca02c"}, "value": "#d62728"},
-                "tooltip": [field("word:N"), field("push:Q", format=".3f")]}})
+            draw(bars(tokens[["word", "push", "towards"]],
+                      field("push:Q", title=f"push in log-odds: towards {why.leader} (+), towards {why.runner_up} (−)"),
+                      field("word:N", sort=None, title=None), field("towards:N", scale=classes, title="pushes towards"),
+                      height={"step": 22}, tooltip=[field("word:N"), field("push:Q", format=".3f"), field("towards:N")]))
             st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
                        f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
-                       "Words the model never saw push nowhere. Each word counts on its own, so \"not bad\" is "
-                       "\"not\" plus \"bad\": try the word-pair features.")
+                       "Words the model never saw push nowhere. Each bar has the colour of the class it pushes towards.")
+            single, pairs = (state.cached(fit_text)(replace(config, ngrams=n), df) for n in (1, 2))
+            st.markdown(word_pair_hint(single, pairs, sentence).replace("_", "\\_"))  # words are letters, digits and _
         with st.expander("Held-out rows and their predictions"):
             st.dataframe(result.test_rows, hide_index=True, width="stretch")
         st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "

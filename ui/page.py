@@ -16,12 +16,27 @@ def header(title: str, intro: str) -> None:
     st.markdown(intro)
 
 
+def try_this(*steps: str, container=st) -> None:
+    """A boxed, numbered list of things to try: a guided path through a long page."""
+    box = container.container(border=True)
+    box.markdown("**Try this**\n" + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
+
+
 def show_code(*objects, label: str = "The code this page runs") -> None:
     """An expander with the exact source of the given core functions or classes."""
     with st.expander(label):
         for obj in objects:
             st.caption(f"`{obj.__module__}.{obj.__qualname__}`")
             st.code(inspect.getsource(obj), language="python")
+
+
+def literal(text: str) -> str:
+    r"""`text` with every Markdown (and Streamlit LaTeX) character escaped, so a learner's words show as typed.
+
+    >>> literal("**bold** $x$ snake_case")
+    '\\*\\*bold\\*\\* \\$x\\$ snake\\_case'
+    """
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:
@@ -57,16 +72,6 @@ def text_table(frame, formats: dict[str, str] | None = None) -> None:
                 unsafe_allow_html=True)
 
 
-def literal(text: str) -> str:
-    r"""Typed text to put inside Markdown as it is: every punctuation mark Markdown (or Streamlit's $…$ maths) could read
-    is escaped with a backslash, line breaks become spaces.
-
-    >>> print(literal("*it* costs $5 [link](x)"))
-    \*it\* costs \$5 \[link\]\(x\)
-    """
-    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~$:&])", r"\\\1", text.replace("\n", " ").replace("\r", " "))
-
-
 def quantity(x: float, unit: str = "bits") -> str:
     """A measured amount for a metric: three decimals and its unit, or ∞ (an infinite KL is an answer, not an error).
 
@@ -77,15 +82,16 @@ def quantity(x: float, unit: str = "bits") -> str:
 
 
 @contextmanager
-def friendly_errors():
+def friendly_errors(literal_text: bool = False):
     """Show a LabError (bad input, missing optional model or data) as a warning, not a traceback.
 
     Use it around the part of a page that depends on the input; the rest of the page still draws.
+    `literal_text=True` escapes the message's Markdown: for messages that quote what the learner typed.
     """
     try:
         yield
     except LabError as e:
-        st.warning(str(e), icon="⚠️")
+        st.warning(literal(str(e)) if literal_text else str(e), icon="⚠️")
 
 
 def or_stop(fn, *args, **kwargs):

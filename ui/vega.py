@@ -36,6 +36,21 @@ RENDERER = os.environ.get("LLM_LAB_CHART_RENDERER")
 DIVERGING = frozenset({"redblue", "blueorange", "redyellowblue", "redgrey", "purplegreen", "pinkyellowgreen", "spectral"})
 
 
+CATEGORY10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def class_colours(classes: Sequence, extra: dict[str, str] | None = None) -> dict:
+    """A colour scale giving each class the same colour on every chart of a page (Vega-Lite's category10, in
+    the classes' order), plus `extra` fixed colours for values that are not classes (e.g. {"neither": "#bbb"}).
+
+    >>> class_colours(["neg", "pos"], {"neither": "#bbbbbb"})
+    {'domain': ['neg', 'pos', 'neither'], 'range': ['#1f77b4', '#ff7f0e', '#bbbbbb']}
+    """
+    extra = extra or {}
+    return {"domain": [str(c) for c in classes] + list(extra),
+            "range": [CATEGORY10[i % len(CATEGORY10)] for i in range(len(classes))] + list(extra.values())}
+
+
 def field(shorthand: str, **props) -> dict:
     """Altair's shorthand 'name:Q' as a Vega-Lite field definition, plus any properties.
 
@@ -180,25 +195,34 @@ def _tip(channel_def: dict) -> dict:
 
 def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_title: str = "", y_title: str = "",
                   scheme: str = "blues", text: bool = True, cell: int = 42, log_colours: bool = False, blank_zeros: bool = False,
-                  legend_title: str | None = None) -> dict:
+                  domain: Sequence[float] | None = None, legend_title: str | None = None) -> dict:
     """A small table with each value written in its cell: rows down, columns across, in the frame's order.
 
     `log_colours`: a symmetric-log colour scale, so small counts beside a large diagonal still show;
     `blank_zeros`: no number written in a cell holding 0 (counts: the few non-zero cells stand out);
-    `legend_title`: a colour legend with this title (for a table without its numbers, `text=False`).
+    `domain`: the colour scale's range of values, so two tables drawn with the same one compare cell for cell
+    (a diverging `scheme` is centred on 0); `legend_title`: draw a colour legend with this title.
     For big unlabelled matrices (attention maps) see ui/heatmaps.py; `text=False` for medium ones.
     """
     n_rows, n_cols = frame.shape
     cells = frame.to_numpy(dtype=float).ravel()
-    shade = np.log1p(np.abs(cells)) if log_colours else cells
+    shade = np.log1p(np.abs(cells)) if log_colours else np.abs(cells) if scheme in DIVERGING else cells
+    if domain is None:
+        top = np.nanmax(shade)
+    else:  # the darkest colour sits at the domain's end, whatever the largest value drawn
+        top = max(abs(domain[0]), abs(domain[1])) if scheme in DIVERGING else domain[1]
     long = pd.DataFrame({"row": np.repeat([str(r) for r in frame.index], n_cols),
                          "column": np.tile([str(c) for c in frame.columns], n_rows),
-                         "value": cells, "dark": shade > 0.6 * np.nanmax(shade)})  # white text on the darkest cells
+                         "value": cells, "dark": shade > 0.6 * top})  # white text on the darkest cells
     labels = [str(c) for c in frame.columns]
     angle = 0 if sum(map(len, labels)) <= 24 or max(map(len, labels)) == 1 else -40  # tilt long labels so none is hidden
-    scale = {"scheme": scheme, "zero": True} | ({"type": "symlog"} if log_colours else {})  # 0 is the lightest
-    legend = {"legend": None} if legend_title is None else {"title": legend_title}
-    layered = [{"mark": "rect", "encoding": {"color": field("value:Q", scale=scale, **legend)}}]
+    if scheme in DIVERGING:
+        scale = colour_scale(scheme, domain, cells)
+    else:
+        scale = {"scheme": scheme, "zero": True} | ({"type": "symlog"} if log_colours else {})  # 0 is the lightest
+        scale |= {"domain": list(domain), "clamp": True} if domain is not None else {}
+    legend = {"title": legend_title, "orient": "bottom", "gradientLength": 160} if legend_title else None
+    layered = [{"mark": "rect", "encoding": {"color": field("value:Q", scale=scale, legend=legend)}}]
     if text:
         blanks = {"transform": [{"filter": "datum.value != 0"}]} if blank_zeros else {}
         layered.append({"mark": {"type": "text", "fontSize": 13}, **blanks, "encoding": {

@@ -105,12 +105,33 @@ def counted_positives(test: DiagnosticTest, people: int = 1000) -> Positives:
     return Positives(ill, healthy, ill + healthy, ill / (ill + healthy) if ill + healthy else None)
 
 
-def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50) -> pd.DataFrame:
-    """One row per person (column, row, group) laid out group by group: the natural-frequency picture."""
+POSITIVE_GROUPS = ("ill, positive", "healthy, positive")
+
+
+def natural_frequency_grid(test: DiagnosticTest, people: int = 1000, columns: int = 50, only_positive: bool = False) -> pd.DataFrame:
+    """One row per person (column, row, group) laid out group by group: the natural-frequency picture.
+
+    `only_positive`: keep only the people who test positive (the ones Bayes' rule is about), laid out afresh.
+
+    >>> grid = natural_frequency_grid(DiagnosticTest(0.01, 0.9, 0.95), only_positive=True, columns=10)
+    >>> len(grid), grid.group.value_counts().to_dict(), int(grid.row.max())
+    (59, {'healthy, positive': 50, 'ill, positive': 9}, 5)
+    """
     counts = natural_frequencies(test, people)
+    if only_positive:
+        counts = {k: v for k, v in counts.items() if k in POSITIVE_GROUPS}
     groups = np.repeat(list(counts), list(counts.values()))
-    i = np.arange(people)
+    i = np.arange(len(groups))
     return pd.DataFrame({"column": i % columns, "row": i // columns, "group": groups})
+
+
+def percent(x: float) -> str:
+    """A probability as a percentage with three significant digits, so a rare prior still shows.
+
+    >>> percent(0.15384), percent(0.001), percent(0.00012), percent(1.0), percent(0.0)
+    ('15.4%', '0.1%', '0.012%', '100%', '0%')
+    """
+    return f"{100 * x:.3g}%"
 
 
 # ----------------------------------------------------------------------------- the coin
@@ -142,6 +163,16 @@ class CoinBelief:
     high: float
 
 
+def mle(heads: int, flips: int) -> float:
+    """The maximum-likelihood estimate of P(heads): the share of heads, h / n (NaN before the first flip).
+    It needs no prior, so it exists even when the posterior does not (a flat prior and only heads so far).
+
+    >>> mle(3, 3), mle(0, 0)
+    (1.0, nan)
+    """
+    return heads / flips if flips else float("nan")
+
+
 def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95) -> CoinBelief:
     """Beta(a, b) prior + h heads and t tails -> Beta(a + h, b + t) posterior (conjugacy).
 
@@ -162,7 +193,7 @@ def coin_posterior(heads: int, tails: int, prior: BetaPrior, level: float = 0.95
                        f"{so_far}. Move the guess off {prior.mean:g}, or keep flipping")
     tail = (1 - level) / 2
     low, high = stats.beta.ppf([tail, 1 - tail], a, b)
-    return CoinBelief(heads, tails, heads / n if n else float("nan"), a, b, a / (a + b), float(low), float(high))
+    return CoinBelief(heads, tails, mle(heads, n), a, b, a / (a + b), float(low), float(high))
 
 
 def coin_trajectory(flips: np.ndarray, prior: BetaPrior, level: float = 0.95, points: int = 200) -> dict[str, np.ndarray]:

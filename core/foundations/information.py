@@ -165,16 +165,57 @@ def entropy(p: Sequence[float], base: float = 2) -> float | np.ndarray:
     return float(h) if np.ndim(h) == 0 else h
 
 
-def grouped(p: Sequence[float], decimals: int = 4) -> list[tuple[float, int]]:
-    """The distinct positive probabilities of p (rounded), most likely first, each with how many
-    outcomes share it: entropy by hand is written -(0.5 log 0.5 + 5 x 0.1 log 0.1).
+def grouped(p: Sequence[float], digits: int = 10) -> list[tuple[float, int]]:
+    """The distinct positive probabilities of p, most likely first, each with how many outcomes share it:
+    entropy by hand is written -(0.5 log 0.5 + 5 x 0.1 log 0.1). Values equal to `digits` significant
+    digits count as equal (1/3 computed two ways), however small: 1/4096 stays 1/4096.
 
     >>> grouped([0.1] * 5 + [0.5, 0])
     [(0.5, 1), (0.1, 5)]
+    >>> grouped([1 / 4096] * 4096) == [(1 / 4096, 4096)]
+    True
     """
     p = check_distribution(p)[0]
-    values, counts = np.unique(p[p > 0].round(decimals), return_counts=True)
-    return [(float(v), int(c)) for v, c in zip(values[::-1], counts[::-1])]
+    positive = p[p > 0]
+    keys = np.array([float(f"{v:.{digits}g}") for v in positive])  # relative, not absolute, rounding
+    values, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return [(float(positive[i]), int(c)) for i, c in zip(first[::-1], counts[::-1])]
+
+
+def written(v: float) -> tuple[str, float]:
+    r"""A probability as one writes it by hand (LaTeX), and the number that writing stands for:
+    1/k when v is one over a whole number, else four significant digits.
+
+    >>> written(1 / 4096), written(0.1), written(0.13816)
+    (('\\tfrac{1}{4096}', 0.000244140625), ('\\tfrac{1}{10}', 0.1), ('0.1382', 0.1382))
+    """
+    k = round(1 / v) if v > 0 else 0
+    if 1 <= k <= 10**6 and abs(k * v - 1) < 1e-9:
+        return rf"\tfrac{{1}}{{{k}}}", 1 / k
+    text = f"{v:.4g}"
+    return text, float(text)
+
+
+def entropy_by_hand(p: Sequence[float], most_terms: int = 5) -> str | None:
+    r"""H written out by hand as LaTeX, equal probabilities grouped, or None past `most_terms` groups.
+
+    The right-hand side is the entropy itself; it is joined by "=" only when the numbers as written give it
+    to the four decimals shown (otherwise "≈": the written numbers were rounded).
+
+    >>> entropy_by_hand([1 / 4096] * 4096)
+    'H = -\\left(4096 \\times \\tfrac{1}{4096} \\log_2 \\tfrac{1}{4096}\\right) = 12.0000\\ \\text{bits}'
+    """
+    groups = grouped(p)
+    if len(groups) > most_terms:
+        return None
+    terms, total = [], 0.0
+    for v, count in groups:
+        text, value = written(v)
+        terms.append((rf"{count} \times " if count > 1 else "") + rf"{text} \log_2 {text}")
+        total -= count * value * math.log2(value)
+    h = entropy(p)
+    sign = "=" if round(total, 4) == round(h, 4) else r"\approx"
+    return rf"H = -\left({' + '.join(terms)}\right) {sign} {h:.4f}\ \text{{bits}}"
 
 
 # ----------------------------------------------------------------------------- two distributions

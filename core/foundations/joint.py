@@ -91,6 +91,33 @@ def joint_table(counts, x_labels: list[str], y_labels: list[str]) -> JointTable:
                       p_x_given_y, independent, mi, chi2, dof, p_value)
 
 
+CUTOFFS = (0.001, 0.01, 0.05, 0.1)  # significance levels a learner may pick; 0.01 is the page's default
+
+
+def verdict(t: JointTable, cutoff: float = 0.01, x_name: str = "X", y_name: str = "Y") -> str:
+    """What the chi-square test says about independence, in words, with the cut-off it used stated.
+
+    >>> t = joint_table(np.array([[30, 10], [20, 40]]), ["rain", "dry"], ["umbrella", "none"])
+    >>> verdict(t, 0.01)[:60]
+    'p = 4.5e-05 is below the cut-off 0.01: counts this far from '
+    >>> verdict(joint_table(np.array([[10, 10], [10, 11]]), ["a", "b"], ["c", "d"]), 0.05)[:40]
+    'p = 0.88 is not below the cut-off 0.05: '
+    """
+    if not 0 < cutoff < 1:
+        raise LabError(f"the cut-off must be a probability between 0 and 1, not {cutoff}")
+    if t.dof == 0:
+        return "With only one row or one column that has counts there is nothing to compare: independence can't be tested."
+    digits = next((d for d in (2, 3, 4, 6) if float(f"{t.p_value:.{d}g}") != cutoff), 6)  # never "p = 0.01 ... below 0.01"
+    p = f"p = {t.p_value:.{digits}g}"
+    if t.p_value < cutoff:
+        return (f"{p} is below the cut-off {cutoff:g}: counts this far from P({x_name}) P({y_name}) would turn up less than "
+                f"{cutoff:.1%} of the time if {x_name} and {y_name} were independent, so the test calls them related: "
+                "knowing one changes the odds of the other.")
+    return (f"{p} is not below the cut-off {cutoff:g}: counts this far from P({x_name}) P({y_name}) turn up often enough if "
+            f"{x_name} and {y_name} are independent, so the data give no good reason to think they are related "
+            "(which is not a proof that they are independent).")
+
+
 def _chi_square(observed: np.ndarray, expected: np.ndarray) -> tuple[float, int, float]:
     """Pearson's chi-square test of independence (no continuity correction), over the rows and
     columns that have any counts (an empty row says nothing about dependence)."""

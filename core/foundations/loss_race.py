@@ -17,6 +17,7 @@ while cross-entropy's stays near -1: the more wrong, the harder it pushes.
 """
 
 import copy
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,7 +67,16 @@ class LossRaceConfig:
 @dataclass
 class LossRaceResult:
     models: dict[str, nn.Module]  # one per loss, from the same initial weights
-    history: History  # per step: each model's own loss, accuracy and gradient norm
+    history: History  # per step: each model's own loss, accuracy, gradient norm and milliseconds for its step
+
+    @property
+    def seconds(self) -> float:
+        """How long the whole race took, from its own clock (steps / steps per second)."""
+        return self.history.steps[-1] / self.history.last("steps_per_s") if self.history.steps else 0.0
+
+    def median_ms(self, name: str) -> float:
+        """The median time of one training step with loss `name`, timed in turn with the other loss in every step."""
+        return float(np.median(self.history.metrics[f"{name}: ms per step"]))
 
 
 def make_model(n_features: int, n_classes: int, config: LossRaceConfig, g: torch.Generator) -> nn.Module:
@@ -100,13 +110,15 @@ def fit(config: LossRaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, 
 
     def step(i: int) -> dict[str, float]:
         metrics = {}
-        for name, model in models.items():
+        for name, model in models.items():  # in turn within every step: a busy machine slows both alike
+            start = time.perf_counter()
             logits = model(x)
             loss = LOSSES[name](logits, y)
             optimisers[name].zero_grad()
             loss.backward()
             grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters()))
             optimisers[name].step()
+            metrics[f"{name}: ms per step"] = 1000 * (time.perf_counter() - start)  # forward, backward, update (not the test pass)
             with torch.no_grad():
                 test_acc = (model(x_test).argmax(-1) == y_test).float().mean()
             metrics |= {f"{name}: loss": loss.item(), f"{name}: train accuracy": (logits.argmax(-1) == y).float().mean().item(),

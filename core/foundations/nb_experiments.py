@@ -125,7 +125,7 @@ def top_words(result: TextNBResult, n: int = 10) -> pd.DataFrame:
 
 @dataclass
 class Explanation:
-    tokens: pd.DataFrame  # one row per token: word, known, log P(w | c) per class, push (log ratio)
+    tokens: pd.DataFrame  # one row per token: word, known, log P(w | c) per class, push (log ratio), towards (which class)
     probabilities: dict[str, float]  # P(c | sentence)
     predicted: str | None  # the most probable class; None when the top two tie (nothing to choose between them)
     leader: str  # the two most probable classes (on a tie, in class order): the pushes compare them
@@ -155,11 +155,65 @@ def explain(result: TextNBResult, sentence: str) -> Explanation:
         for i, c in enumerate(result.classes):
             row[f"log P(w | {c})"] = model.feature_log_prob_[i, j] if j is not None else np.nan
         row["push"] = model.feature_log_prob_[best, j] - model.feature_log_prob_[second, j] if j is not None else 0.0
+        row["towards"] = (result.classes[best] if row["push"] > 0 else result.classes[second]) if row["push"] else "(none)"
         rows.append(row)
     frame = pd.DataFrame(rows)
     return Explanation(frame, dict(zip(result.classes, np.exp(log_proba).tolist())), None if tied else result.classes[best],
                        result.classes[best], result.classes[second],
                        float(model.class_log_prior_[best] - model.class_log_prior_[second]), not frame.known.any())
+
+
+NEGATIONS = frozenset({"not", "no", "never", "hardly", "nothing", "isn", "wasn", "don", "didn", "doesn"})  # "isn't" → "isn"
+
+
+def favoured(result: TextNBResult, feature: str) -> str | None:
+    """The class whose P(feature | c) is largest: where the feature pushes a prediction (None if never seen in training)."""
+    j = result.vectorizer.vocabulary_.get(feature)
+    return None if j is None else result.classes[int(np.argmax(result.model.feature_log_prob_[:, j]))]
+
+
+def training_counts(result: TextNBResult, feature: str) -> dict[str, int]:
+    """How often `feature` (a word or a word pair) occurred in each class's training rows."""
+    j = result.vectorizer.vocabulary_.get(feature)
+    return {c: 0 if j is None else int(result.model.feature_count_[i, j]) for i, c in enumerate(result.classes)}
+
+
+def _shares(probabilities: dict[str, float]) -> str:
+    return ", ".join(f"{c} {p:.1%}" for c, p in probabilities.items())
+
+
+def word_pair_hint(single: TextNBResult, pairs: TextNBResult, sentence: str) -> str:
+    """What word-pair features do to this sentence, computed from both models, never assumed.
+
+    The hint a learner expects, "count 'not bad' as one feature and it reads as praise", holds only if the
+    training rows taught the pair to push the other way from the word; with few examples they often did not.
+
+    >>> df = pd.DataFrame({"text": ["not bad at all", "not bad really", "bad food", "bad service", "good food", "good staff"] * 4,
+    ...                    "label": ["pos", "pos", "neg", "neg", "pos", "pos"] * 4})
+    >>> single, pairs = (fit_text(TextNBConfig(ngrams=n, test_size=0.25), df) for n in (1, 2))
+    >>> word_pair_hint(single, pairs, "not bad")[:106]
+    'Single words count on their own, so "not bad" is "not" plus "bad", and "bad" on its own pushes towards neg'
+    """
+    p1 = explain(single, sentence).probabilities
+    p2 = explain(pairs, sentence).probabilities
+    after = f"with word pairs the probabilities are {_shares(p2)}, against {_shares(p1)} with single words"
+    words = single.vectorizer.build_analyzer()(sentence)
+    negated = [(a, b) for a, b in zip(words, words[1:]) if a in NEGATIONS and b not in NEGATIONS and favoured(single, b)]
+    if not negated:
+        return f"Each word counts on its own; {after}."
+    neg, word = negated[0]
+    pair, alone, together = f"{neg} {word}", favoured(single, word), favoured(pairs, f"{neg} {word}")
+    start = (f"Single words count on their own, so \"{pair}\" is \"{neg}\" plus \"{word}\", "
+             f"and \"{word}\" on its own pushes towards {alone}. ")
+    if together is None:
+        return start + f"The pair \"{pair}\" never occurs in the training rows, so word pairs can't help here: {after}."
+    seen = ", ".join(f"{n} in {c}" for c, n in training_counts(pairs, pair).items())
+    if together != alone:
+        return (start + f"With word pairs, \"{pair}\" is one feature of its own, and the training rows ({seen}) taught it to push "
+                f"towards {together}: try the word-pair features ({after}).")
+    rare = " A pair seen this rarely is a weak guide." if sum(training_counts(pairs, pair).values()) < 5 else ""
+    return (start + f"With word pairs, \"{pair}\" is one feature of its own, but the training rows hold it {seen}, so it pushes "
+            f"towards {together}, the same way as \"{word}\" alone: word pairs don't turn it around here ({after}).{rare}")
 
 
 SWEEP_ALPHAS = tuple(np.logspace(-4, 1.5, 23))  # 1e-4 … ~32, evenly spaced on a log scale

@@ -80,21 +80,6 @@ def as_pictures(vectors: np.ndarray, names: list[str], side: int = 8) -> pd.Data
                       for name, v in zip(names, vectors)], ignore_index=True)
 
 
-def sentence_vectors(encoder, texts: list[str], batch: int = 64) -> np.ndarray:
-    """Sentence embeddings from a BERT-style encoder (a LoadedModel from core.infra.models): the mean of
-    the last layer's token vectors over the real tokens, as all-MiniLM-L6-v2 was trained to be used."""
-    import torch
-
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(texts), batch):
-            enc = encoder.tokenizer(texts[i:i + batch], padding=True, truncation=True, max_length=128, return_tensors="pt")
-            hidden = encoder.model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            out.append(((hidden * mask).sum(1) / mask.sum(1)).double().numpy())
-    return np.concatenate(out)
-
-
 def dataset(name: str, encoder=None) -> tuple[np.ndarray, np.ndarray, str]:
     """(X, labels as strings, what one row is) for one of DATASETS; the sentiment embeddings need `encoder`."""
     from core.infra import data
@@ -106,6 +91,9 @@ def dataset(name: str, encoder=None) -> tuple[np.ndarray, np.ndarray, str]:
     if name == "sentiment embeddings":
         if encoder is None:
             raise LabError("the sentiment embeddings need the MiniLM encoder")
+        from core.lm.sentence_embeddings import embed
+
         df = data.sentiment()
-        return sentence_vectors(encoder, df.text.tolist()), df.label.to_numpy(), "a sentence of the sentiment set (384 numbers from MiniLM)"
+        X = embed(encoder, df.text.tolist()).astype(np.float64)
+        return X, df.label.to_numpy(), "a sentence of the sentiment set (MiniLM's 384-number sentence embedding, length 1)"
     raise LabError(f"choose one of {', '.join(DATASETS)}, not {name!r}")

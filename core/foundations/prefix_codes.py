@@ -87,21 +87,39 @@ def huffman_code(p: Sequence[float]) -> HuffmanCode:
     return HuffmanCode(codes, tree)
 
 
+def tree_direction(code: HuffmanCode) -> str:
+    """How to lay the code tree out so its text stays legible: "TB" (root on top, the usual picture) unless the
+    tree is much wider than deep, then "LR" (root on the left): 27 leaves side by side would shrink to fit.
+
+    >>> tree_direction(huffman_code([0.5, 0.25, 0.25])), tree_direction(huffman_code([1 / 27] * 27))
+    ('TB', 'LR')
+    """
+    leaves = sum(c is not None for c in code.codes)
+    depth = max((len(c) for c in code.codes if c is not None), default=0)
+    return "LR" if leaves > 12 and leaves > 1.5 * depth else "TB"
+
+
 def huffman_dot(code: HuffmanCode, p: Sequence[float], labels: Sequence[str]) -> str:
-    """The code tree in Graphviz DOT: internal nodes show their probability, leaves their codeword."""
+    """The code tree in Graphviz DOT: internal nodes show their probability, leaves their codeword.
+    Laid out as `tree_direction` says (a wide tree from left to right, so its labels keep their size)."""
     p = check_distribution(p)[0]
-    lines = ['digraph { node [fontname="Helvetica", fontsize=10]; edge [fontsize=9];']
+    direction = tree_direction(code)
+    # graph attributes are statements, separated by ";" (a "," there is a DOT syntax error: nothing is drawn)
+    spacing = "nodesep=0.08; ranksep=0.35" if direction == "LR" else "nodesep=0.25; ranksep=0.4"
+    lines = [f'digraph {{ rankdir={direction}; ordering=out; {spacing}; node [fontname="Helvetica", fontsize=12, margin="0.05,0.02"]; '
+             'edge [fontsize=11, arrowsize=0.6];']
     ids = itertools.count()
 
     def add_node(node: Tree) -> tuple[str, float]:
         name = f"n{next(ids)}"
         if isinstance(node, tuple):
             (left, wl), (right, wr) = add_node(node[0]), add_node(node[1])
-            lines.append(f'{name} [shape=circle, label="{wl + wr:.3g}"];')
+            lines.append(f'{name} [shape=circle, width=0.4, fixedsize=false, label="{wl + wr:.3g}"];')
             lines.append(f'{name} -> {left} [label="0"]; {name} -> {right} [label="1"];')
             return name, wl + wr
-        label = str(labels[node]).replace('"', "'")
-        lines.append(f'{name} [shape=box, style=rounded, label="{label}\\n{p[node]:.3g} · {code.codes[node] or "(empty)"}"];')
+        label = "".join(ch if ch.isprintable() else " " for ch in str(labels[node]))[:40]  # NUL, line breaks: a space
+        label = label.replace("\\", "\\\\").replace('"', "'")
+        lines.append(f'{name} [shape=box, style=rounded, height=0.3, label="{label}  {p[node]:.3g} · {code.codes[node] or "(empty)"}"];')
         return name, p[node]
 
     add_node(code.tree)

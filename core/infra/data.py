@@ -26,6 +26,7 @@ import pandas as pd
 from core.errors import LabError, Unavailable
 from core.foundations.evaluation import split_indices
 from core.infra.network import hub_reachable
+from core.lm.analogy_world import analogy_world_text
 from core.lm.markov_source import MarkovSource, SourceConfig
 
 ASSETS = Path(__file__).parent / "assets"
@@ -65,11 +66,17 @@ def python_docs_text() -> str:
     `pydoc_data.topics` holds the text `help()` shows: ~450 kB of technical English, on every
     machine that has Python, with no download.
     """
+    return "\n\n".join(python_docs_sections().values())
+
+
+@lru_cache(maxsize=1)
+def python_docs_sections() -> dict[str, str]:
+    """The same manual as `python_docs_text`, one entry per help() topic (79 sections, e.g. 'for', 'lambda')."""
     try:
         from pydoc_data.topics import topics
     except ImportError as e:  # some distributions split pydoc_data into another package
         raise Unavailable("this Python has no pydoc_data module (install your distribution's full Python)") from e
-    return "\n\n".join(topics[k].strip() for k in sorted(topics))
+    return {k: topics[k].strip() for k in sorted(topics)}
 
 
 def text_from_upload(data: bytes, name: str = "upload") -> str:
@@ -261,6 +268,9 @@ DATASETS: dict[str, DataEntry] = {
         DataEntry("python-docs", "Python reference manual (English)", "text",
                   "Python's own reference manual as shipped in the standard library (pydoc_data): ~450 kB of real English.", False,
                   python_docs_text),
+        DataEntry("analogy-world", "A toy world with analogies built in", "text",
+                  "8,000 generated sentences about kings and queens, countries and capitals, written so that "
+                  "king − man + woman = queen holds (core/lm/analogy_world.py).", False, analogy_world_text),
         DataEntry("upload", "Your own text file", "text",
                   f"A UTF-8 text file you upload (up to {MAX_UPLOAD_MB} MB).", False, text_from_upload),
         DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",

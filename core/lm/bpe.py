@@ -363,6 +363,8 @@ class BPETokenizer:
     when encoding, as tokenizers drops them), `merges` the list of (a, b, new_id) in rank order.
     """
 
+    kind = "bpe"  # as core/lm/text_tokens.py names its tokenizers (the GPT page trains on any of them)
+
     def __init__(self, merges: list[tuple[int, int, int]], byte_ids: list[int | None] | None = None, pattern: str | None = None,
                  special_tokens: dict[str, int] | None = None, add_prefix_space: bool = False, ignore_merges: bool = False,
                  name: str = "our BPE"):
@@ -481,6 +483,10 @@ class BPETokenizer:
     def pieces(self, ids: Iterable[int]) -> list[str]:
         """Each token's text, for display; a byte that is only part of a character shows as <0xE2>."""
         return [readable(self.token_bytes(int(i))) for i in ids]
+
+    def piece(self, token_id: int) -> str:
+        """One token's text (`pieces` of one id): the interface core/lm/text_tokens.py's tokenizers share."""
+        return readable(self.token_bytes(int(token_id)))
 
     # -- saving and loading
 

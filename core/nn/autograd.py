@@ -18,119 +18,88 @@ from core.errors import LabError
 
 
 class Value:
-    """A scalar that records how it was computed, so its gradient can flow back."""
+    """A scalar that records how it was computed, so its gradient can flow back.
 
-    def __init__(self, data: float, _prev: tuple["Value", ...] = (), _op: str = "", label: str = ""):
+    Each operation stores, beside its result, its *local* derivatives: d(out)/d(input) for each input,
+    known the moment out is computed. The backward step of a node is then the chain rule, once per input:
+    input.grad += out.grad (the upstream gradient) × local.
+    """
+
+    def __init__(self, data: float, _prev: tuple["Value", ...] = (), _op: str = "", label: str = "",
+                 _local: tuple[float, ...] = ()):
         self.data = float(data)
         self.grad = 0.0
         self._prev = _prev
         self._op = _op
+        self._local = _local  # d(self)/d(input) for each input in _prev
         self.label = label
-        self._backward = lambda: None  # a leaf has nothing to push back
 
-    # -- binary operations: out = f(self, other); each closure adds d(out)/d(input) * out.grad
+    def _backward(self) -> None:
+        """Push this node's gradient one step back: each input's grad += upstream × local (a leaf has no inputs)."""
+        for child, local in zip(self._prev, self._local):
+            child.grad += self.grad * local
+
+    # -- binary operations: out = f(self, other), with d(out)/d(self) and d(out)/d(other)
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data + other.data, (self, other), "+")
+        return Value(self.data + other.data, (self, other), "+", _local=(1.0, 1.0))  # d(a+b)/da = 1, d(a+b)/db = 1
 
-        def _backward():
-            self.grad += out.grad  # d(a+b)/da = 1
-            other.grad += out.grad
-
-        out._backward = _backward
-        return out
+    def __sub__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data - other.data, (self, other), "−", _local=(1.0, -1.0))  # d(a−b)/da = 1, d(a−b)/db = −1
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, (self, other), "×")
+        return Value(self.data * other.data, (self, other), "×", _local=(other.data, self.data))  # d(ab)/da = b, d(ab)/db = a
 
-        def _backward():
-            self.grad += other.data * out.grad  # d(ab)/da = b
-            other.grad += self.data * out.grad
-
-        out._backward = _backward
-        return out
+    def __truediv__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        if other.data == 0:
+            raise ZeroDivisionError("division by zero")
+        a, b = self.data, other.data
+        return Value(a / b, (self, other), "÷", _local=(1 / b, -a / b ** 2))  # d(a/b)/da = 1/b, d(a/b)/db = −a/b²
 
     def __pow__(self, k: float):
         assert isinstance(k, (int, float)), "only constant exponents (x ** 2, x ** -1, x ** 0.5)"
-        out = Value(self.data ** k, (self,), f"^{k:g}")
+        out = Value(self.data ** k, (self,), f"^{k:g}", _local=(k * self.data ** (k - 1),))  # d(x^k)/dx = k x^(k-1)
         out.exponent = k  # the label rounds it (^0.333333); torch_gradients replays the exact k
-
-        def _backward():
-            self.grad += k * self.data ** (k - 1) * out.grad  # d(x^k)/dx = k x^(k-1)
-
-        out._backward = _backward
         return out
 
-    # -- unary functions
+    # -- unary functions: out = f(self), with d(out)/d(self)
     def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
-
-        def _backward():
-            self.grad += out.data * out.grad  # d(e^x)/dx = e^x, already computed
-
-        out._backward = _backward
-        return out
+        e = math.exp(self.data)
+        return Value(e, (self,), "exp", _local=(e,))  # d(e^x)/dx = e^x, already computed
 
     def log(self):
-        out = Value(math.log(self.data), (self,), "log")
-
-        def _backward():
-            self.grad += out.grad / self.data  # d(ln x)/dx = 1/x
-
-        out._backward = _backward
-        return out
+        return Value(math.log(self.data), (self,), "log", _local=(1 / self.data,))  # d(ln x)/dx = 1/x
 
     def tanh(self):
-        out = Value(math.tanh(self.data), (self,), "tanh")
-
-        def _backward():
-            self.grad += (1 - out.data ** 2) * out.grad  # d tanh/dx = 1 - tanh²
-
-        out._backward = _backward
-        return out
+        t = math.tanh(self.data)
+        return Value(t, (self,), "tanh", _local=(1 - t ** 2,))  # d tanh/dx = 1 - tanh²
 
     def relu(self):
-        out = Value(max(self.data, 0.0), (self,), "relu")
-
-        def _backward():
-            self.grad += (self.data > 0) * out.grad  # 1 where x > 0 (torch's choice at 0: 0)
-
-        out._backward = _backward
-        return out
+        return Value(max(self.data, 0.0), (self,), "relu", _local=(float(self.data > 0),))  # 1 where x > 0 (torch's choice at 0: 0)
 
     def sigmoid(self):
         # the two forms avoid overflow of exp for large |x|
         s = 1 / (1 + math.exp(-self.data)) if self.data >= 0 else math.exp(self.data) / (1 + math.exp(self.data))
-        out = Value(s, (self,), "σ")
-
-        def _backward():
-            self.grad += out.data * (1 - out.data) * out.grad  # dσ/dx = σ(1-σ)
-
-        out._backward = _backward
-        return out
+        return Value(s, (self,), "σ", _local=(s * (1 - s),))  # dσ/dx = σ(1-σ)
 
     # -- the rest is sugar built from the operations above
     def __neg__(self):
         return self * -1
 
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __truediv__(self, other):
-        return self * (other if isinstance(other, Value) else Value(other)) ** -1
-
     def __radd__(self, other):
         return self + other
 
     def __rsub__(self, other):
-        return Value(other) + (-self)
+        return Value(other) - self
 
     def __rmul__(self, other):
         return self * other
 
     def __rtruediv__(self, other):
-        return Value(other) * self ** -1
+        return Value(other) / self
 
     def backward(self) -> None:
         """Fill `.grad` of every node this value depends on with d(self)/d(node)."""
@@ -183,33 +152,102 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def to_dot(root: Value, done: list[Value] | None = None) -> str:
-    """The computation graph as Graphviz DOT text: one box per value (label | data | grad), one
-    ellipse per operation. Nodes in `done` (backward steps taken) are shaded; the last one, the
-    step just taken, is highlighted. Gradients not reached yet show as "?".
+# what each colour of the graph means: the page draws its legend from this table, so the two can't disagree
+LEGEND = {
+    "current": ("#ffd54f", "this step: the node whose gradient is pushed back, and its operation"),
+    "receiving": ("#ffab91", "its inputs: each just received upstream × local"),
+    "final": ("#c8e6c9", "gradient complete: every node that uses this value has pushed its share back"),
+    "partial": ("#e3f2fd", "gradient so far: some users have pushed, not all yet"),
+    "waiting": ("white", "no gradient yet (grad ?)"),
+}
+
+
+def node_states(root: Value, done: list[Value]) -> dict[int, str]:
+    """Each node's state after the backward steps `done` (by id): a key of LEGEND.
+
+    >>> x = Value(3.0, label="x"); y = x * x + 1
+    >>> states = node_states(y, backward_steps(y, 1)); [states[id(v)] for v in (y, *y._prev)]
+    ['current', 'receiving', 'receiving']
+    >>> states = node_states(y, backward_steps(y, 2)); states[id(x)]
+    'receiving'
     """
     nodes = topological_order(root)
-    done_ids = {id(v) for v in done} if done is not None else {id(v) for v in nodes}
-    current = id(done[-1]) if done else None
-    # a node's gradient is final once every node that uses it has pushed back
+    done_ids = {id(v) for v in done}
     users: dict[int, list[Value]] = {}
     for v in nodes:
         for child in v._prev:
             users.setdefault(id(child), []).append(v)
-    lines = ["digraph G { node [fontname=Helvetica, fontsize=11];"]
+    current = done[-1] if done else None
+    states = {}
     for v in nodes:
-        final = id(v) == id(root) or all(id(u) in done_ids for u in users.get(id(v), []))
-        grad = _fmt(v.grad) if final else "?"
-        colour = "#ffd54f" if id(v) == current else "#c8e6c9" if final else "white"
-        fields = f"{v.label} | data {_fmt(v.data)} | grad {grad}"
-        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{colour}", label="{fields}"];')
+        pushed = [u for u in users.get(id(v), []) if id(u) in done_ids]
+        if current is not None and v is current:
+            states[id(v)] = "current"
+        elif current is not None and any(c is v for c in current._prev):
+            states[id(v)] = "receiving"
+        elif v is root or len(pushed) == len(users.get(id(v), [])):
+            states[id(v)] = "final"
+        else:
+            states[id(v)] = "partial" if pushed else "waiting"
+    return states
+
+
+def to_dot(root: Value, done: list[Value] | None = None) -> str:
+    """The computation graph as Graphviz DOT, inputs on the left and the output on the right: one box per
+    value (label, data, grad), one ellipse per operation, coloured by `node_states` (see LEGEND).
+    A gradient that has received nothing yet shows as "?"; one still collecting, as "so far".
+    """
+    nodes = topological_order(root)
+    done = list(reversed([v for v in nodes if v._op])) if done is None else done
+    states = node_states(root, done)
+    current = done[-1] if done else None
+    lines = ["digraph G { rankdir=LR; nodesep=0.1; ranksep=0.25; node [fontname=Helvetica, fontsize=12, height=0.3];"]
+    for v in nodes:
+        state = states[id(v)]
+        grad = "?" if state == "waiting" else f"so far {_fmt(v.grad)}" if state == "partial" else _fmt(v.grad)
+        name = v.label or ("const" if not v._op else "")
+        fields = (f"{name} | " if name else "") + f"data {_fmt(v.data)} | grad {grad}"
+        # fields stacked (label over data over grad): left to right, a box is narrow, so the graph fits the page with legible text
+        lines.append(f'  v{id(v)} [shape=record, style=filled, fillcolor="{LEGEND[state][0]}", label="{fields}"];')
         if v._op:
-            lines.append(f'  op{id(v)} [label="{v._op}", shape=ellipse];')
+            op_colour = LEGEND["current"][0] if v is current else "white"
+            lines.append(f'  op{id(v)} [label="{v._op}", shape=ellipse, style=filled, fillcolor="{op_colour}", fontsize=14];')
             lines.append(f"  op{id(v)} -> v{id(v)};")
             for child in v._prev:
                 lines.append(f"  v{id(child)} -> op{id(v)};")
     lines.append("}")
     return "\n".join(lines)
+
+
+# each operation's local derivatives d(out)/d(input) as formulas (LaTeX), input by input: a, b for two inputs, x for one
+LOCAL_RULES = {"+": ("1", "1"), "−": ("1", "-1"), "×": ("b", "a"), "÷": (r"\tfrac{1}{b}", r"-\tfrac{a}{b^2}"), "exp": ("e^{x}",),
+               "log": (r"\tfrac{1}{x}",), "tanh": (r"1-\tanh^2 x",), "relu": ("[x>0]",), "σ": (r"\sigma(x)\,(1-\sigma(x))",)}
+
+
+def local_rule(node: Value, i: int) -> str:
+    """The formula (LaTeX) of d(node)/d(its i-th input) for node's operation, e.g. 'b' for the first input of a × b."""
+    if node._op.startswith("^"):
+        return f"{node._op[1:]}\\,x^{{{node._op[1:]}-1}}"
+    return LOCAL_RULES[node._op][i]
+
+
+def name(v: Value) -> str:
+    """How the page names a node: its label, else "const" for an unnamed input, else its operation."""
+    return v.label or ("const" if not v._op else v._op)
+
+
+def step_story(node: Value) -> list[dict]:
+    """What one backward step through `node` does, one row per input: the chain rule with its numbers.
+
+    Call it after the step ran (backward_steps): `grad now` is the input's gradient after the step.
+
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b"); c = a * b
+    >>> [row["upstream × local"] for row in step_story(backward_steps(c, 1)[-1])]
+    [-3.0, 2.0]
+    """
+    return [{"input": name(child), "upstream": node.grad, "local": local, "local rule": local_rule(node, i),
+             "upstream × local": node.grad * local, "grad now": child.grad}
+            for i, (child, local) in enumerate(zip(node._prev, node._local))]
 
 
 def operations(root: Value) -> int:
@@ -246,7 +284,7 @@ def neuron(x: list[float], w: list[float], b: float, activation: str = "tanh", t
     out = _labelled(ACTIVATIONS[activation](total), "out") if activation != "none" else total
     if target is None:
         return out
-    return _labelled((out - _labelled(Value(target), "target")) ** 2, "loss")
+    return _labelled(_labelled(out - _labelled(Value(target), "target"), "error") ** 2, "loss")
 
 
 def expression(a: float, b: float, c: float, op1: str, op2: str, fn: str) -> Value:
@@ -287,8 +325,12 @@ def torch_gradients(root: Value) -> tuple[float, dict[int, float]]:
         args = [tensors[id(c)] for c in v._prev]
         if v._op == "+":
             tensors[id(v)] = args[0] + args[1]
+        elif v._op == "−":
+            tensors[id(v)] = args[0] - args[1]
         elif v._op == "×":
             tensors[id(v)] = args[0] * args[1]
+        elif v._op == "÷":
+            tensors[id(v)] = args[0] / args[1]
         elif v._op.startswith("^"):
             tensors[id(v)] = args[0] ** v.exponent
         else:

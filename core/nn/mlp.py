@@ -12,7 +12,7 @@ logits is simply (p − y)/N, derived on the digits page and checked below.
 1.0
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -311,6 +311,14 @@ class Trainer:
         self.history.stopped, self.history.diverged = run.stopped, self.history.diverged or run.diverged
         return run
 
+    def retune(self, lr: float, l1: float = 0.0, l2: float = 0.0, dropout: float = 0.0) -> None:
+        """Change the step size and the regularisation mid-run, as TensorFlow Playground's knobs do: the
+        weights, the optimizer's running averages and the epoch count stay where they are."""
+        if not 0 <= dropout < 1:
+            raise LabError("dropout must be at least 0 and below 1")
+        self.config = replace(self.config, lr=lr, l1=l1, l2=l2, dropout=dropout)
+        self.optimizer.lr = lr
+
     def latest(self) -> dict[str, float]:
         """The metrics after the last epoch trained (before any: those of the untrained network)."""
         return {k: v[-1] for k, v in self.history.metrics.items()} if self.history.steps else self.metrics()
@@ -334,6 +342,33 @@ def why_diverged(history: History, n_classes: int) -> str:
         return f"the loss became {loss} (the numbers overflowed float64)"
     return (f"its predictions became confidently wrong: their cross-entropy reached {history.last('train_ce'):.3g}, "
             f"over {EXPLODED}× guessing's ln {n_classes} = {np.log(n_classes):.2f}")
+
+
+def overfitting(history: History, tol: float = 0.01) -> str:
+    """In words, what the training and validation losses did (the claim the digits page makes under its curves):
+    whether the validation loss rose past its lowest point by more than `tol` (relative) while training went on.
+
+    >>> h = History()
+    >>> for epoch, (loss, val) in enumerate([(2.0, 2.1), (1.0, 1.5), (0.5, 1.2), (0.2, 1.6)], start=1):
+    ...     h.record(epoch, {"loss": loss, "val_loss": val})
+    >>> overfitting(h)[:104]
+    'the validation loss was lowest at epoch 3 (1.2) and rose to 1.6 by epoch 4, while the training loss fell'
+    >>> h.record(5, {"loss": 0.1, "val_loss": 1.1}); overfitting(h)
+    'the validation loss is still falling: lowest at the last epoch (5, 1.1); no sign of overfitting yet'
+    """
+    train, val = np.asarray(history.metrics["loss"]), np.asarray(history.metrics["val_loss"])
+    ok = np.isfinite(val)
+    if not ok.any():
+        return "no validation loss was recorded"
+    best = int(np.nanargmin(np.where(ok, val, np.inf)))
+    last = len(val) - 1
+    if best == last or not val[last] > val[best] * (1 + tol):
+        return (f"the validation loss is still falling: lowest at the last epoch ({history.steps[best]}, {val[best]:.3g}); "
+                "no sign of overfitting yet" if best == last else
+                f"the validation loss has levelled off since epoch {history.steps[best]} ({val[best]:.3g}); no clear overfitting")
+    return (f"the validation loss was lowest at epoch {history.steps[best]} ({val[best]:.3g}) and rose to {val[last]:.3g} by epoch "
+            f"{history.steps[last]}, while the training loss fell from {train[best]:.3g} to {train[last]:.3g}: past epoch "
+            f"{history.steps[best]} the network memorises its training examples rather than learning what generalises")
 
 
 @dataclass

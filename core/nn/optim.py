@@ -79,18 +79,28 @@ class Adam(Optimizer):
         p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
-OPTIMIZERS: dict[str, Callable[[list[np.ndarray], float], Optimizer]] = {
-    "SGD": lambda params, lr: SGD(params, lr),
-    "Momentum": lambda params, lr: SGD(params, lr, momentum=0.9),
-    "Nesterov": lambda params, lr: SGD(params, lr, momentum=0.9, nesterov=True),
-    "RMSprop": lambda params, lr: RMSprop(params, lr),
-    "Adam": lambda params, lr: Adam(params, lr),
+@dataclass(frozen=True)
+class Settings:
+    """The optimizers' knobs besides the learning rate (torch.optim's defaults, momentum 0.9)."""
+
+    momentum: float = 0.9  # μ of Momentum and Nesterov: how much of the last step each step keeps
+    alpha: float = 0.99  # RMSprop's decay of its running mean of g²
+    beta1: float = 0.9  # Adam's decay of its running mean of g (its momentum)
+    beta2: float = 0.999  # Adam's decay of its running mean of g²
+
+
+OPTIMIZERS: dict[str, Callable[[list[np.ndarray], float, Settings], Optimizer]] = {
+    "SGD": lambda params, lr, h: SGD(params, lr),
+    "Momentum": lambda params, lr, h: SGD(params, lr, momentum=h.momentum),
+    "Nesterov": lambda params, lr, h: SGD(params, lr, momentum=h.momentum, nesterov=True),
+    "RMSprop": lambda params, lr, h: RMSprop(params, lr, alpha=h.alpha),
+    "Adam": lambda params, lr, h: Adam(params, lr, betas=(h.beta1, h.beta2)),
 }
 
 
-def make(name: str, params: list[np.ndarray], lr: float) -> Optimizer:
-    """An optimizer by name (see OPTIMIZERS), momentum 0.9 where it has one."""
-    return OPTIMIZERS[name](params, lr)
+def make(name: str, params: list[np.ndarray], lr: float, settings: Settings = Settings()) -> Optimizer:
+    """An optimizer by name (see OPTIMIZERS) with `settings` (default: momentum 0.9, torch's decays)."""
+    return OPTIMIZERS[name](params, lr, settings)
 
 
 # ----------------------------------------------------------------------------- 2-D surfaces
@@ -157,8 +167,9 @@ class Trajectory:
 BLOWUP = 1e6  # a point this far out is on its way to infinity: stop before the floats overflow
 
 
-def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tuple[float, float] | None = None) -> Trajectory:
-    """Run `optimizer` on surface `s` for `steps` steps from `start` (default: the surface's).
+def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tuple[float, float] | None = None,
+            settings: Settings = Settings()) -> Trajectory:
+    """Run `optimizer` (with `settings`) on surface `s` for `steps` steps from `start` (default: the surface's).
 
     >>> t = descend(bowl(1.0), "SGD", lr=0.5, steps=20)
     >>> np.round(t.points[-1], 4).tolist(), float(t.gaps[0]), t.history.diverged
@@ -167,7 +178,7 @@ def descend(s: Surface, optimizer: str, lr: float, steps: int = 200, start: tupl
     True
     """
     p = np.array(start if start is not None else s.start, dtype=np.float64)
-    opt = make(optimizer, [p], lr)
+    opt = make(optimizer, [p], lr, settings)
     points, losses = [p.copy()], [float(s.f(*p))]
 
     def step(_):
@@ -192,9 +203,15 @@ def grid(s: Surface, n: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def contours(s: Surface, n_levels: int = 14, n: int = 120):
-    """Contour lines of f as a long DataFrame (level, line, order, x, y), ready for altair.
+    """Contour lines of f as a long DataFrame (level, above, line, order, x, y), ready to draw.
 
-    Levels are spaced evenly in log(f − min f), so the valley floor gets lines too.
+    Levels are spaced evenly in log(f − min f), so the valley floor gets lines too; `above` is
+    level − min f over the window, always > 0, so it can be coloured on a log scale even where f < 0
+    (the saddle's minima sit at f = −¼).
+
+    >>> df = contours(SADDLE, n_levels=5)
+    >>> bool((df.level < 0).any()), bool((df.above > 0).all())
+    (True, True)
     """
     import contourpy
     import pandas as pd
@@ -207,7 +224,8 @@ def contours(s: Surface, n_levels: int = 14, n: int = 120):
     for level in levels:
         for seg in gen.lines(level):
             line += 1
-            rows.append(pd.DataFrame({"level": level, "line": line, "order": np.arange(len(seg)), "x": seg[:, 0], "y": seg[:, 1]}))
+            rows.append(pd.DataFrame({"level": level, "above": level - lo, "line": line, "order": np.arange(len(seg)),
+                                      "x": seg[:, 0], "y": seg[:, 1]}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -227,7 +245,8 @@ def verdict(t: Trajectory, s: Surface, tol: float = 1e-3) -> str:
     return "oscillating" if zigzag else "still on its way"
 
 
-def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, start: tuple[float, float] | None = None):
+def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, start: tuple[float, float] | None = None,
+             settings: Settings = Settings()):
     """Run `optimizer` once per learning rate: lr, gap to the minimum at the end, outcome (in
     words) and its kind (converged, converged (zig-zag), oscillating, still on its way, diverged).
 
@@ -238,7 +257,7 @@ def lr_sweep(s: Surface, optimizer: str, lrs: list[float], steps: int = 200, sta
 
     rows = []
     for lr in lrs:
-        t = descend(s, optimizer, lr, steps, start)
+        t = descend(s, optimizer, lr, steps, start, settings)
         outcome = verdict(t, s)
         kind = ("converged (zig-zag)" if "zig-zag" in outcome else outcome.split(" to ")[0].split(" at ")[0])
         rows.append({"lr": lr, "gap": float(t.gaps[-1]), "outcome": outcome, "kind": kind})
@@ -281,6 +300,7 @@ class RaceConfig:
     steps: int = 300
     start: tuple[float, float] | None = None  # None: the surface's own start
     optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+    settings: Settings = Settings()  # momentum μ, RMSprop's α, Adam's β₁ and β₂
 
     def landscape(self) -> Surface:
         return surface(self.surface, self.condition)
@@ -293,12 +313,13 @@ def race(config: RaceConfig) -> list[Trajectory]:
     [True, False]
     """
     s = config.landscape()
-    return [descend(s, o, learning_rate(o, config.lr, config.lr_adaptive), config.steps, config.start) for o in config.optimizers]
+    return [descend(s, o, learning_rate(o, config.lr, config.lr_adaptive), config.steps, config.start, config.settings)
+            for o in config.optimizers]
 
 
 def race_sweep(config: RaceConfig, optimizer: str, lrs: tuple[float, ...] = LEARNING_RATES):
     """`lr_sweep` of one optimizer on the race's surface, steps and start."""
-    return lr_sweep(config.landscape(), optimizer, list(lrs), config.steps, config.start)
+    return lr_sweep(config.landscape(), optimizer, list(lrs), config.steps, config.start, config.settings)
 
 
 def surface_contours(name: str, condition: float = 10.0):
@@ -306,14 +327,16 @@ def surface_contours(name: str, condition: float = 10.0):
     return contours(surface(name, condition))
 
 
-def paths(trajectories: list[Trajectory], bound: float = 1e3):
-    """The points of each run as a long DataFrame (optimizer, step, x, y); a diverged tail (non-finite
-    or beyond ±bound) is left out, so it can't stretch a plot of the surface."""
+def paths(trajectories: list[Trajectory], bound: float = 1e3, upto: int | None = None):
+    """The points of each run as a long DataFrame (optimizer, step, x, y), up to step `upto` (all when
+    None: an animation shows the first few, then more); a diverged tail (non-finite or beyond ±bound)
+    is left out, so it can't stretch a plot of the surface."""
     import pandas as pd
 
     frames = []
     for t in trajectories:
         keep = np.all(np.isfinite(t.points), axis=1) & np.all(np.abs(t.points) < bound, axis=1)
+        keep &= np.arange(len(t.points)) <= (len(t.points) if upto is None else upto)
         frames.append(pd.DataFrame({"optimizer": t.optimizer, "step": np.arange(len(t.points))[keep],
                                     "x": t.points[keep, 0], "y": t.points[keep, 1]}))
     return pd.concat(frames, ignore_index=True)
@@ -329,10 +352,21 @@ def gap_curves(trajectories: list[Trajectory], floor: float = 1e-12, ceiling: fl
     return frame[frame.gap < ceiling]
 
 
+def steps_to(t: Trajectory, gap: float = 1e-3) -> int | None:
+    """The first step at which f − min f < `gap` (None if the run never got there).
+
+    >>> steps_to(descend(bowl(1.0), "SGD", lr=0.5, steps=20))  # each step halves the point, so f = 10 / 4ⁿ: < 0.001 at n = 7
+    7
+    """
+    hit = np.flatnonzero(t.gaps < gap)
+    return int(hit[0]) if len(hit) else None
+
+
 def race_summary(trajectories: list[Trajectory], config: RaceConfig):
-    """One row per run: optimizer, its learning rate, final f and the outcome in words."""
+    """One row per run: optimizer, its learning rate, the first step within 0.001 of min f, final f and the outcome in words."""
     import pandas as pd
 
     s = config.landscape()
     return pd.DataFrame([{"optimizer": t.optimizer, "lr": learning_rate(t.optimizer, config.lr, config.lr_adaptive),
-                          "final f": t.losses[-1], "outcome": verdict(t, s)} for t in trajectories])
+                          "steps to f − min f < 0.001": steps_to(t), "final f": t.losses[-1], "outcome": verdict(t, s)}
+                         for t in trajectories])

@@ -1,8 +1,8 @@
 """Helpers for the neural-network playground: 2-D data in, decision boundary out.
 
->>> X, y, names = points_from_csv(b"x1,x2,label\\n" + b"0,0,a\\n4,2,b\\n" * 5)
->>> X.tolist()[:2], y.tolist()[:2], names
-([[-1.0, -1.0], [1.0, 1.0]], [0, 1], ['a', 'b'])
+>>> X, y, names, ranges = points_from_csv(b"x1,x2,label\\n" + b"0,0,a\\n4,2,b\\n" * 5)
+>>> X.tolist()[:2], y.tolist()[:2], names, ranges
+([[-1.0, -1.0], [1.0, 1.0]], [0, 1], ['a', 'b'], [(0.0, 4.0), (0.0, 2.0)])
 >>> parse_widths("8, 8")
 (8, 8)
 """
@@ -22,9 +22,10 @@ MAX_CLASSES = 10
 MAX_WIDTH, MAX_LAYERS = 64, 6
 
 
-def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], list[tuple[float, float]]]:
     """An uploaded CSV with columns x1, x2, label (or any three columns in that order) as
-    (X scaled into [-1, 1]², integer labels, class names). Bad files raise LabError."""
+    (X scaled into [-1, 1]², integer labels, class names, each column's (min, max) before scaling).
+    Bad files raise LabError."""
     try:
         frame = pd.read_csv(io.BytesIO(data))
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
@@ -53,7 +54,8 @@ def points_from_csv(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str]]:
     X = coords.to_numpy(dtype=np.float64)
     lo, hi = X.min(axis=0), X.max(axis=0)
     X = 2 * (X - lo) / np.where(hi > lo, hi - lo, 1.0) - 1  # into [-1, 1]² like the generated sets
-    return X, codes.astype(np.int64), [str(n) for n in names]
+    ranges = [(float(a), float(b)) for a, b in zip(lo, hi)]
+    return X, codes.astype(np.int64), [str(n) for n in names], ranges
 
 
 def parse_widths(text: str, max_width: int = MAX_WIDTH) -> tuple[int, ...]:
@@ -75,3 +77,23 @@ def boundary(model: MLP, lim: float = 1.3, n: int = 50) -> pd.DataFrame:
     the class as text: a class name for the chart's colour legend."""
     tiles = decision_regions(model.predict_proba, (-lim, lim), (-lim, lim), n)
     return tiles.assign(**{"class": tiles["class"].astype(str)})
+
+
+def neuron_maps(model: MLP, lim: float = 1.3, n: int = 24) -> pd.DataFrame:
+    """What every hidden neuron computes over the plane, as TensorFlow Playground draws it: its
+    activation h on an n×n grid over [-lim, lim]² (layer, neuron, x, x2, y, y2, h), layers from 1.
+
+    >>> m = MLP([2, 3, 2], "relu", np.random.default_rng(0))
+    >>> maps = neuron_maps(m, n=4)
+    >>> len(maps), sorted(maps.neuron.unique().tolist()), bool((maps.h >= 0).all())
+    (48, [1, 2, 3], True)
+    """
+    edges = np.linspace(-lim, lim, n + 1)
+    i, j = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n)))
+    centres = np.stack([(edges[i] + edges[i + 1]) / 2, (edges[j] + edges[j + 1]) / 2], 1)
+    with np.errstate(all="ignore"):
+        _, cache = model.forward(centres)
+    frames = [pd.DataFrame({"layer": layer, "neuron": k + 1, "x": edges[i], "x2": edges[i + 1], "y": edges[j], "y2": edges[j + 1],
+                            "h": np.nan_to_num(h[:, k])})
+              for layer, h in enumerate(cache["h"], start=1) for k in range(h.shape[1])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["layer", "neuron", "x", "x2", "y", "y2", "h"])

@@ -7,8 +7,8 @@ A checkpoint is three files (in a folder, or zipped for a download):
     training_log.json   the loss curves and the samples written while training
 
 Loading never unpickles anything: safetensors holds only named arrays, and every name and shape
-is checked against the config (built on torch's "meta" device, which allocates nothing) before a
-single weight is copied, so a foreign, truncated or oversized file is refused with a message.
+is checked against the model its config builds (after a size check) before a single weight is
+copied, so a foreign, truncated or oversized file is refused with a message.
 
 >>> import tempfile
 >>> from core.lm.text_tokens import ByteTokenizer
@@ -56,6 +56,18 @@ class Checkpoint:
         if not isinstance(steps, list) or not isinstance(metrics, dict):
             return History()
         return History(steps=steps, metrics={k: v for k, v in metrics.items() if isinstance(v, list) and len(v) == len(steps)})
+
+    @property
+    def tokens_per_char(self) -> float | None:
+        """Held-out tokens per held-out character of the run that made it (bits per token × this = bits per
+        character), as config.json's results record it; None if they do not (a checkpoint saved without them).
+        Older checkpoints recorded it only inside two losses: bits per character ÷ bits per token."""
+        results = self.meta.get("results")
+        results = results if isinstance(results, dict) else {}
+        ratio = results.get("held-out tokens per character")
+        if ratio is None and all(isinstance(results.get(k), (int, float)) for k in ("bits per character", "val loss (bits)")):
+            ratio = results["bits per character"] / results["val loss (bits)"] if results["val loss (bits)"] else None
+        return float(ratio) if isinstance(ratio, (int, float)) and 0 < ratio < float("inf") else None
 
     @property
     def samples(self) -> list[tuple[int, str]]:
@@ -136,8 +148,9 @@ def load_files(found: dict[str, bytes], where: str = "the checkpoint") -> Checkp
         state = load_safetensors(found["model.safetensors"])
     except (SafetensorError, ValueError, OverflowError) as e:
         raise LabError(f"{where}: model.safetensors is damaged or cut short ({e})") from e
-    check_weights(state, config, where)
-    model = GPT(config)
+    check_size(config, where)
+    model = GPT(config)  # bounded by check_size; built on the CPU (the meta device would cost seconds of imports)
+    check_weights(state, model, where)
     model.load_state_dict({**state, TIED: state["transformer.wte.weight"]})
     try:
         log = json.loads(found["training_log.json"]) if "training_log.json" in found else {}
@@ -170,14 +183,17 @@ def read_config(data: bytes, where: str) -> tuple[GPTConfig, object, dict]:
     return gpt_config, tokenizer, meta
 
 
-def check_weights(state: dict[str, torch.Tensor], config: GPTConfig, where: str) -> None:
-    """Every tensor the config implies, with its shape, and nothing else: compared on the meta device."""
+def check_size(config: GPTConfig, where: str) -> None:
+    """Refuse a config too large to build, before building anything."""
     c = config
-    roughly = c.n_layer * 12 * c.n_embd**2 + (c.vocab_size + c.context) * c.n_embd  # checked before building anything
+    roughly = c.n_layer * 12 * c.n_embd**2 + (c.vocab_size + c.context) * c.n_embd
     if roughly * 4 > MAX_BYTES:
         raise LabError(f"{where}: its config describes about {roughly:,} parameters, more than this lab loads")
-    with torch.device("meta"):  # the architecture without memory
-        expected = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items() if k != TIED}
+
+
+def check_weights(state: dict[str, torch.Tensor], model: GPT, where: str) -> None:
+    """Every tensor `model` has, with its shape, and nothing else."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items() if k != TIED}
     got = {k: tuple(v.shape) for k, v in state.items()}
     if got.keys() != expected.keys():
         lost, extra = sorted(expected.keys() - got.keys()), sorted(got.keys() - expected.keys())

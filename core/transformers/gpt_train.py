@@ -17,6 +17,12 @@ judged by: the best add-k n-gram model (order and k chosen on the training part 
 line to beat; on the lab's synthetic Markov text, its exact entropy rate is the floor no model
 can go below.
 
+Bits per token depend on the tokenizer (a BPE token holds several characters, so it carries more
+bits than one character), so runs, the n-gram and the floor are compared per CHARACTER of the
+held-out text, with that text's own count of tokens per character:
+
+    bits per character = bits per token × (held-out tokens ÷ held-out characters)
+
 >>> from core.lm.text_tokens import ByteTokenizer
 >>> text = "the cat sat on the mat. " * 200
 >>> run = fit(GPTConfig(context=16, n_layer=1, n_head=2, n_embd=16), TrainConfig(steps=30, batch_size=8, lr=1e-2, warmup=5,
@@ -32,11 +38,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import pandas as pd
 import torch
 
 from core.errors import LabError
 from core.llm.generation import Sampling, sample
 from core.lm.ngram import NGramConfig, NGramLM
+from core.lm.text_tokens import BPE_VOCAB, TOKENIZERS, train_bpe
 from core.training import History, OnStep, generators, run_steps
 from core.transformers.gpt import GPT, GPTConfig, count_parameters, flops_per_token
 
@@ -99,12 +107,36 @@ class TokenSplit:
     val: torch.Tensor
     val_chars: int  # characters of the held-out text: bits per token × tokens / chars = bits per character
 
+    @property
+    def tokens_per_char(self) -> float:
+        """Held-out tokens per held-out character, counted: 1.0 for characters, ~0.4 for a BPE of English."""
+        return len(self.val) / self.val_chars
+
+
+def cut_point(text: str) -> int:
+    """Where the held-out part starts: the first 90 % of the characters train, the rest is held out."""
+    return int(len(text) * (1 - VAL_FRACTION))
+
+
+def tokenizer_for(text: str, tokens: str, bpe_vocab: int = BPE_VOCAB):
+    """The tokenizer of a run on `text`: tokens is a name of core.lm.text_tokens.TOKENIZERS.
+
+    Characters and bytes are fixed alphabets, read off the whole text (a character seen only in the
+    held-out part still needs a token). BPE is LEARNED from a text, so it sees only the training part:
+    merges fitted to the held-out text would help the model on exactly the text it is judged on.
+    """
+    if tokens not in TOKENIZERS:
+        raise LabError(f"unknown tokens '{tokens}': choose {', '.join(TOKENIZERS)}")
+    if tokens == "BPE":
+        return train_bpe(text[:cut_point(text)], bpe_vocab)
+    return TOKENIZERS[tokens](text)
+
 
 def split_tokens(text: str, tokenizer, context: int) -> TokenSplit:
     """Cut the TEXT at 90 % of its characters and encode each part, so every tokenizer holds out the same text."""
     if not text or not text.strip():
         raise LabError("the corpus is empty: pick or upload a text to train on")
-    cut = int(len(text) * (1 - VAL_FRACTION))
+    cut = cut_point(text)
     train, val = (torch.tensor(tokenizer.encode(part), dtype=torch.long) for part in (text[:cut], text[cut:]))
     if len(val) <= context or len(train) <= context:
         raise LabError(f"the corpus is {len(text):,} characters ({len(train) + len(val):,} tokens); its held-out 10 % "
@@ -174,7 +206,7 @@ class Run:
 
     @property
     def bits_per_char(self) -> float | None:
-        return None if self.val_loss is None else self.val_bits * len(self.data.val) / self.data.val_chars
+        return None if self.val_loss is None else self.val_bits * self.data.tokens_per_char
 
 
 def start(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer) -> Run:
@@ -219,8 +251,9 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
     """Train a GPT on `text` (or go on with `resume_from`, a Run that stopped) up to train_config.steps.
 
     on_step(step, metrics) as core.training.run_steps calls it: loss and train_bits each step,
-    val_loss and val_bits at each evaluation, lr, tokens_per_s, and `lines` (constant reference
-    lines such as {"ngram_bits": 2.4}) so a live chart draws them. on_sample(step, text) gets
+    val_loss and val_bits at each evaluation, both also as bits per character (train_bits_per_char,
+    val_bits_per_char: × the held-out split's tokens per character), lr, tokens_per_s, and `lines`
+    (constant reference lines such as {"n-gram (bits/char)": 2.4}) so a live chart draws them. on_sample(step, text) gets
     each sample. The Run is updated after every step, so a run interrupted from outside (a Stop
     click) holds the model of its last finished step and can be resumed.
     """
@@ -228,6 +261,7 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
     tc, model = run.train_config, run.model
     model.train()
     tokens_per_step = tc.batch_size * run.config.context
+    per_char = run.data.tokens_per_char / LN2  # nats per token -> bits per character
 
     def one_step(_: int) -> dict[str, float]:
         step = run.step + 1
@@ -242,10 +276,11 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         run.optimizer.step()
         run.step = step
-        metrics = {"loss": loss.item(), "train_bits": loss.item() / LN2, "lr": lr, **(lines or {})}
+        metrics = {"loss": loss.item(), "train_bits": loss.item() / LN2, "train_bits_per_char": loss.item() * per_char, "lr": lr,
+                   **(lines or {})}
         if (step % eval_interval(tc) == 0 or step == tc.steps) and math.isfinite(metrics["loss"]):
             val = evaluate(model, run.data.val, tc.eval_tokens)
-            metrics |= {"val_loss": val, "val_bits": val / LN2}
+            metrics |= {"val_loss": val, "val_bits": val / LN2, "val_bits_per_char": val * per_char}
             run.samples.append((step, write_sample(run)))
             if on_sample is not None:
                 on_sample(step, run.samples[-1][1])
@@ -272,19 +307,37 @@ def fit(config: GPTConfig, train_config: TrainConfig, text: str, tokenizer, on_s
 
 @dataclass(frozen=True)
 class HeldOut:
-    nats: float
+    nats: float  # per token
+    tokens_per_char: float  # of the held-out text
 
     @property
     def bits(self) -> float:
         return self.nats / LN2
 
+    @property
+    def bits_per_char(self) -> float:
+        return self.bits * self.tokens_per_char
 
-def held_out_loss(history: History, final: float | None = None) -> HeldOut | None:
+
+def held_out_loss(history: History, tokens_per_char: float, final: float | None = None) -> HeldOut | None:
     """The held-out loss to report: `final` (the whole split, once a run finished), else the last evaluation's."""
     if final is not None:
-        return HeldOut(final)
+        return HeldOut(final, tokens_per_char)
     evals = [v for v in history.metrics.get("val_loss", []) if math.isfinite(v)]
-    return HeldOut(evals[-1]) if evals else None
+    return HeldOut(evals[-1], tokens_per_char) if evals else None
+
+
+def loss_curves(history: History, tokens_per_char: float) -> pd.DataFrame:
+    """The train and held-out curves in bits per character (step, metric: train / held-out, value), for a chart
+    beside lines in bits per character. Both use the held-out text's tokens per character.
+
+    >>> h = History(steps=[1, 2], metrics={"train_bits": [3.0, 2.0], "val_bits": [float("nan"), 1.5]})
+    >>> loss_curves(h, 0.5).values.tolist()
+    [[1, 'train', 1.5], [2, 'train', 1.0], [2, 'held-out', 0.75]]
+    """
+    rows = [(step, name, bits * tokens_per_char) for metric, name in (("train_bits", "train"), ("val_bits", "held-out"))
+            for step, bits in zip(history.steps, history.metrics.get(metric, [])) if math.isfinite(bits)]
+    return pd.DataFrame(rows, columns=["step", "metric", "value"])
 
 
 def summary(run: Run) -> dict[str, float | int | str | None]:
@@ -294,6 +347,7 @@ def summary(run: Run) -> dict[str, float | int | str | None]:
             "tokens seen": run.step * run.train_config.batch_size * run.config.context,
             "training FLOPs": flops_per_token(run.config) * run.step * run.train_config.batch_size * run.config.context,
             "val loss (nats)": run.val_loss, "val loss (bits)": run.val_bits, "bits per character": run.bits_per_char,
+            "held-out tokens per character": run.data.tokens_per_char,
             "tokens/s": h.last("tokens_per_s") if h.steps else None, "seconds": run.seconds, "stopped because": run.stop_reason}
 
 
@@ -340,11 +394,9 @@ def best_ngram(data: TokenSplit, vocab_size: int, orders: tuple[int, ...] = (1, 
     return NGramBaseline(best["order"], best["k"], bits, bits * len(data.val) / data.val_chars, len(data.train), len(data.val), tuning)
 
 
-def ngram_baseline(text: str, tokens: str) -> NGramBaseline:
+def ngram_baseline(text: str, tokens: str, bpe_vocab: int = BPE_VOCAB) -> NGramBaseline:
     """`best_ngram` for a corpus and a tokenizer name of core.lm.text_tokens.TOKENIZERS (what a page caches)."""
-    from core.lm.text_tokens import TOKENIZERS
-
-    tokenizer = TOKENIZERS[tokens](text)
+    tokenizer = tokenizer_for(text, tokens, bpe_vocab)
     return best_ngram(split_tokens(text, tokenizer, 1), tokenizer.vocab_size)
 
 
@@ -354,13 +406,13 @@ def ngram_baseline(text: str, tokens: str) -> NGramBaseline:
 def main(argv: list[str] | None = None) -> Run:
     """python -m core.transformers.gpt_train --corpus python-docs --out checkpoints/gpt-manual (see --help)."""
     from core.infra import data
-    from core.lm.text_tokens import TOKENIZERS
     from core.transformers import gpt_checkpoint
 
     d, t = GPTConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m core.transformers.gpt_train", description="Train the lab's GPT on a corpus.")
     p.add_argument("--corpus", default="python-docs", help="a text corpus of core/infra/data.py (python-docs, markov, ...) or a .txt path")
     p.add_argument("--tokens", default="bytes", choices=list(TOKENIZERS))
+    p.add_argument("--bpe-vocab", type=int, default=BPE_VOCAB, help="with --tokens BPE: the vocabulary (256 bytes + the merges)")
     for name, default in (("layers", d.n_layer), ("heads", d.n_head), ("width", d.n_embd), ("context", d.context)):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--dropout", type=float, default=d.dropout)
@@ -372,20 +424,20 @@ def main(argv: list[str] | None = None) -> Run:
     if a.threads:
         torch.set_num_threads(a.threads)
     text = open(a.corpus, encoding="utf-8").read() if a.corpus.endswith(".txt") else data.load_text(a.corpus)
-    tokenizer = TOKENIZERS[a.tokens](text)
+    tokenizer = tokenizer_for(text, a.tokens, a.bpe_vocab)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, context=a.context, n_layer=a.layers, n_head=a.heads, n_embd=a.width,
                        dropout=a.dropout)
     tc = TrainConfig(**{name: getattr(a, name) for name in asdict(t)})
     baseline = best_ngram(split_tokens(text, tokenizer, config.context), tokenizer.vocab_size)
     print(f"{count_parameters(GPT(config)):,} parameters · best n-gram on the held-out 10 %: order {baseline.order}, "
-          f"k {baseline.k}: {baseline.val_bits:.3f} bits/token", flush=True)
+          f"k {baseline.k}: {baseline.val_bits:.3f} bits/token, {baseline.bits_per_char:.3f} bits/character", flush=True)
 
     def report(step: int, m: dict[str, float]) -> None:
         if "val_bits" in m:
             print(f"step {step:5d} · train {m['train_bits']:.3f} bits · val {m['val_bits']:.3f} bits · "
                   f"{m['tokens_per_s']:,.0f} tokens/s", flush=True)
 
-    run = fit(config, tc, text, tokenizer, report, lines={"ngram_bits": baseline.val_bits})
+    run = fit(config, tc, text, tokenizer, report, lines={"n-gram (bits/char)": baseline.bits_per_char})
     if run.stop_reason:
         print(f"stopped: {run.stop_reason}", file=sys.stderr)
         return run

@@ -1,14 +1,16 @@
 """The GPT page (the training tests are marked slow): train a tiny model live on the Markov text, bad settings, odd text, stop and resume,
 ablations and the sweep (AppTest; tiny models, a few seconds of training each)."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.infra import data
 from core.lm.markov_source import MarkovSource
-from core.lm.text_tokens import CharTokenizer
+from core.lm.text_tokens import CharTokenizer, train_bpe
 from core.transformers import gpt_train
 from core.transformers.gpt import GPTConfig
 
@@ -51,7 +53,7 @@ def test_first_visit_shows_the_labs_own_gpt_without_training():
     at = open_page()
     clean(at)
     assert any("the lab's own GPT" in c.value for c in at.caption)
-    assert float(metric(at, "Held-out loss").split()[0]) < float(metric(at, "Best n-gram").split()[0])  # it beats the n-gram
+    assert float(metric(at, "Held-out, bits/char")) < float(metric(at, "Best n-gram, bits/char"))  # it beats the n-gram
     assert at.dataframe, "the samples it wrote while training"
 
 
@@ -62,19 +64,44 @@ def test_training_on_the_markov_text_shows_the_loss_the_ngram_line_and_the_floor
     clean(at)
     run = at.session_state["gpt.run"]
     assert run.finished and run.step == 30
-    assert metric(at, "Held-out loss") == f"{run.val_bits:.3f} bits"
-    assert metric(at, "in nats") == f"{run.val_loss:.3f}"
+    assert run.bits_per_char == run.val_bits  # characters: a token is a character
+    assert metric(at, "Held-out, bits/char") == f"{run.bits_per_char:.3f}" and metric(at, "per token, bits") == f"{run.val_bits:.3f}"
+    assert any(f"Held-out loss: {run.val_loss:.3f} nats = {run.val_bits:.3f} bits per token × 1.000 tokens per character" in c.value
+               for c in at.caption)
     lines = at.session_state["gpt.lines"]
-    assert lines["entropy rate (bits)"] == MarkovSource().entropy_rate_per_character
-    assert lines["entropy rate (bits)"] < lines["n-gram (bits)"] < run.val_bits  # 30 steps: not yet past the n-gram
+    assert lines["entropy rate (bits/char)"] == MarkovSource().entropy_rate_per_character
+    assert lines["entropy rate (bits/char)"] < lines["n-gram (bits/char)"] < run.bits_per_char  # 30 steps: not yet past the n-gram
     captions = " ".join(c.value for c in at.caption)
-    assert "0.288 bits per character" in captions and f"{lines['n-gram (bits)']:.3f} bits per token on the held-out" in captions
+    assert "0.288 bits per character" in captions and f"{lines['n-gram (bits/char)']:.3f} bits per character" in captions
     samples = at.dataframe[0].value
     assert list(samples.step) == [30, 27, 24, 21, 18, 15, 12, 9, 6, 3]  # every evaluation wrote one, latest first
     assert next(b for b in at.button if b.label == "Resume training").disabled  # finished: nothing to resume
     at.run()  # a rerun with nothing to train keeps the result
     clean(at)
     assert at.session_state["gpt.run"] is run
+
+
+@pytest.mark.slow  # learns a BPE and trains a model (seconds on an idle machine)
+def test_bpe_tokens_train_on_the_markov_text_and_are_judged_per_character():
+    at = tiny(open_page(), steps=6, tokens="BPE")
+    train_button(at).click().run()
+    clean(at)
+    run, baseline = at.session_state["gpt.run"], at.session_state["gpt.baseline"]
+    assert run.finished and run.tokenizer.kind == "bpe"
+    text = data.load_text("markov")
+    assert run.tokenizer.merges == train_bpe(text[: int(len(text) * 0.9)], 512).merges  # learned from the training 90 % only
+    assert run.tokenizer.vocab_size < 512  # the Markov text's few words allow fewer merges, and the caption says so
+    assert any(f"this text allowed only {len(run.tokenizer.merges)} of the 256" in c.value for c in at.caption)
+    ratio = len(run.data.val) / run.data.val_chars  # whole words: about a quarter of a token per character
+    assert 0.15 < ratio < 0.5 and run.bits_per_char == pytest.approx(run.val_bits * ratio)
+    assert metric(at, "Held-out, bits/char") == f"{run.bits_per_char:.3f}"
+    lines = at.session_state["gpt.lines"]
+    assert lines == {"n-gram (bits/char)": baseline.bits_per_char, "entropy rate (bits/char)": MarkovSource().entropy_rate_per_character}
+    assert baseline.bits_per_char == pytest.approx(baseline.val_bits * ratio)
+    assert any(f"{run.data.val_chars:,} characters in {len(run.data.val):,} tokens" in c.value for c in at.caption)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    heatmap = next(spec for spec in specs if str(spec.get("title", "")).startswith("Layer 0, head 0"))
+    assert heatmap["encoding"]["y"]["sort"][:3] == ["0 the", "1 ␣cat", "2 ␣sat"]  # the probe's words as BPE pieces
 
 
 @pytest.mark.slow  # trains a model (seconds on an idle machine)
@@ -119,7 +146,7 @@ def test_a_stopped_run_says_so_and_resumes(monkeypatch):
     stopped = gpt_train.fit(config, gpt_train.TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup=5), text, tok,
                             on_step=lambda s, m: s < 12)  # what a Stop click leaves behind
     at.session_state["gpt.run"] = stopped
-    at.session_state["gpt.lines"] = {"n-gram (bits)": 1.0}
+    at.session_state["gpt.lines"] = {"n-gram (bits/char)": 1.0}
     at.session_state["gpt.baseline"] = gpt_train.NGramBaseline(3, 0.1, 1.0, 1.0, 100, 10)
     at.session_state["gpt.corpus_used"] = "Synthetic Markov text, characters"
     at.run()

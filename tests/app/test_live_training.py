@@ -22,6 +22,7 @@ def test_a_finished_run_is_kept_for_later_reruns():
     at.button[0].click().run()
     assert not at.exception
     assert at.metric[0].value == "0.0333"
+    assert [b.label for b in at.button] == ["Train"]  # the run is over: no Stop button left behind
     at.run()  # an unrelated rerun keeps the result
     assert at.metric[0].value == "0.0333"
     assert not at.info

@@ -106,6 +106,7 @@ def test_training_extremes_one_step_tiny_sizes_and_a_diverging_learning_rate():
     assert any("at least one rung" in i.value for i in at.info)
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_your_own_text_odd_inputs_give_a_message_or_a_model():
     at = open_page("pages/neural_lm_ladder.py")
     at.radio(key="lad.corpus").set_value("text").run()
@@ -122,6 +123,7 @@ def test_your_own_text_odd_inputs_give_a_message_or_a_model():
                 assert metric(at, "Training tokens") == f"{len(corpus.train):,}", text[:20]
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_python_manual_in_characters():
     at = open_page("pages/neural_lm_ladder.py")
     at.radio(key="lad.corpus").set_value("python-docs").run()

@@ -31,7 +31,7 @@ def run_page(path: str) -> AppTest:
 # pages whose first view loads MiniLM or SmolLM2, or trains for seconds: in the slow suite
 SLOW_PAGES = {"pages/attention.py", "pages/positional_encodings.py", "pages/attention_heads.py", "pages/decoding.py",
               "pages/prompting.py", "pages/lora_finetune.py", "pages/lora_update.py", "pages/ngram_perplexity.py", "pages/mlp_digits.py",
-              "pages/seq2seq.py", "pages/tokenization.py"}
+              "pages/seq2seq.py", "pages/tokenization.py", "pages/semantic_search.py"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p.path, marks=pytest.mark.slow) if p.path in SLOW_PAGES else p.path for p in all_pages()])
@@ -52,7 +52,7 @@ def test_home_links_every_registered_page():
 
 def test_home_self_check_reports_models_data_and_network():
     at = run_page("pages/home.py")
-    frames = [df.value for df in at.dataframe]
+    frames = [t.value for t in at.table]  # tables, not scrolling dataframes: long descriptions wrap instead of being cut off
     assert {"all-MiniLM-L6-v2 (BERT encoder, 6 layers × 12 heads)"} <= set(frames[0]["model"])
     assert "Tiny Shakespeare" in set(frames[1]["data"])
     assert any("Hugging Face Hub" in m.value for m in at.markdown)

@@ -21,21 +21,21 @@ def test_bayes_page_posterior_and_extremes():
     widget(at.slider, "Specificity").set_value(1.0).run()  # a positive result is now impossible
     assert_clean(at)
     assert metric(at, "After a positive test") == "impossible"
-    widget(at.slider, "Prior").set_value(1.0).run()
+    widget(at.select_slider, "Prior").set_value(1.0).run()
     assert_clean(at)
     at.text_input[0].set_value("+-+-").run()  # impossible positives in a sequence: a warning, no traceback
     assert_clean(at)
     assert any("probability 0" in w.value for w in at.warning)
     assert any("Test 1 (+) is impossible: the beliefs stop at the prior" in w.value for w in at.warning)
     widget(at.slider, "Sensitivity").set_value(1.0).run()  # a perfect test: after "+", P(ill) = 1 and "−" can't happen
-    widget(at.slider, "Prior").set_value(0.5).run()
+    widget(at.select_slider, "Prior").set_value(0.5).run()
     at.text_input[0].set_value("+ + - +").run()
     assert_clean(at)
     assert any("Test 3 (−) is impossible: the beliefs stop after test 2" in w.value for w in at.warning)
     assert any(m.value.startswith("After 2 tests: **P(ill) = 100.00%**") for m in at.markdown)  # drawn up to test 2
     widget(at.slider, "Sensitivity").set_value(0.9).run()
     widget(at.slider, "Specificity").set_value(0.95).run()
-    widget(at.slider, "Prior").set_value(0.0).run()
+    widget(at.select_slider, "Prior").set_value(0.0).run()
     at.text_input[0].set_value("+ + + +").run()
     assert_clean(at)
     assert any("P(ill) = 0.00%" in m.value for m in at.markdown)
@@ -47,7 +47,7 @@ def test_bayes_page_posterior_and_extremes():
 def test_coin_page_flips_and_improper_prior():
     at = open_page("pages/coin_flips.py")
     assert_clean(at)
-    at.button[0].click().run()  # Flip once: 3 -> 4 flips
+    next(b for b in at.button if b.label == "Flip once").click().run()  # 3 -> 4 flips
     assert widget(at.slider, "Flips seen").value == 4
     widget(at.slider, "Prior strength").set_value(0.0).run()
     widget(at.slider, "The coin's true").set_value(1.0).run()  # only heads: Beta(0 + h, 0) is improper
@@ -58,7 +58,7 @@ def test_coin_page_flips_and_improper_prior():
     assert_clean(at)
     assert metric(at, "Maximum likelihood") == "1.000"
     assert float(metric(at, "Posterior mean")) == pytest.approx((50 + 1000) / 1100, abs=1e-3)
-    at.button[2].click().run()  # Start over: no flips
+    next(b for b in at.button if b.label == "Start over").click().run()  # no flips
     assert_clean(at)
     assert metric(at, "Maximum likelihood").startswith("undefined")
     widget(at.slider, "Prior guess").set_value(0.0).run()  # a certain prior with strength > 0: improper until a head

@@ -64,6 +64,7 @@ ODD = [("", "empty"), ("x" * 20_000, "20,000 characters"), ("q" * 20_000, "outsi
        ("<script>alert(1)</script>", "'<'"), ("Forty", "'F'")]
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_odd_text_in_the_source_box_gives_a_message():
     at = open_page()
     for text, message in ODD:
@@ -73,6 +74,7 @@ def test_odd_text_in_the_source_box_gives_a_message():
         assert len(at.dataframe) == 1  # the summary stays; no translation table for bad input
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_own_input_is_translated_by_greedy_and_beam_with_the_rules_answer():
     at = open_page()
     source_box(at).input("ninety one").run()

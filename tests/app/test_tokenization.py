@@ -205,6 +205,7 @@ def test_every_preset_is_encoded_by_every_offline_tokenizer():
         assert table.tokens.iloc[1] == len(smollm2.encode(text, add_special_tokens=False).ids)
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_odd_text_to_encode():
     at = open_page()
     at.selectbox(key="bpe.preset").set_value("Your own text").run()
@@ -222,6 +223,7 @@ def test_odd_text_to_encode():
             assert any("&lt;" in m.value and "script" in m.value for m in at.markdown)
 
 
+@pytest.mark.slow  # several seconds of AppTest reruns
 def test_gpt2_joins_when_the_hub_answers(monkeypatch, tmp_path):
     """Online, GPT-2's tokenizer comes through models.load_hub_tokenizer; here a small byte-level BPE saved where
     the Hub's "gpt2" would be read stands in for it (same loading code, from_pretrained on a folder)."""

@@ -10,7 +10,20 @@ import pytest
 import torch
 
 from core.errors import LabError
-from core.nn.autograd import Value, backward_steps, expression, neuron, operations, to_dot, topological_order, torch_check, torch_gradients
+from core.nn.autograd import (
+    LEGEND,
+    Value,
+    backward_steps,
+    expression,
+    neuron,
+    node_states,
+    operations,
+    step_story,
+    to_dot,
+    topological_order,
+    torch_check,
+    torch_gradients,
+)
 
 TOL = 1e-9
 
@@ -131,7 +144,7 @@ def test_stepping_every_operation_gives_torchs_gradients():
     torch.tanh(a * b - c).backward()
     leaves = {v.label: v for v in topological_order(L) if v.label in ("a", "b", "c")}
     done = backward_steps(L, operations(L))
-    assert sorted(v._op for v in done) == sorted(["tanh", "+", "×", "×"]) and done[0] is L  # a − c is a + (−1·c)
+    assert sorted(v._op for v in done) == sorted(["tanh", "−", "×"]) and done[0] is L  # a·b − c: a subtraction of its own
     assert all(close(leaves[k].grad, t.grad.item()) for k, t in zip("abc", (a, b, c)))
     # after one step only tanh has pushed its gradient (to a·b − c); the leaves are still zero
     backward_steps(L, 1)
@@ -181,3 +194,35 @@ def test_torch_check_lists_every_labelled_input():
     assert all(r["gradient (ours)"] == nodes[r["input"]].grad and r["value"] == nodes[r["input"]].data for r in rows)
     nodes["w1"].grad += 0.5  # a wrong gradient shows up in the gap
     assert abs(torch_check(L)[2] - 0.5) < TOL
+
+
+def test_subtraction_and_division_are_operations_of_their_own_with_their_local_derivatives():
+    a, b = Value(6.0, label="a"), Value(-2.0, label="b")
+    for out, op, local in ((a - b, "−", (1.0, -1.0)), (a / b, "÷", (-0.5, -1.5)), (3 - b, "−", (1.0, -1.0)), (3 / b, "÷", (-0.5, -0.75))):
+        assert out._op == op and out._local == local  # d(a/b)/db = −a/b²
+        at, bt = torch.tensor(out._prev[0].data, dtype=torch.float64, requires_grad=True), torch.tensor(b.data, dtype=torch.float64,
+                                                                                                          requires_grad=True)
+        (at - bt if op == "−" else at / bt).backward()
+        assert close(local[0], at.grad.item()) and close(local[1], bt.grad.item())
+
+
+def test_every_step_is_upstream_times_local_and_the_states_follow_the_legend():
+    L = neuron([2.0, -1.0], [-0.5, 0.8], 0.5, "tanh", target=1.0)
+    n = operations(L)
+    for k in range(1, n + 1):
+        node = backward_steps(L, k)[-1]
+        backward_steps(L, k - 1)
+        before = {id(c): c.grad for c in node._prev}  # each input's gradient before this step
+        done = backward_steps(L, k)
+        story = step_story(node)
+        for row, child in zip(story, node._prev):
+            assert row["upstream × local"] == row["upstream"] * row["local"]
+            assert close(child.grad, before[id(child)] + row["upstream × local"]) or node._prev.count(child) > 1
+        states = node_states(L, done)
+        assert states[id(node)] == "current" and all(states[id(c)] == "receiving" for c in node._prev)
+        assert set(states.values()) <= set(LEGEND)
+    done = backward_steps(L, n)
+    leaves = [v for v in topological_order(L) if not v._op]
+    assert all(node_states(L, done)[id(v)] in ("final", "receiving") for v in leaves)
+    dot = to_dot(L, backward_steps(L, 0))
+    assert "rankdir=LR" in dot and dot.count("grad ?") == len(topological_order(L)) - 1  # only the seeded root has one

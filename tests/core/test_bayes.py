@@ -18,7 +18,7 @@ from core.foundations.bayes import (
     natural_frequencies,
     posterior,
 )
-from core.foundations.joint import count_pairs, joint_table, labels_from_text
+from core.foundations.joint import count_pairs, joint_table, labels_from_text, verdict
 from core.infra import data
 
 TESTS = [DiagnosticTest(0.01, 0.9, 0.95), DiagnosticTest(0.3, 0.6, 0.99), DiagnosticTest(0.5, 0.5, 0.5),
@@ -187,3 +187,19 @@ def test_independent_table_and_degenerate_tables():
     assert labels_from_text(" bus,bike , ,walk", "column") == ["bus", "bike", "walk"]
     with pytest.raises(LabError, match="at least one column"):
         labels_from_text(" , ", "column")
+
+
+def test_verdict_states_the_cut_off_and_agrees_with_scipys_p_value():
+    counts = np.array([[22, 10], [14, 16]])  # scipy's chi2_contingency (no correction): p ≈ 0.07
+    t = joint_table(counts, ["a", "b"], ["x", "y"])
+    p = stats.chi2_contingency(counts, correction=False).pvalue
+    assert t.p_value == pytest.approx(p)
+    for cutoff in (0.01, 0.05, 0.1):
+        said = verdict(t, cutoff, "X", "Y")
+        assert f"cut-off {cutoff:g}" in said
+        assert said.startswith(f"p = {p:.2g} is {'below' if p < cutoff else 'not below'}")
+    near = joint_table(np.array([[17, 8], [8, 17]]), ["a", "b"], ["x", "y"])  # p = 0.0109: "0.011" at 2 digits, the cut-off's own
+    assert f"{near.p_value:.2g}" == "0.011" and verdict(near, 0.011).startswith("p = 0.0109 is below the cut-off 0.011")
+    assert "can't be tested" in verdict(joint_table([[3, 4]], ["a"], ["x", "y"]))
+    with pytest.raises(LabError):
+        verdict(t, 0.0)

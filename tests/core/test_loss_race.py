@@ -50,3 +50,14 @@ def test_race_is_reproducible_and_survives_absurd_learning_rates():
     assert np.isfinite(wild.metrics["loss"]).all() and not wild.stopped  # log-softmax never turns them into NaN
     with pytest.raises(LabError):
         fit(LossRaceConfig(steps=0), tiny_data())
+
+
+def test_race_times_each_loss_every_step_and_knows_how_long_it_took():
+    result = fit(LossRaceConfig(hidden=4, steps=6, seed=0), tiny_data())
+    m = result.history.metrics
+    for name in ("cross-entropy", "squared error"):
+        assert len(m[f"{name}: ms per step"]) == 6 and min(m[f"{name}: ms per step"]) > 0
+        assert result.median_ms(name) == np.median(m[f"{name}: ms per step"])
+    assert result.seconds == pytest.approx(6 / m["steps_per_s"][-1])
+    # each loss's steps take less time than the whole run (they are part of it)
+    assert sum(m["cross-entropy: ms per step"]) + sum(m["squared error: ms per step"]) < 1000 * result.seconds

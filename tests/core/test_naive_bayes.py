@@ -10,7 +10,16 @@ from sklearn.naive_bayes import GaussianNB, MultinomialNB
 
 from core.errors import LabError
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes, top_two
-from core.foundations.nb_experiments import GaussianNBConfig, TextNBConfig, alpha_sweep, explain, fit_gaussian, fit_text, top_words
+from core.foundations.nb_experiments import (
+    GaussianNBConfig,
+    TextNBConfig,
+    alpha_sweep,
+    explain,
+    fit_gaussian,
+    fit_text,
+    top_words,
+    word_pair_hint,
+)
 from core.infra import data
 
 TOL = 1e-9
@@ -182,3 +191,25 @@ def test_alpha_sweep_and_gaussian_experiment():
     assert result.accuracy > 0.9 and len(result.surface) == 60 * 60
     with pytest.raises(LabError, match="two different"):
         fit_gaussian(GaussianNBConfig(features=(1, 1)))
+
+
+@pytest.mark.parametrize("sentence, helps", [("Not bad at all, the staff were friendly but the food was cold.", False),
+                                             ("the soup was not good", True)])
+def test_word_pair_hint_recommends_pairs_only_when_they_push_the_other_way(sentence, helps):
+    df = data.sentiment()
+    single, pairs = (fit_text(TextNBConfig(ngrams=n), df) for n in (1, 2))
+    hint = word_pair_hint(single, pairs, sentence)
+    assert ("try the word-pair features" in hint) == helps
+    # the pair's direction, counted by hand from scikit-learn's MultinomialNB on the same features
+    from sklearn.naive_bayes import MultinomialNB
+    words = pairs.vectorizer.build_analyzer()(sentence)
+    pair = next(w for w in words if w.startswith("not "))
+    j = pairs.vectorizer.vocabulary_[pair]
+    reference = MultinomialNB(alpha=1.0).fit(pairs.vectorizer.transform(df[df.split == "train"].text), df[df.split == "train"].label)
+    towards = reference.classes_[np.argmax(reference.feature_log_prob_[:, j])]
+    word = pair.split()[1]
+    alone = single.classes[int(np.argmax(single.model.feature_log_prob_[:, single.vectorizer.vocabulary_[word]]))]
+    assert helps == (towards != alone)
+    for result in (single, pairs):  # every probability quoted is the model's own
+        for c, p in explain(result, sentence).probabilities.items():
+            assert f"{c} {p:.1%}" in hint

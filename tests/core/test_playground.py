@@ -13,8 +13,9 @@ def csv(rows: list[str], header: str = "x1,x2,label") -> bytes:
 
 def test_good_csv_is_scaled_and_labels_factorized():
     rows = [f"{i},{2 * i},{'cat' if i % 3 else 'dog'}" for i in range(30)]
-    X, y, names = playground.points_from_csv(csv(rows))
+    X, y, names, ranges = playground.points_from_csv(csv(rows))
     assert X.shape == (30, 2) and X.min() == -1 and X.max() == 1
+    assert ranges == [(0.0, 29.0), (0.0, 58.0)]  # what the page says it rescaled
     assert names == ["cat", "dog"] and set(y) == {0, 1}
     assert y[0] == 1  # row 0 is a dog
 
@@ -53,3 +54,20 @@ def test_boundary_grid_matches_model_predictions():
     centre = np.array([[(grid.x[7] + grid.x2[7]) / 2, (grid.y[7] + grid.y2[7]) / 2]])
     p = model.predict_proba(centre)[0]
     assert grid["class"][7] == str(p.argmax()) and np.isclose(grid.probability[7], p.max())
+
+
+def test_neuron_maps_are_each_hidden_units_activation_over_the_grid():
+    import torch
+
+    model = mlp.MLP([2, 4, 3, 2], "tanh", np.random.default_rng(1))
+    maps = playground.neuron_maps(model, lim=1.0, n=5)
+    grid = maps[(maps.layer == 1) & (maps.neuron == 1)]
+    X = torch.tensor(np.stack([(grid.x + grid.x2) / 2, (grid.y + grid.y2) / 2], 1).astype(np.float64))
+    W1, b1, W2, b2 = (torch.tensor(p) for p in model.params[:4])
+    h1 = torch.tanh(X @ W1 + b1)
+    h2 = torch.tanh(h1 @ W2 + b2)
+    for layer, h in ((1, h1), (2, h2)):
+        for k in range(h.shape[1]):
+            ours = maps[(maps.layer == layer) & (maps.neuron == k + 1)].h.to_numpy()
+            np.testing.assert_allclose(ours, h[:, k].numpy(), rtol=0, atol=1e-12)
+    assert set(maps.layer) == {1, 2} and len(maps) == 25 * (4 + 3)

@@ -2,6 +2,7 @@
 against its bounds (the entropy and cross-entropy from core.foundations.information, tested against scipy)."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -47,6 +48,18 @@ def test_huffman_edge_cases():
     assert big.average_length(np.ones(4096)) == 12.0
     dot = prefix_codes.huffman_dot(prefix_codes.huffman_code([0.5, 0.5]), [0.5, 0.5], ["a", 'b"'])
     assert dot.startswith("digraph") and dot.count("->") == 2
+    odd = prefix_codes.huffman_dot(prefix_codes.huffman_code([0.5, 0.5]), [0.5, 0.5], ["a\x00b\nc", "d\\"])
+    assert "\x00" not in odd and "\n" not in odd.split("];")[1] and 'd\\\\' in odd  # NUL and a line break become spaces
+
+
+def test_a_wide_tree_is_laid_out_left_to_right_so_its_labels_keep_their_size():
+    from core.foundations.information_demo import preset
+
+    letters = prefix_codes.huffman_code(preset("English letters")[1])  # 26 leaves, 9 levels deep
+    assert prefix_codes.tree_direction(letters) == "LR" and "rankdir=LR" in prefix_codes.huffman_dot(letters, preset("English letters")[1],
+                                                                                                          preset("English letters")[0])
+    chain = prefix_codes.huffman_code(preset("peaked", 27, 0.5)[1])  # 27 leaves but 26 levels deep: narrow from the top
+    assert prefix_codes.tree_direction(chain) == "TB"
 
 
 def shortest_prefix_code_length(p):
@@ -116,3 +129,11 @@ def test_shannon_code_on_powers_of_two_and_zeros():
     assert prefix_codes.shannon_lengths([1.0]).tolist() == [0.0] and prefix_codes.shannon_lengths([3, 1]).tolist() == [1.0, 2.0]
     tiny = 2.0**-np.arange(1, 60)  # every power of two gets exactly its exponent, however small
     np.testing.assert_array_equal(prefix_codes.shannon_lengths(np.append(tiny, 1 - tiny.sum()))[:-1], np.arange(1, 60))
+
+
+@pytest.mark.parametrize("p", [[0.5, 0.25, 0.25], [1 / 27] * 27])
+def test_huffman_dot_separates_graph_statements_with_semicolons(p):
+    # outside [attribute lists] and "strings", a comma is a DOT syntax error: the browser then draws no tree at all
+    dot = prefix_codes.huffman_dot(prefix_codes.huffman_code(p), p, [str(i) for i in range(len(p))])
+    bare = re.sub(r"\[[^\]]*\]", "", re.sub(r'"[^"]*"', '""', dot))
+    assert "," not in bare, bare[:200]
