@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import mutual_info_score
 
 from core.foundations.joint import table_from_dataset
+from core.infra import data
 from tests.app.conftest import assert_clean, metric, open_page, widget
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
@@ -116,13 +117,13 @@ def test_naive_bayes_text_controls_and_bad_sentences():
     at = open_page("pages/naive_bayes.py")
     assert_clean(at)
     assert metric(at, "Held-out accuracy") == "75.0%"
-    assert metric(at, "Training rows") == "512"
+    assert metric(at, "Training rows") == str(len(data.sentiment("train")))
     at.select_slider[0].set_value(1e-4).run()
     assert_clean(at)
     at.checkbox[0].uncheck().run()  # random split with a held-out share slider
     widget(at.slider, "Held-out share").set_value(0.9).run()
     assert_clean(at)
-    assert metric(at, "Training rows") == "64"
+    assert metric(at, "Training rows") == "76"  # 10% of each class of 768 rows: 38 + 38
     at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
     assert_clean(at)
     assert any("class prior alone" in i.value for i in at.info)
@@ -230,4 +231,4 @@ def test_markov_transition_matrix_labels_every_row_and_has_a_legend():
     spec = next(s for s in (json.loads(c.proto.spec) for c in at.get("vega_lite_chart")) if s.get("title", "").startswith("Transition"))
     assert spec["height"]["step"] >= 14  # 27 rows, each as tall as its label (the browser test measures it too)
     assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False  # Vega may not drop every other letter
-    assert spec["layer"][0]["encoding"]["color"]["title"] == "P(next | current)"  # a legend says what the blues mean
+    assert spec["layer"][0]["encoding"]["color"]["legend"]["title"] == "P(next | current)"  # a legend says what the blues mean
