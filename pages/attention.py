@@ -1,11 +1,12 @@
 import pandas as pd
 import streamlit as st
 
+from core.transformers import attention_demo as demo
 from core.transformers.attention import MultiHeadAttention, attention_steps, merge_heads
 from core.transformers.attention_demo import MAX_STEP_TOKENS, StepConfig, equivariance, multi_head, scaling_effect, step_by_step
 from ui import state
 from ui.heatmaps import heatmap, labels, small_multiples
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import bars, draw, field
 
 header(
@@ -47,17 +48,27 @@ with friendly_errors():
             heatmap(m.numpy(), names, None, title=f"{name}  ({L} × {d})", scheme="redblue", row_title="token", col_title="feature")
 
     st.subheader("3 · Scores, scaling" + (", mask" if causal else "") + ", softmax")
+    classic = next((n for n in names if n.split(" ", 1)[1] == "it"), names[-1])  # the classic question: what does "it" look at?
+    picked = st.pills("Click a token to follow its row (its query against every key)", names, default=classic, key="att.pick")
     score = dict(scheme="viridis", value_title="score")
     panels = [(steps.scores, names, "Scores Q Kᵀ", score),
               (steps.scaled, names, f"Scaled: Q Kᵀ × {steps.scale:.3f}" + ("" if scaled else " (no 1/√d)"), score)]
     if causal:
         panels.append((steps.masked, names, "Causal mask: future keys → −∞ (blank)", score))
-    panels += [(steps.weights, names, "Softmax: attention weights (rows sum to 1)", dict(domain=[0, 1], value_title="weight")),
+    panels += [(steps.weights, names, "Softmax: attention weights (rows sum to 1)", dict(domain=[0, 1], value_title="weight",
+                                                                                         highlight=picked)),
                (steps.output, None, f"Output = weights · V  ({L} × {d})", dict(scheme="redblue", row_title="token", col_title="feature"))]
     for i in range(0, len(panels), 2):  # two per row, in the order the computation runs
         for column, (m, cols, title, kw) in zip(st.columns(2), panels[i:i + 2]):
             with column:
                 heatmap(m.numpy(), names, cols, title, **kw)
+
+    if picked:
+        q = names.index(picked)
+        top = demo.where_it_looks(steps.weights, q)
+        looks = ", ".join(f"**{w:.0%}** on “{literal(sent.tokens[k])}” ({k})" for k, w in top)
+        st.markdown(f"**{literal(sent.tokens[q])}** (row {q}) puts {looks}. Its output is that mix of the values: output[{q}] = "
+                    + " + ".join(f"{w:.2f}·v[{k}]" for k, w in top) + " + … (the other keys' weights).")
 
     # the scaling control's point in numbers: the same head with and without 1/√d
     st.dataframe(scaling_effect(steps.q, steps.k, steps.v, causal), hide_index=True)
@@ -77,7 +88,7 @@ with friendly_errors():
             f"Q, all heads side by side ({L} × {n_heads * dh})",
             scheme="redblue", row_title="token", col_title="head · feature")
     small_multiples(parts.weights[0].numpy(), [f"head {i}" for i in range(n_heads)], names, names, domain=[0, 1],
-                    value_title="weight", size=120)
+                    value_title="weight")
     a, b = st.columns(2)
     with a:
         heatmap(parts.concat[0].numpy(), names, None, f"Concatenated heads ({L} × {n_heads * dh})", scheme="redblue",
@@ -93,10 +104,17 @@ with friendly_errors():
                 "**With position embeddings** added, the same words in new places give different outputs.")
     seed = st.number_input("Shuffle seed", 0, 10_000, 1)
     eq = equivariance(encoder, text, seed=int(seed))
-    st.markdown("Shuffled: **" + " ".join(eq.tokens) + "**")
+    st.markdown("Shuffled: **" + literal(" ".join(eq.tokens)) + "**")
     a, b = st.columns(2)
     a.metric("Without positions: max |MHA(shuffled) − shuffled MHA|", f"{eq.gap_without:.1e}")
     b.metric("With positions", f"{eq.gap_with:.2f}")
+    first = next(i for i, j in enumerate(eq.perm) if i != j)  # the first slot whose token moved (slot 0, unless the shuffle left it)
+    st.markdown(f"Why does the token in slot {first} change? *{literal(eq.tokens[first])}* came from slot {eq.perm[first]}. Attention "
+                "has no first or last token: the shuffle moves every slot, slot 0 included. Without positions "
+                f"*{literal(eq.tokens[first])}* is the same vector wherever it sits, so its output is the one it had in slot "
+                f"{eq.perm[first]}, just moved (a gap of {eq.per_token_without[first]:.1e}). With positions it now carries slot "
+                f"{first}'s position vector instead of slot {eq.perm[first]}'s, so every query scores it differently and its "
+                f"output changes by {eq.per_token_with[first]:.2f} (the bar of `{first}` below).")
     gap = pd.DataFrame({"token": labels(eq.tokens), "change with positions": eq.per_token_with})
     draw(bars(gap, field("token:N", sort=None), "change with positions:Q", height=200,
               tooltip=["token:N", field("change with positions:Q", format=".3f")]))

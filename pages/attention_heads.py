@@ -59,7 +59,7 @@ with friendly_errors():
                 value_title="weight")
         st.markdown(f"**All {n_heads} heads of layer {layer}** (rows: the token looking, columns: the token looked at)")
         small_multiples(att.weights[layer], [f"head {h}" for h in range(n_heads)], names, names, domain=[0, 1],
-                        value_title="weight", size=130)
+                        value_title="weight")
 
     if L > bertviz_offline.MAX_BERTVIZ_TOKENS:
         bertviz_note = f" BertViz shows the first {bertviz_offline.MAX_BERTVIZ_TOKENS} of the {L} tokens (more would crawl)."

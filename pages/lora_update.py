@@ -62,12 +62,17 @@ sv = pd.concat([pd.DataFrame({"i": np.arange(1, k + 1), "σ": np.maximum(s[:k], 
                 for s, name in ((result.true_singular, "ΔW* (needed)"), (result.learned_singular, "learned (α/r)·B·A"))])
 draw(lines(sv, field("i:Q", title="index"), field("σ:Q", scale={"type": "log"}), "matrix:N", point=True,
            title="Singular values (first 24, log scale)", height=300, tooltip=["matrix:N", "i:Q", field("σ:Q", format=".3g")]), c[1])
+k_last = result.reachable_rank - 1  # the smallest direction rank r can reach: the last to be learned
 if result.converged:
-    st.caption(f"The learned update copies the top {result.reachable_rank} singular values of ΔW* and has nothing beyond r = {r}: "
-               "gradient descent on B·A finds the best rank-r approximation, which the SVD would give in one step.")
-else:
-    st.caption(f"Not converged: the learned update is still on its way to the top {result.reachable_rank} singular values "
-               f"of ΔW*, and can never have more than r = {r}.")
+    st.caption(f"The learned update copies the top {result.reachable_rank} singular values of ΔW* (each within "
+               f"{lora_toy.COPY_RTOL:.0%} of its own size; the smallest, σ{k_last + 1} = {result.true_singular[k_last]:.3g}, is learned as "
+               f"{result.learned_singular[k_last]:.3g}) and has nothing beyond r = {r}: gradient descent on B·A finds the best "
+               "rank-r approximation, which the SVD would give in one step.")
+elif not result.history.diverged:
+    k = result.copied  # the first direction not yet copied
+    st.caption(f"Not converged: the learned update has copied {k} of the {result.reachable_rank} singular values of ΔW* "
+               f"that rank r = {r} can reach (within {lora_toy.COPY_RTOL:.0%} each); σ{k + 1} = {result.true_singular[k]:.3g} "
+               f"is learned as {result.learned_singular[k]:.3g} so far.")
 
 ranks = np.arange(1, 33)
 bounds = pd.DataFrame({"r": ranks, "least loss": np.maximum(lora_toy.least_losses(result.true_delta, ranks), 1e-12)})
@@ -88,10 +93,16 @@ if st.button("Sweep: train at every rank r = 1, 2, 4 … 32", key="lu.sweep"):
     progress = st.progress(0.0)
     for i, q in enumerate([1, 2, 4, 8, 16, 32]):
         swept = state.cached(lora_toy.fit)(replace(config, r=q))
-        rows.append({"r": q, "loss after training": swept.final_loss, "Eckart–Young bound": swept.bound})
+        rows.append({"r": q, "loss after training": swept.final_loss, "Eckart–Young bound": swept.bound,
+                     "directions copied": f"{swept.copied} of {swept.reachable_rank}", "converged": swept.converged})
         progress.progress((i + 1) / 6, text=f"r = {q}")
     progress.empty()
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2e") for c in ("loss after training", "Eckart–Young bound")})
+    unconverged = [row["r"] for row in rows if not row["converged"]]
+    st.caption(f"Directions copied: the leading singular values of ΔW* the learned update matches within {lora_toy.COPY_RTOL:.0%}, "
+               "of those rank r can reach. " + (f"Not converged at r = {', '.join(map(str, unconverged))}: some direction it can "
+                                                 "reach is still short; more steps (or a larger learning rate) would copy it."
+                                                 if unconverged else "Every rank converged."))
 
 show_code(LoRALinear, lora_toy.task, lora_toy.fit, lora_toy.eckart_young, lora_toy.least_losses)

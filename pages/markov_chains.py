@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.infra import data
 from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain
-from core.lm.markov_matrix import letter_chain, stationary_distribution
+from core.lm.markov_matrix import AGREE, letter_chain, stationary_distribution
 from ui import state
 from ui.page import friendly_errors, header, literal, scroll_box, show_code
 from ui.vega import draw, field, lines, table_heatmap
@@ -83,7 +83,7 @@ with friendly_errors():
     labels = ["␣" if s == " " else s for s in chain.states]
     left, right = st.columns([3, 2])
     draw(table_heatmap(pd.DataFrame(chain.P, index=labels, columns=labels), "Transition matrix P(next | current)",
-                       x_title="next", y_title="current", text=False, cell=14), left)
+                       x_title="next", y_title="current", text=False, cell=20, legend_title="P(next | current)"), left)
     pi = pd.concat([pd.DataFrame({"state": labels, "share": v, "estimate": name})
                     for name, v in (("π solved from P", chain.stationary), ("simulated 1,000 chains", chain.simulated),
                                     ("letter frequency in the text", chain.observed))])
@@ -91,7 +91,17 @@ with friendly_errors():
         "y": field("state:N", sort=labels, title=None), "x": field("share:Q", axis={"format": "%"}), "yOffset": field("estimate:N"),
         "color": field("estimate:N", legend={"orient": "bottom", "title": None, "columns": 1}),
         "tooltip": [field("state:N"), field("estimate:N"), field("share:Q", format=".4f")]}}, right)
-    st.caption("All three agree: a chain counted from one text spends, in the long run, as much time in each letter as the "
-               "text does. Smoothing mixes in uniform transitions and pulls π towards 1/27 per letter.")
+    simulated, text_gap = chain.gaps()
+    shown = lambda s: "space" if s == " " else f"‘{s}’"
+    sim = (f"The simulation agrees with π to within {simulated.size:.2%} everywhere (sampling noise)" if simulated.size < AGREE else
+           f"The simulation and π differ most at {shown(simulated.state)}: {simulated.second:.2%} against {simulated.first:.2%}")
+    if text_gap.size < AGREE:
+        st.caption(f"All three agree: no letter's share differs by as much as {AGREE:.1%} (the largest gap: {text_gap.size:.3%}, "
+                   f"at {shown(text_gap.state)}). A chain counted from one text spends, in the long run, as much time in each letter "
+                   f"as the text does. {sim}.")
+    else:
+        st.caption(f"They part: with α = {alpha:g}, π gives {shown(text_gap.state)} {text_gap.first:.1%} of the time while the text "
+                   f"has it {text_gap.second:.1%} of the time. Smoothing adds α to every count, mixing uniform transitions into P, and "
+                   f"pulls π towards 1/27 = 3.7% per letter; the text's own frequencies stay what they were. {sim}.")
 
 show_code(MarkovChain, stationary_distribution)

@@ -45,18 +45,22 @@ with friendly_errors():
         curve, rate = run.curve, run.entropy_rate
         heldout_tokens = ngram.ExperimentConfig.heldout_tokens
         best = curve[curve.train_tokens == curve.train_tokens.max()].set_index("order")
+        facts = ngram.curve_facts(curve)
+        need = max(order + 1, 2)  # the n-gram whose context is exactly the source's memory
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Entropy rate", f"{rate:.3f}", help="Bits per token, exact: computed from the chain's stationary distribution")
         m2.metric("As perplexity", f"{2 ** rate:.2f}", help="The best perplexity any model can reach on this source")
-        m3.metric("Trigram, 100k: expected", f"{best.exact_bits[3]:.3f}", delta=f"{best.excess_bits[3]:+.3f} above floor",
-                  delta_color="off",
-                  help="Its exact expected bits/token on endless held-out text from the source: never below the entropy rate")
-        m4.metric("Unigram, 100k: expected", f"{best.exact_bits[1]:.3f}", delta=f"{best.excess_bits[1]:+.3f} above floor",
-                  delta_color="off",
+        m3.metric(f"{ngram.NAMES[need].capitalize()}, {facts.last_size // 1000}k: expected", f"{best.exact_bits[need]:.3f}",
+                  delta=f"{best.excess_bits[need]:+.3f} above floor", delta_color="off",
+                  help=f"The model with the source's own memory ({order} word{'s' * (order > 1)} of context): its exact expected "
+                       "bits/token on endless held-out text from the source, never below the entropy rate")
+        m4.metric(f"Unigram, {facts.last_size // 1000}k: expected", f"{best.exact_bits[1]:.3f}",
+                  delta=f"{best.excess_bits[1]:+.3f} above floor", delta_color="off",
                   help="No context at all: it can only learn word frequencies")
-        st.caption(f"Measured on one sample of {heldout_tokens:,} held-out tokens: trigram {best.measured_bits[3]:.3f}, "
-                   f"unigram {best.measured_bits[1]:.3f} bits/token. One finite sample can land a little below the floor by "
-                   "chance (its text happens to be easy); the expectation cannot.")
+        st.caption(f"Measured on one sample of {heldout_tokens:,} held-out tokens: "
+                   + ", ".join(f"{ngram.NAMES[n]} {best.measured_bits[n]:.3f}" for n in best.index)
+                   + " bits/token. One finite sample can land a little below the floor by chance (its text happens to be "
+                   "easy); the expectation cannot.")
 
         long = curve.melt(["model", "train_tokens", "perplexity"], ["measured_bits", "exact_bits"], var_name="how", value_name="bits")
         long["how"] = long.how.map({"measured_bits": f"measured on {heldout_tokens:,} held-out tokens", "exact_bits": "exact expectation"})
@@ -71,15 +75,25 @@ with friendly_errors():
                     rule(y=rate, strokeDash=[6, 4], color="black"),
                     {"data": {"values": [{}]}, "mark": {"type": "text", "align": "left", "dx": 4, "dy": -8, "text": floor},
                      "encoding": {"y": {"datum": rate}, "x": {"value": 4}}},
-                    title="Learning curves: more text, lower loss, down to the floor", height=380))
+                    title="Learning curves: more text, lower loss" + (
+                        ", down to the floor" if facts.at_floor else f", toward the floor ({facts.closest} {facts.closest_excess:.2f} "
+                                                                     f"bits above it at {facts.last_size:,} tokens)"), height=380))
+        reached = (f"At {facts.last_size:,} tokens the {' and the '.join(facts.at_floor)} "
+                   f"{'are' if len(facts.at_floor) > 1 else 'is'} within {ngram.FLOOR_TOLERANCE} bits of the floor."
+                   if facts.at_floor else f"At {facts.last_size:,} tokens no model is within {ngram.FLOOR_TOLERANCE} bits of the "
+                                          f"floor yet: the {facts.closest} is closest, {facts.closest_excess:.2f} bits above it.")
         st.caption("Lines: each model's exact expected cross-entropy on endless held-out text from the source "
                    "(by Gibbs' inequality it can never fall below the entropy rate). Dots: measured on one held-out "
                    "sample, which wobbles around the line, so a dot may sit a little below the floor. A model needs "
-                   f"context as long as the source's memory (order {order}) to reach the floor; shorter-context models "
-                   "level off above it. With little text, the trigram starts worst: it has the most counts to fill in.")
+                   f"context as long as the source's memory ({order} word{'s' * (order > 1)}: the {ngram.NAMES[need]}) to "
+                   f"reach the floor; shorter-context models level off above it. With {facts.first_size:,} tokens of text the "
+                   f"{facts.best_first} starts best and the {facts.worst_first} worst. " + reached)
         if order == 1:
-            st.info("With a source of order 1 the bigram already sees all the context there is; the trigram's extra word "
-                    "only splits the counts it has to estimate, so it reaches the floor more slowly.", icon="ℹ️")
+            exact = curve.pivot(index="train_tokens", columns="model", values="exact_bits")
+            gap = exact.trigram - exact.bigram
+            st.info(f"With a source of order 1 the bigram already sees all the context there is; the trigram's extra word "
+                    f"only splits the counts it has to estimate: it is {gap.iloc[0]:+.3f} bits from the bigram at "
+                    f"{gap.index[0]:,} tokens and {gap.iloc[-1]:+.4f} at {gap.index[-1]:,}.", icon="ℹ️")
         with st.expander("The numbers"):
             st.dataframe(curve, hide_index=True, width="stretch")
         st.subheader("The loss, token by token")

@@ -75,8 +75,12 @@ with alibi_tab:
                 r"two, $n = 2^{\lfloor \log_2 H \rfloor}$, then add the first $H - n$ of the slopes a model with $2n$ heads "
                 r"would have that fall **between** them, $2^{-4(2k-1)/n}$ for $k = 1,\dots,H-n$.")
     heads = st.slider("ALiBi heads", 1, 16, 8)
-    head = st.slider("Head to draw", 0, heads - 1, 0)
     slopes = positional.alibi_slopes(heads)
+    state.move("pe.alibi_head", high=heads - 1)  # the head drawn stays drawn when the count changes, if it still exists
+    if heads > 1:
+        head = st.slider("Head to draw", 0, heads - 1, key="pe.alibi_head")
+    else:
+        head = 0
     st.caption(f"Slopes of the {heads} heads: " + ", ".join(f"{m:.4g}" for m in slopes.tolist()))
     bias = positional.alibi_bias(heads, n)
     a, b = st.columns(2)

@@ -1,3 +1,4 @@
+import pandas as pd
 import streamlit as st
 
 from core.infra import data
@@ -6,8 +7,9 @@ from core.llm.prompting import FewShotTask
 from ui import model_picker, state
 from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.tokens import heat_chips, visible
-from ui.vega import bars, chart, draw, field, share_bars
+from ui.vega import bars, chart, draw, field, layers, rule
 
+LENS_ROW_PX = 18  # pixels per layer in the logit lens (SmolLM2 has 31 rows with the embeddings)
 MAX_TEXT_TOKENS = 512  # perplexity: score at most this many tokens, so the page stays interactive
 
 header(
@@ -34,15 +36,25 @@ with friendly_errors():
     else:
         templates, probs = state.cached_with_model(prompting.compare_prompts)(lm, task, query)
         chat_note = "" if prompting.CHAT in templates else " (this model has no chat template: it was not instruction-tuned)"
-        draw(bars(probs, field("share:Q", title="share of the answers' probability", axis={"format": "%"}, scale={"domain": [0, 1]}),
-                  field("prompt:N", sort=list(templates), title=None),
-                  field("label:N", scale={"domain": list(task.labels), "range": ["#54a24b", "#e45756"]}),
-                  height={"step": 40}, tooltip=["prompt:N", "label:N", field("probability:Q", format=".3%", title="p(answer | prompt)"),
-                                                field("share:Q", format=".1%", title="share of the two")]))
+        colours = field("label:N", title=None, sort=[*task.labels, prompting.OTHER], legend={"orient": "bottom"},
+                        scale={"domain": [*task.labels, prompting.OTHER], "range": ["#54a24b", "#e45756", "#d8d8d8"]})
+        prompt_axis = field("prompt:N", sort=list(templates), title=None, axis={"labelOverlap": False, "labelLimit": 200})
+        raw = prompting.with_the_rest(probs)
+        a, b = st.columns(2)
+        draw(bars(raw, field("probability:Q", title="the model's own probability", axis={"format": "%"}, scale={"domain": [0, 1]},
+                             stack=True), prompt_axis, colours, "What the model says next: the answers, and everything else",
+                  height={"step": 40}, order="order:Q",
+                  tooltip=["prompt:N", "label:N", field("probability:Q", format=".2%", title="p(continuation | prompt)")]), a)
+        draw(bars(probs, field("share:Q", title="share of the two answers' probability", axis={"format": "%"}, scale={"domain": [0, 1]}),
+                  prompt_axis, colours, "Renormalised over the two answers", height={"step": 40},
+                  tooltip=["prompt:N", "label:N", field("probability:Q", format=".2%", title="p(answer | prompt)"),
+                           field("share:Q", format=".1%", title="share of the two")]), b)
         table = probs.pivot(index="prompt", columns="label", values="probability").loc[list(templates)]
-        st.caption("Bars: each label's probability, renormalised over the two labels. The model's own probability of "
-                   "the answer word (what's left goes to every other continuation): "
+        shares = probs.pivot(index="prompt", columns="label", values="share").loc[list(templates)]
+        st.caption("Left: the model's raw probability of each answer word (grey: what goes to every other continuation). "
+                   "Right: the same two numbers renormalised to sum to 1, the usual way to read a classifier out of an LM: "
                    + "; ".join(f"{name}: " + ", ".join(f"{lab} {table.loc[name, lab]:.1%}" for lab in task.labels)
+                               + f" raw → {shares.loc[name, task.labels[0]]:.0%} {task.labels[0]}"
                                for name in table.index) + chat_note + ".")
         tabs = st.tabs(list(templates))
         for tab, prompt in zip(tabs, templates.values()):
@@ -68,8 +80,13 @@ with friendly_errors():
         measured = state.recall("prompting.accuracy")
         if measured and measured[0] == lm.key:
             scores = measured[2]
-            draw(share_bars(list(scores), list(scores.values()), f"Accuracy on {measured[1]} held-out reviews (guessing scores about 50%)",
-                            "accuracy", step=40, whole=True, fmt=".1%"))
+            accuracy = pd.DataFrame({"prompt": list(scores), "accuracy": list(scores.values())})
+            axis = field("prompt:N", sort=None, title=None, axis={"labelOverlap": False, "labelLimit": 200})
+            draw(layers(bars(accuracy, field("accuracy:Q", axis={"format": "%"}, scale={"domain": [0, 1]}), axis),
+                        chart(accuracy, {"type": "text", "align": "left", "dx": 4}, x="accuracy:Q", y=axis,
+                              text=field("accuracy:Q", format=".0%")),
+                        rule(x=0.5, strokeDash=[4, 4], color="gray"),
+                        title=f"Accuracy on {measured[1]} held-out reviews (dashed: guessing, 50%)", height={"step": 40}))
 
 # ---------------------------------------------------------------------- logit lens
 st.subheader("2 · The logit lens: what each layer would say next")
@@ -87,9 +104,9 @@ with friendly_errors():
         top1["shown"] = top1.token.map(visible)
         columns = list(dict.fromkeys(top1.column))
         layers = sorted(top1.layer.unique(), reverse=True)
-        draw({"data": top1, "height": {"step": max(17, 240 / len(layers))}, "encoding": {
+        draw({"data": top1, "height": LENS_ROW_PX * len(layers), "encoding": {  # a fixed height per layer: every layer labelled
             "x": field("column:N", sort=columns, title="input position (the lens predicts the token after it)", axis={"labelAngle": -30}),
-            "y": field("layer:O", sort=layers, title="layer (0 = embeddings)"),
+            "y": field("layer:O", sort=layers, title="layer (0 = embeddings)", axis={"labelOverlap": False}),
             "tooltip": ["layer:O", "input:N", field("shown:N", title="top prediction"), field("probability:Q", format=".1%")]},
             "layer": [chart(None, "rect", color=field("probability:Q", scale={"scheme": "blues", "domain": [0, 1]}, title="p(top)")),
                       chart(None, {"type": "text", "fontSize": 10}, text="shown:N",

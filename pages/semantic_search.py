@@ -24,7 +24,7 @@ Grass grew thick along the bank of the stream.
 She opened a savings account at the bank.
 The bank raised its interest rates again.
 He went to the bank to deposit his paycheck."""
-DOC_SETS = {"sentiment": "The sentiment sentences (640)", "sections": "The manual's sections (79 help() topics)",
+DOC_SETS = {"sentiment": f"The sentiment sentences ({len(data.sentiment())})", "sections": "The manual's sections (79 help() topics)",
             "upload": "Your own text file"}
 QUERY = {"sentiment": "the meal arrived lukewarm", "sections": "how do I catch an error?", "upload": ""}
 

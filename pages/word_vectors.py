@@ -23,7 +23,7 @@ CORPORA = {"analogy-world": "A toy world (analogies built in)", "python-docs": "
            "sentiment": "The lab's sentiment sentences", "upload": "Your own text file"}
 PROBES = {"analogy-world": "king, paris, french, mother", "python-docs": "list, function, string, exception",
           "sentiment": "food, movie, service, great", "upload": ""}
-DOC_SETS = {"sentiment": "The sentiment sentences (640)", "sections": "The manual's sections (79 help() topics)",
+DOC_SETS = {"sentiment": f"The sentiment sentences ({len(data.sentiment())})", "sections": "The manual's sections (79 help() topics)",
             "upload": "Your own text file"}
 HEAT_ROWS = 12  # documents in the heatmap: the chosen one and its nearest
 HEAT_TERMS = 24  # the columns: the terms that weigh most in those rows

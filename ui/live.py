@@ -27,9 +27,12 @@ REDRAW_EVERY_S = 0.25  # redrawing costs time in the loop; four times a second l
 
 
 def metric_chart(history: History, metrics: tuple[str, ...], height: int = 220) -> dict:
-    """One line per metric against the step (log-free, so a diverging loss is plain to see)."""
+    """One line per metric against the step (log-free, so a diverging loss is plain to see). Each metric keeps
+    its colour (the order of `metrics`), even before its first value: the live chart and a page's final one agree.
+    Each value is also a dot: a metric measured only now and then (held-out accuracy) shows from its first value."""
     df = history.frame()
-    return lines(df[df.metric.isin(metrics)], "step:Q", field("value:Q", title=None), "metric:N", height=height,
+    colour = field("metric:N", title="metric", sort=list(metrics), scale={"domain": list(metrics), "scheme": "category10"})
+    return lines(df[df.metric.isin(metrics)], "step:Q", field("value:Q", title=None), colour, height=height, point=True,
                  tooltip=["step:Q", "metric:N", field("value:Q", format=".4g")])
 
 

@@ -68,6 +68,24 @@ def scroll_box(text: str, height_rem: float = 16) -> None:
                 f"{html.escape(text).replace(chr(10), '&#10;')}</div>", unsafe_allow_html=True)  # &#10;: a blank line would end the HTML
 
 
+def text_table(frame, formats: dict[str, str] | None = None) -> None:
+    """A table that shows every text cell whole (wrapped, line breaks kept, never read as Markdown or HTML), where
+    st.dataframe would cut long texts to one line: for texts a learner must read and compare side by side.
+    `formats`: a format spec per numeric column, e.g. {"perplexity": ".2f"}."""
+    formats = formats or {}
+    cell = "padding:4px 8px;border-bottom:1px solid #e6e6e6;vertical-align:top;text-align:left"
+
+    def show(column, value) -> str:
+        text = format(value, formats[column]) if column in formats else str(value)
+        return html.escape(text).replace("\n", "&#10;")  # &#10;: a blank line would end the HTML block
+
+    head = "".join(f"<th style='{cell};font-weight:600'>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td style='{cell};white-space:pre-wrap'>{show(c, v)}</td>" for c, v in row.items()) + "</tr>"
+                   for _, row in frame.iterrows())
+    st.markdown(f"<table style='width:100%;border-collapse:collapse;font-size:0.85rem'><tr>{head}</tr>{body}</table>",
+                unsafe_allow_html=True)
+
+
 def quantity(x: float, unit: str = "bits") -> str:
     """A measured amount for a metric: three decimals and its unit, or ∞ (an infinite KL is an answer, not an error).
 

@@ -21,6 +21,7 @@ to the browser as Arrow (fast for thousands of rows). `values(frame)` inlines a 
 {'row': 'a', 'column': 'y', 'value': 2.0, 'dark': True}
 """
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +34,9 @@ CONFUSION_CLASSES = 12  # a confusion chart draws at most this many classes (plu
 
 TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
 # colour schemes with a neutral middle: their scale is made symmetric around 0, so white means 0
+# the browser test sets this to "svg", so that it can read every chart's axes and legends from the page (Streamlit draws
+# charts of more than 2,000 rows on a canvas, which has no elements to read; the layout is the same either way)
+RENDERER = os.environ.get("LLM_LAB_CHART_RENDERER")
 DIVERGING = frozenset({"redblue", "blueorange", "redyellowblue", "redgrey", "purplegreen", "pinkyellowgreen", "spectral"})
 
 
@@ -117,7 +121,8 @@ def curves(named: dict, x_title: str, y_title: str, title: str = "", height=240,
     data = pd.concat([pd.DataFrame({"x": np.arange(start, start + len(v)), "y": np.asarray(v, dtype=float), "curve": name})
                       for name, v in named.items()], ignore_index=True)
     y = field("y:Q", title=y_title, **({"scale": {"type": "log"}} if log_y else {}))
-    return lines(data, field("x:Q", title=x_title), y, field("curve:N", title=None, sort=list(named), scale={"scheme": "category10"}),
+    scheme = "category10" if len(named) <= 10 else "viridis"  # past 10 curves category10 repeats: a sequential scheme, in order
+    return lines(data, field("x:Q", title=x_title), y, field("curve:N", title=None, sort=list(named), scale={"scheme": scheme}),
                  title=title, height=height, point=point, tooltip=[field("curve:N", title="curve"), field("x:Q", title=x_title),
                                                       field("y:Q", title=y_title, format=".4g")])
 
@@ -229,8 +234,10 @@ def table_heatmap(frame: pd.DataFrame, title: str = "", fmt: str = ".2f", x_titl
             "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"}}})
     return {
         "title": title, "data": long, "height": {"step": cell},  # a step per row: a fixed height draws too small
-        "encoding": {"x": field("column:N", sort=[str(c) for c in frame.columns], title=x_title, axis={"labelAngle": angle}),
-                     "y": field("row:N", sort=[str(r) for r in frame.index], title=y_title),
+        "encoding": {"x": field("column:N", sort=[str(c) for c in frame.columns], title=x_title,
+                                axis={"labelAngle": angle, "labelOverlap": False, "labelFlush": False}),
+                     "y": field("row:N", sort=[str(r) for r in frame.index], title=y_title,
+                                axis={"labelOverlap": False, "labelFlush": False}),  # every row and column keeps its label
                      "tooltip": [field("row:N", title=y_title or "row"), field("column:N", title=x_title or "column"),
                                  field("value:Q", format=".4g")]},
         "layer": layered,
@@ -282,4 +289,6 @@ def draw(spec: dict, container=st, width: str = "stretch") -> None:
         spec["datasets"] = datasets  # Streamlit sends each as Arrow, not JSON
     if width == "stretch":  # fit the width only: a title, axis titles and a legend add to the height, not squeeze the plot into it
         spec.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    if RENDERER:
+        spec["usermeta"] = {"embedOptions": {"renderer": RENDERER}}
     container.vega_lite_chart(spec=spec, width=width)

@@ -157,19 +157,27 @@ def step(model, input_ids: torch.Tensor, cache=None) -> tuple[torch.Tensor, obje
 class NextTokens:
     """The next-token distribution at one step, before and after the sampler's knobs."""
 
-    table: pd.DataFrame  # the top tokens: id, p_model, p_shaped (penalty + temperature), p_sample, kept
+    table: pd.DataFrame  # the top tokens: id, p_model, cum_model (running total of p_model), p_shaped (penalty + T), p_sample, kept
     n_kept: int  # how many tokens of the whole vocabulary survive the filters
     kept_mass: float  # how much of the model's own probability the survivors hold
     vocab: int
+    entropy_model: float = 0.0  # bits: how unsure the model itself is (the whole vocabulary, T = 1)
+    entropy_sample: float = 0.0  # bits: how unsure the sampler is after penalty, T and filters (0 at T = 0: no choice left)
 
 
 def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 20) -> NextTokens:
     """What the step view draws: the `top_n` likeliest tokens after the repetition penalty and
     temperature, and which of them the filters keep (the set the sampler draws from).
 
+    The model's own distribution (T = 1) stays in the table at every temperature: at T = 0 the sampler has
+    one token left, the model still spreads its probability, H(p) = −Σ p log₂ p bits.
+
     >>> view = next_tokens(torch.tensor([3.0, 2.0, 0.0, -1.0]), [0], Sampling(top_k=2), top_n=3)
     >>> view.table.id.tolist(), view.table.kept.tolist(), view.n_kept
     ([0, 1, 2], [True, True, False], 2)
+    >>> greedy = next_tokens(torch.log(torch.tensor([0.5, 0.25, 0.25])), [0], Sampling(temperature=0.0))
+    >>> round(greedy.entropy_model, 6), greedy.entropy_sample, greedy.table.cum_model.tolist()
+    (1.5, 0.0, [0.5, 0.75, 1.0])
     """
     check_sampling(s)
     raw = logits[None].float()
@@ -180,8 +188,16 @@ def next_tokens(logits: torch.Tensor, ids: list[int], s: Sampling, top_n: int = 
     kept = torch.isfinite(final[0])
     top = shaped[0].topk(min(top_n, shaped.shape[-1])).indices  # rank by logit: at T = 0 the probabilities tie at 0
     table = pd.DataFrame({"rank": range(1, len(top) + 1), "id": top.tolist(), "p_model": p_model[top].tolist(),
+                          "cum_model": p_model[top].cumsum(0).tolist(),
                           "p_shaped": p_shaped[top].tolist(), "p_sample": p_sample[top].tolist(), "kept": kept[top].tolist()})
-    return NextTokens(table, int(kept.sum()), float(p_model[kept].sum()), int(p_model.shape[0]))
+    return NextTokens(table, int(kept.sum()), float(p_model[kept].sum()), int(p_model.shape[0]),
+                      _bits(p_model), _bits(p_sample))
+
+
+def _bits(p: torch.Tensor) -> float:
+    """Entropy in bits of a distribution over the vocabulary (0·log 0 = 0)."""
+    p = p.double()[p > 0]
+    return max(0.0, float(-(p * p.log2()).sum()))
 
 
 class Stepper:
@@ -287,6 +303,19 @@ def sampled_token(logits: torch.Tensor, ids: list[int], s: Sampling, seed: int, 
     """
     generator = torch.Generator().manual_seed(seed * 100_003 + step)  # a prime stride: no two (seed, step < 100,003) collide
     return draw_token(logits[None], torch.tensor([ids]), s, generator)
+
+
+def sample_on(stepper: "Stepper", ids: list[int], n: int, s: Sampling, seed: int, first_step: int,
+              eos_token_id: int | None = None) -> list[int]:
+    """`n` more tokens drawn one at a time as the step-by-step view draws them (`sampled_token` at steps
+    first_step, first_step + 1, …, so "generate 5" writes what five 🎲 clicks would); stops after EOS."""
+    new: list[int] = []
+    for i in range(n):
+        token = sampled_token(stepper(ids + new), ids + new, s, seed, first_step + i)
+        new.append(token)
+        if token == eos_token_id:
+            break
+    return new
 
 
 def sample(model, prompt_ids: list[int], max_new_tokens: int, s: Sampling, seed: int = 0,

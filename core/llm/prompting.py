@@ -215,6 +215,24 @@ def answer_probabilities(model, tokenizer, prompt: str, answers: list[str]) -> p
     return pd.DataFrame({"answer": answers, "probability": [math.exp(v) for v in logps], "share": total})
 
 
+OTHER = "any other continuation"  # the probability left over when only the answers' own is counted
+
+
+def with_the_rest(probs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `compare_prompts` (prompt, label, probability), plus for each prompt the probability the
+    model gives to everything but the answers (label OTHER): the raw numbers before renormalising, summing to 1.
+    `order` numbers each prompt's rows, answers first (the order a stacked bar draws them in).
+
+    >>> rows = pd.DataFrame({"prompt": ["zero-shot"] * 2, "label": ["positive", "negative"], "probability": [0.03, 0.01]})
+    >>> with_the_rest(rows).probability.round(2).tolist()
+    [0.03, 0.01, 0.96]
+    """
+    rest = 1 - probs.groupby("prompt", sort=False).probability.sum()
+    other = pd.DataFrame({"prompt": rest.index, "label": OTHER, "probability": rest.clip(lower=0).to_numpy()})
+    rows = pd.concat([probs[["prompt", "label", "probability"]], other], ignore_index=True)
+    return rows.assign(order=rows.groupby("prompt", sort=False).cumcount())
+
+
 def label_answers(task: FewShotTask, chat: bool) -> list[str]:
     """How each label is written as a continuation: ' positive' after 'Sentiment:', 'positive' as a chat reply."""
     return [label if chat else " " + label for label in task.labels]

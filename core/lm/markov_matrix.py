@@ -86,6 +86,32 @@ def simulate(P: np.ndarray, steps: int, chains: int = 1000, burn_in: int = 100, 
     return visits / visits.sum()
 
 
+AGREE = 0.005  # shares closer than half a percentage point count as the same on the page
+
+
+@dataclass
+class Gap:
+    """Where two estimates of the stationary distribution differ most."""
+
+    state: str
+    first: float  # its share in the first estimate
+    second: float  # and in the second
+
+    @property
+    def size(self) -> float:
+        return abs(self.first - self.second)
+
+
+def largest_gap(states: list[str], first: np.ndarray, second: np.ndarray) -> Gap:
+    """The state whose shares differ most between two distributions.
+
+    >>> largest_gap(["a", "b", "c"], np.array([0.5, 0.3, 0.2]), np.array([0.45, 0.4, 0.15]))
+    Gap(state='b', first=0.3, second=0.4)
+    """
+    i = int(np.argmax(np.abs(np.asarray(first) - np.asarray(second))))
+    return Gap(states[i], round(float(first[i]), 12), round(float(second[i]), 12))
+
+
 @dataclass
 class SmallChain:
     states: list[str]
@@ -93,6 +119,12 @@ class SmallChain:
     stationary: np.ndarray  # solved exactly
     simulated: np.ndarray  # from a long simulation
     observed: np.ndarray  # how often each state occurs in the corpus
+
+    def gaps(self) -> tuple[Gap, Gap]:
+        """(π solved against the simulation, π solved against the text's own frequencies): the largest difference of each.
+        The first is sampling noise only; the second is zero without smoothing (up to the text's first and last
+        letter) and grows with α, which pulls π towards uniform while the text stays what it is."""
+        return largest_gap(self.states, self.stationary, self.simulated), largest_gap(self.states, self.stationary, self.observed)
 
 
 LETTERS = list(" abcdefghijklmnopqrstuvwxyz")

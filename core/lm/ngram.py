@@ -485,7 +485,18 @@ def model_snapshots(train: Sequence[str], heldout: Sequence[str], k: float = 0.1
 
 # ----------------------------------------------------------------------------- the page's experiments
 
-NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram"}
+
+
+def orders_for(source_order: int) -> tuple[int, ...]:
+    """The models the page trains on a source remembering `source_order` words: unigram, bigram, trigram, and
+    the n-gram with exactly the source's memory (n − 1 = source_order) when the trigram's is shorter, so one
+    model can always reach the floor.
+
+    >>> orders_for(1), orders_for(2), orders_for(3)
+    ((1, 2, 3), (1, 2, 3), (1, 2, 3, 4))
+    """
+    return tuple(range(1, max(3, source_order + 1) + 1))
 
 
 @dataclass(frozen=True)
@@ -508,7 +519,8 @@ class SourceExperiment:
 
 
 def source_experiment(source_config: SourceConfig, config: ExperimentConfig = ExperimentConfig()) -> SourceExperiment:
-    """Unigram, bigram and trigram models on text from a Markov source, whose entropy rate is known.
+    """Unigram, bigram and trigram models (and a 4-gram for a source of order 3: `orders_for`) on text from a
+    Markov source, whose entropy rate is known.
 
     One sample of the source's text is shared by everything: the learning curves (with the exact
     expected cross-entropy of every model); samples from the source and from each model trained on
@@ -516,16 +528,48 @@ def source_experiment(source_config: SourceConfig, config: ExperimentConfig = Ex
     scored at the same positions). Train and held-out text are separate samples of the source.
     """
     source = MarkovSource(source_config)
+    orders = orders_for(source_config.order)
     train = source.sample(max(config.train_sizes), seed=config.seed).split()
     heldout = source.sample(config.heldout_tokens, seed=config.seed + 1).split()
-    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(train_sizes=config.train_sizes, k=config.k), source))
-    samples, bits = model_snapshots(train, heldout, config.k, n_sample=config.sample_tokens, n_scored=config.snippet_tokens,
+    curve = pd.DataFrame(learning_curve(train, heldout, LearningCurveConfig(orders, config.train_sizes, config.k), source))
+    samples, bits = model_snapshots(train, heldout, config.k, orders, n_sample=config.sample_tokens, n_scored=config.snippet_tokens,
                                     seed=config.seed + 2)
     texts = {"the source itself": source.sample(config.sample_tokens, seed=config.seed + 2)}
     texts |= {f"{NAMES[n]} model": " ".join(t) for n, t in samples.items()}
     bits = pd.DataFrame(bits)
     return SourceExperiment(curve.assign(model=curve.order.map(NAMES)), source.entropy_rate, texts,
                             bits.assign(model=bits.order.map(NAMES)))
+
+
+@dataclass
+class CurveFacts:
+    """What a learning curve shows, for the page to say in words (computed, so a caption can't contradict its chart)."""
+
+    first_size: int  # the fewest training tokens on the curve
+    best_first: str  # the model with the lowest expected loss there
+    worst_first: str  # and the highest
+    last_size: int  # the most training tokens
+    closest: str  # the model nearest the floor at the most tokens
+    closest_excess: float  # its bits above the floor
+    at_floor: list[str]  # the models within `floor_tolerance` bits of the floor at the most tokens
+
+
+FLOOR_TOLERANCE = 0.05  # bits per token: "at the floor" on the page means this close
+
+
+def curve_facts(curve: pd.DataFrame, floor_tolerance: float = FLOOR_TOLERANCE) -> CurveFacts:
+    """Read `source_experiment`'s curve (its exact expected bits): who starts best and worst, who reaches the floor.
+
+    >>> rows = pd.DataFrame({"model": ["unigram", "bigram"] * 2, "train_tokens": [10, 10, 99, 99],
+    ...                      "exact_bits": [3.0, 3.5, 2.9, 1.02], "excess_bits": [2.0, 2.5, 1.9, 0.02]})
+    >>> f = curve_facts(rows)
+    >>> f.best_first, f.worst_first, f.closest, f.at_floor
+    ('unigram', 'bigram', 'bigram', ['bigram'])
+    """
+    first = curve[curve.train_tokens == curve.train_tokens.min()].set_index("model").exact_bits
+    last = curve[curve.train_tokens == curve.train_tokens.max()].set_index("model").excess_bits
+    return CurveFacts(int(curve.train_tokens.min()), str(first.idxmin()), str(first.idxmax()), int(curve.train_tokens.max()),
+                      str(last.idxmin()), float(last.min()), [str(m) for m in last.index[last <= floor_tolerance]])
 
 
 def heldout_split(tokens: Sequence[str], heldout_share: float = 0.1) -> tuple[Sequence[str], Sequence[str]]:

@@ -97,6 +97,20 @@ def multi_head(encoder, text: str, cfg: StepConfig) -> tuple[Sentence, MultiHead
     return sent, steps
 
 
+def where_it_looks(weights: torch.Tensor, query: int, top: int = 3) -> list[tuple[int, float]]:
+    """The `top` keys query row `query` gives most weight to, as (key position, weight), largest first.
+
+    Its output is the weighted average of the values: output_q = Σ_k weights[q, k] · v_k, so these keys'
+    values make most of it.
+
+    >>> where_it_looks(torch.tensor([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]]), 1, top=2)
+    [(1, 0.5), (2, 0.3)]
+    """
+    row = weights[query]
+    values, keys = row.topk(min(top, len(row)))
+    return [(int(k), round(float(v), 6)) for k, v in zip(keys, values)]
+
+
 def scaling_effect(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False) -> pd.DataFrame:
     """The same head with and without the 1/√d: spread of the scores, mean top weight, mean entropy (bits).
 
@@ -123,6 +137,7 @@ class Equivariance:
     gap_without: float  # max |MHA(shuffled) − shuffled(MHA)| with word vectors only (≈ 0)
     gap_with: float  # the same with position embeddings added (clearly > 0)
     per_token_with: list[float]  # that gap per token, with positions
+    per_token_without: list[float]  # and without (≈ 0 for every token)
 
 
 def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: int = MAX_STEP_TOKENS) -> Equivariance:
@@ -148,4 +163,4 @@ def equivariance(encoder, text: str, seed: int = 0, layer: int = 0, max_tokens: 
             out_shuffled, _ = mha(embed_ids(encoder, shuffled, positions)[None])
             gaps.append((out_shuffled[0] - out[0][perm]).abs().amax(dim=-1))
     return Equivariance(encoder.tokenizer.convert_ids_to_tokens(shuffled), perm.tolist(), gaps[0].max().item(),
-                        gaps[1].max().item(), gaps[1].tolist())
+                        gaps[1].max().item(), gaps[1].tolist(), gaps[0].tolist())

@@ -1,8 +1,11 @@
 """What every AppTest of a page shares: open a page of the app, check it drew no error, find an
 element by its label. (Import them: `from tests.app.conftest import open_page, assert_clean, metric`.)"""
 
+import html
+import re
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
@@ -31,3 +34,15 @@ def widget(elements, label: str):
 def metric(at: AppTest, label: str) -> str:
     """The value a metric shows, found by its label (or the label's start)."""
     return widget(at.metric, label).value
+
+
+def text_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The tables a page drew with ui.page.text_table (HTML in a Markdown element), as DataFrames of strings."""
+    frames = []
+    for m in at.markdown:
+        if not m.value.startswith("<table"):
+            continue
+        rows = [[html.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+                for row in re.findall(r"<tr>(.*?)</tr>", m.value, re.S)]
+        frames.append(pd.DataFrame(rows[1:], columns=rows[0]))
+    return frames

@@ -35,6 +35,15 @@ def test_step_by_step_controls_and_scaling_saturation():
     assert float(gaps["With positions"]) > 0.01
     titles = chart_titles(at)
     assert "Scaled: Q Kᵀ × 0.177" in titles and not any("Causal mask" in t for t in titles)  # 1/√32, no mask
+    # the token picked (by default "it") has its row outlined with its weights written in, and a sentence saying where it looks
+    softmax = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+                   if json.loads(c.proto.spec).get("title", "").startswith("Softmax"))
+    picked = next(m.value for m in at.markdown if " puts **" in m.value)
+    row = int(picked.split("(row ")[1].split(")")[0])
+    assert softmax["layer"][2]["mark"]["type"] == "text" and f"{row} it" in softmax["layer"][2]["transform"][0]["filter"]
+    assert picked.startswith("**it**") and "output[" in picked
+    # why the shuffle moves the token in slot 0: said, with the gaps of that very token
+    assert any(m.value.startswith("Why does the token in slot") and "slot 0 included" in m.value for m in at.markdown)
     at.slider[0].set_value(11)
     for toggle in at.toggle:
         toggle.set_value(not toggle.value)
@@ -80,8 +89,14 @@ def test_positional_extremes():
         assert_clean(at)
     heads = next(s for s in at.slider if s.label == "ALiBi heads")
     heads.set_value(16).run()
-    next(s for s in at.slider if s.label == "Head to draw").set_value(15).run()
+    next(s for s in at.slider if s.label == "Head to draw").set_value(5).run()
     assert_clean(at)
+    next(s for s in at.slider if s.label == "ALiBi heads").set_value(12).run()  # head 5 still exists: it stays drawn
+    assert next(s for s in at.slider if s.label == "Head to draw").value == 5
+    next(s for s in at.slider if s.label == "ALiBi heads").set_value(1).run()  # one head: nothing to choose, no crash
+    assert_clean(at)
+    assert not any(s.label == "Head to draw" for s in at.slider)
+    assert any(c.value.startswith("Slopes of the 1 heads: 0.0039") for c in at.caption)  # 2^(-8·1/1)
 
 
 def test_heads_page_default_hub_fallback_and_ablation():

@@ -210,9 +210,9 @@ def test_seed_boxes_at_their_ends(path):
 
 
 def test_pca_of_minilm_sentence_vectors():
-    """Loads MiniLM (once per server) and embeds the 640 sentences of the sentiment set."""
+    """Loads MiniLM (once per server) and embeds the 768 sentences of the sentiment set."""
     at = open_page("pages/svd_pca.py")
     at.selectbox(key="pca.data").select("sentiment embeddings").run()
     ok(at)
-    assert metric(at, "Rows × columns") == "640 × 384"
+    assert metric(at, "Rows × columns") == "768 × 384"
     assert any("MiniLM" in c.value for c in at.caption)

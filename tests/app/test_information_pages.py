@@ -1,5 +1,6 @@
 """The information-theory, cross-entropy-loss and n-gram pages: numbers shown, extremes, bad input."""
 
+import json
 import math
 import re
 
@@ -145,8 +146,38 @@ def test_ngram_headline_never_beats_the_rate_where_one_sample_does(order, concen
     assert_clean(at)
     rate = float(metric(at, "Entropy rate"))
     assert measured_trigram(at) < rate  # the old headline showed this number
-    assert float(metric(at, "Trigram, 100k")) >= rate and float(metric(at, "Unigram, 100k")) >= rate
+    headline = "Bigram, 100k" if order == 1 else "Trigram, 100k"  # the model with the source's own memory
+    assert float(metric(at, headline)) >= rate and float(metric(at, "Unigram, 100k")) >= rate
     assert any("can land a little below the floor by chance" in c.value for c in at.caption)
+
+
+def curve_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Lines: each model's exact expected"))
+
+
+def chart_title(at: AppTest, start: str) -> str:
+    return next(t for t in (json.loads(c.proto.spec).get("title", "") for c in at.get("vega_lite_chart")) if t.startswith(start))
+
+
+@pytest.mark.slow  # each setting trains its n-grams on 100k tokens
+def test_ngram_claims_follow_the_curve_on_screen():
+    """The caption and the title say what the table under "The numbers" shows: which model starts best and worst
+    with the least text, and whether any reaches the floor (the old caption said the trigram starts worst, while at
+    100 tokens it is the best, and the title said "down to the floor" when no model could reach it)."""
+    at = open_page("pages/ngram_perplexity.py")
+    for order in (2, 3):
+        widget(at.slider, "Source order").set_value(order)
+        widget(at.button, "Train the models").click().run()
+        assert_clean(at)
+        curve = at.dataframe[0].value
+        first = curve[curve.train_tokens == curve.train_tokens.min()].set_index("model").exact_bits
+        assert f"starts best and the {first.idxmax()} worst" in curve_caption(at)
+        assert f"the {first.idxmin()} starts best" in curve_caption(at)
+        last = curve[curve.train_tokens == curve.train_tokens.max()].set_index("model").excess_bits
+        title = chart_title(at, "Learning curves")
+        assert title.endswith("down to the floor") == (last.min() <= 0.05), title
+        assert set(curve.model) == ({"unigram", "bigram", "trigram", "4-gram"} if order == 3 else {"unigram", "bigram", "trigram"})
+    assert first.idxmin() == "4-gram" and "4-gram" in title  # order 3: the model with its memory is offered, and closest
 
 
 @pytest.mark.slow  # builds a 4,096-context source before refusing the next size

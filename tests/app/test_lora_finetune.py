@@ -2,6 +2,8 @@
 bad input, and the isolation rule: the cached base model predicts exactly as before in another session."""
 
 
+import json
+
 import pytest
 import torch
 import transformers
@@ -77,6 +79,14 @@ def test_a_fine_tune_shows_results_and_leaves_the_cached_model_alone():
     predicted = ft.predict(result, result.test.text.tolist()).idxmax(axis=1).to_numpy()
     assert metric(at, "Held-out accuracy") == f"{(predicted == result.test.label.to_numpy()).mean():.3f}"
     assert metric(at, "Trainable") == metric(at, "Trainable parameters")
+    assert not any(b.key == "lora.run.stop" for b in at.button), "no Stop button once training is over"
+    progress = next(s for s in map(json.loads, (c.proto.spec for c in at.get("vega_lite_chart")))
+                    if s["encoding"].get("color", {}).get("field") == "metric")
+    # the final chart: training accuracy too, each metric in the colour the live chart gave it (live.metric_chart)
+    assert progress["encoding"]["color"]["scale"]["domain"] == ["loss", "acc", "test_loss", "test_acc"]
+    assert any(f"1 steps in {result.train_s:.1f} s" in c.value for c in at.caption)
+    at.run()  # the next rerun states the speed of the run just made, not a promise
+    assert any(f"Your last run trained at {1 / result.train_s:.2f} steps/s" in c.value for c in at.caption)
     # after training: confusion + mistakes, your own sentence, ΔW, merge and download
     assert any("held-out mistakes" in m.value for m in at.markdown)
     at.segmented_control(key="lora.view").set_value("Try your own sentence").run()
@@ -149,7 +159,7 @@ def test_stop_during_training_keeps_no_result_and_says_where():
     history.steps, history.metrics = history.steps[:1], {k: v[:1] for k, v in history.metrics.items()}
     at.session_state["lora.run.running"] = True
     at.session_state["lora.run"] = None
-    at.button(key="lora.run.stop").click().run()
+    at.run()  # the rerun a click on Stop starts (the button itself is gone once the run is over)
     assert_clean(at)
     assert any("stopped at step 1 of 2" in i.value for i in at.info)
     assert not any(m.label == "Held-out accuracy" for m in at.metric)

@@ -16,6 +16,13 @@ def test_bound_and_counts_match_core_and_extremes_are_handled():
     assert metric(at, "Rank of learned ΔW") == "4"
     assert any("copies the top 4 singular values" in c.value for c in at.caption)  # converged: it says what it learned
 
+    at.button(key="lu.sweep").click().run()  # every rank at these settings: r = 8 has not copied σ₈ = 0.028 in 300 steps
+    assert_clean(at)
+    sweep = at.dataframe[-1].value.set_index("r")
+    assert sweep.loc[8, "directions copied"] == "7 of 8" and not sweep.loc[8, "converged"]
+    assert sweep.loc[4, "converged"] and sweep.loc[4, "directions copied"] == "4 of 4"
+    assert any("Not converged at r = " in c.value and "8" in c.value.split("Not converged at r = ")[1] for c in at.caption)
+
     at.slider(key="lu.k").set_value(2)
     at.select_slider(key="lu.r").set_value(64)
     at.select_slider(key="lu.lr").set_value(1.0)  # far too large for Adam here

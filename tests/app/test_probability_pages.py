@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import mutual_info_score
 
 from core.foundations.joint import table_from_dataset
+from core.infra import data
 from tests.app.conftest import assert_clean, metric, open_page, widget
 
 pytestmark = pytest.mark.slow  # each test starts the app and reruns a page many times (~45 s in all)
@@ -116,13 +117,13 @@ def test_naive_bayes_text_controls_and_bad_sentences():
     at = open_page("pages/naive_bayes.py")
     assert_clean(at)
     assert metric(at, "Held-out accuracy") == "75.0%"
-    assert metric(at, "Training rows") == "512"
+    assert metric(at, "Training rows") == str(len(data.sentiment("train")))
     at.select_slider[0].set_value(1e-4).run()
     assert_clean(at)
     at.checkbox[0].uncheck().run()  # random split with a held-out share slider
     widget(at.slider, "Held-out share").set_value(0.9).run()
     assert_clean(at)
-    assert metric(at, "Training rows") == "64"
+    assert metric(at, "Training rows") == "76"  # 10% of each class of 768 rows: 38 + 38
     at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
     assert_clean(at)
     assert any("class prior alone" in i.value for i in at.info)
@@ -192,3 +193,42 @@ def test_markov_page_orders_levels_and_corpora():
     assert_clean(at)
     assert any(i.value == "an order-5 chain needs more than 5 tokens of training text; this corpus has 5" for i in at.info)
     assert len([m for m in at.markdown if m.value.startswith("**k = ")]) == 5  # orders 1-4 still sample
+
+
+def stationary_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith(("All three agree", "They part")))
+
+
+def test_markov_stationary_caption_says_what_the_bars_show():
+    """"All three agree" only when they do: with α = 100, π and the text's letter frequencies part (the old caption
+    said they agree at every α). The numbers in the caption are π solved here from the same counts."""
+    from core.infra import data
+    from core.lm.markov_matrix import letter_ids, stationary_distribution, transition_matrix
+
+    at = open_page("pages/markov_chains.py")
+    assert stationary_caption(at).startswith("All three agree")
+    widget(at.select_slider, "Add-alpha smoothing").set_value(100.0).run()
+    assert_clean(at)
+    caption = stationary_caption(at)
+    assert caption.startswith("They part: with α = 100")
+    ids = letter_ids(data.load_text("python-docs"))
+    counts = np.zeros((27, 27))
+    np.add.at(counts, (ids[:-1], ids[1:]), 1)  # counted by hand, not by the page's function
+    P = (counts + 100) / (counts + 100).sum(1, keepdims=True)
+    assert np.allclose(P, transition_matrix(ids, 27, 100.0))
+    pi = np.linalg.eig(P.T)[1][:, 0].real
+    pi /= pi.sum()
+    assert np.allclose(pi, stationary_distribution(P), atol=1e-9)
+    observed = np.bincount(ids, minlength=27) / len(ids)
+    worst = int(np.argmax(np.abs(pi - observed)))
+    assert worst == 0 and f"space {pi[0]:.1%} of the time while the text has it {observed[0]:.1%}" in caption
+
+
+def test_markov_transition_matrix_labels_every_row_and_has_a_legend():
+    import json
+
+    at = open_page("pages/markov_chains.py")
+    spec = next(s for s in (json.loads(c.proto.spec) for c in at.get("vega_lite_chart")) if s.get("title", "").startswith("Transition"))
+    assert spec["height"]["step"] >= 14  # 27 rows, each as tall as its label (the browser test measures it too)
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False  # Vega may not drop every other letter
+    assert spec["layer"][0]["encoding"]["color"]["legend"]["title"] == "P(next | current)"  # a legend says what the blues mean

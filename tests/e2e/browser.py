@@ -27,10 +27,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(timeout_s: float = 60):
-    """Yield (base_url, process) of `streamlit run streamlit_app.py` on a free loopback port."""
+def streamlit_server(timeout_s: float = 60, chart_renderer: str | None = None):
+    """Yield (base_url, process) of `streamlit run streamlit_app.py` on a free loopback port.
+
+    `chart_renderer="svg"`: every chart drawn as SVG, so `charts` can read its axes (ui/vega.RENDERER)."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+    if chart_renderer:
+        env["LLM_LAB_CHART_RENDERER"] = chart_renderer
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -108,3 +112,128 @@ def error_boxes(page) -> list[str]:
     """Texts of Streamlit's exception boxes and st.error alerts on the page."""
     boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     return [boxes.nth(i).inner_text()[:500] for i in range(boxes.count())]
+
+
+# ----------------------------------------------------------------------------- reading the charts a page drew
+
+MIN_ROW_PX = 14  # a labelled row (a token, a class, a bar) thinner than this crowds its 12 px label
+MIN_UNLABELLED_ROW_PX = 4  # a row with no label must still show as a row
+MIN_PLOT_PX = 100  # the plot area of a chart with a continuous y axis
+
+# Every drawn Vega-Lite chart's axes and legends, read from its SVG (the app draws SVG when
+# LLM_LAB_CHART_RENDERER=svg, as the browser tests' server sets it). Vega-Lite describes each axis in its
+# aria-label ("Y-axis titled 'token' for a discrete scale with 14 values: …"); a label Vega hid to avoid an
+# overlap is still in the SVG, with opacity 0.
+_CHARTS_JS = """() => {
+  const shown = el => el.getClientRects().length > 0;
+  const box = el => el.getBoundingClientRect();
+  const visible = t => t.getAttribute('opacity') !== '0' && t.textContent.trim() !== '';
+  return [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].filter(shown).map(el => {
+    const svg = el.querySelector('svg.marks');
+    if (!svg) return {renderer: el.querySelector('canvas') ? 'canvas' : 'none', title: '', axes: [], legends: []};
+    const title = [...svg.querySelectorAll('.role-title-text')].map(t => t.textContent).join(' ');
+    const axes = [...svg.querySelectorAll('g.role-axis')].map(ax => {
+      const aria = ax.getAttribute('aria-label') || '';
+      const count = aria.match(/discrete scale with (\\d+) value/);
+      let labels = [...ax.querySelectorAll('g.role-axis-label text')];
+      if (labels.every(t => t.textContent.trim() === '')) labels = [];  // labels blanked on purpose (labelExpr '')
+      const y = aria.startsWith('Y');
+      const centres = labels.map(t => { const b = box(t); return y ? b.top + b.height / 2 : b.left + b.width / 2; });
+      const cell = ax.parentElement.closest('g.mark-group');
+      const bg = cell && cell.querySelector('path.background');
+      const plot = bg ? box(bg) : box(ax);
+      return {orient: y ? 'y' : 'x', aria: aria.slice(0, 120), discrete: !!count, values: count ? +count[1] : null,
+              labels: labels.length, shown: labels.filter(visible).length, centres,
+              cut: labels.filter(visible).map(t => t.textContent).filter(s => s.endsWith('…')),
+              plot_height: plot.height, plot_width: plot.width};
+    });
+    const legends = [...svg.querySelectorAll('g.role-legend')].map(lg => {
+      const labels = [...lg.querySelectorAll('g.role-legend-label text')].map(t => t.textContent);
+      const colours = [...lg.querySelectorAll('g.role-legend-symbol path')].map(p => {
+        const f = p.getAttribute('fill'); return f && f !== 'transparent' && f !== 'none' ? f : p.getAttribute('stroke'); });
+      return {labels, colours, cut: labels.filter(s => s.endsWith('…'))};
+    });
+    return {renderer: 'svg', title, axes, legends};
+  });
+}"""
+
+
+def charts(page) -> list[dict]:
+    """What `_CHARTS_JS` reads of every chart the page shows now (hidden tabs' charts are not drawn)."""
+    return page.evaluate(_CHARTS_JS)
+
+
+def _step(centres: list[float]) -> float | None:
+    """The smallest distance between neighbouring labels of an axis: its band (row) step."""
+    points = sorted(set(round(c, 1) for c in centres))
+    gaps = [b - a for a, b in zip(points, points[1:])]
+    return min(gaps) if gaps else None
+
+
+def _numbered(labels: list[str]) -> list[int] | None:
+    """The numbers of labels that are one word and a number ("head 3"), or None if they are not all like that."""
+    parts = [label.rpartition(" ") for label in labels]
+    if len(labels) < 3 or len({p[0] for p in parts}) != 1 or not all(p[2].isdigit() for p in parts):
+        return None
+    return [int(p[2]) for p in parts]
+
+
+def _axis_problems(name: str, ax: dict) -> list[str]:
+    what = f"{name}, {ax['orient']} axis ({ax['aria'][:70]})"
+    problems = []
+    if ax["discrete"] and ax["labels"]:
+        if ax["shown"] < ax["values"]:
+            problems.append(f"{what}: only {ax['shown']} of {ax['values']} labels shown")
+        step = _step(ax["centres"])
+        if ax["orient"] == "y" and step is not None and step < MIN_ROW_PX - 0.5:
+            problems.append(f"{what}: rows {step:.1f} px apart (at least {MIN_ROW_PX})")
+    elif ax["discrete"] and ax["orient"] == "y" and ax["values"] and ax["plot_height"] / ax["values"] < MIN_UNLABELLED_ROW_PX:
+        problems.append(f"{what}: {ax['values']} rows in {ax['plot_height']:.0f} px")
+    elif not ax["discrete"] and ax["orient"] == "y" and ax["plot_height"] < MIN_PLOT_PX:
+        problems.append(f"{what}: plot {ax['plot_height']:.0f} px tall (at least {MIN_PLOT_PX})")
+    if ax["cut"]:
+        problems.append(f"{what}: labels cut short: {ax['cut'][:3]}")
+    return problems
+
+
+def _legend_problems(name: str, legend: dict) -> list[str]:
+    problems = []
+    colours = [c for c in legend["colours"] if c]
+    if len(colours) > 1 and len(set(colours)) < len(colours):
+        problems.append(f"{name}: legend repeats colours ({len(colours)} entries, {len(set(colours))} colours)")
+    numbers = _numbered(legend["labels"])
+    if numbers is not None and numbers != sorted(numbers):
+        problems.append(f"{name}: legend out of order: {legend['labels'][:6]}…")
+    if legend["cut"]:
+        problems.append(f"{name}: legend labels cut short: {legend['cut'][:3]}")
+    return problems
+
+
+def chart_problems(drawn: list[dict]) -> list[str]:
+    """What a learner could not read in the charts: thin rows, labels Vega dropped or cut, squashed plots,
+    legends whose colours repeat or whose numbered entries are out of order."""
+    problems = []
+    for chart in drawn:
+        name = f"chart {chart['title']!r}" if chart["title"] else "an untitled chart"
+        for ax in chart["axes"]:
+            problems += _axis_problems(name, ax)
+        for legend in chart["legends"]:
+            problems += _legend_problems(name, legend)
+    return problems
+
+
+def page_height(page) -> int:
+    """The height of everything the page drew (Streamlit scrolls inside its own container, so a full-page
+    screenshot of the window would miss the rest)."""
+    return int(page.evaluate("""() => {
+      const main = document.querySelector('[data-testid="stMainBlockContainer"]') || document.body;
+      return main.getBoundingClientRect().top + main.scrollHeight + 80; }"""))
+
+
+def screenshot_whole(page, path, width: int = 1400, max_height: int = 16_000) -> None:
+    """A screenshot of the whole page: the window is made as tall as the page, drawn again, then put back."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": width, "height": min(max(page_height(page), 600), max_height)})
+    wait_idle(page)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(before)

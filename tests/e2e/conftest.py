@@ -26,7 +26,7 @@ def app_server():
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):  # .ci/run sets CI=1
             pytest.fail(f"no Chromium at {CHROMIUM}: the browser tests must run in CI (./lab test installs it)")
         pytest.skip("no Chromium here; install Debian's chromium to run the browser tests")
-    with streamlit_server() as (url, _):
+    with streamlit_server(chart_renderer="svg") as (url, _):  # SVG: the tests read each chart's axes
         yield url
 
 

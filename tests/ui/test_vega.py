@@ -41,6 +41,8 @@ def specs() -> dict[str, dict]:
         "layers + rule": vega.layers(vega.lines(LONG, "step:Q", "value:Q", "metric:N"), vega.rule(y=0.5, strokeDash=[4, 4]),
                                      vega.rule(x=np.int64(2), color="grey"), title="t", height=250),
         "heatmap": heatmaps.spec(m, ["0 the", "1 cat"], ["x", "y"], "A", scheme="redblue", value_title="weight"),
+        "numbered heatmap": heatmaps.spec(np.arange(48.0).reshape(6, 8) - 20, None, None, "positions", scheme="redblue", height=200),
+        "highlighted heatmap": heatmaps.spec(m.clip(0, 1), ["0 the", "1 cat"], ["0 the", "1 cat"], domain=[0, 1], highlight="0 the"),
         "small multiples": heatmaps.small_multiples_spec(np.stack([m, m]), ["head 0", "head 1"], ["a", "b"], ["a", "b"]),
         "table heatmap": vega.table_heatmap(pd.DataFrame(m, index=["r1", "r2"], columns=["c1", "c2"]), "T"),
         "confusion": vega.confusion(np.arange(16).reshape(4, 4), list("abcd")),
@@ -66,12 +68,44 @@ def test_diverging_scales_are_symmetric_around_zero():
     assert "domainMid" not in vega.colour_scale("viridis", values=[-1.0, 2.0])
 
 
-def test_heatmaps_get_a_step_per_row():
+def test_heatmaps_get_a_step_per_labelled_row_and_a_numbered_axis_for_positions():
     m = np.zeros((30, 4))
-    assert heatmaps.spec(m)["height"] == {"step": heatmaps.ROW_STEP}
-    assert heatmaps.spec(m[:3])["height"] == {"step": 40.0}  # few rows: still 120 px tall
-    assert heatmaps.spec(m, height=360)["height"] == {"step": 12.0}  # long position axes share a height
-    assert heatmaps.spec(np.zeros((2, 50)))["encoding"]["x"]["axis"]["labels"] is False  # feature axes: no label per column
+    names = [f"{i} w" for i in range(30)]
+    token_rows = heatmaps.spec(m, names, list("abcd"))
+    assert token_rows["height"] == {"step": heatmaps.ROW_STEP}
+    assert token_rows["encoding"]["y"]["axis"]["labelOverlap"] is False  # every token keeps its label
+    assert token_rows["encoding"]["y"]["axis"]["labelFlush"] is False  # Streamlit's theme would crowd the first and last
+    assert heatmaps.spec(m[:3], names[:3], list("abcd"))["height"] == {"step": 40.0}  # few rows: still 120 px tall
+    assert heatmaps.spec(m, names, list("abcd"), height=100)["height"] == {"step": heatmaps.ROW_STEP}  # labels win over a height
+    positions = heatmaps.spec(np.zeros((128, 64)), height=360)
+    assert positions["height"] == 360  # 128 positions share the height on a numbered axis, ticks at round numbers
+    assert positions["encoding"]["y"]["type"] == positions["encoding"]["x"]["type"] == "quantitative"
+    assert positions["encoding"]["y"]["scale"]["domain"] == [-0.5, 127.5] and positions["encoding"]["y"]["scale"]["reverse"]
+    assert heatmaps.spec(np.zeros((2, 50)), ["a", "b"])["encoding"]["x"]["type"] == "quantitative"  # feature axis: numbers
+
+
+def test_a_highlighted_row_gets_its_numbers_and_the_others_fade():
+    w = np.array([[1.0, 0.0], [0.25, 0.75]])
+    out = heatmaps.spec(w, ["0 the", "1 cat"], ["0 the", "1 cat"], domain=[0, 1], highlight="1 cat")
+    rect, outline, text = out["layer"]
+    assert rect["encoding"]["opacity"]["condition"]["test"] == 'datum.row === "1 cat"'
+    assert text["transform"] == [{"filter": 'datum.row === "1 cat"'}] and text["encoding"]["text"]["format"] == ".0%"
+    assert VALIDATOR.is_valid(shipped(out))
+
+
+def test_small_multiples_give_each_row_a_readable_step_and_fit_the_page():
+    names = [f"{i} word" for i in range(29)]
+    out = heatmaps.small_multiples_spec(np.zeros((12, 29, 29)), [f"head {h}" for h in range(12)], names, names)
+    assert out["spec"]["height"] == {"step": heatmaps.PANEL_STEP} and heatmaps.PANEL_STEP >= 14
+    assert out["columns"] * (out["spec"]["width"] + 12) + 8 + 6 * len("28 word") + 120 <= heatmaps.PANEL_WIDTH
+
+
+def test_more_than_ten_curves_get_a_colour_each_in_order():
+    named = {f"head {h}": [1.0, 0.5] for h in range(16)}
+    colour = vega.curves(named, "distance", "factor")["encoding"]["color"]
+    assert colour["scale"]["scheme"] != "category10"  # category10 has 10 colours: heads 10-15 would repeat 0-5
+    assert colour["sort"] == list(named)  # head 2 before head 10, not sorted as text
+    assert vega.curves({"a": [1.0], "b": [2.0]}, "x", "y")["encoding"]["color"]["scale"]["scheme"] == "category10"
 
 
 def test_draw_ships_every_data_frame_as_a_named_dataset():
