@@ -120,14 +120,18 @@ _CLEARS: dict[str, Callable[[], None]] = {}
 _measured = threading.local()  # the size of the result a cache miss just computed, for the wrapper outside
 
 
-def _bounded(store, fn: Callable, max_entries: int, heavy_work: bool, what: str, **options) -> Callable:
-    """`fn` cached by `store` (st.cache_data or st.cache_resource), within the byte budget, with heavy misses admitted."""
+def _bounded(store, fn: Callable, max_entries: int, heavy_work: bool, what: str, budget: bool = True, **options) -> Callable:
+    """`fn` cached by `store` (st.cache_data or st.cache_resource), within the byte budget, with heavy misses admitted.
+    `budget=False` (pretrained models): bounded by `max_entries` only; a model is bigger than any result may be and
+    must be kept, or every call would load another copy."""
     name = f"{fn.__module__}.{fn.__qualname__}"
 
     def compute(*args, **kwargs):
         if heavy_work and not HEAVY.held():
             raise _NeedsSlot
         value = fn(*args, **kwargs)
+        if not budget:
+            return value
         size = size_of(value)
         if size > MAX_RESULT_BYTES:
             raise _TooBig(value)
@@ -188,9 +192,9 @@ def _load_hub_model(model_id: str, kind: models.Kind) -> models.LoadedModel:
 
 
 # pretrained models: read-only, one copy per process, loaded in a heavy slot (a first SmolLM2 load converts for 30-55 s)
-model = _bounded(st.cache_resource, _load_model, MAX_MODELS, True, "Loading the model",
+model = _bounded(st.cache_resource, _load_model, MAX_MODELS, True, "Loading the model", budget=False,
                  show_spinner="Loading the model (once per server)…")
-hub_model = _bounded(st.cache_resource, _load_hub_model, MAX_MODELS, True, "Loading the model",
+hub_model = _bounded(st.cache_resource, _load_hub_model, MAX_MODELS, True, "Loading the model", budget=False,
                      show_spinner="Loading the model from the Hub (once per server)…")
 
 
