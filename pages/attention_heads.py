@@ -113,7 +113,7 @@ with friendly_errors():
                 st.dataframe(change.top.style.format({"P (all heads)": "{:.3f}", "P (heads off)": "{:.3f}"}), hide_index=True)
         if st.toggle(f"Scan all {n_layers * n_heads} heads, one at a time (one batched forward pass, a few seconds)"):
             with st.spinner(f"Switching off each of the {n_layers * n_heads} heads in turn…"):
-                result = state.cached(ah.ablate_each_head)(lm, text)
+                result = state.cached(ah.ablate_each_head, heavy=True)(lm, text)
             effect = stats[["layer", "head", "label"]].assign(effect=result.effect.ravel())
             draw(chart(effect, "rect", f"Each head off alone: {result.measure}", height={"step": 34}, x="head:O", y="layer:O",
                        color=field("effect:Q", scale={"scheme": "reds"}),

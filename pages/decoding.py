@@ -3,6 +3,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from core.infra.data import csv_safe
 from core.llm import generation
 from core.llm.generation import CompareConfig, Sampling
 from core.llm.prompting import prompt_token_ids, token_pieces
@@ -158,7 +159,7 @@ with friendly_errors():
         rows = [{"strategy": name, "continuation": lm.tokenizer.decode(r.new_ids), "tokens": len(r.new_ids),
                  "total log-prob": r.total_logprob, "perplexity": r.perplexity, "tokens/s": r.tokens_per_s}
                 for name, r in results.items()]
-        text_table(pd.DataFrame(rows), {"total log-prob": ".2f", "perplexity": ".2f", "tokens/s": ".1f"})
+        text_table(csv_safe(pd.DataFrame(rows)), {"total log-prob": ".2f", "perplexity": ".2f", "tokens/s": ".1f"})
         st.caption("Total log-prob = Σ log p(token | before) under the model itself (natural log; closer to 0 = likelier); "
                    "perplexity = exp(−mean). Greedy and beam search chase likely text and often loop; samplers trade "
                    "likelihood for variety. The three samplers share one seed, so they draw the same random numbers and "
@@ -194,7 +195,7 @@ with friendly_errors():
         results, runs = {}, generation.strategies(cfg)
         for i, name in enumerate(runs):  # one cached call per strategy, so the bar moves
             progress.progress(i / len(runs), text=f"Decoding: {name}…")
-            results[name] = state.cached_with_model(generation.run_strategy)(lm, tuple(ids), cfg, name)
+            results[name] = state.cached_with_model(generation.run_strategy, heavy=True)(lm, tuple(ids), cfg, name)
         progress.empty()
         state.remember("decoding.race", (context, cfg, results))
     raced = state.recall("decoding.race")

@@ -9,7 +9,7 @@ from core.errors import Unavailable
 from core.infra import data, models
 from ui import model_picker, state
 from ui.curriculum import pages_by_section, planned_topics
-from ui.page import header
+from ui.page import header, literal
 
 header(
     "🧪 LLM Lab",
@@ -74,7 +74,7 @@ with st.expander("Run a live check of the models"):
                 try:
                     st.success(models.self_check(model_picker.load_any(kind)))
                 except Unavailable as e:
-                    st.warning(f"{kind}: {e}")
+                    st.warning(f"{kind}: {literal(e)}")
 
 st.caption(f"Python {platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
            f"streamlit {st.__version__}")

@@ -5,8 +5,9 @@ import streamlit as st
 from core.foundations import information as info
 from core.foundations import information_demo, prefix_codes
 from core.infra import models
+from core.infra.data import csv_safe
 from ui import model_picker, state
-from ui.page import friendly_errors, header, or_stop, quantity, show_code, text_box, try_this
+from ui.page import friendly_errors, header, literal, or_stop, quantity, show_code, text_box, try_this
 from ui.vega import bars, chart, draw, field, lines
 
 MAX_EDITABLE = 200  # larger distributions (typed or pasted) are shown, not edited cell by cell
@@ -108,7 +109,7 @@ if by_hand is not None:
     st.markdown("**By hand** (equal probabilities grouped):")
     st.latex(by_hand)
 with st.expander("Every outcome's numbers"):
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(csv_safe(table), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 2. two distributions
 
@@ -156,7 +157,7 @@ for name_a, name_b, pa, pb, kl in (("p", "q", p, q, div.kl_pq), ("q", "p", q, p,
     if np.isinf(kl):
         missing = [labels[i] for i in info.unsupported(pa, pb)]
         st.info(f"**KL({name_a} ‖ {name_b}) is infinite, and that is the right answer.** {name_b} gives probability 0 to "
-                f"{', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''}, which {name_a} can produce. "
+                f"{literal(', '.join(map(repr, missing[:5])))}{' …' if len(missing) > 5 else ''}, which {name_a} can produce. "
                 f"A model that calls something impossible is infinitely surprised (−log 0 = ∞) the first time it "
                 f"happens, and no finite number of bits can encode it under {name_b}'s code. This is why language models "
                 "never give a token exactly zero probability (softmax can't), and why n-gram models need smoothing. "

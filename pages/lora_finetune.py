@@ -10,7 +10,7 @@ from core.llm import finetune_analysis, finetune_data
 from core.llm.lora import LoRALinear
 from ui import live, model_picker, state
 from ui.heatmaps import heatmap
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import confusion, curves, draw, field, lines, share_bars
 
 header(
@@ -35,7 +35,7 @@ source = st.radio("Labelled text", SOURCES, format_func=lambda k: data.DATASETS[
 train = test = None
 with friendly_errors():
     if source == "upload-csv":
-        st.caption("A CSV with a `text` and a `label` column (any labels, any number of classes, up to 5 MB). "
+        st.caption(f"A CSV with a `text` and a `label` column (any labels; {data.LABELLED_LIMITS}). "
                    "A `split` column with `train`/`test` values is used if present; otherwise 20% is held out.")
         upload = st.file_uploader("Your CSV", type=["csv"], key="lora.upload")
         if upload is not None:
@@ -45,7 +45,7 @@ with friendly_errors():
             rows = state.cached(data.load_labelled)(source)
             train, test = rows[rows.split == "train"], finetune_data.sample_rows(rows[rows.split == "test"], ONLINE_TEST_ROWS)
         except Unavailable as e:
-            st.info(f"{e}. Using the lab's own sentiment set instead.", icon="📴")
+            st.info(f"{literal(e)}. Using the lab's own sentiment set instead.", icon="📴")
             source = "sentiment"
     if source == "sentiment":
         train, test = data.sentiment("train"), data.sentiment("test")
@@ -63,9 +63,9 @@ if train is None:
     st.info("Upload a CSV to go on.", icon="📄")
     st.stop()
 st.caption(f"{data.DATASETS[source].description} · {len(train):,} training rows, {len(test):,} held-out rows · "
-           + ", ".join(f"{k}: {v:,}" for k, v in train.label.astype(str).value_counts().sort_index().items()))
+           + ", ".join(f"{literal(k)}: {v:,}" for k, v in train.label.astype(str).value_counts().sort_index().items()))
 with st.expander("Look at some rows"):
-    st.dataframe(train.head(12)[["text", "label"]], hide_index=True, width="stretch")
+    st.dataframe(data.csv_safe(train.head(12)[["text", "label"]]), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 2. model and adapter
 st.subheader("2 · The model and the adapter")
@@ -169,7 +169,7 @@ elif result is not None:
             wrong = result.test[result.test.label != result.test.predicted].sort_values("confidence", ascending=False)
             wrong = wrong[["label", "predicted", "confidence", "text"]]
             st.markdown(f"**{len(wrong)} held-out mistakes**, most confident first:")
-            st.dataframe(wrong, hide_index=True, width="stretch",
+            st.dataframe(data.csv_safe(wrong), hide_index=True, width="stretch",
                          column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
                                                                                        format="%.2f", width="small"),
                                         "text": st.column_config.TextColumn("text", width="large")})
@@ -177,7 +177,7 @@ elif result is not None:
         sentence = text_box("A sentence", "Not bad at all, actually.", limit=1000, key="lora.try")
         probs = ft.predict(result, [sentence]).iloc[0]
         draw(share_bars(probs.index, probs.to_numpy(), value_title="probability", whole=True))
-        st.caption(f"Prediction: **{probs.idxmax()}** ({probs.max():.1%}).")
+        st.caption(f"Prediction: **{literal(probs.idxmax())}** ({probs.max():.1%}).")
     elif view == views[2]:
         layers = finetune_analysis.lora_layers(result)
         if not layers:
@@ -210,7 +210,7 @@ elif result is not None:
         if result.config.method == "lora":
             st.markdown("**Merging** folds B·A into W₀ (W ← W₀ + α/r·B·A): one plain BERT again, no adapter, no extra cost at inference.")
             if st.button("Merge the adapter and compare predictions", key="lora.merge"):
-                with st.spinner("Merging a copy and predicting the held-out rows…"):
+                with state.heavy("Merging"), st.spinner("Merging a copy and predicting the held-out rows…"):
                     state.remember("lora.merged", (run_no, finetune_analysis.merge_check(result, result.test.text.tolist())))
             merged = state.recall("lora.merged")
             if merged and merged[0] == run_no:
@@ -262,7 +262,8 @@ if runs:
     st.caption("The methods ran one after the other, so a busy server can slow one more than another: CPU seconds per "
                "training step (the machine's other programs do not inflate these as they do wall time) were "
                + ", ".join(f"{m} {1000 * v:,.0f} ms" for m, v in per_step.items()) + ".")
-    st.caption("Peak memory is measured (bytes allocated above the level before training, sampled every 2 ms). On a CPU, "
+    st.caption("Peak memory is measured: the most bytes held at once by the tensors this run allocated while training "
+               "(torch counts each as it is made and freed, so other learners' runs on the server never count). On a CPU, "
                "LoRA saves the gradients and Adam moments of 22 M frozen weights (memory, and a 1 MB adapter to save instead "
                "of a 90 MB model) but still runs the whole backward pass, so its steps take about as long as full "
                "fine-tuning's; the probe computes the features once and then trains only the head.")

@@ -7,7 +7,7 @@ from core.infra import data
 from core.lm.markov_chain import MAX_ORDER, MarkovChain, compare_orders, fit_chain
 from core.lm.markov_matrix import AGREE, letter_chain, stationary_distribution
 from ui import state
-from ui.page import friendly_errors, header, scroll_box, show_code
+from ui.page import friendly_errors, header, literal, scroll_box, show_code
 from ui.vega import draw, field, lines, table_heatmap
 
 header(
@@ -70,7 +70,7 @@ with friendly_errors():
         if s.error:
             st.info(s.error)
         else:
-            st.write(s.text)
+            st.markdown(literal(s.text))
             st.caption(f"{s.sparsity['seen once']:.0%} of {s.sparsity['contexts']:,.0f} contexts seen once. "
                        "Counting uses memory in proportion to the corpus, whatever k is.")
 

@@ -16,7 +16,7 @@ from core.foundations.nb_experiments import (
 )
 from core.infra import data
 from ui import state
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.vega import bars, chart, class_colours, confusion, draw, field, layers, lines, rule
 
 header(
@@ -33,14 +33,15 @@ SMOOTHINGS = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 0.3, 1.0]
 
 
 mode = st.radio("Model", ["Words: multinomial naive Bayes", "Numbers: Gaussian naive Bayes"], horizontal=True)
-with friendly_errors():
+with friendly_errors(literal_text=True):  # refusals quote the file name and labels
     if mode.startswith("Words"):
         source = st.radio("Labelled text", ["The lab's sentiment set", "Upload a CSV (columns text, label)"], horizontal=True,
                           key="nb.source")
         if source.startswith("Upload"):
-            upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload")
+            upload = st.file_uploader("CSV with a text and a label column", type=["csv", "txt"], key="nb.upload",
+                                      help=f"{data.LABELLED_LIMITS}; the {data.MAX_VOCABULARY:,} most frequent words are counted.")
             if upload is None:
-                st.info("Upload a CSV to train on it; any number of classes.")
+                st.info(f"Upload a CSV to train on it: {data.LABELLED_LIMITS}.")
                 st.stop()
             df = data.labelled_from_upload(upload.getvalue(), upload.name)
         else:
@@ -87,8 +88,9 @@ with friendly_errors():
         sentence = text_box("A sentence to classify", "Not bad at all, the staff were friendly but the food was cold.", limit=500)
         with friendly_errors():
             why = explain(result, sentence)
-            probs = ", ".join(f"{c}: {p:.1%}" for c, p in why.probabilities.items())
-            verdict = f"**{why.predicted}**" if why.predicted else f"**a tie** between {why.leader} and {why.runner_up}"
+            probs = ", ".join(f"{literal(c)}: {p:.1%}" for c, p in why.probabilities.items())
+            verdict = (f"**{literal(why.predicted)}**" if why.predicted
+                       else f"**a tie** between {literal(why.leader)} and {literal(why.runner_up)}")
             st.markdown(f"Prediction: {verdict} ({probs})")
             if why.all_unknown:
                 st.info("None of these words occurred in training, so they carry no evidence: the prediction is the class prior alone"
@@ -99,13 +101,13 @@ with friendly_errors():
                       field("push:Q", title=f"push in log-odds: towards {why.leader} (+), towards {why.runner_up} (−)"),
                       field("word:N", sort=None, title=None), field("towards:N", scale=classes, title="pushes towards"),
                       height={"step": 22}, tooltip=[field("word:N"), field("push:Q", format=".3f"), field("towards:N")]))
-            st.caption(f"Log-odds of {why.leader} against {why.runner_up} = prior log-odds {why.prior_log_ratio:+.2f} "
+            st.caption(f"Log-odds of {literal(why.leader)} against {literal(why.runner_up)} = prior log-odds {why.prior_log_ratio:+.2f} "
                        f"+ the pushes {why.tokens.push.sum():+.2f} = {why.prior_log_ratio + why.tokens.push.sum():+.2f}. "
                        "Words the model never saw push nowhere. Each bar has the colour of the class it pushes towards.")
             single, pairs = (state.cached(fit_text)(replace(config, ngrams=n), df) for n in (1, 2))
-            st.markdown(word_pair_hint(single, pairs, sentence).replace("_", "\\_"))  # words are letters, digits and _
+            st.markdown(literal(word_pair_hint(single, pairs, sentence)))  # it quotes the learner's words and labels
         with st.expander("Held-out rows and their predictions"):
-            st.dataframe(result.test_rows, hide_index=True, width="stretch")
+            st.dataframe(data.csv_safe(result.test_rows), hide_index=True, width="stretch")
         st.latex(r"P(w \mid c) = \frac{\text{count}(w, c) + \alpha}{\sum_{w'} \text{count}(w', c) + \alpha V} \qquad "
                  r"P(c) = \frac{\text{rows of } c}{\text{rows}}")
         show_code(MultinomialNaiveBayes, fit_text)

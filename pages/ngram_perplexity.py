@@ -3,7 +3,7 @@ import streamlit as st
 from core.lm import ngram
 from core.lm.markov_source import SourceConfig
 from ui import state
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, literal, show_code
 from ui.vega import chart, draw, field, layers, lines, rule
 
 MODELS = list(ngram.NAMES.values())  # legend order: unigram, bigram, trigram
@@ -109,7 +109,7 @@ with friendly_errors():
                   x="position:O", text="token:N", y={"value": -4})]})
         st.subheader("Text written by each model")
         for name, text in run.samples.items():
-            st.markdown(f"**{name}:** {text}")
+            st.markdown(f"**{name}:** {literal(text)}")
     else:
         with st.spinner("Counting n-grams in Python's manual…"):
             curve = state.cached(ngram.text_experiment)(state.text("python-docs"), ngram.ExperimentConfig(k=k))

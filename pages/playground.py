@@ -3,7 +3,7 @@ import streamlit as st
 from core.infra import data
 from core.nn import mlp, optim, playground
 from ui import decision_boundary, live, state
-from ui.page import friendly_errors, header, show_code, text_box, try_this
+from ui.page import friendly_errors, header, literal, show_code, text_box, try_this
 
 header(
     "🧠 Neural-network playground",
@@ -49,7 +49,7 @@ with friendly_errors():
         source = "spiral"
     if source == UPLOAD:
         X, y, names, ranges = state.cached(playground.points_from_csv)(upload.getvalue())
-        st.caption("Classes in your file: " + ", ".join(f"{k} = {name}" for k, name in enumerate(names)) + ". Your coordinates "
+        st.caption("Classes in your file: " + ", ".join(f"{k} = {literal(name)}" for k, name in enumerate(names)) + ". Your coordinates "
                    f"were rescaled into [−1, 1] like the built-in sets: x1 from [{ranges[0][0]:g}, {ranges[0][1]:g}], "
                    f"x2 from [{ranges[1][0]:g}, {ranges[1][1]:g}].")
     else:

@@ -5,7 +5,7 @@ from core.infra import data
 from core.llm import prompting
 from core.llm.prompting import FewShotTask
 from ui import model_picker, state
-from ui.page import friendly_errors, header, show_code, text_box
+from ui.page import friendly_errors, header, literal, show_code, text_box
 from ui.tokens import heat_chips, visible
 from ui.vega import bars, chart, draw, field, layers, rule
 
@@ -69,10 +69,12 @@ with friendly_errors():
             scores = {}
             bar = st.progress(0.0, text="Scoring…")
             styles = prompting.prompt_styles(task, lm.tokenizer)
-            for i, (name, make) in enumerate(styles.items()):
-                scores[name] = prompting.few_shot_accuracy(
-                    lm.model, lm.tokenizer, task, rows, make, chat=name == prompting.CHAT,
-                    on_step=lambda j, m, i=i, name=name: bar.progress((i + j / len(rows)) / len(styles), text=f"{name}: {j}/{len(rows)}"))
+            with state.heavy("Measuring the accuracy"):
+                for i, (name, make) in enumerate(styles.items()):
+                    scores[name] = prompting.few_shot_accuracy(
+                        lm.model, lm.tokenizer, task, rows, make, chat=name == prompting.CHAT,
+                        on_step=lambda j, m, i=i, name=name: bar.progress((i + j / len(rows)) / len(styles),
+                                                                          text=f"{name}: {j}/{len(rows)}"))
             bar.empty()
             state.remember("prompting.accuracy", (lm.key, n_rows, scores))
         measured = state.recall("prompting.accuracy")
@@ -116,7 +118,7 @@ with friendly_errors():
         wide = last.assign(cell=[f"{visible(t)} ({p:.0%})" for t, p in zip(last.token, last.probability)]) \
             .pivot(index="layer", columns="rank", values="cell").sort_index(ascending=False)
         wide.columns = [f"#{c}" for c in wide.columns]
-        st.caption(f"Top 5 next tokens each layer would predict after the last token “{visible(top1.input.iloc[-1])}”:")
+        st.caption(f"Top 5 next tokens each layer would predict after the last token “{literal(visible(top1.input.iloc[-1]))}”:")
         st.dataframe(wide, width="stretch", height=min(400, 36 + 35 * len(wide)))
 
 # ---------------------------------------------------------------------- perplexity

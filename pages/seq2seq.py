@@ -3,6 +3,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from core.infra.data import csv_safe
 from core.transformers import seq2seq_train as s2s
 from core.transformers import translation_task as tt
 from ui import live, state
@@ -124,8 +125,8 @@ text = st.text_input(f"Source ({task.config.direction.split(' → ')[0]})", exam
 with friendly_errors():
     outs = {name: s2s.translate(run.model, task.vocab, text, strategy, beams) for name, run in runs.items()}
     truth = tt.true_translation(text, task.config.direction)
-    st.dataframe(pd.DataFrame([{"model": name, "output": o.output, "right": None if truth is None else o.output == truth,
-                                "log-probability (nats)": o.logprob} for name, o in outs.items()]),
+    st.dataframe(csv_safe(pd.DataFrame([{"model": name, "output": o.output, "right": None if truth is None else o.output == truth,
+                                "log-probability (nats)": o.logprob} for name, o in outs.items()])),
                  hide_index=True, width="stretch", column_config={"log-probability (nats)": st.column_config.NumberColumn(format="%.3f")})
     st.caption(f"The rule's answer: {truth!r}." if truth is not None else "This input is not a number the task's rule writes, so "
                "there is no right answer to compare with: see what each model makes of it.")

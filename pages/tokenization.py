@@ -3,7 +3,7 @@ import streamlit as st
 from core.infra import data
 from core.lm import bpe, bpe_demo
 from ui import live, state, vega
-from ui.page import friendly_errors, header, show_code
+from ui.page import friendly_errors, header, literal, show_code
 from ui.tokens import chips, merge_chips, visible
 
 CORPORA = {"Python's reference manual": "python-docs", "Synthetic Markov text": "markov", "Text you type": "typed",
@@ -104,7 +104,7 @@ if result is not None:
             st.markdown(f"**Merge {k:,}** of {len(steps):,}: this pair occurred **{row['count']:,}** times in the training text "
                         f"and becomes token **{row['id']}**.")
             st.markdown(merge_chips(row["left"], row["right"], row["token"], int(row["id"])), unsafe_allow_html=True)
-            newest = f"; the newest token, {visible(row['token'])}, appears {len(view.new_positions)} times (outlined in red)"
+            newest = f"; the newest token, {literal(visible(row['token']))}, appears {len(view.new_positions)} times (outlined in red)"
         st.markdown(chips(view.pieces, view.ids, highlight=view.new_positions), unsafe_allow_html=True)
         st.caption(f"The start of the training text after {k:,} merge{'s' * (k != 1)}: {view.n_bytes:,} bytes in {len(view.ids):,} tokens "
                    f"({view.bytes_per_token:.2f} bytes per token){newest}. ␣ is a space, ↵ a new line.")
@@ -123,11 +123,11 @@ if result is not None:
             ]})
         st.caption(bpe_demo.compression_caption(result, k))
         shown = table.assign(left=table.left.map(visible), right=table.right.map(visible), token=table.token.map(visible))
-        st.dataframe(shown.iloc[max(0, k - 6): k + 5], hide_index=True, width="stretch",
+        st.dataframe(data.csv_safe(shown.iloc[max(0, k - 6): k + 5]), hide_index=True, width="stretch",
                      column_config={"bytes_per_token": st.column_config.NumberColumn("bytes per token", format="%.3f"),
                                     "vocab_size": st.column_config.NumberColumn("vocabulary")})
         with st.expander(f"All {len(steps):,} merges"):
-            st.dataframe(shown, hide_index=True, width="stretch")
+            st.dataframe(data.csv_safe(shown), hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 3 · save and load
 st.subheader("3 · Save and load")
@@ -142,8 +142,8 @@ with friendly_errors():
     if saved is not None:
         loaded = bpe.BPETokenizer.from_json(data.text_from_upload(saved.getvalue(), saved.name))
         state.remember("bpe.loaded", loaded)
-        right.success(f"Loaded {saved.name}: {loaded.vocab_size:,} ids, {len(loaded.merges):,} merges. Section 4 uses it as yours.",
-                      icon="📂")
+        right.success(f"Loaded {literal(saved.name)}: {loaded.vocab_size:,} ids, {len(loaded.merges):,} merges. "
+                      "Section 4 uses it as yours.", icon="📂")
 
 # ----------------------------------------------------------------------------- 4 · compare
 st.subheader("4 · Your tokenizer beside real ones")

@@ -29,6 +29,16 @@ def tiny_gpt2(vocab_size: int, layers: int = 2, heads: int = 4, width: int = 32,
     return GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_positions=positions, n_embd=width, n_layer=layers, n_head=heads))
 
 
+def tiny_llama(vocab_size: int, tied: bool = True):
+    """A 16-wide, one-layer model of SmolLM2's shape (Llama, tied embeddings): what the converted cache holds, in a few kB."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                                        tie_word_embeddings=tied))
+
+
 def save(model, tokenizer, folder: Path) -> Path:
     """The `save_pretrained` layout that `from_pretrained(folder)` reads, as it would a Hub id."""
     model.save_pretrained(folder)

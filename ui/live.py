@@ -3,6 +3,9 @@
     result = live.train("gpt", lambda on_step: gpt.fit(config, text, on_step), total_steps=config.steps)
     result = live.last("gpt")        # on later reruns: the finished result, if any
 
+Every run waits for a slot of the server's heavy-work gate first (ui.state.heavy: the learner sees their
+place in the queue), and gives the memory it freed back when it ends.
+
 How Stop works in Streamlit: clicking any widget while the script runs makes Streamlit rerun the
 script from the top, which interrupts the loop where it stands. So the Stop button needs no
 handler: each report already saved the history so far in the session, and the next run sees
@@ -16,7 +19,7 @@ from typing import TypeVar
 import streamlit as st
 
 from core.training import History, OnStep
-from ui.state import recall, remember
+from ui.state import heavy, recall, remember
 from ui.vega import draw, field, lines
 
 T = TypeVar("T")
@@ -64,7 +67,8 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
             draw(metric_chart(history, metrics), chart)
         return True
 
-    result = run(on_step)
+    with heavy("Training"):
+        result = run(on_step)
     progress.empty()
     stop.empty()
     chart.empty()

@@ -16,16 +16,27 @@ import streamlit as st
 from core.errors import Unavailable
 from core.infra import models
 from ui import state
+from ui.page import literal
 
 KIND_NAMES = {"causal-lm": "causal LM", "encoder": "encoder"}
 
 
 def load(key: str, kind: models.Kind = "causal-lm") -> models.LoadedModel:
-    """The shared, read-only model for a registry key or Hub id (no widgets: safe in cached functions)."""
+    """The shared, read-only model for a registry key or Hub id (no widgets: safe in cached functions).
+
+    A typed id is cached under its one canonical spelling (models.canonical_model_id), so 'org/x' and
+    ' org/x ' or two spellings of one lab folder load once; anything else is refused before any cache."""
     entry = models.REGISTRY.get(key)
     if entry is not None and entry.offline:
         return state.model(key)
-    return state.hub_model(key, entry.kind if entry else kind)
+    return state.hub_model(models.canonical_model_id(key), entry.kind if entry else kind)
+
+
+def say_note(lm: models.LoadedModel) -> models.LoadedModel:
+    """Show the one sentence a model came with (its cache was rebuilt, it runs from memory), if any."""
+    if lm.note:
+        st.info(lm.note, icon="🧰")
+    return lm
 
 
 def load_any(kind: models.Kind = "causal-lm", skip: str | None = None) -> models.LoadedModel:
@@ -59,16 +70,16 @@ def pick(kind: models.Kind = "causal-lm", key: str = "model", label: str = "Mode
         problem = f"comes from the Hugging Face Hub, which is out of reach here ({reach.reason})"
     else:
         try:
-            return load(entry.key, kind)
+            return say_note(load(entry.key, kind))
         except Unavailable as e:
-            problem = f"can't be loaded here: {e}"
+            problem = f"can't be loaded here: {literal(e)}"
     try:
         lm = load_any(kind, skip=entry.key)
     except Unavailable as e:
-        st.warning(f"{entry.title} {problem}; {e}.", icon="⚠️")
+        st.warning(f"{entry.title} {problem}; {literal(e)}.", icon="⚠️")
         st.stop()
     st.info(f"{entry.title} {problem}. Using {models.REGISTRY[lm.key].title} instead.", icon="📴")
-    return lm
+    return say_note(lm)
 
 
 def typed(fallback: models.LoadedModel, label: str, value: str = "", kinds: tuple[models.Kind, ...] = ("encoder",),
@@ -79,7 +90,8 @@ def typed(fallback: models.LoadedModel, label: str, value: str = "", kinds: tupl
     here (the page says why, and goes on with `fallback`).
     """
     box, kind_box = st.columns([3, 1]) if len(kinds) > 1 else (st, None)
-    model_id = box.text_input(label, value, max_chars=100, key=key, placeholder=placeholder).strip()
+    model_id = box.text_input(label, value, max_chars=models.HUB_ID_MAX, key=key, placeholder=placeholder,
+                              help=f"A Hugging Face Hub id such as 'gpt2' or 'org/name', up to {models.HUB_ID_MAX} characters.").strip()
     kind = kinds[0]
     if kind_box is not None:
         guess = models.guess_kind(model_id)
@@ -88,7 +100,7 @@ def typed(fallback: models.LoadedModel, label: str, value: str = "", kinds: tupl
     if not model_id:
         return fallback
     try:
-        return load(model_id, kind)
+        return say_note(load(model_id, kind))
     except Unavailable as e:
-        st.warning(f"{e}. Staying with {fallback.key}: {models.REGISTRY[fallback.key].title}.", icon="📴")
+        st.warning(f"{literal(e)}. Staying with {fallback.key}: {models.REGISTRY[fallback.key].title}.", icon="📴")
         return fallback

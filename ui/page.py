@@ -30,13 +30,27 @@ def show_code(*objects, label: str = "The code this page runs") -> None:
             st.code(inspect.getsource(obj), language="python")
 
 
-def literal(text: str) -> str:
-    r"""`text` with every Markdown (and Streamlit LaTeX) character escaped, so a learner's words show as typed.
+# what Markdown, LaTeX ($) or Streamlit's own syntax reads inside a line: emphasis, code, links and images ([ ] !),
+# HTML and autolinks (< >), entities (&), strikethrough (~), tables (|); a colon before a non-space (:red[..],
+# :emoji:, http://); and what starts a block at the beginning of the text: a heading, a list, a quote
+_INLINE = re.compile(r"([\\`*_{}\[\]<>!$~&|])|(:)(?=\S)")
+_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
 
-    >>> literal("**bold** $x$ snake_case")
-    '\\*\\*bold\\*\\* \\$x\\$ snake\\_case'
+
+def literal(text) -> str:
+    """Text the learner typed or uploaded, made safe to put inside a message (st.markdown, st.info, st.warning,
+    st.caption …): every character Markdown would read escaped, so it shows exactly as written, never as a link,
+    an image that fetches a remote URL, a heading, a formula or a coloured span. Line breaks become spaces
+    (a message is one paragraph) and NUL characters are dropped.
+
+    >>> print(literal("![p](http://x.example/i.png) **bold** $x$ :red[hi] 1: fine"))
+    \\!\\[p\\](http\\://x.example/i.png) \\*\\*bold\\*\\* \\$x\\$ \\:red\\[hi\\] 1: fine
+    >>> print(literal("# not a heading"), literal("- not a list"), literal("3. not a list"))
+    \\# not a heading \\- not a list 3\\. not a list
     """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
+    text = str(text).replace("\x00", "").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    text = _INLINE.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
+    return _BLOCK_START.sub(lambda m: m.group(1) + "".join("\\" + c if not c.isdigit() else c for c in m.group(2)), text)
 
 
 def text_box(label: str, value: str = "", limit: int = 2_000, area: bool = False, container=st, **kw) -> str:
@@ -91,7 +105,7 @@ def friendly_errors(literal_text: bool = False):
     try:
         yield
     except LabError as e:
-        st.warning(literal(str(e)) if literal_text else str(e), icon="⚠️")
+        st.warning(literal(e) if literal_text else str(e), icon="⚠️")  # literal: messages that quote the input
 
 
 def or_stop(fn, *args, **kwargs):
@@ -100,5 +114,5 @@ def or_stop(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except LabError as e:
-        st.warning(str(e), icon="⚠️")
+        st.warning(literal(e), icon="⚠️")
         st.stop()

@@ -28,6 +28,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.foundations.evaluation import most_confused
+
+CONFUSION_CLASSES = 12  # a confusion chart draws at most this many classes (plus one row and column for the rest)
+
 TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
 # colour schemes with a neutral middle: their scale is made symmetric around 0, so white means 0
 # the browser test sets this to "svg", so that it can read every chart's axes and legends from the page (Streamlit draws
@@ -244,6 +248,10 @@ def confusion(matrix, labels: Sequence | None = None, title: str = "Confusion (h
     """A confusion matrix, true class down, predicted across, counts in the cells. Past 3 classes the colours
     are logarithmic, so the few mistakes off a large diagonal still show. `matrix` may be a DataFrame labelled both ways."""
     frame = matrix if isinstance(matrix, pd.DataFrame) else pd.DataFrame(matrix, index=list(labels), columns=list(labels))
+    if len(frame) > CONFUSION_CLASSES:  # too many cells to draw: the classes in the most mistakes, the rest pooled
+        counts, kept = most_confused(frame.to_numpy(), frame.index, CONFUSION_CLASSES)
+        title = f"{title}: the {CONFUSION_CLASSES} of {len(frame)} classes in the most mistakes"
+        frame = pd.DataFrame(counts, index=pd.Index(kept, name=frame.index.name), columns=pd.Index(kept, name=frame.columns.name))
     return table_heatmap(frame, title, ".0f", "predicted", "true", cell=max(24, min(42, 330 // max(len(frame), 1))),
                          log_colours=len(frame) > 3, blank_zeros=True)
 

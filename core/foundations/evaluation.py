@@ -107,6 +107,35 @@ def confusion_matrix(y_true: Sequence, y_pred: Sequence, labels: Sequence) -> np
     return counts
 
 
+OTHER_CLASSES = "(other classes)"
+
+
+def most_confused(counts: np.ndarray, labels: Sequence, top: int = 12) -> tuple[np.ndarray, list[str]]:
+    """A confusion matrix small enough to draw: the `top` classes in the most mistakes (as truth or as
+    prediction) kept, every other class pooled into one OTHER_CLASSES row and column. Every example
+    is still counted once; with `top` classes or fewer it is returned as it is.
+
+    (Thousands of classes make millions of cells: a browser spent 15 minutes drawing 2,000².)
+
+    >>> c = np.array([[5, 0, 0, 1], [0, 7, 0, 0], [0, 0, 9, 0], [2, 0, 0, 4]])
+    >>> small, names = most_confused(c, ["a", "b", "c", "d"], top=2)
+    >>> names, small.tolist()
+    (['a', 'd', '(other classes)'], [[5, 1, 0], [2, 4, 0], [0, 0, 16]])
+    """
+    counts, labels = np.asarray(counts), [str(v) for v in labels]
+    if len(labels) <= top:
+        return counts, labels
+    off = counts - np.diag(np.diag(counts))
+    keep = np.sort(np.argsort(-(off.sum(0) + off.sum(1)), kind="stable")[:top])
+    rest = np.setdiff1d(np.arange(len(labels)), keep)
+    small = np.zeros((top + 1, top + 1), dtype=counts.dtype)
+    small[:top, :top] = counts[np.ix_(keep, keep)]
+    small[:top, top] = counts[np.ix_(keep, rest)].sum(1)
+    small[top, :top] = counts[np.ix_(rest, keep)].sum(0)
+    small[top, top] = counts[np.ix_(rest, rest)].sum()
+    return small, [labels[i] for i in keep] + [OTHER_CLASSES]
+
+
 def decision_regions(predict_proba: Callable[[np.ndarray], np.ndarray], x_range: tuple[float, float],
                      y_range: tuple[float, float], n: int = 50) -> pd.DataFrame:
     """Where a classifier of two features picks each class: the plane x_range × y_range cut into n × n

@@ -24,6 +24,8 @@ from scipy import stats
 
 from core.errors import LabError
 
+MAX_VALUES = 30  # rows or columns of a table: four heatmaps of 30 × 30 cells each still read; a learner's table may not be bigger
+
 
 @dataclass
 class JointTable:
@@ -69,6 +71,8 @@ def labels_from_text(text: str, what: str) -> list[str]:
 
 def joint_table(counts, x_labels: list[str], y_labels: list[str]) -> JointTable:
     """Every distribution the two variables define, from their table of counts."""
+    if len(x_labels) > MAX_VALUES or len(y_labels) > MAX_VALUES:
+        raise LabError(f"the table is {len(x_labels):,} × {len(y_labels):,}; keep it to at most {MAX_VALUES} rows and {MAX_VALUES} columns")
     x_labels, y_labels = distinct_labels(x_labels, "row (value of X)"), distinct_labels(y_labels, "column (value of Y)")
     n = np.asarray(counts, dtype=np.float64)
     if n.ndim != 2 or n.shape != (len(x_labels), len(y_labels)):

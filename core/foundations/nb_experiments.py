@@ -21,7 +21,7 @@ from core.errors import LabError
 from core.foundations.evaluation import confusion_matrix, decision_regions, split_indices
 from core.foundations.naive_bayes import MIN_ALPHA, GaussianNaiveBayes, MultinomialNaiveBayes, top_two
 from core.infra import data
-from core.infra.data import train_test_rows
+from core.infra.data import MAX_CLASSES, MAX_VOCABULARY, train_test_rows
 
 
 def _check_classes(labels: pd.Series) -> list[str]:
@@ -29,6 +29,8 @@ def _check_classes(labels: pd.Series) -> list[str]:
     if len(classes) < 2:
         raise LabError(f"a classifier needs at least two classes; this data only has {classes[0]!r}" if classes
                        else "there are no labelled rows")
+    if len(classes) > MAX_CLASSES:  # the model is classes × vocabulary numbers: refused before counting a word
+        raise LabError(f"this data has {len(classes):,} classes; naive Bayes here takes at most {MAX_CLASSES}")
     return classes
 
 
@@ -79,7 +81,7 @@ def count_words(config: TextNBConfig, df: pd.DataFrame) -> WordCounts:
     train, test = train_test_rows(df, 0.25 if own_split else config.test_size, config.seed, own_split)
     if len(test) == 0:
         raise LabError("no rows are held out for testing; choose a test share above 0")
-    vectorizer = CountVectorizer(ngram_range=(1, config.ngrams))
+    vectorizer = CountVectorizer(ngram_range=(1, config.ngrams), max_features=MAX_VOCABULARY)  # the most frequent ones
     try:
         X_train = vectorizer.fit_transform(train.text)
     except ValueError as e:  # "empty vocabulary": the texts have no words of 2+ letters

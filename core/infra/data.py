@@ -36,6 +36,14 @@ ASSETS = Path(__file__).parent / "assets"
 MAX_UPLOAD_MB = 5
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
 SPLITS = ("train", "test")  # the values an uploaded CSV's optional `split` column may hold
+# What else an upload may hold, checked here before anything is fitted, and said on the pages. A 208 kB CSV
+# with 4,000 classes once took a server from 270 MB to 5.8 GB: a model keeps a row of numbers per class
+# for every word (classes × vocabulary), and a confusion chart a cell per pair of classes (classes²).
+MAX_CLASSES = 50  # labels of an uploaded labelled set
+MAX_ROWS = 50_000  # usable rows of an uploaded CSV (fine-tuning on a CPU could not use more anyway)
+MAX_VOCABULARY = 20_000  # distinct words (or word pairs) a bag-of-words model counts: the most frequent ones
+LABELLED_LIMITS = f"up to {MAX_UPLOAD_MB} MB, {MAX_ROWS:,} rows and {MAX_CLASSES} classes"
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with one of these as a formula
 
 Kind = Literal["text", "labelled-text", "table", "points"]
 
@@ -164,7 +172,7 @@ def train_test_rows(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0,
 
 
 def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
-    """Read an uploaded CSV with `text` and `label` columns (any number of classes).
+    """Read an uploaded CSV with `text` and `label` columns (within MAX_ROWS rows and MAX_CLASSES classes).
 
     An optional `split` column (train/test, any case) is kept, so a learner's own held-out rows
     stay held out (train_test_rows uses it).
@@ -181,6 +189,7 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     df = usable_rows(df)  # blank rows go before the split check, so a marked split survives as marked
     if df.empty:
         raise LabError(f"{name} has no rows with both text and label")
+    check_labelled_size(df, name)
     if "split" not in df.columns:
         return df[["text", "label"]].reset_index(drop=True)
     df = df.assign(split=df.split.fillna("").astype(str).str.strip().str.lower())
@@ -192,6 +201,42 @@ def labelled_from_upload(data: bytes, name: str = "upload.csv") -> pd.DataFrame:
     if missing:
         raise LabError(f"{name}: the split column has no '{missing[0]}' rows; mark some, or drop the column to split at random")
     return df[["text", "label", "split"]].reset_index(drop=True)
+
+
+def check_labelled_size(df: pd.DataFrame, name: str = "the data") -> None:
+    """Refuse labelled rows beyond the lab's limits (MAX_ROWS rows, MAX_CLASSES classes), saying which and why.
+
+    >>> check_labelled_size(pd.DataFrame({"text": ["a"] * 60, "label": [f"c{i}" for i in range(60)]}), "big.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.LabError: big.csv has 60 classes; the lab takes at most 50 (...): merge rare labels, or keep the most common ones
+    """
+    if len(df) > MAX_ROWS:
+        raise LabError(f"{name} has {len(df):,} rows; the lab takes at most {MAX_ROWS:,}: keep a sample")
+    classes = df.label.nunique()
+    if classes > MAX_CLASSES:
+        raise LabError(f"{name} has {classes:,} classes; the lab takes at most {MAX_CLASSES} (a model keeps numbers for every class "
+                       "and word, and the charts a cell for every pair of classes): merge rare labels, or keep the most common ones")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` safe to write out as CSV: a text cell that starts with =, +, -, @, a tab or a carriage
+    return gets a leading apostrophe, so a spreadsheet shows it as text instead of running it as a formula
+    (CSV injection: `=HYPERLINK(...)` in an uploaded file would come back out in the lab's export).
+
+    >>> csv_safe(pd.DataFrame({"text": ["=1+1", "-2 stars", "fine", "@SUM(A1)"], "n": [-1, 2, 3, 4]})).text.tolist()
+    ["'=1+1", "'-2 stars", 'fine', "'@SUM(A1)"]
+    """
+    def cell(v):
+        return "'" + v if isinstance(v, str) and v.startswith(CSV_FORMULA_STARTS) else v
+
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(cell)
+    if out.index.dtype == object:
+        out.index = out.index.map(cell)
+    out.columns = [cell(c) for c in out.columns]
+    return out
 
 
 def sst2() -> pd.DataFrame:
@@ -276,8 +321,8 @@ DATASETS: dict[str, DataEntry] = {
         DataEntry("sentiment", "LLM Lab sentiment set", "labelled-text",
                   "Hand-written positive/negative remarks with negation, contrast and sarcasm; fixed train/test split.", False, sentiment),
         DataEntry("upload-csv", "Your own labelled CSV", "labelled-text",
-                  "A CSV you upload with 'text' and 'label' columns (any number of classes) and an optional "
-                  f"'split' column (train/test), up to {MAX_UPLOAD_MB} MB.", False, labelled_from_upload),
+                  "A CSV you upload with 'text' and 'label' columns and an optional "
+                  f"'split' column (train/test), {LABELLED_LIMITS}.", False, labelled_from_upload),
         DataEntry("iris", "Iris flowers", "table", "150 flowers, 4 measurements, 3 species (scikit-learn).", False,
                   lambda: sklearn_table("iris")),
         DataEntry("wine", "Wine", "table", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).", False,

@@ -12,7 +12,15 @@ Offline entries ship inside PyPI packages, so they work with no network:
 
 Hub entries (``gpt2``, ``distilgpt2``, ``bert-base-uncased``, or any id typed by the learner) go
 through ``from_pretrained(model_id)`` only after a quick network probe, so offline they fail in
-seconds with a clear message.
+seconds with a clear message. A typed id must be spelled like a Hub id, or name a folder the lab
+itself made (its checkpoints/ and its cache); anything else gets one and the same refusal
+(`canonical_model_id`), so the box neither loads nor reveals other folders of the server.
+
+The converted cache repairs itself (`load_converted`): every load checks the folder (files present,
+the safetensors header readable and holding the tensors the config asks for, the tokenizer
+loading); a damaged folder is converted again into a temporary folder renamed into place; a disk
+that is full or read-only gives a model kept in memory and one message saying so; a conversion
+that fails is remembered for FAILURE_MEMORY_S instead of being retried (30-55 s) on every visit.
 
 Loaded models come back in eval mode with ``requires_grad=False``: they are shared, read-only
 objects. To train, copy them (``copy.deepcopy``) or wrap a copy with an adapter.
@@ -25,12 +33,16 @@ objects. To train, copy them (``copy.deepcopy``) or wrap a copy with an adapter.
 6
 """
 
+import errno
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +54,8 @@ from core.infra.network import hub_reachable
 Kind = Literal["encoder", "causal-lm"]
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+ROOT = Path(__file__).parents[2]
+log = logging.getLogger(__name__)  # details for the server's log (paths, tracebacks); the page gets one sentence
 
 
 @dataclass
@@ -52,6 +65,7 @@ class LoadedModel:
     tokenizer: object
     model: object
     key: str
+    note: str = ""  # one sentence a page shows with the model, when it came from somewhere unusual (rebuilt, kept in memory)
 
 
 @dataclass(frozen=True)
@@ -134,58 +148,256 @@ def check_gguf_reader() -> None:
         raise Unavailable(f"converting SmolLM2's GGUF (its first load) needs the package gguf: {GGUF_PIP}")
 
 
-def convert_gguf(gguf: Path, out: Path) -> Path:
-    """De-quantise a GGUF causal LM once and save it as a plain safetensors folder at `out`.
-
-    `save_pretrained` refuses GGUF-loaded models, so we save the state dict ourselves. The write
-    goes to a temporary folder renamed into place, so two processes converting at once (two
-    Streamlit sessions, parallel tests) never see a half-written folder.
-    """
-    from safetensors.torch import save_file
+def read_gguf(gguf: Path):
+    """(tokenizer, model) de-quantised from a GGUF causal LM (transformers reads it: 20-40 s, ~1.5 GB at the peak)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    return tokenizer, AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+
+
+def write_folder(folder: Path, tokenizer, model) -> None:
+    """The plain safetensors folder `from_pretrained(folder)` reads. `save_pretrained` refuses GGUF-loaded
+    models, so we save the state dict ourselves (without the tied output layer: safetensors refuses shared tensors)."""
+    from safetensors.torch import save_file
+
     state = model.state_dict()
     if model.config.tie_word_embeddings:
-        state.pop("lm_head.weight", None)  # the tied copy; safetensors refuses shared tensors
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=out.name + ".tmp-"))
+        state.pop("lm_head.weight", None)
+    save_file({k: v.contiguous() for k, v in state.items()}, folder / "model.safetensors")
+    model.config.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+# ----------------------------------------------------------------------------- the converted cache, checked and repaired
+
+TEMP, OLD = ".tmp-", ".old-"  # siblings of a cache folder: one being written, one being replaced
+STALE_S = 3600  # a temporary sibling this old belongs to a conversion that died: remove it
+FAILURE_MEMORY_S = 600  # a failed conversion is not retried on every visit for this long
+_failures: dict[Path, tuple[float, str]] = {}
+_converting = threading.Lock()  # one conversion at a time in this process (each peaks at ~1.5 GB)
+
+
+class Broken(Exception):
+    """A converted folder that can't be used as it is; the message says what is wrong with it."""
+
+
+def expected_tensors(config) -> dict[str, tuple[int, ...]]:
+    """Name → shape of every tensor a checkpoint of `config` must hold (the model built on the meta device: no memory)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if config.tie_word_embeddings:
+        shapes.pop("lm_head.weight", None)
+    return shapes
+
+
+def check_folder(folder: Path):
+    """The tokenizer of a converted folder, once the folder is found whole; raises Broken saying what is not.
+
+    Checks, without loading the weights: the files are there, config.json reads, the safetensors header
+    reads and covers the whole file (a truncated file fails here), its tensors are exactly the ones the
+    config asks for with their shapes, and the tokenizer loads. Reads only, so a read-only cache works.
+    """
+    from safetensors import safe_open
+    from transformers import AutoConfig, AutoTokenizer
+
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
+        if not (folder / name).is_file():
+            raise Broken(f"{name} is missing")
     try:
-        save_file({k: v.contiguous() for k, v in state.items()}, tmp / "model.safetensors")
-        model.config.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        tmp.rename(out)
-    except OSError:
+        config = AutoConfig.from_pretrained(folder)
+    except Exception as e:  # noqa: BLE001 (whatever a damaged file raises: json, OSError, ValueError)
+        raise Broken("config.json is unreadable") from e
+    try:
+        with safe_open(folder / "model.safetensors", "pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:  # noqa: BLE001 (safetensors raises its own SafetensorError)
+        raise Broken("model.safetensors is truncated or corrupt") from e
+    if found != expected_tensors(config):
+        raise Broken("model.safetensors does not hold the tensors its config describes")
+    try:
+        return AutoTokenizer.from_pretrained(folder)
+    except Exception as e:  # noqa: BLE001
+        raise Broken("the tokenizer files are unreadable") from e
+
+
+def open_folder(folder: Path, key: str, note: str = "") -> LoadedModel:
+    """A checked converted folder, loaded (about a second); raises Broken when it is not whole."""
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = check_folder(folder)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder)
+    except Exception as e:  # noqa: BLE001
+        raise Broken("the weights do not load") from e
+    return LoadedModel(tokenizer, _read_only(model), key, note)
+
+
+def remove_stale(folder: Path, older_than_s: float = STALE_S) -> None:
+    """Remove temporary siblings of `folder` left by conversions that died (older than `older_than_s`)."""
+    now = time.time()
+    for pattern in (folder.name + TEMP + "*", folder.name + OLD + "*"):
+        for path in folder.parent.glob(pattern):
+            try:
+                if now - path.stat().st_mtime > older_than_s:
+                    shutil.rmtree(path)
+            except OSError:
+                pass  # read-only, or another process removed it first
+
+
+def write_atomically(folder: Path, tokenizer, model) -> None:
+    """Write the converted folder next to its place, check it, then rename it into place.
+
+    Readers never see a half-written folder; a damaged one is moved aside first and removed after.
+    Two processes converting at once: the second rename fails, and the winner's folder is used.
+    Raises OSError (disk full, read-only) with nothing left behind.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name + TEMP))
+    old = None
+    try:
+        write_folder(tmp, tokenizer, model)
+        try:
+            check_folder(tmp)
+        except Broken as e:  # written, but not readable back: as good as a failed write
+            raise OSError(errno.EIO, f"the written copy does not read back: {e}") from e
+        if folder.exists():
+            old = folder.rename(folder.with_name(folder.name + OLD + tmp.name[-8:]))
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if not folder.exists():
+                raise
+            check_folder(folder)  # another process won the race: its folder is whole, or this raises Broken
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (out / "model.safetensors").exists():  # lost a race: fine if the winner finished
-            raise
-    return out
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def why_not_written(e: OSError) -> str:
+    """An OSError in words a learner can read, without the server's paths."""
+    if e.errno == errno.ENOSPC or e.errno == errno.EDQUOT:
+        return "the server's disk is full"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the server's model cache is read-only"
+    return "the server could not write its model cache"
+
+
+def load_converted(key: str, title: str, folder: Path, convert: Callable[[], tuple]) -> LoadedModel:
+    """The model kept converted in `folder`, converting it first (`convert()` → (tokenizer, model)) when the
+    folder is missing or damaged.
+
+    - whole folder (read-only or not): loaded as it is;
+    - missing or damaged: converted, written atomically (`write_atomically`), loaded; a damaged one says so in `note`;
+    - the write fails (full disk, read-only): the converted model from memory, and a `note` saying why;
+    - the conversion fails: Unavailable, remembered for FAILURE_MEMORY_S (the next visits get the same
+      message at once instead of another 30-55 s attempt).
+    """
+    try:
+        return open_folder(folder, key)
+    except Broken as e:
+        damage = str(e) if folder.exists() else ""
+    failed = _failures.get(folder)
+    if failed and time.monotonic() - failed[0] < FAILURE_MEMORY_S:
+        raise Unavailable(failed[1])
+    with _converting:
+        try:
+            return open_folder(folder, key)  # converted meanwhile by another session
+        except Broken:
+            pass
+        try:
+            tokenizer, model = convert()
+        except Unavailable:
+            raise  # a missing package: cheap to find out again, and fixed by installing it
+        except Exception:  # noqa: BLE001 (a broken download, a bug in a reader: never a traceback on the page)
+            log.exception("converting %s into %s failed", key, folder)
+            message = f"{title} could not be prepared on this server (the server's log says why); it will try again in a few minutes"
+            _failures[folder] = (time.monotonic(), message)
+            raise Unavailable(message) from None
+        try:
+            write_atomically(folder, tokenizer, model)
+        except (OSError, Broken) as e:
+            log.warning("could not keep the converted %s in %s: %s", key, folder, e)
+            reason = why_not_written(e) if isinstance(e, OSError) else "its copy did not read back"
+            return LoadedModel(tokenizer, _read_only(model), key,
+                               f"{title} runs from memory: {reason}, so its converted copy could not be kept and "
+                               "the server converts it again after a restart.")
+    note = f"{title}'s cached copy was damaged ({damage}) and has been rebuilt." if damage else ""
+    return open_folder(folder, key, note)
 
 
 def load_smollm2() -> LoadedModel:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     gguf = smollm2_gguf()  # the package first: its version names the cache folder
-    folder = smollm2_cache()
-    if not smollm2_converted():
-        check_gguf_reader()
+
+    def convert():
+        check_gguf_reader()  # only converting needs it
+        return read_gguf(gguf)
+
+    return load_converted("smollm2", "SmolLM2", smollm2_cache(), convert)
+
+
+# ----------------------------------------------------------------------------- typed ids: the Hub, or the lab's own folders
+
+HUB_ID_MAX = 96  # the Hub's own limit on a repository name
+_HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_HUB_ID = re.compile(rf"^{_HUB_PART}(?:/{_HUB_PART})?$")
+REFUSED = ("that is not a Hub model id (a name like 'gpt2' or 'org/name': letters, digits, '-', '_' and '.', "
+           f"at most {HUB_ID_MAX} characters) nor a folder this lab made")
+
+
+def lab_folders() -> list[Path]:
+    """Folders whose subfolders a typed id may name: the lab's checkpoints and its model cache."""
+    return [ROOT / "checkpoints", cache_dir()]
+
+
+def canonical_model_id(typed: str) -> str:
+    """One spelling per model: a Hub id as typed (trimmed), or the resolved path of a folder inside
+    `lab_folders()`. Everything else raises Unavailable(REFUSED), the same words for every refusal,
+    so the box says nothing about which of the server's folders exist.
+
+    >>> canonical_model_id(" distilgpt2 "), canonical_model_id("org/name")
+    ('distilgpt2', 'org/name')
+    >>> canonical_model_id("../../etc")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.Unavailable: that is not a Hub model id (...) nor a folder this lab made
+    """
+    text = typed.strip()
+    if text and len(text) <= 4 * HUB_ID_MAX and "\x00" not in text:
+        path = Path(text).expanduser()
         try:
-            convert_gguf(gguf, folder)
-        except OSError as e:  # a read-only or full disk: say where, and how to move the cache
-            raise Unavailable(f"could not save the converted SmolLM2 in {folder.parent} ({e.strerror or e}); "
-                              "set LLM_LAB_CACHE to a writable folder") from e
-    model = AutoModelForCausalLM.from_pretrained(folder)
-    return LoadedModel(AutoTokenizer.from_pretrained(folder), _read_only(model), "smollm2")
+            path = (path if path.is_absolute() else ROOT / path).resolve()
+            inside = any(path.is_relative_to(root.resolve()) and path != root.resolve() for root in lab_folders())
+            if inside and path.is_dir():
+                return str(path)
+        except (OSError, RuntimeError, ValueError):  # too long, a symlink loop
+            pass
+        if len(text) <= HUB_ID_MAX and _HUB_ID.match(text) and ".." not in text and "--" not in text:
+            return text
+    raise Unavailable(REFUSED)
 
 
 def require_hub(model_id: str) -> None:
     """Raise Unavailable unless `model_id` is spelled like a Hub id and the Hub answers (probed in ≤ 2 s)."""
-    if not _HUB_ID.match(model_id):
-        raise Unavailable(f"'{model_id}' is not a Hub model id (expected a name like 'gpt2' or 'org/name')")
+    if canonical_model_id(model_id) != model_id.strip() or Path(model_id).is_absolute():
+        raise Unavailable(REFUSED)
     reach = hub_reachable()
     if not reach.ok:
         raise Unavailable(f"'{model_id}' comes from the Hugging Face Hub, which is out of reach: {reach.reason}")
+
+
+def source_of(model_id: str) -> str:
+    """What `from_pretrained` should read for a typed id: its canonical form, after the network probe
+    for a Hub id (so offline this fails in about a second instead of retrying)."""
+    source = canonical_model_id(model_id)
+    if not Path(source).is_absolute():  # a Hub id; a lab folder is read from disk
+        require_hub(source)
+    return source
 
 
 CHECKPOINTS = Path(__file__).parents[2] / "checkpoints"
@@ -195,7 +407,7 @@ LAB_GPT = "gpt-manual"
 def lab_gpt_folder(name: str = LAB_GPT) -> Path:
     folder = CHECKPOINTS / name
     if not (folder / "model.safetensors").is_file():
-        raise Unavailable(f"the lab's own GPT is missing from {folder}: regenerate it with ./lab train gpt")
+        raise Unavailable(f"the lab's own GPT is missing (checkpoints/{name}): regenerate it with ./lab train gpt")
     return folder
 
 
@@ -214,23 +426,36 @@ def load_lab_gpt(name: str = LAB_GPT) -> LoadedModel:
 
 
 def load_hub(model_id: str, kind: Kind) -> LoadedModel:
-    """Load `model_id` with `from_pretrained`: a Hub id (needs the network) or a local folder.
-
-    The network is probed first, so offline this fails in about a second instead of retrying.
+    """Load `model_id` with `from_pretrained`: a Hub id (needs the network) or a folder the lab made
+    (see `canonical_model_id`). Its key is the canonical id, so two spellings are one model.
     Never runs code from the Hub (no trust_remote_code).
     """
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    if not (model_id and Path(model_id).is_dir()):
-        require_hub(model_id)
+    source = source_of(model_id)
     auto = AutoModel if kind == "encoder" else AutoModelForCausalLM
     extra = {"attn_implementation": "eager"} if kind == "encoder" else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_id)
-        model = auto.from_pretrained(model_id, **extra)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = auto.from_pretrained(source, **extra)
     except (OSError, ValueError) as e:  # unknown id, private repo, not this kind of model
-        raise Unavailable(f"could not load '{model_id}' as a {kind}: {str(e).splitlines()[0]}") from e
-    return LoadedModel(tokenizer, _read_only(model), model_id)
+        log.warning("could not load %s as a %s: %s", source, kind, e)
+        raise Unavailable(f"could not load {shown_id(source)} as a {kind}: {first_line_without_paths(e)}") from None
+    return LoadedModel(tokenizer, _read_only(model), source)
+
+
+def shown_id(source: str) -> str:
+    """A canonical id as a page may show it: a Hub id, or only the last part of a lab folder's path."""
+    return f"'{Path(source).name if Path(source).is_absolute() else source}'"
+
+
+def first_line_without_paths(e: Exception) -> str:
+    """The first line of an error from a library, with any of the server's absolute paths cut out.
+
+    >>> first_line_without_paths(OSError("Can't load '/srv/app/.cache/x' here.\\nTraceback"))
+    "Can't load '…' here."
+    """
+    return re.sub(r"(?<![\w.])/[^\s'\"]+", "…", str(e).splitlines()[0] if str(e) else type(e).__name__)
 
 
 def _hub_entry(model_id: str, title: str, kind: Kind, params: str) -> ModelEntry:
@@ -355,9 +580,10 @@ def load_tokenizer(key: str):
         tokenizer = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
     elif key == "smollm2":
         smollm2_gguf()
-        if not smollm2_converted():
-            load_smollm2()  # converts the GGUF once (tokenizer.json included); later calls read the folder
-        tokenizer = Tokenizer.from_file(str(smollm2_cache() / "tokenizer.json"))
+        try:
+            tokenizer = Tokenizer.from_file(str(smollm2_cache() / "tokenizer.json"))
+        except Exception:  # noqa: BLE001 (missing or damaged: loading the model converts or repairs the folder)
+            tokenizer = Tokenizer.from_str(load_smollm2().tokenizer.backend_tokenizer.to_str())  # a copy: we change its padding
     else:
         tokenizer = load_hub_tokenizer(key)
     tokenizer.no_padding()
@@ -369,9 +595,9 @@ def load_hub_tokenizer(model_id: str):
     """A Hub model's fast tokenizer, or a local folder's (the Hub after the network probe, so offline this fails in about a second)."""
     from transformers import AutoTokenizer
 
-    if not (model_id and Path(model_id).is_dir()):
-        require_hub(model_id)
+    source = source_of(model_id)
     try:
-        return AutoTokenizer.from_pretrained(model_id).backend_tokenizer
+        return AutoTokenizer.from_pretrained(source).backend_tokenizer
     except (OSError, ValueError, AttributeError) as e:
-        raise Unavailable(f"could not load the tokenizer of '{model_id}': {str(e).splitlines()[0]}") from e
+        log.warning("could not load the tokenizer of %s: %s", source, e)
+        raise Unavailable(f"could not load the tokenizer of {shown_id(source)}: {first_line_without_paths(e)}") from None

@@ -48,7 +48,7 @@ from torch import nn
 
 from core.errors import LabError
 from core.infra import models
-from core.infra.memory import PeakMemory
+from core.infra.memory import TensorMemory
 from core.llm.finetune_data import prepare
 from core.training import Dropout, History, OnStep, generators, init_parameters, run_steps
 
@@ -114,7 +114,7 @@ class FinetuneResult:
     total: int  # parameters of the classifier (encoder + adapters + head)
     train_s: float  # seconds spent training (feature extraction of the probe included, evaluation not)
     wall_s: float  # seconds for the whole call
-    peak_memory: int  # bytes above the level before training (see core.infra.memory)
+    peak_memory: int  # most bytes held at once by the tensors training allocated (this run only: core.infra.memory.TensorMemory)
     test: pd.DataFrame = field(repr=False)  # held-out rows: text, label, predicted, confidence
 
     @property
@@ -324,7 +324,7 @@ def fit(config: FinetuneConfig, train: pd.DataFrame, test: pd.DataFrame, on_step
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (n_steps - s) / max(1, n_steps - warmup))))
     clock = Stopwatch()
 
-    with PeakMemory() as memory:
+    with TensorMemory() as memory:  # counts this run's tensors only, whoever else trains in other threads
         if config.method == "probe":
             classifier = model.eval()
             with clock.timing():

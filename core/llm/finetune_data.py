@@ -12,9 +12,9 @@ show, and few enough rows for a CPU.
 import pandas as pd
 
 from core.errors import LabError
-from core.infra.data import train_test_rows, usable_rows
+from core.infra.data import MAX_CLASSES, MAX_ROWS, train_test_rows, usable_rows
 
-MAX_ROWS = 50_000  # more than this would take hours on a CPU; the page says so instead
+# MAX_ROWS: more would take hours on a CPU (and is the upload limit too); MAX_CLASSES: the lab's limit on classes
 
 
 def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -33,6 +33,8 @@ def prepare(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     labels = sorted(train.label.unique())
     if len(labels) < 2:
         raise LabError(f"the training data has a single class ('{labels[0]}'); a classifier needs at least two")
+    if len(labels) > MAX_CLASSES:
+        raise LabError(f"the training data has {len(labels):,} classes; the lab takes at most {MAX_CLASSES}")
     unseen = sorted(set(test.label) - set(labels))
     if unseen:
         raise LabError(f"the test data has labels the training data never shows: {', '.join(unseen[:5])}")

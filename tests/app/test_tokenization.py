@@ -224,7 +224,7 @@ def test_odd_text_to_encode():
 
 
 @pytest.mark.slow  # several seconds of AppTest reruns
-def test_gpt2_joins_when_the_hub_answers(monkeypatch, tmp_path):
+def test_gpt2_joins_when_the_hub_answers(monkeypatch, lab_folder):
     """Online, GPT-2's tokenizer comes through models.load_hub_tokenizer; here a small byte-level BPE saved where
     the Hub's "gpt2" would be read stands in for it (same loading code, from_pretrained on a folder)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -238,9 +238,9 @@ def test_gpt2_joins_when_the_hub_answers(monkeypatch, tmp_path):
     stand_in.pre_tokenizer, stand_in.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
     stand_in.train_from_iterator([data.python_docs_text()[:20_000]], trainers.BpeTrainer(
         vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"], show_progress=False))
-    PreTrainedTokenizerFast(tokenizer_object=stand_in).save_pretrained(tmp_path)
+    PreTrainedTokenizerFast(tokenizer_object=stand_in).save_pretrained(lab_folder)
     real = registry.load_hub_tokenizer
-    monkeypatch.setattr(registry, "load_hub_tokenizer", lambda model_id: real(str(tmp_path)))
+    monkeypatch.setattr(registry, "load_hub_tokenizer", lambda model_id: real(str(lab_folder)))
     monkeypatch.setattr(registry, "hub_reachable", lambda: ONLINE)
     monkeypatch.setattr(state, "hub_reachability", lambda: ONLINE)
     monkeypatch.setattr(state, "shared", lambda fn, max_entries=10: fn)  # no tokenizer cached by an earlier test

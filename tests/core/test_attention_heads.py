@@ -69,11 +69,11 @@ def test_recomputed_weights_equal_transformers(which, request):
 
 
 @pytest.mark.parametrize("family", ["bert", "distilbert"])
-def test_hub_loader_encoders_recomputed_weights_equal_eager(family, tokenizer, tmp_path):
+def test_hub_loader_encoders_recomputed_weights_equal_eager(family, tokenizer, lab_folder):
     """The online path (models.load_hub) on a saved folder, as the page uses it for a Hub id."""
     layers, heads = (2, 4) if family == "bert" else (3, 2)
-    save(tiny_encoder(family, tokenizer.vocab_size, layers, heads), tokenizer, tmp_path)
-    lm = models.load_hub(str(tmp_path), "encoder")
+    save(tiny_encoder(family, tokenizer.vocab_size, layers, heads), tokenizer, lab_folder)
+    lm = models.load_hub(str(lab_folder), "encoder")
     text = "Heads of a model loaded from a folder."
     att = ah.attentions(lm, text)
     assert att.weights.shape[:2] == ah.shape(lm.model) == ((2, 4) if family == "bert" else (3, 2))

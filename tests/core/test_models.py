@@ -32,10 +32,10 @@ def test_hub_path_loads_a_local_folder_through_from_pretrained(tiny_gpt2_dir):
     assert not any(p.requires_grad for p in loaded.model.parameters())  # shared models are read-only
 
 
-def test_hub_path_loads_an_encoder_with_eager_attention(tmp_path):
+def test_hub_path_loads_an_encoder_with_eager_attention(lab_folder):
     tok = AutoTokenizer.from_pretrained(models.minilm_path())  # a real tokenizer, on disk
-    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, tmp_path)
-    loaded = models.load_hub(str(tmp_path), "encoder")
+    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, lab_folder)
+    loaded = models.load_hub(str(lab_folder), "encoder")
     out = loaded.model(**loaded.tokenizer("hello world", return_tensors="pt"), output_attentions=True)
     assert out.attentions[0].shape[1] == 2
 
@@ -55,6 +55,39 @@ def test_malformed_model_ids_are_refused_before_any_network_call():
             models.load_hub(bad, "causal-lm")
 
 
+def test_the_hub_box_refuses_every_server_path_and_odd_text_with_one_message(monkeypatch, tmp_path):
+    """Folders the lab did not make are refused whether or not they exist, with the same words as bad syntax,
+    so the box tells nothing about the server's folders; nothing reaches for the network or the disk's files."""
+    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    forbid_network(monkeypatch)
+    refusals = set()
+    for typed in ["/etc", "/no/such/folder", str(tmp_path), str(tmp_path / "cache"), str(tmp_path / "cache" / ".." / ".."),
+                  "~", "./core", "..", "../../etc/passwd", "a" * 97, "x" * 300, "a/" * 150, "org/name/extra", "http://evil.example/m",
+                  "a b", "gpt2\x00", "", "   ", "-gpt2", "gpt2.", "a..b", "a--b", "![p](http://example.com/x.png)", "عربي", "🙂"]:
+        with pytest.raises(Unavailable) as refused:
+            models.load_hub(typed, "encoder")
+        refusals.add(str(refused.value))
+    assert refusals == {models.REFUSED}
+
+
+def test_a_folder_the_lab_made_is_one_model_whatever_its_spelling(lab_folder, monkeypatch):
+    monkeypatch.chdir(models.ROOT)
+    spellings = [str(lab_folder), str(lab_folder) + "/", str(lab_folder).replace("/saved-model", "//saved-model"),
+                 str(lab_folder / ".." / "saved-model"), f"  {lab_folder}  "]
+    assert {models.canonical_model_id(s) for s in spellings} == {str(lab_folder.resolve())}
+    assert models.canonical_model_id("gpt2") == "gpt2"  # a Hub id stays as typed
+    assert models.canonical_model_id("checkpoints/" + "no-such-run") == "checkpoints/no-such-run"  # Hub syntax; no such lab folder
+
+
+def test_a_link_out_of_the_lab_folders_is_refused(lab_folder, tmp_path):
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (lab_folder / "link").symlink_to(outside)
+    with pytest.raises(Unavailable, match="nor a folder this lab made"):
+        models.canonical_model_id(str(lab_folder / "link"))
+
+
 def test_unknown_registry_key_is_a_clear_message():
     with pytest.raises(Unavailable, match="unknown model"):
         models.load("no-such-model")
@@ -70,7 +103,7 @@ def test_missing_offline_package_says_what_to_install(monkeypatch):
 def test_a_missing_package_makes_smollm2_unavailable_with_the_pip_line(package, pip_line, tmp_path, monkeypatch):
     monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))  # empty: nothing converted yet
     hide_packages(monkeypatch, package)
-    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
+    monkeypatch.setattr(models, "read_gguf", must_not_convert)
     with pytest.raises(Unavailable, match=pip_line):
         models.load("smollm2")
     ok, why = models.availability("smollm2")
@@ -84,17 +117,6 @@ def test_once_converted_smollm2_no_longer_needs_the_gguf_reader(tmp_path, monkey
     (models.smollm2_cache()).mkdir(parents=True)
     (models.smollm2_cache() / "model.safetensors").touch()
     assert models.availability("smollm2") == (True, "installed; converted copy cached")
-
-
-def test_unwritable_cache_raises_unavailable_saying_where(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLM_LAB_CACHE", str(tmp_path))
-
-    def read_only(gguf, out):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(models, "convert_gguf", read_only)
-    with pytest.raises(Unavailable, match=f"could not save the converted SmolLM2 in {tmp_path}.*LLM_LAB_CACHE"):
-        models.load("smollm2")
 
 
 def test_pages_fall_back_to_the_first_hub_causal_lm_only_when_the_hub_answers(monkeypatch, tmp_path):
@@ -177,7 +199,7 @@ def test_converted_smollm2_gives_the_logits_of_the_gguf_original(tmp_path, monke
     ids = converted.tokenizer("The capital of France is", return_tensors="pt").input_ids
     with torch.no_grad():
         torch.testing.assert_close(converted.model(ids).logits, original(ids).logits, rtol=0, atol=1e-5)
-    monkeypatch.setattr(models, "convert_gguf", must_not_convert)
+    monkeypatch.setattr(models, "read_gguf", must_not_convert)
     models.load("smollm2")  # second load: from the cache, no conversion
 
 
@@ -189,9 +211,9 @@ def test_self_check_names_the_greedy_next_token_of_a_causal_lm(tiny_gpt2_dir):
     assert models.self_check(lm) == f"GPT-2 small: “{models.CAUSAL_LM_CHECK}” → “{lm.tokenizer.decode(greedy).strip()}”"
 
 
-def test_self_check_reports_an_encoders_hidden_states(tmp_path):
+def test_self_check_reports_an_encoders_hidden_states(lab_folder):
     tok = AutoTokenizer.from_pretrained(models.minilm_path())
-    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, tmp_path)  # 32 wide
-    lm = dataclasses.replace(models.load_hub(str(tmp_path), "encoder"), key="bert-base-uncased")
+    save(tiny_encoder("bert", tok.vocab_size, layers=1, heads=2), tok, lab_folder)  # 32 wide
+    lm = dataclasses.replace(models.load_hub(str(lab_folder), "encoder"), key="bert-base-uncased")
     n = len(tok(models.ENCODER_CHECK).input_ids)  # [CLS] the lab runs offline . [SEP]
     assert models.self_check(lm) == f"BERT base, uncased: {n} tokens → hidden states of shape (1, {n}, 32)"
