@@ -13,6 +13,7 @@ from core.lm.markov_source import MarkovSource
 from core.lm.text_tokens import CharTokenizer, train_bpe
 from core.transformers import gpt_train
 from core.transformers.gpt import GPTConfig
+from tests.app.conftest import text_tables, widget
 
 APP = str(Path(__file__).parents[2] / "streamlit_app.py")
 
@@ -182,9 +183,10 @@ def test_ablations_and_sweep_fill_their_tables():
 def test_the_labs_gpt_works_in_the_decoding_prompting_and_heads_pages():
     at = AppTest.from_file(APP, default_timeout=600).run().switch_page("pages/decoding.py").run()
     at.selectbox(key="decoding.model").set_value("gpt-manual").run()
+    widget(at.button, "Run the five strategies").click().run()  # the race runs on its button
     clean(at)
-    strategies = at.dataframe[-1].value
-    assert len(strategies) == 5 and (strategies.tokens == 16).all()  # no EOS in a byte vocabulary: every text runs full length
+    (strategies,) = text_tables(at)
+    assert len(strategies) == 5 and (strategies.tokens == "16").all()  # no EOS in a byte vocabulary: every text runs full length
     at = AppTest.from_file(APP, default_timeout=600).run().switch_page("pages/prompting.py").run()
     at.selectbox(key="prompting.model").set_value("gpt-manual").run()
     clean(at)
