@@ -231,7 +231,7 @@ with inspect:
             cells = pd.DataFrame([(names[i], names[j], float(att.weights[layer, head, i, j])) for i in range(n_tok) for j in range(i + 1)],
                                  columns=["query", "key", "weight"])
             draw({"title": f"Layer {layer}, head {head}: {label[layer, head]}", "data": cells, "mark": "rect",
-                  "height": {"step": 16},
+                  "height": {"step": 20},  # a label's box moves with its glyphs (␣, ↵): 20 px keeps neighbours apart
                   "encoding": {"x": field("key:N", sort=names, title="looks at (key)", axis={"labelOverlap": False, "labelAngle": -90}),
                                "y": field("query:N", sort=names, title="token (query)", axis={"labelOverlap": False}),
                                "color": field("weight:Q", scale={"scheme": "purples", "domain": [0, 1]}, title="attention weight"),
@@ -242,8 +242,8 @@ with inspect:
                          column_config={c: st.column_config.NumberColumn(format="%.2f") for c in stats.columns[2:-1]})
         nxt = gpt_inspect.next_token_table(m, tok, probe, top_n=15)
         nxt["shown"] = [f"{r} · {visible(t)}" for r, t in zip(nxt["rank"], nxt.token)]
-        draw({"title": "What it predicts after your text", "data": nxt, "mark": {"type": "bar", "color": "#72b7b2"}, "height": {"step": 18},
-              "encoding": {"y": field("shown:N", sort=None, title=None), "x": field("probability:Q", axis={"format": "%"}),
+        draw({"title": "What it predicts after your text", "data": nxt, "mark": {"type": "bar", "color": "#72b7b2"}, "height": {"step": 20},
+              "encoding": {"y": field("shown:N", sort=None, title=None, axis={"labelOverlap": False}),  # every rank keeps its token "x": field("probability:Q", axis={"format": "%"}),
                            "tooltip": [field("token:N"), field("id:Q"), field("probability:Q", format=".2%")]}})
     with st.form("gpt.generate"):
         g = st.columns(5)

@@ -111,10 +111,11 @@ with tab_pca, friendly_errors():
                        "tooltip": [field("label:N"), field("x:Q", format=".3f"), field("y:Q", format=".3f")]}}, left)
     draw({"title": "Share of the variance per component", "height": 420, "layer": [
         {"data": values(table), "mark": {"type": "bar", "color": "#bab0ac"},
-         "encoding": {"x": field("component:O"), "y": field("share:Q", axis={"format": "%"}, title="share of the variance"),
+         "encoding": {"x": field("component:O", axis={"labelAngle": 0, "labelOverlap": False}),  # 20 bands of ~20 px: every number fits flat
+                      "y": field("share:Q", axis={"format": "%"}, title="share of the variance"),
                       "tooltip": [field("component:O"), field("share:Q", format=".2%"), field("cumulative:Q", format=".2%")]}},
         {"data": values(table), "mark": {"type": "line", "point": {"color": "#222222"}, "color": "#222222"},
-         "encoding": {"x": field("component:O"), "y": field("cumulative:Q")}}]}, right)
+         "encoding": {"x": field("component:O", axis={"labelAngle": 0, "labelOverlap": False}), "y": field("cumulative:Q")}}]}, right)
     right.caption("Bars: each component's share; black: the running total. Labels were not used to find the components: "
                   "where the classes still fall apart, the widest directions of the data happen to separate them.")
     if name == "digits":

@@ -39,7 +39,9 @@ def spec(regions: pd.DataFrame, split: mlp.Split, size: int = 440, names: list[s
         chart(points(split), {"type": "circle", "size": 28, "opacity": 0.95, "strokeWidth": 1}, x="x:Q", y="y:Q",
               color=field("class:N", scale=classes, legend=class_legend(names, split.n_classes)),
               stroke=field("set:N", scale={"domain": ["train", "test"], "range": ["white", "black"]},
-                           legend={"title": "points (ring)", "orient": "top", "direction": "horizontal"})),
+                           legend={"title": "points (ring)", "orient": "top", "direction": "horizontal",
+                                   # a grey dot: the ring is what this legend tells apart, not a class's colour
+                                   "symbolFillColor": "#999999", "symbolStrokeWidth": 2})),
         width=size, height=size, resolve={"legend": {"color": "independent"}})  # else the regions' None hides the class legend
 
 

@@ -149,8 +149,13 @@ _CHARTS_JS = """() => {
     });
     const legends = [...svg.querySelectorAll('g.role-legend')].map(lg => {
       const labels = [...lg.querySelectorAll('g.role-legend-label text')].map(t => t.textContent);
+      // a symbol's look: its fill, ring (stroke) and dashes; entries that differ in any of them can be told apart
+      // (a legend of dash patterns in one colour, or of ring colours around one fill, is a legitimate legend)
+      const paint = c => c && c !== 'transparent' && c !== 'none' ? c : '';
       const colours = [...lg.querySelectorAll('g.role-legend-symbol path')].map(p => {
-        const f = p.getAttribute('fill'); return f && f !== 'transparent' && f !== 'none' ? f : p.getAttribute('stroke'); });
+        const look = [paint(p.getAttribute('fill')), paint(p.getAttribute('stroke')), p.getAttribute('stroke-dasharray') || '']
+          .filter(Boolean).join(' ');
+        return look || null; });
       return {labels, colours, cut: labels.filter(s => s.endsWith('…'))};
     });
     return {renderer: 'svg', title, axes, legends};
