@@ -243,7 +243,8 @@ with inspect:
         nxt = gpt_inspect.next_token_table(m, tok, probe, top_n=15)
         nxt["shown"] = [f"{r} · {visible(t)}" for r, t in zip(nxt["rank"], nxt.token)]
         draw({"title": "What it predicts after your text", "data": nxt, "mark": {"type": "bar", "color": "#72b7b2"}, "height": {"step": 20},
-              "encoding": {"y": field("shown:N", sort=None, title=None, axis={"labelOverlap": False}),  # every rank keeps its token "x": field("probability:Q", axis={"format": "%"}),
+              "encoding": {"y": field("shown:N", sort=None, title=None, axis={"labelOverlap": False}),  # every rank keeps its token
+                           "x": field("probability:Q", axis={"format": "%"}),
                            "tooltip": [field("token:N"), field("id:Q"), field("probability:Q", format=".2%")]}})
     with st.form("gpt.generate"):
         g = st.columns(5)

@@ -63,7 +63,7 @@ def similarity_chart(matrix, labels: list[str], title: str) -> dict:
         {"mark": "rect", "encoding": {"color": field("cosine:Q", scale={"scheme": "purples", "domain": [low, 1]}, title="cosine")}},
         {"mark": {"type": "text", "fontSize": 12}, "encoding": {"text": field("cosine:Q", format=".2f"), "color": dark}}],
         "encoding": {"x": field("b:N", sort=[str(j + 1) for j in range(n)], title="sentence", axis={"labelAngle": 0}),
-                     "y": field("a:N", sort=labels, title=None, axis={"labelLimit": 340}),
+                     "y": field("a:N", sort=labels, title=None, axis={"labelLimit": 420}),  # a short sentence whole
                      "tooltip": [field("a:N"), field("b:N", title="sentence"), field("cosine:Q", format=".3f")]}}
 
 

@@ -111,7 +111,7 @@ with tab_pca, friendly_errors():
                        "tooltip": [field("label:N"), field("x:Q", format=".3f"), field("y:Q", format=".3f")]}}, left)
     draw({"title": "Share of the variance per component", "height": 420, "layer": [
         {"data": values(table), "mark": {"type": "bar", "color": "#bab0ac"},
-         "encoding": {"x": field("component:O", axis={"labelAngle": 0, "labelOverlap": False}),  # 20 bands of ~20 px: every number fits flat
+         "encoding": {"x": field("component:O", axis={"labelAngle": 0, "labelOverlap": False}),  # 20 bands: each number fits flat
                       "y": field("share:Q", axis={"format": "%"}, title="share of the variance"),
                       "tooltip": [field("component:O"), field("share:Q", format=".2%"), field("cumulative:Q", format=".2%")]}},
         {"data": values(table), "mark": {"type": "line", "point": {"color": "#222222"}, "color": "#222222"},

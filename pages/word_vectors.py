@@ -101,7 +101,7 @@ def idf_and_matrix(cells: pd.DataFrame, value: str, legend: str, show_idf: bool)
     matrix.pop("title")
     if not show_idf:
         return {"title": "The chosen document (top row) and its nearest, × their heaviest terms", "data": cells, **matrix}
-    bars = {"height": 70, "width": {"step": 22}, "mark": "bar", "encoding": {
+    bars = {"height": 110, "width": {"step": 22}, "mark": "bar", "encoding": {
         "x": field("term:N", sort=list(dict.fromkeys(cells.term)), axis=None),
         "y": field("idf:Q", aggregate="mean", title="idf"), "color": {"value": "#8c8c8c"},
         "tooltip": [field("term:N"), field("idf:Q", aggregate="mean", format=".3f")]}}

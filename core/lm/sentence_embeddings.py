@@ -141,7 +141,7 @@ class ContextualVectors:
         return pd.DataFrame(rows)
 
 
-def _snippet(sentence: str, start: int, end: int, width: int = 24) -> str:
+def _snippet(sentence: str, start: int, end: int, width: int = 40) -> str:
     """The word in capitals with up to `width` characters around it, cut at spaces (no half words)."""
     left, right = sentence[:start], sentence[end:]
     if len(left) > width:
