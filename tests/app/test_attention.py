@@ -142,7 +142,7 @@ def heads_page_on_a_folder(model, folder: Path) -> AppTest:
 @pytest.mark.parametrize("family", ["bert", "distilbert"])
 def test_heads_page_reads_an_encoder_through_the_hub_path(lab_folder, family):
     """A Hub BERT or DistilBERT, tested offline: a tiny one saved to a folder, read by the same loader."""
-    at = heads_page_on_a_folder(tiny_encoder(family, MINILM_VOCAB), lab_folder / f"tiny-{family}")
+    at = heads_page_on_a_folder(tiny_encoder(family, MINILM_VOCAB), lab_folder)  # the box takes 100 characters: no deeper folder
     assert at.selectbox[0].value == "encoder"
     assert any("2 layers × 4 heads" in c.value and "causal" not in c.value for c in at.caption)
     assert len(at.get("iframe")) == 2 and len(at.dataframe[0].value) == 8  # BertViz views, 8 heads labelled
@@ -152,7 +152,7 @@ def test_heads_page_reads_an_encoder_through_the_hub_path(lab_folder, family):
 
 def test_heads_page_reads_a_gpt2_through_the_hub_path(lab_folder):
     """The online option, tested offline with a tiny local stand-in: a GPT-2-shaped model in a folder."""
-    at = heads_page_on_a_folder(tiny_gpt2(MINILM_VOCAB), lab_folder / "tiny-gpt2")
+    at = heads_page_on_a_folder(tiny_gpt2(MINILM_VOCAB), lab_folder)
     assert at.selectbox[0].value == "causal-lm"
     assert any("2 layers × 4 heads" in c.value and "causal" in c.value for c in at.caption)
     kl = next(m for m in at.metric if m.label.startswith("next-token change"))
