@@ -25,7 +25,8 @@ header(
     "the source's exact entropy rate, which no model can beat. Then switch parts of it off, grow it, and look inside.",
 )
 st.latex(r"h_0 = E_{\text{tok}}[x] + E_{\text{pos}},\quad h \leftarrow h + \text{Attn}(\text{LN}(h)),\quad "
-         r"h \leftarrow h + \text{MLP}(\text{LN}(h)),\quad p(x_{t+1}\mid x_{\le t}) = \text{softmax}(\text{LN}(h_t)\,E_{\text{tok}}^\top)")
+         r"h \leftarrow h + \text{MLP}(\text{LN}(h)),")  # two lines: one was wider than the page and cut off
+st.latex(r"p(x_{t+1}\mid x_{\le t}) = \text{softmax}(\text{LN}(h_t)\,E_{\text{tok}}^\top)")
 
 CORPORA = {"python-docs": "Python's manual (English, offline)", "markov": "Synthetic Markov text (exact entropy rate)",
            "tiny-shakespeare": "Tiny Shakespeare (online)", "upload": "Your own text file"}
@@ -150,7 +151,7 @@ if tokens_per_char is None:  # a checkpoint whose config.json lost its results: 
 
 h = history
 held_out = gpt_train.held_out_loss(h, tokens_per_char, final)  # the whole split once a run has finished, else its last evaluation
-cols = st.columns(5)
+cols = st.columns(3) + st.columns(2)  # two rows: five metrics in one row cut their labels short
 cols[0].metric("Held-out, bits/char", f"{held_out.bits_per_char:.3f}" if held_out else "–",
                help="cross-entropy on the held-out 10 %, in bits per character: bits per token (nats ÷ ln 2) × the held-out "
                     "text's tokens per character. The whole split at the end of a run, else the last evaluation's windows")
