@@ -28,6 +28,14 @@ and `model`/`hub_model` for loads. ui.live.train takes a slot for every training
     scan = state.cached(ah.ablate_each_head, heavy=True)(lm, text)
     with state.heavy("Measuring the accuracy"):
         ...
+
+Memory after learners leave (started once per server process, `keep_memory_low`): malloc is asked for two
+arenas (`core.infra.memory.limit_arenas`), and a daemon (`core.infra.memory.Trimmer`, every
+LLM_LAB_TRIM_EVERY_S seconds, default 10) gives freed memory back while no heavy work runs. Streamlit keeps
+a closed tab's session `server.disconnectedSessionTTL` seconds (120) for a reconnect, but drops an expired
+one only when some other tab disconnects later, so on a quiet server the last learners' results (a
+fine-tuned model copy each) would stay for good: the trimmer first forgets what `remember` kept for
+sessions gone longer than that (`forget_closed_sessions`), when Streamlit would no longer resume them anyway.
 """
 
 import functools
@@ -40,8 +48,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.infra import data, models, network
+from core.infra import data, memory, models, network
 from core.infra.admission import HEAVY
 from core.infra.memory import size_of
 
@@ -210,6 +220,61 @@ def text(key: str) -> str:
 
 def remember(key: str, value: Any) -> None:
     st.session_state[key] = value
+    _note_kept(key)
+
+
+# ----------------------------------------------------------------------------- memory after learners leave
+
+_KEPT: dict[str, tuple[Any, set[str]]] = {}  # session id → (its session state, the keys `remember` set there)
+_GONE_SINCE: dict[str, float] = {}  # session id → when it was first seen disconnected
+_KEPT_LOCK = threading.Lock()
+
+
+def _note_kept(key: str) -> None:
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return
+    with _KEPT_LOCK:
+        keys = _KEPT[ctx.session_id][1] if ctx.session_id in _KEPT else set()
+        keys.add(key)
+        _KEPT[ctx.session_id] = (ctx.session_state, keys)  # the latest run's handle on the session's state
+
+
+def forget_closed_sessions(is_active: Callable[[str], bool], ttl_s: float, now: float | None = None) -> int:
+    """Forget what `remember` kept for each session disconnected (`is_active` false) for `ttl_s` seconds or more,
+    counted from the first call that saw it gone; the number of sessions forgotten. A session that comes back
+    in time starts again from zero."""
+    now = time.monotonic() if now is None else now
+    forgotten = 0
+    with _KEPT_LOCK:
+        for session_id, (session, keys) in list(_KEPT.items()):
+            if is_active(session_id):
+                _GONE_SINCE.pop(session_id, None)
+            elif now - _GONE_SINCE.setdefault(session_id, now) >= ttl_s:
+                for key in keys:
+                    try:
+                        del session[key]
+                    except KeyError:
+                        pass
+                del _KEPT[session_id], _GONE_SINCE[session_id]
+                forgotten += 1
+    return forgotten
+
+
+@functools.cache  # once per process
+def keep_memory_low() -> memory.Trimmer | None:
+    """On a Streamlit server (not in AppTest or a plain import): two malloc arenas, and the trimmer started."""
+    every_s = memory.trim_every_s_from_environment()
+    if not runtime.exists() or every_s <= 0:
+        return None
+    memory.limit_arenas(2)
+    server = runtime.get_instance()
+    ttl_s = float(st.get_option("server.disconnectedSessionTTL"))
+    return memory.Trimmer(quiet=lambda: HEAVY.busy == 0, every_s=every_s,
+                          before=lambda: forget_closed_sessions(server.is_active_session, ttl_s),
+                          log=os.environ.get("LLM_LAB_MEMORY_LOG") or None,
+                          extra=lambda: {"cached_mb": round(BUDGET.held() / MB, 1), "sessions_kept": len(_KEPT),
+                                         "heavy_busy": HEAVY.busy, "heavy_waiting": HEAVY.waiting}).start()
 
 
 def recall(key: str, default: Any = None) -> Any:
@@ -237,3 +302,6 @@ def shared(fn: F, max_entries: int = 10, heavy: bool = False) -> F:
     fitted models that are big to copy on every rerun (a Markov chain over a whole corpus is
     ~10-30 MB of arrays). Only for results nobody mutates: read and sample, never refit in place."""
     return _bounded(st.cache_resource, fn, max_entries, heavy, "This computation", show_spinner=False)
+
+
+keep_memory_low()

@@ -3,7 +3,8 @@
 `PeakMemory` measures the whole process (benchmarks, a run alone); `TensorMemory` only the tensors one
 run allocated, so it stays true while other learners train in other threads (what a page reports);
 `size_of` estimates what a result holds (the caches' byte budget); `give_back` returns freed memory
-to the system after heavy work.
+to the system after heavy work; `limit_arenas` and `Trimmer` keep a long-running server's idle size close
+to what it holds.
 
 Peak memory of a block of code, measured while it runs (`PeakMemory`):
 
@@ -26,10 +27,13 @@ import ctypes
 import ctypes.util
 import dataclasses
 import gc
+import json
+import os
 import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -45,14 +49,24 @@ class _MallInfo2(ctypes.Structure):
                 ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
-def _glibc_in_use():
-    """A function returning bytes malloc has handed out now, or None when this is not glibc ≥ 2.33."""
+def _glibc_mallinfo2():
+    """glibc's `mallinfo2` (the allocator's own counts), or None when this is not glibc ≥ 2.33."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallinfo2 = libc.mallinfo2
+        mallinfo2 = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
     except (OSError, AttributeError):
         return None
     mallinfo2.restype = _MallInfo2
+    return mallinfo2
+
+
+_MALLINFO2 = _glibc_mallinfo2()
+
+
+def _glibc_in_use():
+    """A function returning bytes malloc has handed out now, or None when this is not glibc ≥ 2.33."""
+    mallinfo2 = _MALLINFO2
+    if mallinfo2 is None:
+        return None
 
     def in_use() -> int:
         info = mallinfo2()
@@ -204,16 +218,134 @@ def _glibc_trim():
 _TRIM = _glibc_trim()
 
 
-def give_back() -> int:
+def give_back(collect: bool = True) -> int:
     """Return memory freed by finished work to the operating system; the bytes the resident size fell by.
 
     Freeing a tensor or an array hands its memory back to the allocator, not to the system: glibc keeps
     freed heap pages for later, so a server that ran a big job looks just as big while idle (2.3-3.1 GB
     measured, of which `malloc_trim` gave back 1.46 GB). A garbage collection first (reference cycles
-    hold models and frames), then glibc's `malloc_trim(0)`; elsewhere only the collection.
+    hold models and frames; `collect=False` skips it: a full collection of a server holding torch,
+    transformers and Streamlit takes 0.25-0.5 s, `malloc_trim` well under a millisecond), then glibc's
+    `malloc_trim(0)`, which hands back the free pages of every arena; elsewhere only the collection.
     """
     before = psutil.Process().memory_info().rss
-    gc.collect()
+    if collect:
+        gc.collect()
     if _TRIM is not None:
         _TRIM(0)
     return max(0, before - psutil.Process().memory_info().rss)
+
+
+M_ARENA_MAX = -8  # mallopt's parameter number for the arena limit (glibc's malloc.h)
+
+
+def limit_arenas(arenas: int = 2) -> bool:
+    """Ask glibc's malloc for at most `arenas` arenas (pools of memory); True if it agreed.
+
+    glibc gives threads that allocate at the same moment separate arenas, up to 8 per core (16 on a
+    2-core server). Streamlit runs every learner's page in its own thread, and torch adds its own worker
+    threads, so a busy server spreads its memory over a dozen arenas; memory freed in one cannot serve an
+    allocation in another, and a half-used page in each cannot go back to the system: the server grows.
+    Two arenas cost a little waiting for malloc's lock between threads, which two cores barely notice.
+    (This is `MALLOC_ARENA_MAX=2`, the usual advice for threaded Python servers, set from inside: a
+    Community Cloud app cannot set the environment its process starts with.) It must run before the
+    process has made more than 8 arenas, i.e. early: glibc fixes the limit when it first needs one.
+    """
+    if _MALLOPT is None or arenas < 1:
+        return False
+    return bool(_MALLOPT(M_ARENA_MAX, arenas))
+
+
+def _glibc_mallopt():
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
+_MALLOPT = _glibc_mallopt()
+
+
+def allocator_counts() -> dict[str, float]:
+    """What the process holds, in MB: resident size, and on glibc what malloc has handed out (`in_use`), what
+    it holds free in its arenas (`free`, part of it already given back by a trim) and the arenas' size (`heap`).
+
+    >>> allocator_counts()["rss_mb"] > 0
+    True
+    """
+    counts = {"rss_mb": psutil.Process().memory_info().rss / 1e6}
+    if _MALLINFO2 is not None:
+        info = _MALLINFO2()
+        counts |= {"in_use_mb": (info.uordblks + info.hblkhd) / 1e6, "free_mb": info.fordblks / 1e6, "heap_mb": info.arena / 1e6}
+    return {k: round(v, 1) for k, v in counts.items()}
+
+
+class Trimmer:
+    """Gives memory back every `every_s` seconds while the server is quiet, in a daemon thread.
+
+    Memory freed when heavy work ends goes back at once (`core.infra.admission` calls `give_back` when a
+    slot is released), but memory freed *later* (a learner's session dropped after they left, a cache
+    emptied) would stay in malloc's arenas for good on a server nobody visits. So each tick, while
+    `quiet()` says no heavy work runs (a trim then would only be undone by the next allocation):
+
+    - `before()` is called first, if given (the app forgets what learners who left kept); when it returns
+      something true, objects were let go and a garbage collection comes first (cycles hold models);
+    - then `give_back`, without the collection otherwise (a trim costs under a millisecond, a collection
+      0.25-0.5 s of every thread's time).
+
+    `log`: a file to which every tick appends one JSON line of `allocator_counts` (and `extra()`, if given):
+    how an operator (or benchmarks/bench_concurrency.py) sees what the server holds over time.
+
+    >>> ticks = []
+    >>> t = Trimmer(quiet=lambda: False, before=lambda: ticks.append(1))
+    >>> t.tick() is None, ticks          # not quiet: nothing is done
+    (True, [])
+    """
+
+    def __init__(self, quiet: Callable[[], bool], every_s: float = 10, before: Callable[[], object] | None = None,
+                 log: str | None = None, extra: Callable[[], dict] | None = None):
+        self.quiet, self.every_s, self.before, self.log, self.extra = quiet, every_s, before, log, extra
+        self.given_back = 0  # bytes, all ticks together
+        self._stop = threading.Event()
+
+    def tick(self) -> int | None:
+        """One round: the bytes given back, or None when the server was busy."""
+        given = None
+        if self.quiet():
+            collect = bool(self.before()) if self.before is not None else False
+            given = give_back(collect=collect)
+            self.given_back += given
+        if self.log:
+            record = {"time": round(time.time(), 1), "quiet": given is not None, "gave_back_mb": round((given or 0) / 1e6, 1)}
+            record |= allocator_counts() | (self.extra() if self.extra else {})
+            with open(self.log, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return given
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 (a failed tick must not end the thread; the next one tries again)
+                pass
+
+    def start(self) -> "Trimmer":
+        threading.Thread(target=self._run, name="llm-lab-trimmer", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def trim_every_s_from_environment(default: float = 10) -> float:
+    """LLM_LAB_TRIM_EVERY_S when it is a number (0 or less: no trimmer), else `default`.
+
+    >>> trim_every_s_from_environment(default=7) > 0 or os.environ.get("LLM_LAB_TRIM_EVERY_S") is not None
+    True
+    """
+    try:
+        return float(os.environ.get("LLM_LAB_TRIM_EVERY_S", default))
+    except ValueError:
+        return default

@@ -205,3 +205,30 @@ def test_every_training_run_holds_a_heavy_slot_and_gives_memory_back(monkeypatch
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     assert cache_probe.CALLS == [("held", 1)] and given_back == [1] and not gate.held()
+
+
+def test_what_a_learner_kept_is_forgotten_once_their_closed_session_could_no_longer_resume(monkeypatch):
+    """Streamlit drops an expired closed session only when another tab closes later, so on a quiet server the last
+    learners' results (a fine-tuned model copy each) stayed for good; the trimmer forgets them `ttl_s` after it first
+    sees the session gone, never while it is connected, and a session that comes back starts again from zero."""
+    monkeypatch.setattr(state, "_KEPT", {})
+    monkeypatch.setattr(state, "_GONE_SINCE", {})
+
+    def script():
+        from ui import state
+
+        state.remember("lab.result", "a fine-tuned model")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert at.session_state["lab.result"] == "a fine-tuned model"
+    [session_id] = state._KEPT
+    connected = {session_id: True}
+    forget = lambda now: state.forget_closed_sessions(lambda s: connected[s], ttl_s=120, now=now)  # noqa: E731
+    assert forget(0) == 0 and forget(500) == 0  # connected: kept however long
+    connected[session_id] = False
+    assert forget(1000) == 0 and forget(1100) == 0  # gone 100 s: may still reconnect
+    connected[session_id] = True
+    assert forget(1110) == 0  # came back
+    connected[session_id] = False
+    assert forget(1200) == 0 and forget(1319) == 0 and "lab.result" in at.session_state
+    assert forget(1320) == 1 and "lab.result" not in at.session_state and state._KEPT == {}

@@ -2,14 +2,21 @@
 wait ahead of it; a waiter that gives up leaves the queue; one thread's nested slots are one slot; memory goes back
 to the system when a slot is given back."""
 
+import json
+import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
 from core.infra import admission, memory
 from core.infra.admission import Admission
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +138,66 @@ def test_the_number_of_slots_comes_from_the_environment(monkeypatch):
     assert admission.slots_from_environment(default=2) == 2
     with pytest.raises(ValueError):
         Admission(0)
+
+
+def test_the_trimmer_gives_memory_back_only_while_no_slot_is_held_and_collects_only_after_letting_go(monkeypatch, tmp_path):
+    """The idle server of the issue kept what it had freed after its last heavy job (sessions dropped later, caches
+    emptied): the trimmer hands it back, but never under a running job (the next allocation would undo it), and pays
+    for a garbage collection (0.25-0.5 s) only when `before` let something go."""
+    calls = []
+    monkeypatch.setattr(memory, "give_back", lambda collect=True: calls.append(collect) or 7)
+    monkeypatch.setattr(admission, "give_back", lambda: None)
+    gate = Admission(slots=1)
+    let_go = []
+    log = tmp_path / "memory.jsonl"
+    trimmer = memory.Trimmer(quiet=lambda: gate.busy == 0, before=lambda: let_go.pop() if let_go else 0, log=str(log))
+    held, release = threading.Event(), threading.Event()
+
+    def job():
+        with gate.slot():
+            held.set()
+            release.wait()
+
+    t = threading.Thread(target=job)
+    t.start()
+    held.wait()
+    assert trimmer.tick() is None and calls == []  # a job runs: nothing is trimmed
+    release.set()
+    t.join(10)
+    assert trimmer.tick() == 7 and calls == [False]  # quiet: trimmed, no collection
+    let_go.append(1)
+    assert trimmer.tick() == 7 and calls == [False, True]  # sessions forgotten: collected first
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["quiet"] for r in lines] == [False, True, True] and all(r["rss_mb"] > 0 for r in lines)
+
+
+ARENAS = """
+import ctypes, sys, threading
+libc = ctypes.CDLL("libc.so.6")
+if sys.argv[1] == "limit":
+    from core.infra import memory
+    assert memory.limit_arenas(2)
+libc.malloc.restype = ctypes.c_void_p
+go = threading.Barrier(7)
+def allocate():
+    libc.malloc(1000)  # a thread's first malloc picks its arena
+    go.wait()
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for t in threads: t.start()
+go.wait()
+libc.malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.slow  # two Python processes, one importing torch
+@pytest.mark.skipif(memory._MALLOPT is None, reason="mallopt is glibc's")
+def test_limit_arenas_keeps_threads_to_two_malloc_arenas():
+    """Six threads allocating at once get six arenas of their own (glibc: up to 8 per core), each keeping its free
+    memory apart; after limit_arenas(2) they share two."""
+    def arenas(mode: str) -> int:
+        run = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert run.returncode == 0, run.stderr
+        return len(re.findall(r"^Arena \d+:", run.stderr, re.M))
+
+    assert arenas("plain") >= 6
+    assert arenas("limit") <= 2
