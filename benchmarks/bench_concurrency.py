@@ -14,13 +14,17 @@ thread with its own browser, as separate learners are:
    - the five decoding strategies with SmolLM2 (pages/decoding.py, a new seed each round),
    - the 72-head ablation scan (pages/attention_heads.py, a new sentence each round),
    - the prompt accuracy check with SmolLM2 (pages/prompting.py, 10 reviews × 4 prompts);
-3. idle: every browser closed, the server left alone for `--idle-s` seconds (readings at 5 s, 30 s and then).
+3. idle: every browser closed, the server left alone for `--idle-s` seconds (default 180), read at 5, 30, 60, 90, 120
+   and 150 s and at the end: Streamlit keeps a closed tab's session 120 s (`server.disconnectedSessionTTL`) for a
+   reconnect, and the lab's trimmer (ui/state.py, every 10 s) forgets what it kept only after that.
 
 A thread samples the server's RSS from /proc every 0.2 s throughout. Targets (a Community Cloud app has about
 2.7 GB): peak < 2.5 GB; idle within 300 MB of the first visit. The heavy-work gate (core/infra/admission.py,
 LLM_LAB_HEAVY_SLOTS, default 2) is what keeps the peak down: the others wait in its queue, told so.
 The machine may be shared: the JSON records the load average, and every action's wall time includes its wait.
-Writes benchmarks/results/concurrency.json.
+The server writes what its allocator holds every 10 s (LLM_LAB_MEMORY_LOG: resident size, malloc's bytes in use and
+free, the cached results' bytes, the sessions whose results it keeps), summarised in the JSON.
+Writes benchmarks/results/concurrency.json and the server's log benchmarks/results/concurrency-memory.jsonl.
 """
 
 import argparse
@@ -45,11 +49,30 @@ ACTION_TIMEOUT_S = 900  # one action, its wait for a slot included
 HEADS_TEXT = "The cat sat on the mat because it was tired, and the dog, who had chased it all morning, finally went to sleep."
 
 
-def rss_mb(pid: int) -> float:
+def status_mb(pid: int, field: str = "VmRSS") -> float:
+    """A size from /proc/PID/status in MB: VmRSS (resident), RssAnon (of it: the process's own memory), RssFile (mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmRSS")
+
+
+def malloc_heaps(pid: int) -> int:
+    """How many 64 MB heaps glibc's extra malloc arenas have reserved (each arena one or more; the main arena, on
+    brk, not counted): an aligned read-write mapping followed by its reserved remainder, 64 MB together."""
+    spans = []
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 5:  # anonymous: no path
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            spans.append((start, end, fields[1]))
+    size = 64 << 20
+    return sum(1 for (s, e, perm), nxt in zip(spans, spans[1:] + [(0, 0, "")])
+               if s % size == 0 and perm == "rw-p" and (e - s == size or (nxt[0] == e and nxt[2] == "---p" and nxt[1] - s == size)))
 
 
 class Sampler:
@@ -207,6 +230,20 @@ def learner(url: str, session: int, name: str, path: str, act, rounds: int, toge
         together.barrier.abort()
 
 
+def summarise(log: Path, t0_wall: float) -> dict:
+    """The server's own log (core.infra.memory.Trimmer): its largest figures during the rounds, and its last line."""
+    try:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    except OSError:
+        return {}
+    if not lines:
+        return {}
+    during = [r for r in lines if r["time"] >= t0_wall] or lines
+    keys = [k for k in lines[-1] if k.endswith("_mb") or k == "sessions_kept"]
+    return {"ticks": len(lines), "gave_back_mb_total": round(sum(r.get("gave_back_mb", 0) for r in lines)),
+            "most_after_first_visit": {k: max(r.get(k, 0) for r in during) for k in keys}, "last": lines[-1]}
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`: stop the server and the browsers on the way out
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -215,25 +252,30 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=64, help="training rows of each fine-tune (the page's box; it holds up to 2,000): "
                     "the memory of a step depends on the batch (32) and the length (64 tokens), not on the rows")
     ap.add_argument("--budget-s", type=float, default=3600, help="no round starts after this many seconds (a shared machine)")
-    ap.add_argument("--idle-s", type=float, default=150, help="seconds idle before the last reading: Streamlit keeps a closed "
+    ap.add_argument("--idle-s", type=float, default=180, help="seconds idle before the last reading: Streamlit keeps a closed "
                     "tab's session 120 s for a reconnect, so what the learners kept is freed only after that")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     result = {"sessions": args.sessions, "rounds": args.rounds, "finetune_rows": args.rows,
               "heavy_slots": os.environ.get("LLM_LAB_HEAVY_SLOTS", "2 (default)"), "cpu_count": os.cpu_count()}
     plan = list(actions(args.rows).items())
+    memory_log = ROOT / "benchmarks" / "results" / "concurrency-memory.jsonl"
+    memory_log.parent.mkdir(parents=True, exist_ok=True)
+    memory_log.unlink(missing_ok=True)
+    os.environ["LLM_LAB_MEMORY_LOG"] = str(memory_log)  # the server inherits it (tests/e2e/browser.streamlit_server)
     with streamlit_server(timeout_s=120) as (url, proc):
         sampler = Sampler(proc.pid)
         result["rss_started_mb"] = round(sampler.now())
         result["first_visit_s"] = first_visit(url)
-        time.sleep(3)
+        time.sleep(15)  # the trimmer's ticks (10 s) apply to this reading as to the idle ones
         result["rss_first_visit_mb"] = round(sampler.now())
+        result["rss_anon_first_visit_mb"] = round(status_mb(proc.pid, "RssAnon"))
         print(f"server started at {result['rss_started_mb']} MB; after the first visit of the heavy pages "
               f"{result['rss_first_visit_mb']} MB", flush=True)
 
         records: list = []
         together = Rounds(args.sessions, args.budget_s)
-        t0 = time.monotonic()
+        t0, t0_wall = time.monotonic(), time.time()
         threads = []
         for s in range(args.sessions):
             name, (path, act) = plan[s % len(plan)]  # the four actions in turn: two learners each with 8 sessions
@@ -244,17 +286,24 @@ def main() -> None:
             t.join()
         result["concurrent_s"] = round(time.monotonic() - t0, 1)
         result["rss_peak_mb"] = round(sampler.peak(t0))
+        result["malloc_arena_heaps"] = malloc_heaps(proc.pid)
         result["rss_after_work_mb"] = round(sampler.now())
-        idle = {}
+        idle, idle_anon = {}, {}
         t_idle = time.monotonic()
-        for wait in sorted({5, 30, args.idle_s}):
+        for wait in sorted({5, 30, 60, 90, 120, 150, args.idle_s}):
+            if wait > args.idle_s:
+                continue
             time.sleep(max(0.0, t_idle + wait - time.monotonic()))
             idle[f"{wait:g}s"] = round(sampler.now())
+            idle_anon[f"{wait:g}s"] = round(status_mb(proc.pid, "RssAnon"))
+            print(f"idle {wait:g} s: {idle[f'{wait:g}s']} MB", flush=True)
         result["rss_idle_mb"] = idle
+        result["rss_anon_idle_mb"] = idle_anon
         result["rss_idle_final_mb"] = idle[f"{args.idle_s:g}s"]
         sampler.stop()
         result["rss_series_mb"] = [[round(t - t0, 1), round(mb)] for t, mb in sampler.samples[::5]]
     result["learners"] = sorted(records, key=lambda r: r["session"])
+    result["server_memory_log"] = summarise(memory_log, t0_wall)
     result["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     result["peak_ok"] = result["rss_peak_mb"] < PEAK_TARGET_MB
     result["idle_ok"] = result["rss_idle_final_mb"] - result["rss_first_visit_mb"] < IDLE_TARGET_MB
@@ -267,7 +316,7 @@ def main() -> None:
     print(f"{args.sessions} sessions × {args.rounds} rounds in {result['concurrent_s']} s (load average "
           f"{result['load_average_1min'][0]} → {result['load_average_1min'][1]} on {os.cpu_count()} CPUs)")
     print(f"server RSS: first visit {result['rss_first_visit_mb']} MB, peak {result['rss_peak_mb']} MB "
-          f"(target < {PEAK_TARGET_MB}: {'ok' if result['peak_ok'] else 'MISSED'}), idle after {args.idle_s:g} s "
+          f"(target < {PEAK_TARGET_MB}: {'ok' if result['peak_ok'] else 'MISSED'}), idle {result['rss_idle_mb']}, after {args.idle_s:g} s "
           f"{result['rss_idle_final_mb']} MB (target within {IDLE_TARGET_MB} MB of the first visit: "
           f"{'ok' if result['idle_ok'] else 'MISSED'})")
     print(f"wrote {out.relative_to(ROOT)}")

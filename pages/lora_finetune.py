@@ -133,6 +133,7 @@ if previous is not None and previous.history.steps and previous.train_s > 0:  # 
 else:
     st.caption(f"{steps} steps of {batch} sentences. The progress bar shows the steps per second as it trains; the time it "
                "took and the accuracy it reached are reported when it ends.")
+del previous  # its model copy (~90 MB) must not outlive the session's own reference while a new run waits and trains
 with friendly_errors():
     if submitted:
         # each run gets its own number: the merge check and the zip below belong to the run they were made from
