@@ -240,8 +240,27 @@ def _note_kept(key: str) -> None:
         _KEPT[ctx.session_id] = (ctx.session_state, keys)  # the latest run's handle on the session's state
 
 
+def _clear(session, keys: set[str]) -> None:
+    """Empty a session's state: its values and its widgets. Widgets matter: a page's lambda given to one (a
+    `format_func`, an `on_click`) keeps all the page's variables alive, the learner's fine-tuned model among them.
+    Streamlit has no public call for this (`SessionState.clear` empties the values, not the widgets' metadata, and
+    a script's handle wraps it: SafeSessionState._state), so it is reached into, for a session that can no longer
+    resume; should those names change, the keys `remember` set are deleted instead."""
+    inner = getattr(session, "_state", None)
+    metadata = getattr(getattr(inner, "_new_widget_state", None), "widget_metadata", None)
+    if callable(getattr(inner, "clear", None)) and isinstance(metadata, dict):
+        inner.clear()
+        metadata.clear()
+        return
+    for key in keys:
+        try:
+            del session[key]
+        except KeyError:
+            pass
+
+
 def forget_closed_sessions(is_active: Callable[[str], bool], ttl_s: float, now: float | None = None) -> int:
-    """Forget what `remember` kept for each session disconnected (`is_active` false) for `ttl_s` seconds or more,
+    """Forget what each session disconnected (`is_active` false) for `ttl_s` seconds or more kept (`_clear`),
     counted from the first call that saw it gone; the number of sessions forgotten. A session that comes back
     in time starts again from zero."""
     now = time.monotonic() if now is None else now
@@ -251,11 +270,7 @@ def forget_closed_sessions(is_active: Callable[[str], bool], ttl_s: float, now: 
             if is_active(session_id):
                 _GONE_SINCE.pop(session_id, None)
             elif now - _GONE_SINCE.setdefault(session_id, now) >= ttl_s:
-                for key in keys:
-                    try:
-                        del session[key]
-                    except KeyError:
-                        pass
+                _clear(session, keys)
                 del _KEPT[session_id], _GONE_SINCE[session_id]
                 forgotten += 1
     return forgotten

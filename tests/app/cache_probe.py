@@ -3,6 +3,7 @@
 import numpy as np
 
 CALLS: list[tuple[str, int]] = []
+PAGE_OBJECT = None  # a weak reference, set by tests/app/forget_probe_page.py
 
 
 def zeros(n: int) -> np.ndarray:

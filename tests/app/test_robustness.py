@@ -210,17 +210,26 @@ def test_every_training_run_holds_a_heavy_slot_and_gives_memory_back(monkeypatch
 def test_what_a_learner_kept_is_forgotten_once_their_closed_session_could_no_longer_resume(monkeypatch):
     """Streamlit drops an expired closed session only when another tab closes later, so on a quiet server the last
     learners' results (a fine-tuned model copy each) stayed for good; the trimmer forgets them `ttl_s` after it first
-    sees the session gone, never while it is connected, and a session that comes back starts again from zero."""
+    sees the session gone, never while it is connected, and a session that comes back starts again from zero. What
+    goes includes the page's own variables, which a page's lambda given to a widget had kept alive."""
+    import gc
+
+    from tests.app import cache_probe
+
     monkeypatch.setattr(state, "_KEPT", {})
     monkeypatch.setattr(state, "_GONE_SINCE", {})
 
     def script():
-        from ui import state
+        from pathlib import Path
 
-        state.remember("lab.result", "a fine-tuned model")
+        import streamlit as st
+
+        from tests.app import cache_probe
+
+        st.navigation([st.Page(Path(cache_probe.__file__).with_name("forget_probe_page.py"))]).run()
 
     at = AppTest.from_function(script, default_timeout=60).run()
-    assert at.session_state["lab.result"] == "a fine-tuned model"
+    assert not at.exception and at.session_state["lab.result"] == "a fine-tuned model"
     [session_id] = state._KEPT
     connected = {session_id: True}
     forget = lambda now: state.forget_closed_sessions(lambda s: connected[s], ttl_s=120, now=now)  # noqa: E731
@@ -231,4 +240,8 @@ def test_what_a_learner_kept_is_forgotten_once_their_closed_session_could_no_lon
     assert forget(1110) == 0  # came back
     connected[session_id] = False
     assert forget(1200) == 0 and forget(1319) == 0 and "lab.result" in at.session_state
+    gc.collect()
+    assert cache_probe.PAGE_OBJECT() is not None  # the widget's lambda holds the page's variables
     assert forget(1320) == 1 and "lab.result" not in at.session_state and state._KEPT == {}
+    gc.collect()
+    assert cache_probe.PAGE_OBJECT() is None
