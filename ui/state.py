@@ -30,7 +30,7 @@ and `model`/`hub_model` for loads. ui.live.train takes a slot for every training
         ...
 
 Memory after learners leave (started once per server process, `keep_memory_low`): malloc is asked for two
-arenas (`core.infra.memory.limit_arenas`), and a daemon (`core.infra.memory.Trimmer`, every
+arenas and to map big blocks on their own (`core.infra.memory.tune_malloc`), and a daemon (`core.infra.memory.Trimmer`, every
 LLM_LAB_TRIM_EVERY_S seconds, default 10) gives freed memory back while no heavy work runs. Streamlit keeps
 a closed tab's session `server.disconnectedSessionTTL` seconds (120) for a reconnect, but drops an expired
 one only when some other tab disconnects later, so on a quiet server the last learners' results (a
@@ -278,11 +278,11 @@ def forget_closed_sessions(is_active: Callable[[str], bool], ttl_s: float, now: 
 
 @functools.cache  # once per process
 def keep_memory_low() -> memory.Trimmer | None:
-    """On a Streamlit server (not in AppTest or a plain import): two malloc arenas, and the trimmer started."""
+    """On a Streamlit server (not in AppTest or a plain import): malloc tuned, and the trimmer started."""
     every_s = memory.trim_every_s_from_environment()
     if not runtime.exists() or every_s <= 0:
         return None
-    memory.limit_arenas(2)
+    memory.tune_malloc()
     server = runtime.get_instance()
     ttl_s = float(st.get_option("server.disconnectedSessionTTL"))
     return memory.Trimmer(quiet=lambda: HEAVY.busy == 0, every_s=every_s,

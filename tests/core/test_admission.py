@@ -171,13 +171,27 @@ def test_the_trimmer_gives_memory_back_only_while_no_slot_is_held_and_collects_o
     assert [r["quiet"] for r in lines] == [False, True, True] and all(r["rss_mb"] > 0 for r in lines)
 
 
-ARENAS = """
+MALLOC = """
 import ctypes, sys, threading
 libc = ctypes.CDLL("libc.so.6")
-if sys.argv[1] == "limit":
+if sys.argv[1] == "tuned":
     from core.infra import memory
-    assert memory.limit_arenas(2)
+    assert memory.tune_malloc()
+    mallinfo2 = memory._MALLINFO2
+else:
+    from ctypes.util import find_library
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                                                   "uordblks", "fordblks", "keepcost")]
+    mallinfo2 = libc.mallinfo2
+    mallinfo2.restype = MallInfo2
 libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+block = libc.malloc(4 << 20)
+libc.free(block)  # glibc's default now raises its mmap threshold to 4 MB
+mapped = mallinfo2().hblks
+block = libc.malloc(4 << 20)
+print(mallinfo2().hblks - mapped)  # 1: mapped on its own, 0: from a heap
 go = threading.Barrier(7)
 def allocate():
     libc.malloc(1000)  # a thread's first malloc picks its arena
@@ -191,13 +205,14 @@ libc.malloc_stats()  # one "Arena N:" block per arena, on stderr
 
 @pytest.mark.slow  # two Python processes, one importing torch
 @pytest.mark.skipif(memory._MALLOPT is None, reason="mallopt is glibc's")
-def test_limit_arenas_keeps_threads_to_two_malloc_arenas():
+def test_tune_malloc_keeps_threads_to_two_arenas_and_big_blocks_mapped_on_their_own():
     """Six threads allocating at once get six arenas of their own (glibc: up to 8 per core), each keeping its free
-    memory apart; after limit_arenas(2) they share two."""
-    def arenas(mode: str) -> int:
-        run = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert run.returncode == 0, run.stderr
-        return len(re.findall(r"^Arena \d+:", run.stderr, re.M))
+    memory apart; tuned, they share two. A freed 4 MB block raises glibc's mmap threshold, so the next one comes from
+    a heap (where blocks fragment it); tuned, it is mapped on its own and goes back to the system when freed."""
+    def run(mode: str) -> tuple[int, int]:
+        done = subprocess.run([sys.executable, "-c", MALLOC, mode], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return len(re.findall(r"^Arena \d+:", done.stderr, re.M)), int(done.stdout.split()[-1])
 
-    assert arenas("plain") >= 6
-    assert arenas("limit") <= 2
+    assert run("plain") == (7, 0)
+    assert run("tuned") == (2, 1)
