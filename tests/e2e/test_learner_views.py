@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.browser import error_boxes, page_url, wait_idle
+from tests.e2e.browser import error_boxes, page_url, slider_keys, wait_idle
 
 MIN_CHART_HEIGHT = 120  # px: a chart squashed below this reads as a line (the race charts once were ~50 px)
 
@@ -31,14 +31,6 @@ _PAGE_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollH
 
 def click(page, name: str) -> None:
     page.get_by_role("button", name=name).first.click()
-    wait_idle(page)
-
-
-def slider_keys(page, label: str, *keys: str) -> None:
-    """Move a slider with the keyboard, as a learner can."""
-    page.get_by_role("slider", name=label).focus()
-    for key in keys:
-        page.keyboard.press(key)
     wait_idle(page)
 
 
