@@ -132,33 +132,32 @@ def fit(config: LossRaceConfig, data: tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def describe(history: History) -> str:
-    """What the race's curves show, computed from them: each loss's gradient at step 1, and which ends with
-    the higher training accuracy (and the step where it first reached the other's final value).
+    """What the race's curves show, computed from them: each loss's gradient at the first and the last step,
+    and which ends with the higher training accuracy (and the step where it first reached the other's final value).
 
     >>> h = History()
     >>> for step, (ce, se) in enumerate([(0.1, 0.1), (0.5, 0.2), (0.9, 0.3)], start=1):
     ...     h.record(step, {"cross-entropy: train accuracy": ce, "squared error: train accuracy": se,
     ...                     "cross-entropy: gradient norm": 4.0, "squared error: gradient norm": 0.02})
     >>> print(*describe(h).split(". "), sep="\\n")
-    At step 1 cross-entropy's gradient is 200× squared error's (4 vs 0.02)
-    Cross-entropy ends at 90.0% training accuracy against squared error's 30.0%; it passed 30.0% at step 2.
+    At step 1 cross-entropy's gradient is 200× squared error's (4 vs 0.02); at the last step 4 vs 0.02
+    Cross-entropy ends at 90.0% training accuracy against squared error's 30.0%; it first reached 30.0% at step 2.
     """
     ce, se = LOSSES
-    grad = {name: history.metrics[f"{name}: gradient norm"][0] for name in LOSSES}
+    grad = {name: history.metrics[f"{name}: gradient norm"] for name in LOSSES}
     acc = {name: history.metrics[f"{name}: train accuracy"] for name in LOSSES}
-    if grad[se] > 0 and grad[ce] >= grad[se]:
-        said = f"At step 1 {ce}'s gradient is {grad[ce] / grad[se]:.3g}× {se}'s ({grad[ce]:.3g} vs {grad[se]:.3g}). "
-    elif grad[ce] > 0:
-        said = f"At step 1 {se}'s gradient is {grad[se] / grad[ce]:.3g}× {ce}'s ({grad[se]:.3g} vs {grad[ce]:.3g}). "
-    else:
-        said = "At step 1 both gradients are 0. "
+    first, last = {name: g[0] for name, g in grad.items()}, {name: g[-1] for name, g in grad.items()}
+    big, small = (ce, se) if first[ce] >= first[se] else (se, ce)
+    times = f"{first[big] / first[small]:.3g}× {small}'s" if first[small] > 0 else f"larger than {small}'s"
+    said = (f"At step 1 {big}'s gradient is {times} ({first[big]:.3g} vs {first[small]:.3g}); "
+            f"at the last step {last[big]:.3g} vs {last[small]:.3g}. ")
     final = {name: a[-1] for name, a in acc.items()}
     if abs(final[ce] - final[se]) < 0.005:
         return said + f"Both end at about {final[ce]:.1%} training accuracy."
     leader, other = (ce, se) if final[ce] > final[se] else (se, ce)
     step = next(s for s, a in zip(history.steps, acc[leader]) if a >= final[other])
     return said + (f"{leader.capitalize()} ends at {final[leader]:.1%} training accuracy against {other}'s {final[other]:.1%}; "
-                   f"it passed {final[other]:.1%} at step {step}.")
+                   f"it first reached {final[other]:.1%} at step {step}.")
 
 
 def digits_split(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
