@@ -59,6 +59,7 @@ def test_first_visit_trains_three_models_and_shows_their_numbers():
     assert f"{len(task.test):,} test pairs" in caption and "exact" in caption
 
 
+@pytest.mark.slow  # scores the three kept models on every held-out pair, then trains three tiny ones
 def test_a_first_visit_at_the_defaults_shows_the_kept_models_and_trains_nothing():
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/seq2seq.py").run()

@@ -75,7 +75,8 @@ def test_a_damaged_checkpoint_is_refused_with_a_message(saved, tmp_path, damage,
 
 def test_weights_of_another_size_are_refused(saved, tmp_path):
     task, runs, _ = saved
-    bigger = {name: replace(run, model=s2s.build_model(replace(run.config, hidden=8), task, torch.Generator())) for name, run in runs.items()}
+    bigger = {name: replace(run, model=s2s.build_model(replace(run.config, hidden=8), task, torch.Generator()))
+              for name, run in runs.items()}
     ckpt.save(bigger, TINY_TASK, tmp_path)
     (tmp_path / "config.json").write_text((tmp_path / "config.json").read_text().replace('"hidden": 8', '"hidden": 4'))
     with pytest.raises(LabError, match="do not fit its config"):
