@@ -18,7 +18,8 @@ thread with its own browser, as separate learners are:
    and 150 s and at the end: Streamlit keeps a closed tab's session 120 s (`server.disconnectedSessionTTL`) for a
    reconnect, and the lab's trimmer (ui/state.py, every 10 s) forgets what it kept only after that.
 
-A thread samples the server's RSS from /proc every 0.2 s throughout. Targets (a Community Cloud app has about
+A thread samples the server's RSS from /proc every 0.2 s throughout (its "MB" are MiB: /proc's kB ÷ 1,024; the server's
+own log below counts 10⁶ bytes). Targets (a Community Cloud app has about
 2.7 GB): peak < 2.5 GB; idle within 300 MB of the first visit. The heavy-work gate (core/infra/admission.py,
 LLM_LAB_HEAVY_SLOTS, default 2) is what keeps the peak down: the others wait in its queue, told so.
 The machine may be shared: the JSON records the load average, and every action's wall time includes its wait.
