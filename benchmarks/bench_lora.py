@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
 
 from core.infra.data import sentiment  # noqa: E402
 from core.infra.models import load  # noqa: E402
@@ -49,6 +50,12 @@ def outside_accuracy(result: ft.FinetuneResult) -> float:
     outside = pd.read_csv(OUTSIDE)
     predicted = ft.predict(result, outside.text.tolist()).idxmax(axis=1).to_numpy()
     return float((predicted == outside.label.to_numpy()).mean())
+
+
+def interval(accuracy: float, n: int) -> list[float]:
+    """95% Wilson interval of an accuracy measured on n sentences (how far chance alone moves it)."""
+    ci = binomtest(round(accuracy * n), n).proportion_ci(0.95, method="wilson")
+    return [round(float(ci.low), 3), round(float(ci.high), 3)]
 
 
 def run(config: ft.FinetuneConfig, budget_s: float, base) -> dict:
@@ -66,6 +73,10 @@ def run(config: ft.FinetuneConfig, budget_s: float, base) -> dict:
            "best_held_out_accuracy": round(float(np.nanmax(h.metrics["test_acc"])), 4),
            "train_cpu_s": round(h.metrics["train_cpu_s"][-1], 1),
            "lr": config.lr, "config": asdict(config)}
+    n_outside = len(pd.read_csv(OUTSIDE))
+    out["held_out_minus_outside"] = round(out["held_out_accuracy"] - out["outside_accuracy"], 4)
+    out["held_out_95pct"] = interval(result.test_acc, len(result.test))
+    out["outside_95pct"] = interval(out["outside_accuracy"], n_outside)
     for target in TARGETS:
         for clock, name in (("train_s", "s"), ("train_cpu_s", "cpu_s")):
             secs = ft.time_to_accuracy(h, target, clock)
@@ -104,7 +115,8 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     cols = ["trainable_parameters", "steps", "train_steps_per_s", "train_s", "train_cpu_s", "peak_memory_mb", "held_out_accuracy",
-            "outside_accuracy",            "steps_to_85pct", "time_to_85pct_s", "time_to_85pct_cpu_s"]
+            "outside_accuracy", "held_out_minus_outside", "held_out_95pct", "outside_95pct", "steps_to_85pct", "time_to_85pct_s",
+            "time_to_85pct_cpu_s"]
     for method, r in results.items():
         print(f"{method}: " + ", ".join(f"{c}={r[c]}" for c in cols))
     print(f"load average before/after: {report['load_average_before']} / {report['load_average_after']} "
