@@ -6,15 +6,20 @@
 Does held-out accuracy predict accuracy on new text? Each trained model is also scored on
 benchmarks/data/sentiment_outside.csv: 100 sentences (50/50) written apart from the bundled set, in other
 domains (plumbers, ferries, tax software, dentists…), longer, with negation, contrast, sarcasm and
-understatement. `outside_accuracy` beside `held_out_accuracy`, and the gap between them, are in the JSON.
+understatement. `outside_accuracy` beside `held_out_accuracy`, the gap between them and each one's 95%
+Wilson interval (chance alone moves an accuracy on 100 sentences by about ±7 points) are in the JSON.
+Issue 14: held-out accuracy must predict the outside one, so the bundled test rows include sentences
+that state what happened and leave the verdict to the reader, as the outside ones do
+(core/infra/assets/README.md); the outside set never enters training or the choice of defaults.
 
-The same training sentences (608), batches, seed and head for all three; each with its own learning
+The same training sentences, batches, seed and head for all three; each with its own learning
 rate (core.llm.finetune.DEFAULT_LR). Each run does `--epochs` passes (or stops once its training time
 passes `--budget`). Reports trainable parameters, steps/s, training time, peak memory (bytes
-allocated above the level before training), held-out accuracy on the 160 test rows, and the
+allocated above the level before training), held-out accuracy on the bundled test rows, and the
 training time to reach 80% and 85% held-out accuracy (evaluated every 4 steps; evaluation time
 excluded). Target (issue 7): LoRA reaches ≥ 85% within 60 s of training on 2 CPU cores, so torch
 is limited to `--threads` (default 2) threads whatever the machine has; the JSON records both.
+(The 85% was set on the easier test rows before issue 14; on today's split 80% is the comparable mark.)
 
 Wall time is only meaningful on an idle machine, so the load average is recorded, and so is the
 process's CPU time to each accuracy: on 2 idle cores the wall time would lie between CPU/2
