@@ -34,11 +34,10 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
 from gensim.models import Word2Vec  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from benchmarks.timing import measure, race  # noqa: E402
+from benchmarks.timing import measure, page_reruns, race  # noqa: E402
 from core.infra import data, models  # noqa: E402
 from core.lm import sentence_embeddings as se  # noqa: E402
 from core.lm import word2vec  # noqa: E402
@@ -121,7 +120,6 @@ def search_race(quick: bool) -> dict:
             "query_embed_and_search_median_ms": statistics.median(end_to_end_ms), "meets_target": median < SEARCH_TARGET_MS}
 
 
-APP = str(ROOT / "streamlit_app.py")
 WV, SS = "pages/word_vectors.py", "pages/semantic_search.py"
 STEPS = ["1 · Documents as counts (TF-IDF)", "2 · Co-occurrence → PPMI → SVD", "3 · word2vec, trained live", "4 · Explore the vectors"]
 ON_DEMAND = {"button wv.tsne_run", "radio ss.docs"}  # timed, but not held to the target (see the docstring)
@@ -155,28 +153,15 @@ def move(at: AppTest, kind: str, key: str, value) -> None:
 
 
 def rerun_timings(trials: int) -> list[dict]:
-    times: dict[str, list[float]] = {}
-    errors: dict[str, list[str]] = {}
-    for _ in range(trials):
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        apps: dict[str, AppTest] = {}
-        for number, (page, kind, key, value) in enumerate(CONTROLS, 1):
-            if page not in apps:
-                apps[page] = AppTest.from_file(APP, default_timeout=600).run().switch_page(page).run()
-            at = apps[page]
-            move(at, kind, key, value)
-            w0 = time.perf_counter()
-            at.run()
-            name = f"{page.removeprefix('pages/')}: {number:2}. {kind} {key} → {str(value)[:40]}"
-            times.setdefault(name, []).append(time.perf_counter() - w0)
-            errors.setdefault(name, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
+    def name(number: int, c: tuple) -> str:
+        return f"{c[0].removeprefix('pages/')}: {number:2}. {c[1]} {c[2]} → {str(c[3])[:40]}"
+
+    timings = page_reruns(CONTROLS, move, trials, name, timeout_s=600)
     rows = []
-    for (name, t), (_, kind, key, _) in zip(times.items(), CONTROLS):
+    for ((_, name), (t, errors)), (_, kind, key, _) in zip(timings.items(), CONTROLS):
         on_demand = f"{kind} {key}" in ON_DEMAND
-        rows.append({"control": name, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t), "rerun_worst_s": max(t),
-                     "on_demand": on_demand, "errors": errors[name],
-                     "meets_target": (on_demand or statistics.median(t) < RERUN_TARGET_S) and not errors[name]})
+        rows.append({"control": name, "rerun_best_s": t.best_wall_s, "rerun_median_s": t.wall_s, "rerun_worst_s": max(t.walls),
+                     "on_demand": on_demand, "errors": errors, "meets_target": (on_demand or t.wall_s < RERUN_TARGET_S) and not errors})
     return rows
 
 

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import scipy.linalg  # noqa: E402
-import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -39,7 +38,7 @@ from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from benchmarks.timing import measure, race  # noqa: E402
+from benchmarks.timing import page_reruns, race  # noqa: E402
 from core.foundations import kmeans, logistic_regression, low_rank  # noqa: E402
 from core.foundations.decision_tree import DecisionTree  # noqa: E402
 from core.foundations.knn import KNearestNeighbours  # noqa: E402
@@ -47,7 +46,6 @@ from core.infra.data import points  # noqa: E402
 
 REPEATS, TRIALS = 7, 3
 SVD_TARGET_S, RERUN_TARGET_S = 0.5, 0.3
-APP = str(ROOT / "streamlit_app.py")
 
 
 def image_svd() -> list[dict]:
@@ -128,27 +126,12 @@ def move(at: AppTest, kind: str, key: str, value) -> None:
 
 
 def rerun_timings(trials: int = TRIALS) -> list[dict]:
-    wall: dict[tuple, list[float]] = {}
-    cpu: dict[tuple, list[float]] = {}
-    errors: dict[tuple, list[str]] = {}
-    for _ in range(trials):
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        apps: dict[str, AppTest] = {}
-        for number, (page, kind, key, value) in enumerate(CONTROLS, 1):
-            if page not in apps:
-                apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
-            at = apps[page]
-            move(at, kind, key, value)
-            w, c, _ = measure(at.run)
-            shown = value[0] if kind == "file_uploader" else value
-            name = (page, f"{number:2}. {kind} {key} → {shown}")
-            wall.setdefault(name, []).append(w)
-            cpu.setdefault(name, []).append(c)
-            errors.setdefault(name, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
-    return [{"page": page, "control": control, "rerun_best_s": min(t), "rerun_median_s": statistics.median(t), "rerun_worst_s": max(t),
-             "cpu_median_s": statistics.median(cpu[(page, control)]), "errors": errors[(page, control)]}
-            for (page, control), t in wall.items()]
+    def name(number: int, c: tuple) -> str:
+        return f"{number:2}. {c[1]} {c[2]} → {c[3][0] if c[1] == 'file_uploader' else c[3]}"
+
+    return [{"page": page, "control": control, "rerun_best_s": t.best_wall_s, "rerun_median_s": t.wall_s, "rerun_worst_s": max(t.walls),
+             "cpu_median_s": t.cpu_s, "errors": errors}
+            for (page, control), (t, errors) in page_reruns(CONTROLS, move, trials, name, timeout_s=180).items()]
 
 
 def summary(reruns: list[dict]) -> dict:

@@ -30,14 +30,13 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
 from nltk import ConditionalFreqDist  # noqa: E402
 from nltk.util import ngrams  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from benchmarks.timing import Timing, measure, race  # noqa: E402
+from benchmarks.timing import page_reruns, race  # noqa: E402
 from core.foundations.naive_bayes import GaussianNaiveBayes, MultinomialNaiveBayes  # noqa: E402
 from core.infra import data  # noqa: E402
 from core.lm.markov_chain import MAX_ORDER, MarkovChain, _encoded, corpus_tokens  # noqa: E402
@@ -111,7 +110,6 @@ def markov_memory() -> list[dict]:
     return rows
 
 
-APP = str(ROOT / "streamlit_app.py")
 LABELLED_CSV = ("sentiment.csv", data.sentiment()[["text", "label"]].to_csv(index=False).encode(), "text/csv")
 TEXT_FILE = ("manual.txt", data.load_text("python-docs")[:300_000].encode(), "text/plain")
 JOINT_EDIT = {"edited_rows": {0: {"bus": 45}}, "added_rows": [{"weather": "snow", "bus": 8, "bike": 1, "walk": 6}],
@@ -183,26 +181,12 @@ def rerun_timings(trials: int = TRIALS) -> list[dict]:
     """Each trial starts with every cache empty, so each control's new value is computed from scratch
     (the cost of the first click on it). The target is judged on the median of the trials, not the
     best: a click's cost is what a learner typically waits, and the machine may be shared."""
-    times: dict[tuple, Timing] = {}
-    errors: dict[tuple, list[str]] = {}
-    for _ in range(trials):
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        _encoded.cache_clear()
-        apps: dict[str, AppTest] = {}
-        for number, (page, kind, which, value) in enumerate(CONTROLS, 1):
-            if page not in apps:
-                apps[page] = AppTest.from_file(APP, default_timeout=180).run().switch_page(page).run()
-            at = apps[page]
-            move(at, kind, which, value)
-            wall, cpu, _ = measure(at.run)
-            key = (page, f"{number:2}. {label(kind, which, value)}")
-            times.setdefault(key, Timing()).add(wall, cpu)
-            errors.setdefault(key, []).extend(str(e.value)[:80] for e in [*at.exception, *at.error])
+    timings = page_reruns(CONTROLS, move, trials, lambda number, c: f"{number:2}. {label(*c[1:])}", timeout_s=180,
+                          clear=_encoded.cache_clear)
     return [{"page": page, "control": control, "rerun_best_s": t.best_wall_s, "rerun_median_s": t.wall_s,
              "rerun_worst_s": max(t.walls), "rerun_median_cpu_s": t.cpu_s,
-             "meets_target": t.wall_s < RERUN_TARGET_S and not errors[(page, control)], "errors": errors[(page, control)]}
-            for (page, control), t in times.items()]
+             "meets_target": t.wall_s < RERUN_TARGET_S and not errors, "errors": errors}
+            for (page, control), (t, errors) in timings.items()]
 
 
 def print_reruns(reruns: list[dict], trials: int) -> None:

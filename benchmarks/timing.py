@@ -18,6 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def measure(fn: Callable[[], object]) -> tuple[float, float, object]:
@@ -74,3 +75,34 @@ def race(contenders: dict[str, Callable[[], object]], repeats: int = 5, warmup: 
 def timed(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> Timing:
     """One contender alone: `race` of one."""
     return race({"": fn}, repeats, warmup)[""]
+
+
+def page_reruns(controls: list[tuple], move: Callable, trials: int, name: Callable[[int, tuple], str],
+                timeout_s: int = 300, clear: Callable[[], None] = lambda: None) -> dict[tuple[str, str], tuple[Timing, list[str]]]:
+    """Time a page's rerun after a learner moves one control, for each (page, kind, which, value) in `controls`.
+
+    Each trial starts with every cache empty (`clear` empties a benchmark's own), so each control's new value is
+    computed from scratch: the cost of a first click on it. Pages open once per trial, controls move in order on
+    them, as a learner's clicks follow one another. `move(at, kind, which, value)` sets one control;
+    `name(number, control)` labels it. Returns (page, label) → (the timings, error texts seen) in control order."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).parents[1] / "streamlit_app.py")
+    out: dict[tuple[str, str], tuple[Timing, list[str]]] = {}
+    for _ in range(trials):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        clear()
+        apps: dict[str, AppTest] = {}
+        for number, control in enumerate(controls, 1):
+            page, kind, which, value = control
+            if page not in apps:
+                apps[page] = AppTest.from_file(app, default_timeout=timeout_s).run().switch_page(page).run()
+            at = apps[page]
+            move(at, kind, which, value)
+            wall, cpu, _ = measure(at.run)
+            timing, errors = out.setdefault((page, name(number, control)), (Timing(), []))
+            timing.add(wall, cpu)
+            errors.extend(str(e.value)[:80] for e in [*at.exception, *at.error])
+    return out

@@ -135,8 +135,8 @@ else:
         draw(lines(sub, "step:Q", field("value:Q", title=None, scale={"type": scale_type}),
                    field("loss:N", title=None, scale=RACE_COLOURS, legend={"orient": "top", "direction": "vertical", "labelLimit": 300}),
                    title, 220, tooltip=["step:Q", "loss:N", field("value:Q", format=".4g")]), col)
-    st.caption("The two losses have different units, so each curve is the model's own loss. Accuracy and gradient norm "
-               "compare directly: from a saturated start squared error's gradients are tiny and its accuracy crawls.")
+    st.caption("The two losses have different units, so each curve is the model's own loss; accuracy and gradient norm "
+               "compare directly. " + loss_race.describe(h))
     ms = {name: result.median_ms(name) for name in loss_race.LOSSES}
     st.caption(f"This race took {result.seconds:.1f} s for {h.steps[-1]:,} steps ({last.get('steps_per_s', 0):.0f} steps/s, "
                f"{last.get('examples_per_s', 0):,.0f} examples/s per model pair). One training step, median over the steps: "

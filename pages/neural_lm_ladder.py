@@ -178,12 +178,9 @@ with friendly_errors():
         if name in ladder.COUNTED:  # counting takes well under a second: always fresh
             results[name] = state.cached(ladder.run_rung)(name, config, corpus)
         elif submitted:
-            training = st.empty()  # the rung's title, progress, live loss and Stop, cleared once it is done
-            with training.container():
-                st.markdown(f"**Training the {name}** (rung {i + 1} of {len(config.rungs)}; the others wait)")
-                results[name] = live.train(key, lambda on_step, name=name: ladder.run_rung(name, config, corpus, on_step),
-                                           total_steps=config.train.steps, metrics=("loss", "heldout_bits"))
-            training.empty()
+            results[name] = live.train(key, lambda on_step, name=name: ladder.run_rung(name, config, corpus, on_step),
+                                       total_steps=config.train.steps, metrics=("loss", "heldout_bits"),
+                                       title=f"**Training the {name}** (rung {i + 1} of {len(config.rungs)}; the others wait)")
         else:
             done = live.last(key)
             if done is not None:

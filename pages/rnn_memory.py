@@ -102,11 +102,8 @@ with friendly_errors():
     if submitted and not kinds:
         st.info("Pick at least one contender.")
     elif submitted:
-        training = st.empty()  # progress, live loss and Stop, cleared once the sweep is done
-        with training.container():
-            runs = live.train("mem.sweep", lambda on_step: forgetting.distance_sweep(copy_config, on_step),
-                              total_steps=len(kinds) * len(parsed) * steps, metrics=("loss", "accuracy"))
-        training.empty()
+        runs = live.train("mem.sweep", lambda on_step: forgetting.distance_sweep(copy_config, on_step),
+                          total_steps=len(kinds) * len(parsed) * steps, metrics=("loss", "accuracy"))
     else:
         runs = live.last("mem.sweep")
         if runs is None and state.recall("mem.sweep.history") is None:

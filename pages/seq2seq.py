@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.infra.data import csv_safe
+from core.transformers import seq2seq_checkpoint as s2s_checkpoint
 from core.transformers import seq2seq_train as s2s
 from core.transformers import translation_task as tt
 from ui import live, state
@@ -67,19 +68,25 @@ with friendly_errors():
     s2s.check_train_config(tc)
     new_task = state.cached(tt.make_task)(task_config)
     first_visit = all(state.recall(k) is None and state.recall(f"{k}.history") is None for k in KEYS.values())
-    if submitted or first_visit:  # train the defaults on the first visit, so the page shows something at once
+    if submitted or first_visit:
         for key in [*KEYS.values(), "s2s.nowarm", "s2s.smooth"]:  # a new comparison: no model of an older one is shown beside it
             state.remember(key, None)
             state.remember(f"{key}.history", None)
-        state.remember("s2s.task", new_task)
         state.remember("s2s.scores", None)
-        for name in MODELS:
-            training = st.empty()  # progress, live loss and Stop, cleared once this model is done
-            with training.container():
-                st.markdown(f"Training **{name}** ({MODELS.index(name) + 1} of {len(MODELS)})…")
+        kept = None
+        if not submitted and s2s_checkpoint.made_with(s2s_checkpoint.FOLDER) == (task_config, tc):
+            with friendly_errors():  # a damaged checkpoint is named, and the three models train live instead
+                kept = state.shared(s2s_checkpoint.load_folder)(str(s2s_checkpoint.FOLDER))
+        state.remember("s2s.kept", kept is not None)
+        if kept is not None:  # a first visit at the defaults: the models our own command trained with exactly these settings
+            state.remember("s2s.task", kept[0])
+            for name, run in kept[1].items():
+                state.remember(KEYS[name], run)
+        else:
+            state.remember("s2s.task", new_task)
+            for i, name in enumerate(MODELS):
                 live.train(KEYS[name], lambda on_step, name=name: s2s.fit(replace(tc, model=name), new_task, on_step),
-                           total_steps=tc.steps, metrics=("loss",))
-            training.empty()
+                           total_steps=tc.steps, metrics=("loss",), title=f"Training **{name}** ({i + 1} of {len(MODELS)})…")
     task = state.recall("s2s.task")
     runs = {name: live.last(KEYS[name]) for name in MODELS}
 
@@ -92,6 +99,10 @@ if scores is None:
     scores = s2s.score_runs(runs, task)
     state.remember("s2s.scores", scores)
 cap = task.config.train_max_chars
+if state.recall("s2s.kept"):
+    st.info(f"These three models were trained with exactly the settings above by the lab's own command (`./lab train seq2seq`, "
+            f"{sum(r.seconds for r in runs.values()):.0f} s of training in all) and kept in `checkpoints/seq2seq-numbers`, so they "
+            "show at once. Press **Train the three models** to train them here, live, with any settings.", icon="📦")
 for name, run in runs.items():
     if run.stop_reason:
         st.warning(f"{name}: training stopped at step {run.steps:,}: {run.stop_reason}.", icon="💥")
@@ -160,11 +171,8 @@ st.caption(f"The transformer's schedule (d = {transformer.config.n_embd}, w = {t
            f"{transformer.config.peak_lr:g} at step {transformer.config.warmup}, then ∝ 1/√step. Without warmup the first steps take the "
            "peak at once, from random weights, where Adam's first updates are the largest they will ever be.")
 if st.button("Train the transformer again without warmup", key="s2s.nowarm.go"):
-    training = st.empty()
-    with training.container():
-        no_warm = live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
-                             total_steps=transformer.config.steps, metrics=("loss",))
-    training.empty()
+    no_warm = live.train("s2s.nowarm", lambda on_step: s2s.fit(replace(transformer.config, warmup_on=False), task, on_step),
+                         total_steps=transformer.config.steps, metrics=("loss",))
     compared = {f"warmup {transformer.config.warmup}": transformer, "no warmup": no_warm}
     state.remember("s2s.nowarm.caption", s2s.describe_pair(compared, task))
 no_warm = live.last("s2s.nowarm")
@@ -184,11 +192,8 @@ st.subheader("Label smoothing")
 st.latex(r"L = -(1-\varepsilon)\log p_y \;-\; \frac{\varepsilon}{V}\sum_{k=1}^{V}\log p_k")
 eps = st.slider("ε for the comparison run", 0.0, 0.5, 0.1 if transformer.config.label_smoothing == 0 else 0.0, 0.05, key="s2s.eps2")
 if st.button("Train the transformer again with this ε", key="s2s.smooth.go"):
-    training = st.empty()
-    with training.container():
-        smooth = live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
-                            total_steps=transformer.config.steps, metrics=("loss",))
-    training.empty()
+    smooth = live.train("s2s.smooth", lambda on_step: s2s.fit(replace(transformer.config, label_smoothing=eps), task, on_step),
+                        total_steps=transformer.config.steps, metrics=("loss",))
     state.remember("s2s.smooth.table", s2s.smoothing_table({"main": transformer, "smoothed": smooth}, task))
 smooth = live.last("s2s.smooth")
 if smooth is not None:

@@ -41,15 +41,19 @@ def _speed(metrics: dict[str, float]) -> str:
     return " · ".join(rates)
 
 
-def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple[str, ...] = ("loss",)) -> T:
+def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple[str, ...] = ("loss",), title: str = "") -> T:
     """Call `run(on_step)` with an on_step that draws progress; keep and return its result.
 
     `run` must call on_step(step, metrics) as core.training.run_steps does. The result is stored
     in this user's session under `key` (see `last`), the history so far under `key + '.history'`.
+    `title` (Markdown) is shown above the progress while the run lasts, and goes with it.
     """
     remember(key, None)  # the result always belongs to the latest run, even a stopped one
     remember(f"{key}.running", True)
     remember(f"{key}.history", History(total_steps=total_steps))
+    heading = st.empty()
+    if title:
+        heading.markdown(title)
     progress = st.progress(0.0, text="Starting…")
     stop = st.empty()  # a placeholder, so the button goes once the run is over
     stop.button("Stop", key=f"{key}.stop", help="Stops training after the current step; the model so far is kept only if the page says so.")
@@ -69,9 +73,8 @@ def train(key: str, run: Callable[[OnStep], T], total_steps: int, metrics: tuple
 
     with heavy("Training"):
         result = run(on_step)
-    progress.empty()
-    stop.empty()
-    chart.empty()
+    for shown in (heading, progress, stop, chart):
+        shown.empty()
     remember(key, result)
     remember(f"{key}.running", False)
     return result

@@ -40,9 +40,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import streamlit as st
+import torch
 
 from core.infra import data, models, network
-from core.infra.admission import HEAVY
+from core.infra.admission import HEAVY, threads_per_slot
 from core.infra.memory import size_of
 
 F = TypeVar("F", bound=Callable)
@@ -52,6 +53,8 @@ MAX_RESULTS = 32
 MB = 1_000_000
 MAX_RESULT_BYTES = 64 * MB  # a bigger result is computed and shown, but not kept
 CACHE_BUDGET_BYTES = int(os.environ.get("LLM_LAB_CACHE_MB", 512)) * MB  # every cached result together
+
+torch.set_num_threads(threads_per_slot(HEAVY.slots))  # once per process: the heavy-work slots share the CPUs, never oversubscribe them
 
 
 # ----------------------------------------------------------------------------- admission for heavy work

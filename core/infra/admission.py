@@ -125,4 +125,18 @@ def slots_from_environment(default: int = 2) -> int:
         return default
 
 
+def threads_per_slot(slots: int, cpus: int | None = None) -> int:
+    """Torch threads for one piece of heavy work: the CPUs this process may use, shared among the slots.
+
+    torch's intra-op threads are per process, and each splits every operation and then waits for the
+    others. More threads than CPUs make them wait on each other: on the shared 2-core machine, 300 steps
+    of the seq2seq page's transformer took 6 s of CPU on one thread and 129 s on two while another job
+    ran. So two slots on two CPUs get one thread each; an 8-CPU laptop gives each of its two slots four.
+
+    >>> threads_per_slot(2, cpus=2), threads_per_slot(2, cpus=8), threads_per_slot(4, cpus=2)
+    (1, 4, 1)
+    """
+    return max(1, (cpus or len(os.sched_getaffinity(0))) // slots)
+
+
 HEAVY = Admission(slots_from_environment())

@@ -23,7 +23,6 @@ before it (windows of the held-out stream that overlap by `warmup` tokens).
 import math
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,23 +172,6 @@ class Logits(nn.Module):
         return self.model(x).logits
 
 
-@contextmanager
-def single_thread():
-    """Run the block with torch on one thread, then restore the thread count.
-
-    The lab's networks are small: a 64 x 192 matrix product is too little work to split, and
-    splitting it costs a synchronisation per operation, which on a busy machine means waiting for
-    a core. Measured on the shared 2-core machine: 100 GRU steps took 3.0 s on one thread and
-    45.8 s on two. (torch's count is per process; threads started meanwhile inherit it.)
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -252,12 +234,11 @@ def train_lm(name: str, model: nn.Module, corpus: Corpus, config: TrainConfig, r
             metrics["heldout_bits"] = bits
         return metrics
 
-    with single_thread():
-        history = run_steps(step, c.steps, on_step, items_per_step=c.batch_size * c.block_size)
-        bits = float(np.mean(heldout_surprisals(model, corpus.heldout, c.block_size, c.warmup))) if not why else math.nan
-        text = ""
-        if not why:
-            text = corpus.decode(sample(model, corpus.heldout[: c.warmup], c.sample_tokens, c.block_size, generator,
-                                        banned=[len(corpus.vocab) - 1]))
+    history = run_steps(step, c.steps, on_step, items_per_step=c.batch_size * c.block_size)
+    bits = float(np.mean(heldout_surprisals(model, corpus.heldout, c.block_size, c.warmup))) if not why else math.nan
+    text = ""
+    if not why:
+        text = corpus.decode(sample(model, corpus.heldout[: c.warmup], c.sample_tokens, c.block_size, generator,
+                                    banned=[len(corpus.vocab) - 1]))
     return LMResult(name, model, history, bits, n_parameters(model), clock["train"], curve, text, why[0] if why else "", family)
 

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from core.errors import LabError
-from core.lm.neural_lm import Logits, single_thread
+from core.lm.neural_lm import Logits
 from core.lm.rnn_lm import RNNLMConfig, build
 from core.nn.recurrent import Recurrent
 from core.training import OnStep, generators, run_steps
@@ -295,12 +295,11 @@ def train_copy(kind: str, distance: int, config: CopyConfig, on_step: OnStep | N
         return {"loss": loss.item(), "accuracy": accuracy, "grad_norm": norm}
 
     start = time.perf_counter()
-    with single_thread():
-        history = run_steps(step, c.steps, lambda i, m: (on_step(i, m) if on_step else None) is not False and solved[0] < 25)
-        seconds = time.perf_counter() - start
-        with torch.no_grad():
-            accuracy = float((model(test_x)[:, -1].argmax(-1) == test_y).float().mean()) if not why else 1.0 / c.symbols
-        gradients = input_gradients(model, test_x[:64], test_y[:64]) if not why else np.full(c.seq_len, np.nan)
+    history = run_steps(step, c.steps, lambda i, m: (on_step(i, m) if on_step else None) is not False and solved[0] < 25)
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        accuracy = float((model(test_x)[:, -1].argmax(-1) == test_y).float().mean()) if not why else 1.0 / c.symbols
+    gradients = input_gradients(model, test_x[:64], test_y[:64]) if not why else np.full(c.seq_len, np.nan)
     last = history.metrics["loss"][-1] if history.steps else math.nan
     return CopyRun(kind, distance, accuracy, last, history.steps[-1] if history.steps else 0, seconds, gradients,
                    why[0] if why else "", norms)

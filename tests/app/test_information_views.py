@@ -7,7 +7,7 @@ import re
 import pytest
 from scipy.stats import entropy as scipy_entropy
 
-from core.foundations import information_demo, prefix_codes
+from core.foundations import information_demo, loss_race, prefix_codes
 from tests.app.conftest import assert_clean, open_page, widget
 from tests.app.vega_specs import chart, charts
 
@@ -89,6 +89,8 @@ def test_loss_race_states_its_own_duration_and_leaves_no_stop_button():
     for name in ("cross-entropy", "squared error"):
         median = sorted(history.metrics[f"{name}: ms per step"])
         assert f"{name} {(median[9] + median[10]) / 2:.1f} ms" in said
+    claim = next(c.value for c in at.caption if c.value.startswith("The two losses have different units"))
+    assert claim.endswith(loss_race.describe(history)) and "crawls" not in claim  # computed from this run, not a fixed story
     race = [c for c in charts(at) if c.title in ("its own training loss", "training accuracy", "gradient norm (log scale)")]
     assert len(race) == 3
     for c in race:

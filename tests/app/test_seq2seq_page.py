@@ -59,6 +59,21 @@ def test_first_visit_trains_three_models_and_shows_their_numbers():
     assert f"{len(task.test):,} test pairs" in caption and "exact" in caption
 
 
+@pytest.mark.slow  # scores the three kept models on every held-out pair, then trains three tiny ones
+def test_a_first_visit_at_the_defaults_shows_the_kept_models_and_trains_nothing():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/seq2seq.py").run()
+    clean(at)
+    assert any("`checkpoints/seq2seq-numbers`" in i.value for i in at.info)
+    assert all(at.session_state[f"s2s.{name}.history"] is None for name in s2s.MODELS)  # live.train never ran
+    assert (at.dataframe[0].value.steps == s2s.TrainConfig().steps).all()
+    for key, value in TINY.items():  # the learner's own settings: the button trains them live, and the note goes
+        at.session_state[key] = value
+    next(b for b in at.button if b.label == "Train the three models").click().run()
+    clean(at)
+    assert not any("checkpoints/" in i.value for i in at.info) and (at.dataframe[0].value.steps == 20).all()
+
+
 ODD = [("", "empty"), ("x" * 20_000, "20,000 characters"), ("q" * 20_000, "outside the task's vocabulary"),
        ("one " * 5_000, "20,000 characters"), ("forty two 🙂", "'🙂'"), ("עשרים", "outside"), ("forty\x00two", "'\\x00'"),
        ("<script>alert(1)</script>", "'<'"), ("Forty", "'F'")]

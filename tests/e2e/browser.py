@@ -108,6 +108,14 @@ def wait_idle(page, timeout_s: float = 180, quiet_s: float = 1.0) -> None:
     raise TimeoutError(f"page not idle after {timeout_s:.0f} s: {what}")
 
 
+def slider_keys(page, label: str, *keys: str) -> None:
+    """Move a slider with the keyboard, as a learner can ("Home": its minimum, "End": its maximum)."""
+    page.get_by_role("slider", name=label).focus()
+    for key in keys:
+        page.keyboard.press(key)
+    wait_idle(page)
+
+
 def error_boxes(page) -> list[str]:
     """Texts of Streamlit's exception boxes and st.error alerts on the page."""
     boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')

@@ -41,16 +41,11 @@ INTERACTIONS = [
 
 
 @pytest.mark.parametrize("path, act, name", INTERACTIONS, ids=[i[2] for i in INTERACTIONS])
-def test_fundamentals_after_interaction(path, act, name, app_server, browser, screenshots):
-    context = browser.new_context(viewport=TALL)
-    page = context.new_page()
-    page.set_default_timeout(180_000)
-    try:
-        page.goto(page_url(app_server, path))
-        wait_idle(page)
-        act(page)
-        wait_idle(page)
-        page.screenshot(path=str(screenshots / f"fundamentals-{name}.png"))
-        assert not error_boxes(page), error_boxes(page)
-    finally:
-        context.close()
+def test_fundamentals_after_interaction(path, act, name, app_server, page, screenshots):
+    page.set_viewport_size(TALL)
+    page.goto(page_url(app_server, path))
+    wait_idle(page)
+    act(page)
+    wait_idle(page)
+    page.screenshot(path=str(screenshots / f"fundamentals-{name}.png"))
+    assert not error_boxes(page), error_boxes(page)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.browser import error_boxes, page_url, wait_idle
+from tests.e2e.browser import error_boxes, page_url, slider_keys, wait_idle
 
 MIN_CHART_HEIGHT = 120  # px: a chart squashed below this reads as a line (the race charts once were ~50 px)
 
@@ -31,14 +31,6 @@ _PAGE_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollH
 
 def click(page, name: str) -> None:
     page.get_by_role("button", name=name).first.click()
-    wait_idle(page)
-
-
-def slider_keys(page, label: str, *keys: str) -> None:
-    """Move a slider with the keyboard, as a learner can."""
-    page.get_by_role("slider", name=label).focus()
-    for key in keys:
-        page.keyboard.press(key)
     wait_idle(page)
 
 
@@ -94,27 +86,21 @@ INTERACTIONS = [
 
 
 @pytest.mark.parametrize("path, act, name", INTERACTIONS, ids=[i[2] for i in INTERACTIONS])
-def test_page_after_its_main_interaction(path, act, name, app_server, browser, screenshots):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(180_000)
-    try:
-        page.goto(page_url(app_server, path))
-        wait_idle(page)
-        act(page)
-        wait_idle(page)
-        # Streamlit scrolls inside its own container: a window as tall as the page shows all of it
-        height = page.evaluate(_PAGE_HEIGHT)
-        page.set_viewport_size({"width": 1400, "height": min(height + 50, 12_000)})
-        wait_idle(page)
-        page.screenshot(path=str(screenshots / f"learner-{name}.png"), full_page=True)
-        assert not error_boxes(page), error_boxes(page)
-        squashed = [size for size in page.evaluate(_CHART_SIZES) if size[1] < MIN_CHART_HEIGHT]
-        assert not squashed, squashed
-        tiny = [round(scale, 2) for scale in page.evaluate(_GRAPH_SCALES) if scale < MIN_GRAPH_SCALE]
-        assert not tiny, f"graphs drawn at {tiny} of their size: their text is unreadable"
-        cut = page.evaluate(_CUT_FORMULAS)
-        assert not cut, cut
-        assert not page.get_by_role("button", name="Stop", exact=True).count(), "a Stop button left after training"
-    finally:
-        context.close()
+def test_page_after_its_main_interaction(path, act, name, app_server, page, screenshots):
+    page.goto(page_url(app_server, path))
+    wait_idle(page)
+    act(page)
+    wait_idle(page)
+    # Streamlit scrolls inside its own container: a window as tall as the page shows all of it
+    height = page.evaluate(_PAGE_HEIGHT)
+    page.set_viewport_size({"width": 1400, "height": min(height + 50, 12_000)})
+    wait_idle(page)
+    page.screenshot(path=str(screenshots / f"learner-{name}.png"), full_page=True)
+    assert not error_boxes(page), error_boxes(page)
+    squashed = [size for size in page.evaluate(_CHART_SIZES) if size[1] < MIN_CHART_HEIGHT]
+    assert not squashed, squashed
+    tiny = [round(scale, 2) for scale in page.evaluate(_GRAPH_SCALES) if scale < MIN_GRAPH_SCALE]
+    assert not tiny, f"graphs drawn at {tiny} of their size: their text is unreadable"
+    cut = page.evaluate(_CUT_FORMULAS)
+    assert not cut, cut
+    assert not page.get_by_role("button", name="Stop", exact=True).count(), "a Stop button left after training"
