@@ -215,5 +215,5 @@ def test_pca_of_minilm_sentence_vectors():
     at = open_page("pages/svd_pca.py")
     at.selectbox(key="pca.data").select("sentiment embeddings").run()
     ok(at)
-    assert metric(at, "Rows × columns") == f"{len(data.sentiment())} × 384"
+    assert metric(at, "Rows × columns") == f"{len(data.sentiment()):,} × 384"
     assert any("MiniLM" in c.value for c in at.caption)
