@@ -6,15 +6,20 @@
 Does held-out accuracy predict accuracy on new text? Each trained model is also scored on
 benchmarks/data/sentiment_outside.csv: 100 sentences (50/50) written apart from the bundled set, in other
 domains (plumbers, ferries, tax software, dentists…), longer, with negation, contrast, sarcasm and
-understatement. `outside_accuracy` beside `held_out_accuracy`, and the gap between them, are in the JSON.
+understatement. `outside_accuracy` beside `held_out_accuracy`, the gap between them and each one's 95%
+Wilson interval (chance alone moves an accuracy on 100 sentences by about ±7 points) are in the JSON.
+Issue 14: held-out accuracy must predict the outside one, so the bundled test rows include sentences
+that state what happened and leave the verdict to the reader, as the outside ones do
+(core/infra/assets/README.md); the outside set never enters training or the choice of defaults.
 
-The same training sentences (608), batches, seed and head for all three; each with its own learning
+The same training sentences, batches, seed and head for all three; each with its own learning
 rate (core.llm.finetune.DEFAULT_LR). Each run does `--epochs` passes (or stops once its training time
 passes `--budget`). Reports trainable parameters, steps/s, training time, peak memory (bytes
-allocated above the level before training), held-out accuracy on the 160 test rows, and the
+allocated above the level before training), held-out accuracy on the bundled test rows, and the
 training time to reach 80% and 85% held-out accuracy (evaluated every 4 steps; evaluation time
 excluded). Target (issue 7): LoRA reaches ≥ 85% within 60 s of training on 2 CPU cores, so torch
 is limited to `--threads` (default 2) threads whatever the machine has; the JSON records both.
+(The 85% was set on the easier test rows before issue 14; on today's split 80% is the comparable mark.)
 
 Wall time is only meaningful on an idle machine, so the load average is recorded, and so is the
 process's CPU time to each accuracy: on 2 idle cores the wall time would lie between CPU/2
@@ -35,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
 
 from core.infra.data import sentiment  # noqa: E402
 from core.infra.models import load  # noqa: E402
@@ -49,6 +55,12 @@ def outside_accuracy(result: ft.FinetuneResult) -> float:
     outside = pd.read_csv(OUTSIDE)
     predicted = ft.predict(result, outside.text.tolist()).idxmax(axis=1).to_numpy()
     return float((predicted == outside.label.to_numpy()).mean())
+
+
+def interval(accuracy: float, n: int) -> list[float]:
+    """95% Wilson interval of an accuracy measured on n sentences (how far chance alone moves it)."""
+    ci = binomtest(round(accuracy * n), n).proportion_ci(0.95, method="wilson")
+    return [round(float(ci.low), 3), round(float(ci.high), 3)]
 
 
 def run(config: ft.FinetuneConfig, budget_s: float, base) -> dict:
@@ -66,6 +78,10 @@ def run(config: ft.FinetuneConfig, budget_s: float, base) -> dict:
            "best_held_out_accuracy": round(float(np.nanmax(h.metrics["test_acc"])), 4),
            "train_cpu_s": round(h.metrics["train_cpu_s"][-1], 1),
            "lr": config.lr, "config": asdict(config)}
+    n_outside = len(pd.read_csv(OUTSIDE))
+    out["held_out_minus_outside"] = round(out["held_out_accuracy"] - out["outside_accuracy"], 4)
+    out["held_out_95pct"] = interval(result.test_acc, len(result.test))
+    out["outside_95pct"] = interval(out["outside_accuracy"], n_outside)
     for target in TARGETS:
         for clock, name in (("train_s", "s"), ("train_cpu_s", "cpu_s")):
             secs = ft.time_to_accuracy(h, target, clock)
@@ -104,7 +120,8 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     cols = ["trainable_parameters", "steps", "train_steps_per_s", "train_s", "train_cpu_s", "peak_memory_mb", "held_out_accuracy",
-            "outside_accuracy",            "steps_to_85pct", "time_to_85pct_s", "time_to_85pct_cpu_s"]
+            "outside_accuracy", "held_out_minus_outside", "held_out_95pct", "outside_95pct", "steps_to_85pct", "time_to_85pct_s",
+            "time_to_85pct_cpu_s"]
     for method, r in results.items():
         print(f"{method}: " + ", ".join(f"{c}={r[c]}" for c in cols))
     print(f"load average before/after: {report['load_average_before']} / {report['load_average_after']} "

@@ -57,7 +57,8 @@ with friendly_errors():
             f"{counts['negative']} negative) with a fixed split of **{len(train)} train / {len(test)} test**. Many are "
             "deliberately hard: negation (*“Not bad at all, actually.”*), contrast (*“The food was great but the service "
             "ruined it.”*), sarcasm (*“Oh great, another update that deletes my files.”*), neutral-sounding verdicts "
-            "(*“Returned it.”*) and words whose polarity depends on context (*cheap, scary*). Counting words is not "
+            "(*“Returned it.”*), plain accounts of what happened (*“We cancelled the membership after the second visit.”*) "
+            "and words whose polarity depends on context (*cheap, scary*). Counting words is not "
             f"enough: naive Bayes gets **{words_nb:.2f}** on the test rows.")
 if train is None:
     st.info("Upload a CSV to go on.", icon="📄")
@@ -103,7 +104,7 @@ with st.form("lora.form"):
     c = st.columns(4)
     lr = c[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1], 3e-3,
                             format_func=lambda v: f"{v:g}", key="lora.lr")
-    epochs = c[1].slider("Epochs", 1, 10, 2, key="lora.epochs")
+    epochs = c[1].slider("Epochs", 1, 10, ft.FinetuneConfig.epochs, key="lora.epochs")
     batch = c[2].select_slider("Batch size", [4, 8, 16, 32, 64], 32, key="lora.batch")
     max_length = c[3].select_slider("Max length (tokens)", [16, 32, 64, 128, 256], 64, key="lora.maxlen")
     c = st.columns(4)

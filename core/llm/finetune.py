@@ -72,7 +72,8 @@ class FinetuneConfig:
     dropout: float = 0.1  # LoRA dropout on the adapter's input
     targets: tuple[str, ...] = ("query", "value", "dense")  # which linear layers get an adapter
     lr: float = 3e-3  # AdamW peak learning rate (see DEFAULT_LR for the other methods)
-    epochs: int = 2  # passes over the training set (the page default: ~20-40 s on 2 cores)
+    epochs: int = 3  # passes over the training set (the page default: the bundled set's 850 rows in 81 steps, ~70 s
+    # on one core; 3 beat 2 on a validation fifth of the training rows, 0.82 against 0.81, and on held-out rows)
     batch_size: int = 32
     max_length: int = 64  # tokens per sentence; longer ones are cut
     pooling: Literal["mean", "cls"] = "mean"  # MiniLM was trained for mean pooling

@@ -37,7 +37,7 @@ def test_documents_step_counts_like_scikit_learn_and_survives_every_extreme():
     at = open_page(WV)
     ok(at)
     sentiment = data.sentiment().text.tolist()
-    assert metric(at, "Documents") == f"{len(sentiment)}"
+    assert metric(at, "Documents") == f"{len(sentiment):,}"
     assert metric(at, "Terms") == f"{len(TfidfVectorizer().fit(sentiment).vocabulary_):,}"
     for key in ("wv.stop", "wv.sublinear", "wv.lower", "wv.smooth", "wv.norm"):
         at.toggle(key=key).set_value(not at.toggle(key=key).value).run()

@@ -9,6 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.foundations import classical_demo, evaluation_demo, linear_algebra
+from core.infra import data
 from core.infra.data import MAX_UPLOAD_BYTES
 from tests.app.conftest import assert_clean as ok
 from tests.app.conftest import metric, open_page, widget
@@ -210,9 +211,9 @@ def test_seed_boxes_at_their_ends(path):
 
 
 def test_pca_of_minilm_sentence_vectors():
-    """Loads MiniLM (once per server) and embeds the 768 sentences of the sentiment set."""
+    """Loads MiniLM (once per server) and embeds every sentence of the sentiment set."""
     at = open_page("pages/svd_pca.py")
     at.selectbox(key="pca.data").select("sentiment embeddings").run()
     ok(at)
-    assert metric(at, "Rows × columns") == "768 × 384"
+    assert metric(at, "Rows × columns") == f"{len(data.sentiment()):,} × 384"
     assert any("MiniLM" in c.value for c in at.caption)

@@ -116,14 +116,14 @@ def test_joint_page_example_and_datasets():
 def test_naive_bayes_text_controls_and_bad_sentences():
     at = open_page("pages/naive_bayes.py")
     assert_clean(at)
-    assert metric(at, "Held-out accuracy") == "75.0%"
+    assert metric(at, "Held-out accuracy") == "71.2%"  # scikit-learn's CountVectorizer + MultinomialNB: 171 of the 240 test rows
     assert metric(at, "Training rows") == str(len(data.sentiment("train")))
     at.select_slider[0].set_value(1e-4).run()
     assert_clean(at)
     at.checkbox[0].uncheck().run()  # random split with a held-out share slider
     widget(at.slider, "Held-out share").set_value(0.9).run()
     assert_clean(at)
-    assert metric(at, "Training rows") == "76"  # 10% of each class of 768 rows: 38 + 38
+    assert metric(at, "Training rows") == "110"  # 10% of each class of 545 rows: 545 - round(0.9 · 545) = 55, twice
     at.text_input[0].set_value("xyzzy qwertyuiop").run()  # only unknown words
     assert_clean(at)
     assert any("class prior alone" in i.value for i in at.info)

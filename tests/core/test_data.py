@@ -1,8 +1,10 @@
+import re
 import tomllib
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.linalg
 
@@ -119,6 +121,22 @@ def test_bundled_sentiment_set_is_balanced_with_a_fixed_split():
     assert counts["test"]["negative"] == counts["test"]["positive"] >= 50
     assert not df.text.str.lower().duplicated().any()
     assert len(data.sentiment("test")) == counts["test"].sum()
+
+
+def test_the_sentiment_splits_and_the_outside_set_share_no_sentence():
+    """Held-out accuracy means something only if no test sentence is also a training one, and the check on
+    new text (benchmarks/data/sentiment_outside.csv, read by bench_lora.py) only if it is apart from both.
+    Sentences count as the same when their words are (case and punctuation aside)."""
+    def words(texts):
+        return [" ".join(re.findall(r"[a-z0-9']+", t.lower())) for t in texts]
+
+    df = data.sentiment()
+    outside = pd.read_csv(Path(__file__).parents[2] / "benchmarks" / "data" / "sentiment_outside.csv")
+    train, test, apart = (words(texts) for texts in (df[df.split == "train"].text, df[df.split == "test"].text, outside.text))
+    assert len(set(train)) == len(train) and len(set(test)) == len(test) and len(set(apart)) == len(apart)
+    assert not set(train) & set(test)
+    assert not (set(train) | set(test)) & set(apart)
+    assert outside.label.value_counts().to_dict() == {"negative": 50, "positive": 50}
 
 
 @pytest.mark.parametrize("name", data.POINT_SETS)

@@ -54,7 +54,7 @@ def test_constant_data_has_no_variance_to_explain():
     assert np.all(result.explained_variance_ratio == 0) and np.all(result.scores == 0)
 
 
-@pytest.mark.slow  # loads MiniLM (~2 s) and embeds 768 sentences
+@pytest.mark.slow  # loads MiniLM (~2 s) and embeds the sentiment set's sentences
 def test_minilm_embeddings_of_the_sentiment_set_equal_scikit_learn():
     from core.infra import models
 

@@ -33,7 +33,7 @@ def test_word_vectors_steps(app_server, page, screenshots):
 def test_semantic_search_query(app_server, page, screenshots):
     page.set_viewport_size(TALL)
     page.goto(page_url(app_server, "pages/semantic_search.py"))
-    wait_idle(page, timeout_s=420)  # the first visit loads MiniLM and embeds the 768 default documents
+    wait_idle(page, timeout_s=420)  # the first visit loads MiniLM and embeds the default documents
     box = page.get_by_role("textbox", name="Query")
     box.fill("my order never arrived and nobody answered")
     box.press("Enter")
