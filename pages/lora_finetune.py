@@ -81,8 +81,8 @@ with cols[1]:
     alpha = c[1].select_slider("Alpha α", [1, 2, 4, 8, 16, 32, 64, 128], 16, key="lora.alpha",
                                help="The update is scaled by α/r: doubling r with α fixed halves each direction's step.")
     dropout = c[0].slider("LoRA dropout", 0.0, 0.5, 0.1, 0.05, key="lora.dropout")
-    targets = c[1].multiselect("Target modules", ft.TARGETS, ["query", "value", "dense"], key="lora.targets",
-                               help="dense = the attention output projection and both feed-forward layers of every block")
+    targets = st.multiselect("Target modules", ft.TARGETS, ["query", "value", "dense"], key="lora.targets",  # its own row: chips whole
+                             help="dense = the attention output projection and both feed-forward layers of every block")
 
 labels = sorted(train.label.astype(str).unique())
 counted = None

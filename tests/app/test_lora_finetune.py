@@ -60,6 +60,10 @@ def test_first_render_counts_parameters_and_does_not_train():
     head = 384 * 2 + 2
     assert metric(at, "Trainable parameters") == f"{adapters + head:,}"
     assert metric(at, "Head (trained and saved too)") == f"{head:,}"
+    # the target chips get the right half's whole width (in a quarter column "dense" was cut to "de")
+    quarter = [c for c in at.columns if [w.label for w in c.select_slider] == ["Alpha α"]]  # the innermost column of α
+    assert quarter and not any(w.label == "Target modules" for c in quarter for w in c.multiselect)
+    assert any(w.label == "Target modules" for c in at.columns for w in c.multiselect)
     at.select_slider(key="lora.r").set_value(64).run()
     assert metric(at, "Trainable parameters") == f"{8 * adapters + head:,}"
     at.multiselect(key="lora.targets").set_value([]).run()  # no target module: a message, no traceback
