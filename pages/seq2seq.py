@@ -100,7 +100,7 @@ if scores is None:
     state.remember("s2s.scores", scores)
 cap = task.config.train_max_chars
 if state.recall("s2s.kept"):
-    st.info(f"These three models were trained with exactly the settings above by the lab's own command (`./lab train seq2seq`, "
+    st.info(f"These three models were trained with the page's default settings by the lab's own command (`./lab train seq2seq`, "
             f"{sum(r.seconds for r in runs.values()):.0f} s of training in all) and kept in `checkpoints/seq2seq-numbers`, so they "
             "show at once. Press **Train the three models** to train them here, live, with any settings.", icon="📦")
 for name, run in runs.items():
